@@ -1,0 +1,59 @@
+// Helpers for tests and scripts that use the packaged extension the way the agent does.
+//
+// Convention: `npm run package` leaves exactly one dist/*.vsix. A test unzips it into a fresh temp
+// directory (outside the repository, so that nothing can resolve the repository's node_modules) and
+// runs `node <dir>/tasks/<TaskName>/index.js` (or post.js) with the agent's environment.
+//
+//   import { extractPackagedExtension, taskScript } from '../scripts/vsix.mjs';
+//   const dir = extractPackagedExtension();
+//   spawnSync(process.execPath, [taskScript(dir, 'RestrictApiServer')], { env });
+import AdmZip from 'adm-zip';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (the folder holding package.json). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** dist/ of the repository, where `npm run package` writes the VSIX. */
+export const distDir = join(repoRoot, 'dist');
+
+/** Path of the one .vsix in `dir` (default dist/); throws when there is none or more than one. */
+export function findVsix(dir = distDir) {
+  const found = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.vsix')) : [];
+  if (found.length !== 1) {
+    throw new Error(
+      `expected exactly one .vsix in ${dir}, found ${found.length}${found.length ? ': ' + found.join(', ') : ''}; run \`npm run package\``,
+    );
+  }
+  return join(dir, found[0]);
+}
+
+/** Entry names (forward slashes) inside a VSIX, directories excluded. */
+export function listVsixEntries(vsixPath) {
+  return new AdmZip(vsixPath)
+    .getEntries()
+    .filter((e) => !e.isDirectory)
+    .map((e) => e.entryName);
+}
+
+/** Unzips `vsixPath` into `destDir` (created if needed) and returns `destDir`. */
+export function extractVsix(vsixPath, destDir) {
+  mkdirSync(destDir, { recursive: true });
+  new AdmZip(vsixPath).extractAllTo(destDir, /* overwrite */ true);
+  return destDir;
+}
+
+/**
+ * Unzips the packaged extension (default: the one dist/*.vsix) into a new directory under the OS temp
+ * folder and returns that directory. The caller removes it when done.
+ */
+export function extractPackagedExtension(vsixPath = findVsix()) {
+  return extractVsix(vsixPath, mkdtempSync(join(tmpdir(), 'aks-hardening-vsix-')));
+}
+
+/** Path of a task's script inside an extracted VSIX: <dir>/tasks/<taskName>/<target>. */
+export function taskScript(extractedDir, taskName, target = 'index.js') {
+  return join(extractedDir, 'tasks', taskName, target);
+}
