@@ -1,0 +1,65 @@
+import {
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  createDefaultHttpClient,
+  type PipelineOptions,
+} from "@azure/core-rest-pipeline";
+import type { TokenCredential } from "@azure/identity";
+import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import { createCredential, proxyFor, type ServiceConnection } from "./connection";
+
+const USER_AGENT = "aks-hardening-tasks";
+
+/**
+ * Retries: the pipeline's default policies retry 429 and 503 honouring `Retry-After`, other 5xx
+ * and dropped connections with exponential back-off. Five tries keeps a throttled run under about
+ * a minute of back-off before it gives up with Azure's message.
+ */
+function pipelineOptions(url: string): PipelineOptions {
+  return {
+    retryOptions: { maxRetries: 5, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 },
+    proxyOptions: proxyFor(url),
+    userAgentOptions: { userAgentPrefix: USER_AGENT },
+  };
+}
+
+/** The connection's credential and the ARM clients built on it, all pointed at the connection's cloud. */
+export class AzureClients {
+  readonly credential: TokenCredential;
+  private containerService?: ContainerServiceContext;
+
+  constructor(readonly connection: ServiceConnection) {
+    this.credential = createCredential(connection);
+  }
+
+  /** Options every ARM SDK client takes: the cloud's ARM URL and audience, proxy and retries. */
+  armOptions() {
+    return {
+      ...pipelineOptions(this.connection.armUrl),
+      endpoint: this.connection.armUrl,
+      credentials: { scopes: [this.connection.armScope] },
+    };
+  }
+
+  get clusters(): ContainerServiceContext {
+    this.containerService ??= createContainerService(this.credential, this.connection.subscriptionId, this.armOptions());
+    return this.containerService;
+  }
+}
+
+/** GETs a small text resource (not Azure) through the agent's proxy, with the same retries. */
+export async function getText(url: string, timeoutMs = 30_000): Promise<string> {
+  const pipeline = createPipelineFromOptions(pipelineOptions(url));
+  const request = createPipelineRequest({
+    url,
+    method: "GET",
+    timeout: timeoutMs,
+    headers: createHttpHeaders({ accept: "text/plain" }),
+  });
+  const response = await pipeline.sendRequest(createDefaultHttpClient(), request);
+  if (response.status !== 200) {
+    throw new Error(`${url} answered HTTP ${response.status}`);
+  }
+  return response.bodyAsText ?? "";
+}

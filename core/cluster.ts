@@ -1,0 +1,132 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import { createOrUpdate, get } from "@azure/arm-containerservice/api/managedClusters";
+import type { ManagedCluster } from "@azure/arm-containerservice";
+import type { ContainerServiceContext } from "@azure/arm-containerservice/api";
+import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+
+export type { ManagedCluster };
+
+export interface ClusterRef {
+  resourceGroupName: string;
+  clusterName: string;
+}
+
+/** A plan for one managed cluster: what the task wants to change, derived from the cluster as read. */
+export interface ClusterPlan {
+  /** True when the cluster already is as wanted: nothing is written. */
+  readonly empty: boolean;
+}
+
+export interface ClusterUpdateOptions<P extends ClusterPlan> {
+  /** Pure: the plan for the cluster as it is now. May throw TaskError when the change is impossible. */
+  plan(cluster: ManagedCluster): P;
+  /** The cluster to PUT: the one read, with only the planned change made. */
+  apply(cluster: ManagedCluster, plan: P): ManagedCluster;
+  /** Runs right before the write, e.g. to leave state for a post-job step. */
+  beforeWrite?(plan: P): void;
+  dryRun: boolean;
+  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed). */
+  busyTimeoutMs: number;
+}
+
+export interface ClusterUpdateResult<P extends ClusterPlan> {
+  /** The cluster as read before the write that was made (or would have been). */
+  before: ManagedCluster;
+  /** The cluster after the write; `before` when nothing was written. */
+  after: ManagedCluster;
+  plan: P;
+  written: boolean;
+}
+
+/** A stale `If-Match` means someone changed the cluster between our read and our write: re-read and re-plan, a few times. */
+const MAX_STALE_ETAG_RETRIES = 5;
+/** Longest pause between tries while the cluster is busy, when Azure gives no `Retry-After`. */
+const MAX_BUSY_POLL_MS = 15_000;
+
+export function describeCluster(ref: ClusterRef): string {
+  return `managed cluster '${ref.clusterName}' in resource group '${ref.resourceGroupName}'`;
+}
+
+export async function readCluster(client: ContainerServiceContext, ref: ClusterRef): Promise<ManagedCluster> {
+  try {
+    return await get(client, ref.resourceGroupName, ref.clusterName);
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, { action: `read ${describeCluster(ref)}`, permission: "Microsoft.ContainerService/managedClusters/read" }),
+    );
+  }
+}
+
+/**
+ * Read, plan, and write a managed cluster only when the plan is not empty. The write is the whole
+ * cluster as read with just the planned change (PUT replaces the resource), conditioned on the
+ * eTag that was read so a concurrent change is never overwritten; the long-running operation is
+ * awaited. A busy cluster is waited for, a stale eTag re-read and re-planned, both bounded.
+ */
+export async function updateCluster<P extends ClusterPlan>(
+  client: ContainerServiceContext,
+  ref: ClusterRef,
+  options: ClusterUpdateOptions<P>,
+): Promise<ClusterUpdateResult<P>> {
+  const busyDeadline = Date.now() + options.busyTimeoutMs;
+  let staleRetries = 0;
+  for (;;) {
+    const before = await readCluster(client, ref);
+    const plan = options.plan(before);
+    if (plan.empty || options.dryRun) return { before, after: before, plan, written: false };
+
+    options.beforeWrite?.(plan);
+    try {
+      const after = await createOrUpdate(client, ref.resourceGroupName, ref.clusterName, options.apply(before, plan), {
+        ...(before.eTag ? { ifMatch: before.eTag } : {}),
+      });
+      return { before, after, plan, written: true };
+    } catch (error) {
+      const { status, code } = azureErrorDetails(error);
+      if (status === 412 && staleRetries < MAX_STALE_ETAG_RETRIES) {
+        staleRetries++;
+        tl.debug(`The cluster changed since it was read (412); reading it again (${staleRetries}/${MAX_STALE_ETAG_RETRIES}).`);
+        continue;
+      }
+      if (status === 409 && code === "OperationNotAllowed") {
+        const waitMs = busyWaitMs(error, options.busyTimeoutMs);
+        if (Date.now() + waitMs > busyDeadline) {
+          throw new TaskError(
+            `Another operation is still running on ${describeCluster(ref)} after waiting ${formatDuration(options.busyTimeoutMs)}; ` +
+              `wait for it to finish (see the cluster's activity log) and re-run, or raise the pipeline variable AksHardening.ClusterBusyTimeoutSeconds.`,
+          );
+        }
+        console.log(`Another operation is running on ${describeCluster(ref)}; trying again in ${formatDuration(waitMs)}.`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        continue;
+      }
+      throw new TaskError(describeWriteFailure(error, ref));
+    }
+  }
+}
+
+function busyWaitMs(error: unknown, busyTimeoutMs: number): number {
+  const header = (error as { response?: { headers?: { get(name: string): string | undefined } } }).response?.headers?.get("retry-after");
+  const seconds = header === undefined ? NaN : Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  return Math.min(MAX_BUSY_POLL_MS, Math.max(500, busyTimeoutMs / 10));
+}
+
+function describeWriteFailure(error: unknown, ref: ClusterRef): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // core-lro reports a Failed operation as "The long-running operation has failed. <code>. <message>".
+  const failed = /^The long-running operation has failed\.?\s*(.*)$/s.exec(message);
+  if (failed) {
+    return `Azure could not complete the update of ${describeCluster(ref)}: ${failed[1] || "the operation failed without details"}. Check the cluster's activity log, fix the cause and re-run.`;
+  }
+  if (/canceled/i.test(message) && !azureErrorDetails(error).status) {
+    return `The update of ${describeCluster(ref)} was canceled in Azure before it finished; re-run the task to apply it.`;
+  }
+  return describeFailure(error, { action: `update ${describeCluster(ref)}`, permission: "Microsoft.ContainerService/managedClusters/write" });
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}

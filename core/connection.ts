@@ -1,0 +1,161 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import {
+  AzurePipelinesCredential,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from "@azure/identity";
+import type { ProxySettings } from "@azure/core-rest-pipeline";
+import { InputError } from "./errors";
+
+/** The AzureRM service connection, read once from the agent and validated. */
+export interface ServiceConnection {
+  id: string;
+  scheme: "ServicePrincipal" | "ManagedServiceIdentity" | "WorkloadIdentityFederation";
+  subscriptionId: string;
+  tenantId: string;
+  /** ARM base URL of the connection's cloud, without a trailing slash. */
+  armUrl: string;
+  /** Entra authority host of the connection's cloud, without a trailing slash. */
+  authorityHost: string;
+  /** Token scope for ARM: the connection's audience + `/.default`. */
+  armScope: string;
+  /** Key Vault data-plane audience of the connection's cloud, when the connection names one. */
+  keyVaultResource?: string;
+  clientId?: string;
+  clientSecret?: string;
+  certificatePem?: string;
+  systemAccessToken?: string;
+}
+
+/** Entra authorities of Azure's public clouds: MSAL can ask these for instance discovery. */
+const KNOWN_AUTHORITY_HOSTS = new Set([
+  "login.microsoftonline.com",
+  "login.microsoftonline.us",
+  "login.chinacloudapi.cn",
+  "login.windows.net",
+  "login.microsoftonline.de",
+]);
+
+/**
+ * Reads the AzureRM service connection named by an input (e.g. `azureSubscription`). Secrets are
+ * registered with the agent before anything could print them.
+ */
+export function readServiceConnection(inputName: string): ServiceConnection {
+  const id = tl.getInput(inputName, false)?.trim();
+  if (!id) throw new InputError(inputName, "select an Azure Resource Manager service connection.");
+  const auth = tl.getEndpointAuthorization(id, true);
+  if (!auth) {
+    throw new InputError(inputName, `the service connection '${id}' was not found or this pipeline is not authorized to use it.`);
+  }
+  const data = (key: string) => tl.getEndpointDataParameter(id, key, true)?.trim() || undefined;
+  const param = (key: string) => tl.getEndpointAuthorizationParameter(id, key, true)?.trim() || undefined;
+
+  const url = tl.getEndpointUrl(id, true)?.trim();
+  if (!url) throw new InputError(inputName, `the service connection '${id}' has no Azure Resource Manager URL.`);
+  const subscriptionId = data("subscriptionid");
+  if (!subscriptionId) {
+    throw new InputError(inputName, `the service connection '${id}' is not scoped to a subscription; use a connection with scope level 'Subscription'.`);
+  }
+  const tenantId = param("tenantid");
+  if (!tenantId) throw new InputError(inputName, `the service connection '${id}' has no tenant ID.`);
+
+  const armUrl = trimSlash(url);
+  // The audience ends in a slash in most clouds ("https://management.core.windows.net/"); Entra
+  // expects the scope with both slashes, as the Azure CLI sends it.
+  const audience = data("activeDirectoryServiceEndpointResourceId") ?? `${armUrl}/`;
+  const connection: ServiceConnection = {
+    id,
+    scheme: "ServicePrincipal",
+    subscriptionId,
+    tenantId,
+    armUrl,
+    authorityHost: trimSlash(data("environmentAuthorityUrl") ?? "https://login.microsoftonline.com"),
+    armScope: `${audience}/.default`,
+    keyVaultResource: data("AzureKeyVaultServiceEndpointResourceId"),
+  };
+
+  const scheme = (auth.scheme || "ServicePrincipal").toLowerCase();
+  if (scheme === "serviceprincipal") {
+    connection.clientId = required(inputName, id, param("serviceprincipalid"), "service principal (client) ID");
+    if ((param("authenticationType") ?? "spnKey").toLowerCase() === "spncertificate") {
+      const pem = required(inputName, id, param("servicePrincipalCertificate"), "certificate");
+      registerPem(pem);
+      connection.certificatePem = pem;
+    } else {
+      const secret = required(inputName, id, param("serviceprincipalkey"), "client secret");
+      tl.setSecret(secret);
+      connection.clientSecret = secret;
+    }
+  } else if (scheme === "managedserviceidentity") {
+    connection.scheme = "ManagedServiceIdentity";
+    connection.clientId = data("msiclientId");
+  } else if (scheme === "workloadidentityfederation") {
+    connection.scheme = "WorkloadIdentityFederation";
+    connection.clientId = required(inputName, id, param("serviceprincipalid"), "service principal (client) ID");
+    const token = tl.getEndpointAuthorizationParameter("SystemVssConnection", "AccessToken", true);
+    if (!token) {
+      throw new InputError(inputName, "workload identity federation needs the job's access token (System.AccessToken), which the agent did not provide.");
+    }
+    tl.setSecret(token);
+    connection.systemAccessToken = token;
+  } else {
+    throw new InputError(inputName, `the service connection '${id}' uses the authentication scheme '${auth.scheme}', which this task does not support (use a service principal, managed identity or workload identity federation).`);
+  }
+  return connection;
+}
+
+/** The proxy the agent is configured with for a URL, unless the agent's bypass list exempts it. */
+export function proxyFor(url: string): ProxySettings | undefined {
+  const config = tl.getHttpProxyConfiguration(url);
+  if (!config) return undefined;
+  const proxy = new URL(config.proxyUrl);
+  if (config.proxyPassword) tl.setSecret(config.proxyPassword);
+  return {
+    host: `${proxy.protocol}//${proxy.hostname}`,
+    port: Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80)),
+    username: config.proxyUsername || undefined,
+    password: config.proxyPassword || undefined,
+  };
+}
+
+/** Builds the credential for the connection's scheme, pointed at the connection's own cloud. */
+export function createCredential(connection: ServiceConnection): TokenCredential {
+  const authority = new URL(connection.authorityHost);
+  const options = {
+    authorityHost: connection.authorityHost,
+    // MSAL asks the public cloud's login host to validate any other authority; offline clouds
+    // (Azure Stack, the local test Azure) would fail that after a timeout.
+    disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),
+    proxyOptions: proxyFor(connection.authorityHost),
+  };
+  switch (connection.scheme) {
+    case "ManagedServiceIdentity":
+      return new ManagedIdentityCredential({ ...options, ...(connection.clientId ? { clientId: connection.clientId } : {}) });
+    case "WorkloadIdentityFederation":
+      return new AzurePipelinesCredential(connection.tenantId, connection.clientId!, connection.id, connection.systemAccessToken!, options);
+    case "ServicePrincipal":
+      if (connection.certificatePem) {
+        return new ClientCertificateCredential(connection.tenantId, connection.clientId!, { certificate: connection.certificatePem }, options);
+      }
+      return new ClientSecretCredential(connection.tenantId, connection.clientId!, connection.clientSecret!, options);
+  }
+}
+
+function required(inputName: string, id: string, value: string | undefined, what: string): string {
+  if (!value) throw new InputError(inputName, `the service connection '${id}' has no ${what}.`);
+  return value;
+}
+
+/** A PEM is masked as a whole and line by line, since a log may show any single line of it. */
+function registerPem(pem: string): void {
+  tl.setSecret(pem);
+  for (const line of pem.split(/\r?\n/)) {
+    if (line.length >= 16 && !line.startsWith("-----")) tl.setSecret(line);
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}

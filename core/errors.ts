@@ -1,0 +1,102 @@
+import { isRestError } from "@azure/core-rest-pipeline";
+
+/**
+ * A task input that cannot be used as given. Thrown while parsing, before any Azure call, so the
+ * message can name the input and say how to fix it.
+ */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    detail: string,
+  ) {
+    super(`${input}: ${detail}`);
+    this.name = "InputError";
+  }
+}
+
+/**
+ * A condition found in Azure that makes the requested change impossible or unsafe (a private
+ * cluster, a cluster that stays busy). Its message is already the sentence the user should read.
+ */
+export class TaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TaskError";
+  }
+}
+
+/** What the task was doing when Azure answered with an error, so the sentence can name it. */
+export interface ErrorContext {
+  /** e.g. "read managed cluster 'aks-prod' in resource group 'rg-prod'" */
+  action: string;
+  /** The permission the service connection needs for this action, e.g. "Microsoft.ContainerService/managedClusters/write". */
+  permission?: string;
+}
+
+/** The `code` and `message` ARM returns in `{"error": {...}}`, whichever way the client surfaced them. */
+export function azureErrorDetails(error: unknown): { status?: number; code?: string; message: string } {
+  if (isRestError(error)) {
+    const body = (error.response?.bodyAsText ?? "") as string;
+    let code = error.code;
+    let message = error.message;
+    try {
+      const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+      if (parsed.error?.code) code = parsed.error.code;
+      if (parsed.error?.message) message = parsed.error.message;
+    } catch {
+      // Not JSON: keep what the client parsed.
+    }
+    return { status: error.statusCode, code, message };
+  }
+  if (error instanceof Error) {
+    const withCode = error as Error & { code?: string; statusCode?: number };
+    return { status: withCode.statusCode, code: withCode.code, message: error.message };
+  }
+  return { message: String(error) };
+}
+
+/**
+ * Turns whatever a task threw into the one line the pipeline shows. Known ARM codes become
+ * sentences that say what to do; anything else keeps Azure's own message.
+ */
+export function describeFailure(error: unknown, context?: ErrorContext): string {
+  if (error instanceof InputError || error instanceof TaskError) return error.message;
+  const name = (error as { name?: string } | null)?.name;
+  if (name === "AuthenticationError" || name === "CredentialUnavailableError" || name === "AggregateAuthenticationError") {
+    return `Could not sign in with the service connection: ${firstLine((error as Error).message)} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
+  }
+  const { status, code, message } = azureErrorDetails(error);
+  const doing = context ? `Could not ${context.action}` : "Azure refused the request";
+  switch (code) {
+    case "AuthorizationFailed":
+    case "LinkedAuthorizationFailed":
+      return `${doing}: the service connection's identity is not allowed to${context?.permission ? ` (it needs '${context.permission}')` : ""}. Grant it a role that includes this permission on the resource, then re-run. Azure said: ${message}`;
+    case "ResourceNotFound":
+    case "ResourceGroupNotFound":
+    case "NotFound":
+      return `${doing}: it does not exist in the service connection's subscription. Check the resource group and name. Azure said: ${message}`;
+    case "InvalidAuthenticationToken":
+    case "InvalidAuthenticationTokenAudience":
+    case "ExpiredAuthenticationToken":
+      return `${doing}: Azure did not accept the service connection's token. Check that the connection targets the right cloud and tenant. Azure said: ${message}`;
+    case "SubscriptionNotFound":
+      return `${doing}: the subscription in the service connection was not found. Check the connection's subscription. Azure said: ${message}`;
+    default:
+      break;
+  }
+  if (status === undefined && isNetworkError(error)) {
+    return `${doing}: the connection to Azure failed (${code ?? "network error"}: ${firstLine(message)}). If the agent needs a proxy, configure it on the agent.`;
+  }
+  const codePart = code ? `${code}: ` : "";
+  const statusPart = status ? ` (HTTP ${status})` : "";
+  return `${doing}${statusPart}: ${codePart}${firstLine(message)}`;
+}
+
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? "";
+  return /^(ECONNRESET|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EPIPE|ESOCKETTIMEDOUT|REQUEST_SEND_ERROR|UND_ERR)/.test(code);
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/).find((line) => line.trim().length > 0)?.trim() ?? text;
+}

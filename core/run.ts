@@ -1,0 +1,21 @@
+import * as util from "node:util";
+import * as tl from "azure-pipelines-task-lib/task";
+import { AzureLogger, setLogLevel } from "@azure/logger";
+import { describeFailure } from "./errors";
+
+/**
+ * Runs a task's main function: sends Azure SDK logs to the debug stream when the pipeline runs with
+ * `system.debug`, and turns any failure into one actionable line on the task's result.
+ */
+export async function runTask(main: () => Promise<void>): Promise<void> {
+  if (tl.getVariable("System.Debug")?.toLowerCase() === "true") {
+    setLogLevel("info");
+    AzureLogger.log = (...args: unknown[]) => tl.debug(util.format(...args));
+  }
+  try {
+    await main();
+  } catch (error) {
+    tl.debug(String((error as Error)?.stack ?? error));
+    tl.setResult(tl.TaskResult.Failed, describeFailure(error));
+  }
+}

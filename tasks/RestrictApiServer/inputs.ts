@@ -1,0 +1,139 @@
+import { readServiceConnection, type ServiceConnection } from "../../core/connection";
+import { InputError } from "../../core/errors";
+import {
+  readBoolean,
+  readChoice,
+  readClusterName,
+  readResourceGroupName,
+  readSecondsVariable,
+  readString,
+} from "../../core/inputs";
+import { isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "./ranges";
+
+export const ACTIONS = ["set", "add", "remove", "disable"] as const;
+export type RangeAction = (typeof ACTIONS)[number];
+export type AgentIpScope = "job" | "permanent";
+
+export interface RestrictApiServerRequest {
+  connection: ServiceConnection;
+  resourceGroupName: string;
+  clusterName: string;
+  action: RangeAction;
+  /** Parsed from `authorizedIpRanges`, in the order typed (not yet folded). */
+  ranges: Ipv4Range[];
+  includeAgentIp: boolean;
+  agentIpScope: AgentIpScope;
+  agentIpServiceUrl: string;
+  dryRun: boolean;
+  busyTimeoutMs: number;
+  /** Inputs that do not apply to the action and were ignored, for a warning. */
+  ignored: string[];
+}
+
+/** What the post-job step needs: where the cluster is. The agent IP to remove comes from a task variable. */
+export interface PostJobRequest {
+  connection: ServiceConnection;
+  resourceGroupName: string;
+  clusterName: string;
+  busyTimeoutMs: number;
+}
+
+export const DEFAULT_AGENT_IP_SERVICE = "https://api.ipify.org";
+
+export function readRequest(): RestrictApiServerRequest {
+  const connection = readServiceConnection("azureSubscription");
+  const resourceGroupName = readResourceGroupName();
+  const clusterName = readClusterName();
+  const action = readChoice("action", ACTIONS, "set");
+  const includeAgentIp = readBoolean("includeAgentIp", false);
+  const agentIpScope = readChoice<AgentIpScope>("agentIpScope", ["job", "permanent"], "job");
+  const agentIpServiceUrl = readServiceUrl();
+  const dryRun = readBoolean("dryRun", false);
+  const rangesText = readString("authorizedIpRanges") ?? "";
+  const ignored: string[] = [];
+
+  let ranges: Ipv4Range[] = [];
+  if (action === "disable") {
+    if (rangesText) ignored.push("authorizedIpRanges");
+    if (includeAgentIp) {
+      throw new InputError(
+        "includeAgentIp",
+        "cannot be used with action 'disable': disabling opens the API server to every address, so there is no list to add the agent to. Set includeAgentIp to false, or use action 'add'.",
+      );
+    }
+  } else {
+    ranges = parseRanges(rangesText);
+    if (ranges.length === 0 && !(action === "add" && includeAgentIp)) {
+      const hint =
+        action === "set"
+          ? "enter at least one IPv4 address or CIDR. To remove the restriction altogether use action 'disable'."
+          : action === "add"
+            ? "enter at least one IPv4 address or CIDR to add, or set includeAgentIp to true."
+            : "enter at least one IPv4 address or CIDR to remove.";
+      throw new InputError("authorizedIpRanges", `is empty; ${hint}`);
+    }
+  }
+
+  return {
+    connection,
+    resourceGroupName,
+    clusterName,
+    action,
+    ranges,
+    includeAgentIp,
+    agentIpScope,
+    agentIpServiceUrl,
+    dryRun,
+    busyTimeoutMs: readBusyTimeoutMs(),
+    ignored,
+  };
+}
+
+export function readPostJobRequest(): PostJobRequest {
+  return {
+    connection: readServiceConnection("azureSubscription"),
+    resourceGroupName: readResourceGroupName(),
+    clusterName: readClusterName(),
+    busyTimeoutMs: readBusyTimeoutMs(),
+  };
+}
+
+/** Every entry is checked, and all bad ones are reported together so one fix-and-re-run suffices. */
+export function parseRanges(text: string, inputName = "authorizedIpRanges"): Ipv4Range[] {
+  const ranges: Ipv4Range[] = [];
+  const errors: string[] = [];
+  for (const entry of splitList(text)) {
+    const parsed = parseIpv4Range(entry);
+    if (isRangeError(parsed)) errors.push(parsed.error);
+    else ranges.push(parsed);
+  }
+  if (errors.length === 1) throw new InputError(inputName, errors[0]!);
+  if (errors.length > 1) throw new InputError(inputName, `${errors.length} entries are not usable: ${errors.join(" ")}`);
+  const everything = ranges.find((range) => range.cidr === "0.0.0.0/0");
+  if (everything) {
+    throw new InputError(
+      inputName,
+      "'0.0.0.0/0' authorizes every address, which is no restriction at all. To open the API server deliberately use action 'disable'; to allow only the cluster's own outbound IP use 0.0.0.0/32.",
+    );
+  }
+  return ranges;
+}
+
+function readServiceUrl(): string {
+  const value = readString("agentIpServiceUrl") ?? DEFAULT_AGENT_IP_SERVICE;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError("agentIpServiceUrl", `'${value}' is not a URL; enter an http(s) URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new InputError("agentIpServiceUrl", `'${value}' must be an http or https URL.`);
+  }
+  return url.toString();
+}
+
+function readBusyTimeoutMs(): number {
+  // AKS operations (upgrades, scaling) commonly run 5-15 minutes; a pipeline variable tunes the wait.
+  return readSecondsVariable("AksHardening.ClusterBusyTimeoutSeconds", 1200) * 1000;
+}
