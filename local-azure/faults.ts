@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Reply, RequestContext } from './http';
+
+export interface FaultSpec {
+  method?: string;
+  /** Matched against the request path (no query). */
+  path: RegExp;
+  kind: 'status' | 'reset' | 'delay';
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  delayMs?: number;
+  /** How many matching requests the fault applies to; default 1. */
+  times?: number;
+}
+
+export interface OperationOutcome {
+  status: 'Failed' | 'Canceled';
+  error: { code: string; message: string };
+}
+
+interface ActiveFault extends FaultSpec {
+  remaining: number;
+}
+
+interface ActiveOutcome extends OperationOutcome {
+  resourceId: RegExp;
+}
+
+/** The one fault injector: applied to every request before normal handling, each fault consumed `times` times. */
+export class FaultInjector {
+  private faults: ActiveFault[] = [];
+  private outcomes: ActiveOutcome[] = [];
+
+  add(spec: FaultSpec): void {
+    if (spec.kind === 'status' && spec.status === undefined) throw new Error('faults.add: kind "status" needs a status');
+    this.faults.push({ ...spec, remaining: spec.times ?? 1 });
+  }
+
+  /** ARM's subscription throttling answer: 429 with Retry-After and the SubscriptionRequestsThrottled body. */
+  throttle(p: { method?: string; path: RegExp; retryAfterSeconds?: number; times?: number }): void {
+    const seconds = p.retryAfterSeconds ?? 1;
+    const kind = p.method === undefined || p.method.toUpperCase() === 'GET' ? 'read' : 'write';
+    this.add({
+      ...(p.method === undefined ? {} : { method: p.method }),
+      path: p.path,
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': String(seconds), [`x-ms-ratelimit-remaining-subscription-${kind}s`]: '0' },
+      body: {
+        error: {
+          code: 'SubscriptionRequestsThrottled',
+          message: `Number of '${kind}' requests for subscription actor exceeded. Please try again after '${seconds}' seconds after the last request.`,
+        },
+      },
+      ...(p.times === undefined ? {} : { times: p.times }),
+    });
+  }
+
+  /** The next long-running operation on a resource whose id matches ends Failed or Canceled instead of Succeeded. */
+  failNextOperation(resourceId: RegExp, outcome: OperationOutcome): void {
+    this.outcomes.push({ resourceId, ...outcome });
+  }
+
+  /** Called by the resource store when an operation starts: returns (and consumes) the injected outcome, if any. */
+  takeOperationOutcome(resourceId: string): OperationOutcome | undefined {
+    const index = this.outcomes.findIndex((o) => o.resourceId.test(resourceId));
+    if (index < 0) return undefined;
+    const [outcome] = this.outcomes.splice(index, 1);
+    return outcome && { status: outcome.status, error: outcome.error };
+  }
+
+  clear(): void {
+    this.faults = [];
+    this.outcomes = [];
+  }
+
+  /** Returns a reply to send instead of normal handling, 'reset' to drop the connection, or undefined to continue. */
+  async intercept(ctx: RequestContext): Promise<Reply | 'reset' | undefined> {
+    const fault = this.faults.find((f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === ctx.method) && f.path.test(ctx.path));
+    if (!fault) return undefined;
+    fault.remaining--;
+    this.faults = this.faults.filter((f) => f.remaining > 0);
+    switch (fault.kind) {
+      case 'reset':
+        return 'reset';
+      case 'delay':
+        await sleep(fault.delayMs ?? 1000);
+        return undefined;
+      case 'status':
+        return { status: fault.status ?? 500, headers: fault.headers ?? {}, body: fault.body };
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { armAuthenticator } from './arm-auth';
+import { Directory } from './directory';
+import { FaultInjector } from './faults';
+import { dispatch, Router } from './http';
+import type { Listener } from './http';
+import { newGuid, SigningKey } from './jwt';
+import { RequestLog } from './request-log';
+import type { RequestLogEntry } from './request-log';
+import { createAdoOidc } from './routes/ado-oidc';
+import type { AdoOidc } from './routes/ado-oidc';
+import { entraRoutes } from './routes/entra';
+import { imdsRoutes } from './routes/imds';
+import { managedClusterRoutes } from './routes/managed-clusters';
+import { operationRoutes } from './routes/operations';
+import { publicIpRoutes } from './routes/public-ip';
+import { resourceGroupRoutes } from './routes/resource-groups';
+import { ResourceStore } from './store';
+import { createServerCertificate } from './tls';
+
+export type { AdoOidc } from './routes/ado-oidc';
+export type { FaultSpec, OperationOutcome } from './faults';
+export type { RequestLogEntry } from './request-log';
+export type { ArmResource, Operation } from './store';
+export { FaultInjector } from './faults';
+export { ResourceStore } from './store';
+
+export interface LocalAzureOptions {
+  /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
+  operationPolls?: number;
+  /** Retry-After (seconds) on long-running operation responses; default 0 so tests do not sleep. */
+  retryAfterSeconds?: number;
+}
+
+export interface LocalAzure {
+  /** `https://127.0.0.1:PORT`: ARM base URL, Entra authority host, ADO OIDC endpoint host and `/ip`. */
+  url: string;
+  /** `http://127.0.0.1:PORT2`: IMDS-compatible managed identity endpoint (AZURE_POD_IDENTITY_AUTHORITY_HOST). */
+  imdsUrl: string;
+  /** PEM of the self-signed certificate, for NODE_EXTRA_CA_CERTS. */
+  caCertPath: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** What activeDirectoryServiceEndpointResourceId holds: `https://management.core.windows.net/`. */
+  armAudience: string;
+  /** Registers an app that may get tokens; returns its service principal object id (for role assignments). */
+  addServicePrincipal(p: { clientId: string; clientSecret?: string; certificatePem?: string }): { clientId: string; objectId: string };
+  /** The app trusts tokens from `issuer` with `subject` (audience api://AzureADTokenExchange). */
+  addFederatedCredential(p: { clientId: string; issuer: string; subject: string }): void;
+  adoOidc: AdoOidc;
+  /** The VM's managed identity IMDS issues tokens for when the request names no client_id. */
+  managedIdentityClientId: string;
+  /** The object id of a registered service principal or managed identity. */
+  objectIdOf(clientId: string): string | undefined;
+  /** Answered as text/plain by GET {url}/ip. */
+  publicIp: string;
+  store: ResourceStore;
+  faults: FaultInjector;
+  requests: RequestLogEntry[];
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+const ARM_AUDIENCE = 'https://management.core.windows.net/';
+
+function listen(server: HttpServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<LocalAzure> {
+  const certificate = await createServerCertificate();
+  const tenantId = newGuid();
+  const subscriptionId = newGuid();
+  const router = new Router();
+  const faults = new FaultInjector();
+  const log = new RequestLog();
+
+  let authenticateArm: ReturnType<typeof armAuthenticator> | undefined;
+  const handle = (listener: Listener) => (req: Parameters<typeof dispatch>[1], res: Parameters<typeof dispatch>[2]) => {
+    if (!authenticateArm) throw new Error('local Azure is not ready');
+    dispatch(listener, req, res, { router, faults, log, authenticateArm }).catch((err: unknown) => {
+      console.error('[local-azure] request failed', err);
+      res.destroy();
+    });
+  };
+  const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle('https'));
+  const imds = createHttpServer(handle('imds'));
+  const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
+  const url = `https://127.0.0.1:${httpsPort}`;
+  const imdsUrl = `http://127.0.0.1:${imdsPort}`;
+
+  const directory = new Directory(tenantId, `${url}/${tenantId}/`);
+  authenticateArm = armAuthenticator({ url, directory, armAudience: ARM_AUDIENCE });
+  const store = new ResourceStore({ subscriptionId, tenantId, directory, faults, operationPolls: options.operationPolls ?? 1, defaultLocation: 'westeurope' });
+  const retryAfterSeconds = options.retryAfterSeconds ?? 0;
+  const armEnv = { url, store, retryAfterSeconds };
+
+  const managedIdentityClientId = newGuid();
+  directory.addManagedIdentity({
+    clientId: managedIdentityClientId,
+    resourceId: `/subscriptions/${subscriptionId}/resourceGroups/agents/providers/Microsoft.ManagedIdentity/userAssignedIdentities/build-agent`,
+  });
+  const ado = createAdoOidc({ url, key: new SigningKey(), directory, organization: 'local-org', project: 'local-project' });
+
+  let publicIp = '203.0.113.10';
+  router.add([
+    ...entraRoutes({ url, tenantId, directory }),
+    ...ado.routes,
+    ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
+    ...publicIpRoutes(() => publicIp),
+    ...resourceGroupRoutes(armEnv),
+    ...managedClusterRoutes(armEnv),
+    ...operationRoutes(armEnv),
+  ]);
+
+  const close = (server: HttpServer) =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  return {
+    url,
+    imdsUrl,
+    caCertPath: certificate.caCertPath,
+    tenantId,
+    subscriptionId,
+    armAudience: ARM_AUDIENCE,
+    addServicePrincipal: (p) => {
+      const sp = directory.addServicePrincipal(p);
+      return { clientId: sp.clientId, objectId: sp.objectId };
+    },
+    addFederatedCredential: (p) => directory.addFederatedCredential(p),
+    adoOidc: ado.oidc,
+    managedIdentityClientId,
+    objectIdOf: (clientId) => directory.objectIdOf(clientId),
+    get publicIp() {
+      return publicIp;
+    },
+    set publicIp(value: string) {
+      publicIp = value;
+    },
+    store,
+    faults,
+    requests: log.entries,
+    clearRequests: () => log.clear(),
+    close: async () => {
+      await Promise.all([close(https), close(imds)]);
+      await certificate.dispose();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface RequestLogEntry {
+  method: string;
+  host: string; // Host header as sent (name:port)
+  path: string; // without the query
+  query: Record<string, string>;
+  apiVersion?: string;
+  /** HTTP status answered; 0 when the connection was reset by a fault. */
+  status: number;
+  ifMatch?: string;
+  /** Parsed JSON for ARM; for token requests only grant_type/client_id/scope; never secrets. */
+  body?: unknown;
+  time: Date;
+}
+
+/** Every request, in arrival order. */
+export class RequestLog {
+  readonly entries: RequestLogEntry[] = [];
+
+  start(p: { method: string; host: string; path: string; query: Record<string, string>; headers: IncomingHttpHeaders }): RequestLogEntry {
+    const ifMatch = p.headers['if-match'];
+    const entry: RequestLogEntry = { method: p.method, host: p.host, path: p.path, query: p.query, status: 0, time: new Date() };
+    const apiVersion = p.query['api-version'];
+    if (apiVersion !== undefined) entry.apiVersion = apiVersion;
+    if (typeof ifMatch === 'string') entry.ifMatch = ifMatch;
+    this.entries.push(entry);
+    return entry;
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+}

@@ -1,0 +1,106 @@
+import { ArmError } from '../http';
+import type { Route } from '../http';
+import { composeManagedClusterForPut, defaultManagedCluster, MANAGED_CLUSTER_TYPE, managedClusterId, validateManagedCluster } from '../resources/managed-cluster';
+import type { ArmResource } from '../store';
+import type { ArmEnv } from './arm-common';
+import { asyncOperationHeaders, checkPreconditions, requireJsonObject, requireResourceGroup, requireSubscription, resourceNotFound } from './arm-common';
+
+const NAMESPACE = 'Microsoft.ContainerService';
+const BASE = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters';
+
+export function managedClusterRoutes(env: ArmEnv): Route[] {
+  const { store } = env;
+  const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
+
+  return [
+    {
+      method: 'GET',
+      path: `${BASE}/{resourceName}`,
+      auth: 'arm',
+      handler: (ctx) => {
+        const group = requireResourceGroup(env, ctx);
+        const name = ctx.params['resourceName'] ?? '';
+        const cluster = store.get(idOf(group.name, name));
+        if (!cluster) throw resourceNotFound('Microsoft.ContainerService/managedClusters', name, group.name);
+        store.activeOperation(cluster.id); // lets a finished time-based operation settle before we answer
+        return { status: 200, body: store.get(cluster.id) };
+      },
+    },
+    {
+      method: 'GET',
+      path: BASE,
+      auth: 'arm',
+      handler: (ctx) => {
+        const group = requireResourceGroup(env, ctx);
+        return { status: 200, body: { value: store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters',
+      auth: 'arm',
+      handler: (ctx) => {
+        requireSubscription(env, ctx);
+        const value = [];
+        for (const group of store.list(`/subscriptions/${store.subscriptionId}/resourceGroups`, 'Microsoft.Resources/resourceGroups')) {
+          value.push(...store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE));
+        }
+        return { status: 200, body: { value } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${BASE}/{resourceName}`,
+      auth: 'arm',
+      handler: (ctx) => {
+        const group = requireResourceGroup(env, ctx);
+        const name = ctx.params['resourceName'] ?? '';
+        const id = idOf(group.name, name);
+        const current = store.get(id);
+        const requested = requireJsonObject(ctx);
+        const location = requested['location'];
+        if (typeof location !== 'string' || location.length === 0) throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+        if (current && current.location?.toLowerCase().replace(/\s+/g, '') !== location.toLowerCase().replace(/\s+/g, '')) {
+          throw new ArmError(400, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${current.location}' in resource group '${group.name}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`);
+        }
+        checkPreconditions(ctx, current);
+        if (current) {
+          const running = store.activeOperation(id);
+          if (running) {
+            throw new ArmError(
+              409,
+              'OperationNotAllowed',
+              `Operation is not allowed because there's an in progress ${running.description} operation (operation ID: ${running.id}) on the managed cluster started on UTC ${running.startTime.toISOString().replace(/\.\d+Z$/, 'Z')}. Please wait for it to finish before starting a new operation. You can also use 'az aks operation-abort ...' to abort the ongoing operation.`,
+            );
+          }
+        }
+
+        const base: ArmResource = current ?? defaultManagedCluster({ subscriptionId: store.subscriptionId, tenantId: store.tenantId, resourceGroup: group.name, name, location });
+        const desired = composeManagedClusterForPut(base, requested, store.tenantId);
+        validateManagedCluster(desired);
+
+        if (!current) {
+          // A new cluster exists (Creating) from the moment the PUT is accepted.
+          store.registerClusterIdentities(desired);
+          store.put(desired);
+        }
+        const op = store.beginOperation({
+          resourceId: id,
+          providerNamespace: NAMESPACE,
+          location: desired.location ?? location,
+          description: current ? 'update managed cluster' : 'create managed cluster',
+          onSucceeded: () => {
+            const now = store.get(id);
+            store.put({ ...desired, eTag: now?.['eTag'] ?? desired['eTag'] });
+          },
+        });
+        const accepted = { ...desired, eTag: store.get(id)?.['eTag'], properties: { ...desired.properties, provisioningState: current ? 'Updating' : 'Creating' } };
+        return {
+          status: current ? 200 : 201,
+          headers: asyncOperationHeaders(env, ctx, { providerNamespace: NAMESPACE, location: accepted.location ?? location, operationId: op.id }),
+          body: accepted,
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,232 @@
+import type { Directory } from './directory';
+import type { FaultInjector, OperationOutcome } from './faults';
+import { newGuid } from './jwt';
+import { defaultManagedCluster, managedClusterId } from './resources/managed-cluster';
+import type { DeepPartial } from './resources/merge';
+import { deepMerge } from './resources/merge';
+
+/** An ARM resource as it goes over the wire. */
+export interface ArmResource {
+  id: string;
+  name: string;
+  type: string;
+  location?: string;
+  properties?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+
+/** A long-running operation, as served at `.../providers/{ns}/locations/{location}/operations/{id}`. */
+export interface Operation {
+  id: string;
+  resourceId: string;
+  providerNamespace: string;
+  location: string;
+  /** Words AKS uses in its 409: "update managed cluster", "create managed cluster", ... */
+  description: string;
+  status: OperationStatus;
+  startTime: Date;
+  endTime?: Date;
+  error?: { code: string; message: string };
+  /** Completes after this many status polls ... */
+  pollsLeft?: number;
+  /** ... or at this time (ms since epoch). */
+  endsAt?: number;
+  outcome?: OperationOutcome;
+  /** Runs when the operation succeeds: makes the requested state visible. */
+  onSucceeded?: () => void;
+}
+
+export interface StoreOptions {
+  subscriptionId: string;
+  tenantId: string;
+  directory: Directory;
+  faults: FaultInjector;
+  operationPolls: number;
+  defaultLocation: string;
+}
+
+const key = (id: string) => id.toLowerCase().replace(/\/+$/, '');
+
+/**
+ * The one resource store: ARM resources by id (case-insensitive, as ARM ids are), their eTags, and the
+ * long-running operations running on them. Typed helpers for the resource kinds tests set up.
+ */
+export class ResourceStore {
+  private readonly resources = new Map<string, ArmResource>();
+  private readonly operations = new Map<string, Operation>();
+
+  constructor(private readonly options: StoreOptions) {}
+
+  get subscriptionId(): string {
+    return this.options.subscriptionId;
+  }
+
+  get tenantId(): string {
+    return this.options.tenantId;
+  }
+
+  get directory(): Directory {
+    return this.options.directory;
+  }
+
+  // ---- generic ----
+
+  put<T extends ArmResource>(resource: T): T {
+    const copy = structuredClone(resource);
+    this.resources.set(key(resource.id), copy);
+    return structuredClone(copy);
+  }
+
+  get<T extends ArmResource = ArmResource>(id: string): T | undefined {
+    const found = this.resources.get(key(id));
+    return found === undefined ? undefined : (structuredClone(found) as T);
+  }
+
+  /** Direct children of `parentId` (e.g. a resource group id), optionally of one type. */
+  list(parentId: string, type?: string): ArmResource[] {
+    const prefix = `${key(parentId)}/`;
+    return [...this.resources.entries()]
+      .filter(([k, r]) => k.startsWith(prefix) && (type === undefined || r.type.toLowerCase() === type.toLowerCase()))
+      .map(([, r]) => structuredClone(r));
+  }
+
+  delete(id: string): boolean {
+    const k = key(id);
+    let removed = this.resources.delete(k);
+    for (const child of [...this.resources.keys()]) if (child.startsWith(`${k}/`)) removed = this.resources.delete(child) || removed;
+    return removed;
+  }
+
+  /** Simulates an outside change: bumps the resource's eTag so a PUT carrying the old If-Match gets 412. */
+  touch(id: string): string {
+    const found = this.resources.get(key(id));
+    if (!found) throw new Error(`store.touch: no resource ${id}`);
+    const etag = newGuid();
+    if ('etag' in found) found['etag'] = etag;
+    else found['eTag'] = etag;
+    return etag;
+  }
+
+  // ---- long-running operations ----
+
+  /** Starts an operation on a resource; it stays InProgress for `polls` status polls or `durationMs`, whichever is given. */
+  beginOperation(p: { resourceId: string; providerNamespace: string; location: string; description: string; polls?: number; durationMs?: number; onSucceeded?: () => void }): Operation {
+    const op: Operation = {
+      id: newGuid(),
+      resourceId: p.resourceId,
+      providerNamespace: p.providerNamespace,
+      location: p.location,
+      description: p.description,
+      status: 'InProgress',
+      startTime: new Date(),
+      ...(p.durationMs !== undefined ? { endsAt: Date.now() + p.durationMs } : { pollsLeft: p.polls ?? this.options.operationPolls }),
+      ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
+    };
+    const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
+    if (outcome) op.outcome = outcome;
+    this.operations.set(op.id.toLowerCase(), op);
+    this.setProvisioningState(p.resourceId, p.description.startsWith('create') ? 'Creating' : p.description.startsWith('delete') ? 'Deleting' : 'Updating');
+    if (op.pollsLeft === 0) this.finish(op);
+    return op;
+  }
+
+  /** Makes a resource busy for `durationMs` (as if someone else started an update): PUTs get 409 until it ends. */
+  startOperation(resourceId: string, p: { durationMs: number }): Operation {
+    const resource = this.get(resourceId);
+    if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
+    const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? 'Microsoft.Resources';
+    return this.beginOperation({ resourceId: resource.id, providerNamespace, location: resource.location ?? this.options.defaultLocation, description: 'update managed cluster', durationMs: p.durationMs });
+  }
+
+  /** The operation still running on a resource, if any. */
+  activeOperation(resourceId: string): Operation | undefined {
+    for (const op of this.operations.values()) {
+      if (key(op.resourceId) !== key(resourceId)) continue;
+      this.settle(op);
+      if (op.status === 'InProgress') return op;
+    }
+    return undefined;
+  }
+
+  /** One status poll: counts towards completion, then reports. */
+  pollOperation(operationId: string): Operation | undefined {
+    const op = this.operations.get(operationId.toLowerCase());
+    if (!op) return undefined;
+    if (op.status === 'InProgress' && op.pollsLeft !== undefined) op.pollsLeft--;
+    this.settle(op);
+    return op;
+  }
+
+  private settle(op: Operation): void {
+    if (op.status !== 'InProgress') return;
+    const due = op.pollsLeft !== undefined ? op.pollsLeft <= 0 : Date.now() >= (op.endsAt ?? 0);
+    if (due) this.finish(op);
+  }
+
+  /**
+   * Ends an operation. Succeeded applies the requested state. Failed/Canceled leave the previous spec in place and
+   * set provisioningState to Failed/Canceled, as AKS shows after a failed or aborted update.
+   */
+  private finish(op: Operation): void {
+    op.endTime = new Date();
+    if (op.outcome) {
+      op.status = op.outcome.status;
+      op.error = op.outcome.error;
+      this.setProvisioningState(op.resourceId, op.outcome.status);
+      return;
+    }
+    op.status = 'Succeeded';
+    op.onSucceeded?.();
+    this.setProvisioningState(op.resourceId, 'Succeeded');
+  }
+
+  private setProvisioningState(resourceId: string, state: string): void {
+    const found = this.resources.get(key(resourceId));
+    if (!found?.properties) return;
+    found.properties['provisioningState'] = state;
+    if ('eTag' in found) found['eTag'] = newGuid();
+  }
+
+  // ---- typed helpers ----
+
+  resourceGroupId(name: string): string {
+    return `/subscriptions/${this.subscriptionId}/resourceGroups/${name}`;
+  }
+
+  addResourceGroup(name: string, location = this.options.defaultLocation): ArmResource {
+    return this.put({ id: this.resourceGroupId(name), name, type: 'Microsoft.Resources/resourceGroups', location, properties: { provisioningState: 'Succeeded' } });
+  }
+
+  getResourceGroup(name: string): ArmResource | undefined {
+    return this.get(this.resourceGroupId(name));
+  }
+
+  /** Adds a running cluster shaped like the spec's ManagedClustersGet example; creates the resource group when missing. */
+  addManagedCluster(resourceGroup: string, name: string, overrides: DeepPartial<ArmResource> = {}): ArmResource {
+    const group = this.getResourceGroup(resourceGroup) ?? this.addResourceGroup(resourceGroup, (overrides.location as string | undefined) ?? this.options.defaultLocation);
+    const base = defaultManagedCluster({
+      subscriptionId: this.subscriptionId,
+      tenantId: this.tenantId,
+      resourceGroup: group.name,
+      name,
+      location: (overrides.location as string | undefined) ?? group.location ?? this.options.defaultLocation,
+    });
+    const cluster = deepMerge(base, overrides) as ArmResource;
+    this.registerClusterIdentities(cluster);
+    return this.put(cluster);
+  }
+
+  getManagedCluster(resourceGroup: string, name: string): ArmResource | undefined {
+    return this.get(managedClusterId(this.subscriptionId, resourceGroup, name));
+  }
+
+  /** The cluster's control-plane and kubelet identities are principals that can hold role assignments. */
+  registerClusterIdentities(cluster: ArmResource): void {
+    const identity = cluster['identity'] as { principalId?: string } | undefined;
+    if (identity?.principalId) this.directory.addManagedIdentity({ clientId: newGuid(), objectId: identity.principalId });
+    const kubelet = (cluster.properties?.['identityProfile'] as { kubeletidentity?: { clientId?: string; objectId?: string; resourceId?: string } } | undefined)?.kubeletidentity;
+    if (kubelet?.clientId && kubelet.objectId) this.directory.addManagedIdentity({ clientId: kubelet.clientId, objectId: kubelet.objectId, ...(kubelet.resourceId ? { resourceId: kubelet.resourceId } : {}) });
+  }
+}
