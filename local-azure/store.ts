@@ -29,7 +29,7 @@ export interface Operation {
   startTime: Date;
   endTime?: Date;
   error?: { code: string; message: string };
-  /** Completes after this many status polls ... */
+  /** Answers InProgress to this many more status polls, then completes at the next one ... */
   pollsLeft?: number;
   /** ... or at this time (ms since epoch). */
   endsAt?: number;
@@ -154,7 +154,10 @@ export class ResourceStore {
   pollOperation(operationId: string): Operation | undefined {
     const op = this.operations.get(operationId.toLowerCase());
     if (!op) return undefined;
-    if (op.status === 'InProgress' && op.pollsLeft !== undefined) op.pollsLeft--;
+    if (op.status === 'InProgress' && op.pollsLeft !== undefined && op.pollsLeft > 0) {
+      op.pollsLeft--;
+      return op;
+    }
     this.settle(op);
     return op;
   }
