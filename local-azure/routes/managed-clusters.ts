@@ -94,7 +94,9 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
             store.put({ ...desired, eTag: now?.['eTag'] ?? desired['eTag'] });
           },
         });
-        const accepted = { ...desired, eTag: store.get(id)?.['eTag'], properties: { ...desired.properties, provisioningState: current ? 'Updating' : 'Creating' } };
+        // The accepted goal state, with the provisioning state the cluster is in now (Updating/Creating, or final when operationPolls is 0).
+        const now = store.get(id);
+        const accepted = { ...desired, eTag: now?.['eTag'], properties: { ...desired.properties, provisioningState: now?.properties?.['provisioningState'] } };
         return {
           status: current ? 200 : 201,
           headers: asyncOperationHeaders(env, ctx, { providerNamespace: NAMESPACE, location: accepted.location ?? location, operationId: op.id }),
