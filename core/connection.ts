@@ -50,7 +50,9 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     throw new InputError(inputName, `the service connection '${id}' was not found or this pipeline is not authorized to use it.`);
   }
   const data = (key: string) => tl.getEndpointDataParameter(id, key, true)?.trim() || undefined;
-  const param = (key: string) => tl.getEndpointAuthorizationParameter(id, key, true)?.trim() || undefined;
+  // Parameters come from the authorization object, not getEndpointAuthorizationParameter, which
+  // prints each value (secrets included) to the debug stream before we could register it.
+  const param = (key: string) => parameterOf(auth, key);
 
   const url = tl.getEndpointUrl(id, true)?.trim();
   if (!url) throw new InputError(inputName, `the service connection '${id}' has no Azure Resource Manager URL.`);
@@ -94,7 +96,7 @@ export function readServiceConnection(inputName: string): ServiceConnection {
   } else if (scheme === "workloadidentityfederation") {
     connection.scheme = "WorkloadIdentityFederation";
     connection.clientId = required(inputName, id, param("serviceprincipalid"), "service principal (client) ID");
-    const token = tl.getEndpointAuthorizationParameter("SystemVssConnection", "AccessToken", true);
+    const token = parameterOf(tl.getEndpointAuthorization("SystemVssConnection", true), "AccessToken");
     if (!token) {
       throw new InputError(inputName, "workload identity federation needs the job's access token (System.AccessToken), which the agent did not provide.");
     }
@@ -143,14 +145,19 @@ export function createCredential(connection: ServiceConnection): TokenCredential
   }
 }
 
+/** Authorization parameter keys are case-insensitive, as the agent treats them. */
+function parameterOf(auth: tl.EndpointAuthorization | undefined, key: string): string | undefined {
+  const entry = Object.entries(auth?.parameters ?? {}).find(([name]) => name.toLowerCase() === key.toLowerCase());
+  return entry?.[1]?.trim() || undefined;
+}
+
 function required(inputName: string, id: string, value: string | undefined, what: string): string {
   if (!value) throw new InputError(inputName, `the service connection '${id}' has no ${what}.`);
   return value;
 }
 
-/** A PEM is masked as a whole and line by line, since a log may show any single line of it. */
+/** A PEM is masked line by line (the agent takes single-line secrets only), as a log may show any line of it. */
 function registerPem(pem: string): void {
-  tl.setSecret(pem);
   for (const line of pem.split(/\r?\n/)) {
     if (line.length >= 16 && !line.startsWith("-----")) tl.setSecret(line);
   }

@@ -61,9 +61,10 @@ export function azureErrorDetails(error: unknown): { status?: number; code?: str
  */
 export function describeFailure(error: unknown, context?: ErrorContext): string {
   if (error instanceof InputError || error instanceof TaskError) return error.message;
-  const name = (error as { name?: string } | null)?.name;
-  if (name === "AuthenticationError" || name === "CredentialUnavailableError" || name === "AggregateAuthenticationError") {
-    return `Could not sign in with the service connection: ${firstLine((error as Error).message)} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
+  if (isSignInFailure(error)) {
+    const message = (error as Error).message;
+    const entra = /AADSTS\d+:[^\n]*/.exec(message)?.[0];
+    return `Could not sign in with the service connection: ${entra ?? firstLine(message)} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
   }
   const { status, code, message } = azureErrorDetails(error);
   const doing = context ? `Could not ${context.action}` : "Azure refused the request";
@@ -90,6 +91,17 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
   const codePart = code ? `${code}: ` : "";
   const statusPart = status ? ` (HTTP ${status})` : "";
   return `${doing}${statusPart}: ${codePart}${firstLine(message)}`;
+}
+
+/**
+ * Credential failures surface as @azure/identity errors, or as MSAL's own errors (named e.g.
+ * ServerError) carrying Entra's AADSTS code, depending on the credential.
+ */
+function isSignInFailure(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? "";
+  if (["AuthenticationError", "CredentialUnavailableError", "AggregateAuthenticationError", "AuthenticationRequiredError"].includes(name)) return true;
+  const message = error instanceof Error ? error.message : "";
+  return !isRestError(error) && /AADSTS\d+|invalid_client|unauthorized_client|invalid_grant/.test(message);
 }
 
 function isNetworkError(error: unknown): boolean {

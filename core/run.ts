@@ -14,6 +14,7 @@ export async function runTask(main: () => Promise<void>): Promise<void> {
   }
   try {
     await main();
+    tl.setResult(tl.TaskResult.Succeeded, "");
   } catch (error) {
     tl.debug(String((error as Error)?.stack ?? error));
     tl.setResult(tl.TaskResult.Failed, describeFailure(error));

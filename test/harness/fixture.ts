@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import { generate } from "selfsigned";
+import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestLogEntry } from "../../local-azure/index";
+import { extractPackagedExtension } from "../../scripts/vsix.mjs";
+import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type StepRun } from "./agent";
+
+export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
+
+export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> {
+  connection?: ConnectionKind;
+  inputs: StepOptions["inputs"];
+}
+
+/**
+ * One local Azure, the extension unpacked from its VSIX, and a service connection of each
+ * scheme, for a test file. Tasks run as the agent runs them, trusting the local Azure's certificate.
+ */
+export class Fixture {
+  /** Every secret a task could leak: scanned for in every line of output. */
+  readonly secrets: string[] = [];
+  private readonly connections = new Map<ConnectionKind, { endpoint: Endpoint; env: Record<string, string>; systemAccessToken?: string }>();
+
+  private constructor(
+    readonly azure: LocalAzure,
+    readonly extensionDir: string,
+  ) {}
+
+  static async start(options?: LocalAzureOptions): Promise<Fixture> {
+    const azure = await startLocalAzure(options);
+    const fixture = new Fixture(azure, extractPackagedExtension());
+    await fixture.createConnections();
+    return fixture;
+  }
+
+  taskDir(task: string): string {
+    return path.join(this.extensionDir, "tasks", task);
+  }
+
+  connection(kind: ConnectionKind) {
+    const connection = this.connections.get(kind);
+    if (!connection) throw new Error(`no ${kind} connection`);
+    return connection;
+  }
+
+  private stepOptions(invocation: TaskInvocation): StepOptions {
+    const connection = this.connection(invocation.connection ?? "spnKey");
+    return {
+      ...invocation,
+      inputs: { azureSubscription: connection.endpoint.id, ...invocation.inputs },
+      endpoints: [connection.endpoint],
+      ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
+      env: { NODE_EXTRA_CA_CERTS: this.azure.caCertPath, ...connection.env, ...invocation.env },
+    };
+  }
+
+  /** The task's main step alone. */
+  run(task: string, invocation: TaskInvocation): Promise<StepRun> {
+    return runStep(path.join(this.taskDir(task), "index.js"), this.stepOptions(invocation));
+  }
+
+  /** Main step, then the post-job step with the task variables the main step set. */
+  runJob(task: string, invocation: TaskInvocation & { jobFails?: boolean }): Promise<JobRun> {
+    return runJob(this.taskDir(task), { ...this.stepOptions(invocation), ...(invocation.jobFails ? { jobFails: true } : {}) });
+  }
+
+  /** ARM requests that change something (not token requests, not reads). */
+  armWrites(): RequestLogEntry[] {
+    return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method));
+  }
+
+  armRequests(): RequestLogEntry[] {
+    return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/"));
+  }
+
+  /**
+   * Fails when any line of output holds a secret or a bearer token. `task.setsecret` lines are
+   * the registration itself: the agent consumes them and masks the value everywhere else.
+   */
+  assertNoSecretsIn(run: StepRun): void {
+    for (const line of run.lines) {
+      if (line.startsWith("##vso[task.setsecret]")) continue;
+      for (const secret of this.secrets) {
+        assert.ok(!line.includes(secret), `a secret appeared in the output: ${line.slice(0, 80)}…`);
+      }
+      assert.ok(!/eyJ[\w-]{10,}\.eyJ[\w-]{10,}/.test(line), `a JWT appeared in the output: ${line.slice(0, 80)}…`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.azure.close();
+  }
+
+  private async createConnections(): Promise<void> {
+    const azure = this.azure;
+    const data = {
+      subscriptionId: azure.subscriptionId,
+      subscriptionName: "Local subscription",
+      environment: "AzureCloud",
+      scopeLevel: "Subscription",
+      environmentAuthorityUrl: `${azure.url}/`,
+      activeDirectoryServiceEndpointResourceId: azure.armAudience,
+    };
+    const armUrl = `${azure.url}/`;
+
+    const secretSp = { clientId: randomUUID(), clientSecret: `secret-${randomUUID()}` };
+    azure.addServicePrincipal(secretSp);
+    this.secrets.push(secretSp.clientSecret);
+    this.connections.set("spnKey", {
+      endpoint: {
+        id: randomUUID(),
+        url: armUrl,
+        scheme: "ServicePrincipal",
+        parameters: { serviceprincipalid: secretSp.clientId, serviceprincipalkey: secretSp.clientSecret, tenantid: azure.tenantId, authenticationType: "spnKey" },
+        data,
+      },
+      env: {},
+    });
+
+    const pems = await generate([{ name: "commonName", value: "pipeline-sp" }], { keySize: 2048, algorithm: "sha256" });
+    const certSp = { clientId: randomUUID(), certificatePem: pems.cert };
+    azure.addServicePrincipal(certSp);
+    const keyBody = pems.private.split(/\r?\n/).filter((line) => line && !line.startsWith("-----"));
+    this.secrets.push(...keyBody.filter((line) => line.length >= 40));
+    this.connections.set("spnCertificate", {
+      endpoint: {
+        id: randomUUID(),
+        url: armUrl,
+        scheme: "ServicePrincipal",
+        // Azure DevOps stores the certificate and its private key together, as one PEM.
+        parameters: { serviceprincipalid: certSp.clientId, servicePrincipalCertificate: `${pems.cert}\n${pems.private}`, tenantid: azure.tenantId, authenticationType: "spnCertificate" },
+        data,
+      },
+      env: {},
+    });
+
+    this.connections.set("managedIdentity", {
+      endpoint: {
+        id: randomUUID(),
+        url: armUrl,
+        scheme: "ManagedServiceIdentity",
+        parameters: { tenantid: azure.tenantId },
+        data: { ...data, msiclientId: azure.managedIdentityClientId },
+      },
+      env: { AZURE_POD_IDENTITY_AUTHORITY_HOST: azure.imdsUrl },
+    });
+
+    const wifSp = { clientId: randomUUID() };
+    azure.addServicePrincipal(wifSp);
+    const wifId = randomUUID();
+    azure.addFederatedCredential({ clientId: wifSp.clientId, issuer: azure.adoOidc.issuer, subject: azure.adoOidc.subjectFor(wifId) });
+    this.secrets.push(azure.adoOidc.systemAccessToken);
+    this.connections.set("workloadIdentity", {
+      endpoint: {
+        id: wifId,
+        url: armUrl,
+        scheme: "WorkloadIdentityFederation",
+        parameters: {
+          serviceprincipalid: wifSp.clientId,
+          tenantid: azure.tenantId,
+          workloadIdentityFederationIssuer: azure.adoOidc.issuer,
+          workloadIdentityFederationSubject: azure.adoOidc.subjectFor(wifId),
+        },
+        data,
+      },
+      systemAccessToken: azure.adoOidc.systemAccessToken,
+      env: { SYSTEM_OIDCREQUESTURI: azure.adoOidc.requestUri },
+    });
+  }
+}

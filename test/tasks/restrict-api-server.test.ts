@@ -1,0 +1,330 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Fixture, type ConnectionKind } from "../harness/fixture";
+import type { StepRun } from "../harness/agent";
+
+const TASK = "RestrictApiServer";
+const RG = "rg-hardening";
+let fx: Fixture;
+let clusterCount = 0;
+
+before(async () => {
+  // Operations finish on their first poll, one second after the write (Azure-AsyncOperation with Retry-After: 1).
+  fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+});
+after(async () => {
+  await fx?.close();
+});
+
+/** A fresh cluster per test, so tests never see each other's state. */
+function newCluster(properties: Record<string, unknown> = {}): { name: string; id: string } {
+  const name = `aks-${++clusterCount}`;
+  const cluster = fx.azure.store.addManagedCluster(RG, name, { properties });
+  fx.azure.faults.clear();
+  fx.azure.clearRequests();
+  return { name, id: cluster.id };
+}
+
+function rangesOf(name: string): string[] {
+  const cluster = fx.azure.store.getManagedCluster(RG, name);
+  const profile = cluster?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined;
+  return profile?.authorizedIPRanges ?? [];
+}
+
+function withRanges(ranges: string[]): Record<string, unknown> {
+  return { apiServerAccessProfile: { authorizedIPRanges: ranges } };
+}
+
+function inputs(name: string, extra: Record<string, string | boolean>) {
+  return { resourceGroupName: RG, clusterName: name, ...extra };
+}
+
+function assertSucceeded(run: StepRun): void {
+  assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout}\n${run.stderr}`);
+  fx.assertNoSecretsIn(run);
+}
+
+function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
+  assert.equal(run.result, "Failed", `expected a failure\n${run.stdout}`);
+  assert.match(run.resultMessage ?? "", message);
+  assert.deepEqual(fx.armWrites(), [], "no write may happen before validation passes");
+  fx.assertNoSecretsIn(run);
+}
+
+describe("each service connection scheme signs in and sets the ranges", () => {
+  for (const connection of ["spnKey", "spnCertificate", "managedIdentity", "workloadIdentity"] as ConnectionKind[]) {
+    test(connection, async () => {
+      const { name } = newCluster();
+      const run = await fx.run(TASK, { connection, inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+      assertSucceeded(run);
+      assert.deepEqual(rangesOf(name), ["203.0.113.0/24"]);
+    });
+  }
+});
+
+test("set: one GET, one conditional PUT, the operation awaited; outputs and summary say what changed", async () => {
+  const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+  const eTag = fx.azure.store.getManagedCluster(RG, name)?.["eTag"];
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24\n198.51.100.7" }) });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), ["203.0.113.0/24", "198.51.100.7/32"]);
+
+  const arm = fx.armRequests().map((r) => `${r.method} ${r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`);
+  assert.deepEqual(arm.slice(0, 2), ["GET cluster 200", "PUT cluster 200"]);
+  assert.ok(arm.slice(2).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")), arm.join("\n"));
+  const put = fx.armWrites();
+  assert.equal(put.length, 1);
+  assert.equal(put[0]!.ifMatch, eTag, "the PUT carries the eTag that was read");
+  const body = put[0]!.body as { properties: Record<string, unknown> };
+  assert.ok(body.properties["agentPoolProfiles"], "the PUT carries the rest of the cluster unchanged");
+
+  assert.equal(run.outputs.changed, "true");
+  assert.equal(run.outputs.authorizedIpRanges, "203.0.113.0/24,198.51.100.7/32");
+  assert.equal(run.summaries.length, 1);
+  assert.match(run.summaries[0]!, /10\.1\.0\.0\/16/);
+  assert.match(run.summaries[0]!, /Added: `203\.0\.113\.0\/24`, `198\.51\.100\.7\/32`/);
+  assert.match(run.summaries[0]!, /Removed: `10\.1\.0\.0\/16`/);
+});
+
+test("add keeps every range it does not own, and every other setting of the cluster", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.0/24"]));
+  const beforeCluster = fx.azure.store.getManagedCluster(RG, name)!;
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.9, 192.0.2.10" }) });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "203.0.113.9/32"]);
+  const afterCluster = fx.azure.store.getManagedCluster(RG, name)!;
+  for (const key of ["agentPoolProfiles", "networkProfile", "identityProfile", "addonProfiles", "kubernetesVersion", "dnsPrefix"]) {
+    assert.deepEqual(afterCluster.properties?.[key], beforeCluster.properties?.[key], `${key} must not change`);
+  }
+  assert.deepEqual(afterCluster["tags"], beforeCluster["tags"]);
+});
+
+test("remove takes out only the named ranges", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.0/24", "203.0.113.9/32"]));
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "remove", authorizedIpRanges: "192.0.2.0/24" }) });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.9/32"]);
+});
+
+test("disable clears the list and warns that the API server is open", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "disable" }) });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), []);
+  assert.ok(run.warnings.some((w) => /every address on the internet/.test(w)), run.warnings.join("\n"));
+  assert.equal(run.outputs.authorizedIpRanges, "");
+});
+
+test("re-run on a compliant cluster makes no write and reports changed=false", async () => {
+  const { name } = newCluster(withRanges(["203.0.113.0/24", "198.51.100.7/32"]));
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "198.51.100.7, 203.0.113.0/24" }) });
+  assertSucceeded(run);
+  assert.deepEqual(fx.armWrites(), []);
+  assert.deepEqual(fx.armRequests().map((r) => r.method), ["GET"]);
+  assert.equal(run.outputs.changed, "false");
+  assert.match(run.summaries[0]!, /Already compliant/);
+});
+
+test("dry run prints the plan and writes nothing", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24", dryRun: true }) });
+  assertSucceeded(run);
+  assert.deepEqual(fx.armWrites(), []);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+  assert.equal(run.outputs.changed, "false");
+  assert.match(run.summaries[0]!, /Dry run: nothing written/);
+  assert.match(run.summaries[0]!, /203\.0\.113\.0\/24/);
+});
+
+describe("the agent's IP", () => {
+  test("with job scope, the post-job step removes it even when the job failed", async () => {
+    const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+    fx.azure.publicIp = "198.51.100.23";
+    const job = await fx.runJob(TASK, {
+      inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "job", agentIpServiceUrl: `${fx.azure.url}/ip` }),
+      jobFails: true,
+    });
+    assertSucceeded(job.main);
+    assert.equal(job.main.outputs.agentIp, "198.51.100.23");
+    assert.ok(job.main.summaries[0]!.includes("the post-job step removes it"));
+    assert.ok(Object.values(job.main.taskVariables).includes("198.51.100.23/32"));
+    assertSucceeded(job.post);
+    assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+    const puts = fx.armWrites().map((r) => (r.body as { properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } }).properties.apiServerAccessProfile.authorizedIPRanges);
+    assert.deepEqual(puts, [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]]);
+  });
+
+  test("an IP that was listed before the task ran stays after the job", async () => {
+    const { name } = newCluster(withRanges(["10.1.0.0/16", "198.51.100.24/32"]));
+    fx.azure.publicIp = "198.51.100.24";
+    const job = await fx.runJob(TASK, {
+      inputs: inputs(name, { action: "set", authorizedIpRanges: "10.1.0.0/16", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }),
+    });
+    assertSucceeded(job.main);
+    assertSucceeded(job.post);
+    assert.deepEqual(job.main.taskVariables, {});
+    assert.deepEqual(fx.armWrites(), []);
+    assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.24/32"]);
+  });
+
+  test("permanent scope keeps it after the job", async () => {
+    const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+    fx.azure.publicIp = "198.51.100.25";
+    const job = await fx.runJob(TASK, {
+      inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "permanent", agentIpServiceUrl: `${fx.azure.url}/ip` }),
+    });
+    assertSucceeded(job.main);
+    assertSucceeded(job.post);
+    assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.25/32"]);
+  });
+
+  test("a public-IP service that answers something else fails before any write", async () => {
+    const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+    fx.azure.publicIp = "2001:db8::7";
+    const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }) });
+    assertFailedBeforeAnyWrite(run, /agentIpServiceUrl: .* answered '2001:db8::7', which is not a public IPv4 address/);
+  });
+});
+
+test("an outside change between read and write is not overwritten: 412, re-read, re-plan, both changes kept", async () => {
+  const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.faults.add({ method: "PUT", path: new RegExp(`${name}$`), kind: "delay", delayMs: 400 });
+  const running = fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
+  // While the task's PUT is in flight, someone else adds a range.
+  await waitFor(() => fx.armWrites().length > 0);
+  const current = fx.azure.store.getManagedCluster(RG, name)!;
+  (current.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] }).authorizedIPRanges.push("192.0.2.0/24");
+  fx.azure.store.put(current);
+  fx.azure.store.touch(id);
+  const run = await running;
+  assertSucceeded(run);
+  const puts = fx.armWrites();
+  assert.deepEqual(puts.map((r) => r.status), [412, 200]);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "203.0.113.0/24"]);
+});
+
+test("a busy cluster (409 OperationNotAllowed) is waited for, then updated", async () => {
+  const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.store.startOperation(id, { durationMs: 1500 });
+  const run = await fx.run(TASK, {
+    inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
+    variables: { "AksHardening.ClusterBusyTimeoutSeconds": "10" },
+  });
+  assertSucceeded(run);
+  assert.ok(fx.armWrites().some((r) => r.status === 409));
+  assert.equal(fx.armWrites().at(-1)!.status, 200);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
+});
+
+test("a cluster that stays busy fails with a sentence saying another operation is running", async () => {
+  const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.store.startOperation(id, { durationMs: 30_000 });
+  const run = await fx.run(TASK, {
+    inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
+    variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" },
+  });
+  assert.equal(run.result, "Failed");
+  assert.match(run.resultMessage ?? "", /Another operation is still running on managed cluster 'aks-\d+'.*re-run/);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+});
+
+test("429 with Retry-After is retried after the time Azure asked for", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.faults.throttle({ method: "GET", path: new RegExp(`${name}$`), retryAfterSeconds: 1 });
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
+  assertSucceeded(run);
+  const gets = fx.armRequests().filter((r) => r.method === "GET" && r.path.endsWith(name));
+  assert.deepEqual(gets.slice(0, 2).map((r) => r.status), [429, 200]);
+  assert.ok(gets[1]!.time.getTime() - gets[0]!.time.getTime() >= 950, "the retry waited for Retry-After");
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
+});
+
+test("500 and a dropped connection are retried", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.faults.add({ method: "GET", path: new RegExp(`${name}$`), kind: "status", status: 500, body: { error: { code: "InternalServerError", message: "boom" } } });
+  fx.azure.faults.add({ method: "GET", path: new RegExp(`${name}$`), kind: "reset" });
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
+});
+
+test("a failed long-running operation fails the task with Azure's message", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.faults.failNextOperation(new RegExp(`${name}$`), { status: "Failed", error: { code: "InvalidAuthorizedIPRanges", message: "The API server could not be reconfigured." } });
+  const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
+  assert.equal(run.result, "Failed");
+  assert.match(run.resultMessage ?? "", /Azure could not complete the update of managed cluster 'aks-\d+'.*InvalidAuthorizedIPRanges.*could not be reconfigured/);
+  fx.assertNoSecretsIn(run);
+});
+
+test("a missing cluster fails with a sentence naming it", async () => {
+  newCluster();
+  const run = await fx.run(TASK, { inputs: inputs("aks-missing", { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+  assertFailedBeforeAnyWrite(run, /Could not read managed cluster 'aks-missing' in resource group 'rg-hardening'.*does not exist/);
+});
+
+describe("bad input fails before any write, naming the input", () => {
+  const cases: [string, Record<string, string | boolean>, RegExp][] = [
+    ["host bits set", { action: "set", authorizedIpRanges: "192.0.2.1/24" }, /authorizedIpRanges: '192\.0\.2\.1\/24' has host bits set — did you mean 192\.0\.2\.0\/24\?/],
+    ["IPv6", { action: "set", authorizedIpRanges: "2001:db8::/32" }, /authorizedIpRanges: .*IPv6/],
+    ["not an address", { action: "add", authorizedIpRanges: "office-vpn" }, /authorizedIpRanges: 'office-vpn' is not an IPv4 address or CIDR/],
+    ["prefix out of range", { action: "add", authorizedIpRanges: "10.0.0.0/40" }, /authorizedIpRanges: '10\.0\.0\.0\/40' has prefix length/],
+    ["0.0.0.0/0", { action: "set", authorizedIpRanges: "0.0.0.0/0" }, /authorizedIpRanges: '0\.0\.0\.0\/0' authorizes every address/],
+    ["set with nothing", { action: "set", authorizedIpRanges: "" }, /authorizedIpRanges: is required|authorizedIpRanges: is empty/],
+    ["remove with nothing", { action: "remove" }, /authorizedIpRanges: is empty/],
+    ["unknown action", { action: "replace", authorizedIpRanges: "203.0.113.0/24" }, /action: 'replace' is not one of 'set', 'add', 'remove', 'disable'/],
+    ["bad boolean", { action: "add", authorizedIpRanges: "203.0.113.0/24", dryRun: "yes" }, /dryRun: 'yes' is not a boolean/],
+    ["unknown scope", { action: "add", includeAgentIp: true, agentIpScope: "forever" }, /agentIpScope: 'forever' is not one of 'job', 'permanent'/],
+    ["bad service URL", { action: "add", includeAgentIp: true, agentIpServiceUrl: "ftp://ip.example" }, /agentIpServiceUrl: 'ftp:\/\/ip\.example' must be an http or https URL/],
+    ["agent IP with disable", { action: "disable", includeAgentIp: true }, /includeAgentIp: cannot be used with action 'disable'/],
+    ["over the limit after joining", { action: "set", authorizedIpRanges: Array.from({ length: 201 }, (_, i) => `10.${i}.0.0/24`).join(",") }, /authorizedIpRanges: the cluster would need 201 authorized ranges/],
+    ["remove that would open the API server", { action: "remove", authorizedIpRanges: "10.1.0.0/16" }, /authorizedIpRanges: removing these ranges would leave the list empty/],
+  ];
+  for (const [label, extra, message] of cases) {
+    test(label, async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      const run = await fx.run(TASK, { inputs: inputs(name, extra) });
+      assertFailedBeforeAnyWrite(run, message);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+    });
+  }
+
+  test("bad cluster name", async () => {
+    newCluster();
+    const run = await fx.run(TASK, { inputs: inputs("-bad-", { action: "disable" }) });
+    assertFailedBeforeAnyWrite(run, /clusterName: '-bad-' is not a valid AKS cluster name/);
+    assert.deepEqual(fx.armRequests(), [], "not even a read");
+  });
+
+  test("a private cluster is refused", async () => {
+    const { name } = newCluster({ apiServerAccessProfile: { enablePrivateCluster: true } });
+    const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+    assertFailedBeforeAnyWrite(run, /private cluster/);
+  });
+
+  test("a Basic load balancer is refused", async () => {
+    const { name } = newCluster({ networkProfile: { loadBalancerSku: "basic" } });
+    const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+    assertFailedBeforeAnyWrite(run, /Basic load balancer/);
+  });
+
+  test("a wrong client secret fails sign-in with a sentence, without printing the secret", async () => {
+    const { name } = newCluster();
+    const connection = fx.connection("spnKey");
+    const wrong = "definitely-wrong-secret-value";
+    fx.secrets.push(wrong);
+    const run = await fx.run(TASK, {
+      inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }),
+      env: { [`ENDPOINT_AUTH_PARAMETER_${connection.endpoint.id}_SERVICEPRINCIPALKEY`]: wrong, [`ENDPOINT_AUTH_${connection.endpoint.id}`]: JSON.stringify({ scheme: "ServicePrincipal", parameters: { ...connection.endpoint.parameters, serviceprincipalkey: wrong } }) },
+    });
+    assertFailedBeforeAnyWrite(run, /Could not sign in with the service connection/);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
