@@ -122,7 +122,10 @@ function describeWriteFailure(error: unknown, ref: ClusterRef): string {
   if (/canceled/i.test(message) && !azureErrorDetails(error).status) {
     return `The update of ${describeCluster(ref)} was canceled in Azure before it finished; re-run the task to apply it.`;
   }
-  return describeFailure(error, { action: `update ${describeCluster(ref)}`, permission: "Microsoft.ContainerService/managedClusters/write" });
+  return describeFailure(error, {
+    action: `update ${describeCluster(ref)}`,
+    permission: "Microsoft.ContainerService/managedClusters/write",
+  });
 }
 
 export function formatDuration(ms: number): string {

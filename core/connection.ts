@@ -58,7 +58,10 @@ export function readServiceConnection(inputName: string): ServiceConnection {
   if (!url) throw new InputError(inputName, `the service connection '${id}' has no Azure Resource Manager URL.`);
   const subscriptionId = data("subscriptionid");
   if (!subscriptionId) {
-    throw new InputError(inputName, `the service connection '${id}' is not scoped to a subscription; use a connection with scope level 'Subscription'.`);
+    throw new InputError(
+      inputName,
+      `the service connection '${id}' is not scoped to a subscription; use a connection with scope level 'Subscription'.`,
+    );
   }
   const tenantId = param("tenantid");
   if (!tenantId) throw new InputError(inputName, `the service connection '${id}' has no tenant ID.`);
@@ -98,12 +101,18 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     connection.clientId = required(inputName, id, param("serviceprincipalid"), "service principal (client) ID");
     const token = parameterOf(tl.getEndpointAuthorization("SystemVssConnection", true), "AccessToken");
     if (!token) {
-      throw new InputError(inputName, "workload identity federation needs the job's access token (System.AccessToken), which the agent did not provide.");
+      throw new InputError(
+        inputName,
+        "workload identity federation needs the job's access token (System.AccessToken), which the agent did not provide.",
+      );
     }
     tl.setSecret(token);
     connection.systemAccessToken = token;
   } else {
-    throw new InputError(inputName, `the service connection '${id}' uses the authentication scheme '${auth.scheme}', which this task does not support (use a service principal, managed identity or workload identity federation).`);
+    throw new InputError(
+      inputName,
+      `the service connection '${id}' uses the authentication scheme '${auth.scheme}', which this task does not support (use a service principal, managed identity or workload identity federation).`,
+    );
   }
   return connection;
 }
@@ -139,7 +148,12 @@ export function createCredential(connection: ServiceConnection): TokenCredential
       return new AzurePipelinesCredential(connection.tenantId, connection.clientId!, connection.id, connection.systemAccessToken!, options);
     case "ServicePrincipal":
       if (connection.certificatePem) {
-        return new ClientCertificateCredential(connection.tenantId, connection.clientId!, { certificate: connection.certificatePem }, options);
+        return new ClientCertificateCredential(
+          connection.tenantId,
+          connection.clientId!,
+          { certificate: connection.certificatePem },
+          options,
+        );
       }
       return new ClientSecretCredential(connection.tenantId, connection.clientId!, connection.clientSecret!, options);
   }

@@ -99,7 +99,8 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
  */
 function isSignInFailure(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name ?? "";
-  if (["AuthenticationError", "CredentialUnavailableError", "AggregateAuthenticationError", "AuthenticationRequiredError"].includes(name)) return true;
+  if (["AuthenticationError", "CredentialUnavailableError", "AggregateAuthenticationError", "AuthenticationRequiredError"].includes(name))
+    return true;
   const message = error instanceof Error ? error.message : "";
   return !isRestError(error) && /AADSTS\d+|invalid_client|unauthorized_client|invalid_grant/.test(message);
 }
@@ -110,5 +111,10 @@ function isNetworkError(error: unknown): boolean {
 }
 
 function firstLine(text: string): string {
-  return text.split(/\r?\n/).find((line) => line.trim().length > 0)?.trim() ?? text;
+  return (
+    text
+      .split(/\r?\n/)
+      .find((line) => line.trim().length > 0)
+      ?.trim() ?? text
+  );
 }

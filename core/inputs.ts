@@ -34,7 +34,10 @@ export function readChoice<T extends string>(name: string, choices: readonly T[]
 export function readResourceGroupName(name = "resourceGroupName"): string {
   const value = readRequired(name, "enter the name of the resource group that holds the resource.");
   if (!/^[-\w.()]{1,90}$/u.test(value) || value.endsWith(".")) {
-    throw new InputError(name, `'${value}' is not a valid resource group name (1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.').`);
+    throw new InputError(
+      name,
+      `'${value}' is not a valid resource group name (1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.').`,
+    );
   }
   return value;
 }
@@ -43,7 +46,10 @@ export function readResourceGroupName(name = "resourceGroupName"): string {
 export function readClusterName(name = "clusterName"): string {
   const value = readRequired(name, "enter the name of the AKS cluster.");
   if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$/.test(value)) {
-    throw new InputError(name, `'${value}' is not a valid AKS cluster name (1-63 letters, digits, '_' or '-', starting and ending with a letter or digit).`);
+    throw new InputError(
+      name,
+      `'${value}' is not a valid AKS cluster name (1-63 letters, digits, '_' or '-', starting and ending with a letter or digit).`,
+    );
   }
   return value;
 }

@@ -64,7 +64,13 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
 export function renderReport(report: RunReport): string {
   const parts = [`### ${report.title}`, "", `**${OUTCOME_TEXT[report.outcome]}** — ${report.target}`, ""];
   if (report.changes.length) {
-    parts.push(markdownTable(["Setting", "Before", report.outcome === "dryRun" ? "After (planned)" : "After"], report.changes.map((c) => [c.setting, c.before, c.after])), "");
+    parts.push(
+      markdownTable(
+        ["Setting", "Before", report.outcome === "dryRun" ? "After (planned)" : "After"],
+        report.changes.map((c) => [c.setting, c.before, c.after]),
+      ),
+      "",
+    );
   }
   for (const line of report.details) parts.push(`- ${line}`);
   if (report.details.length) parts.push("");

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { certificateThumbprints, newGuid, SigningKey } from './jwt';
-import type { CertificateThumbprints } from './jwt';
+import { timingSafeEqual } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { certificateThumbprints, newGuid, SigningKey } from "./jwt";
+import type { CertificateThumbprints } from "./jwt";
 
 export interface ServicePrincipal {
   clientId: string;
@@ -38,7 +38,12 @@ export class Directory {
 
   addServicePrincipal(p: { clientId: string; clientSecret?: string; certificatePem?: string; objectId?: string }): ServicePrincipal {
     const existing = this.servicePrincipals.get(p.clientId.toLowerCase());
-    const sp: ServicePrincipal = existing ?? { clientId: p.clientId, objectId: p.objectId ?? newGuid(), certificates: [], federatedCredentials: [] };
+    const sp: ServicePrincipal = existing ?? {
+      clientId: p.clientId,
+      objectId: p.objectId ?? newGuid(),
+      certificates: [],
+      federatedCredentials: [],
+    };
     if (p.clientSecret !== undefined) sp.clientSecret = p.clientSecret;
     if (p.certificatePem !== undefined) sp.certificates.push(certificateThumbprints(p.certificatePem));
     this.servicePrincipals.set(p.clientId.toLowerCase(), sp);
@@ -47,7 +52,7 @@ export class Directory {
 
   addFederatedCredential(p: { clientId: string; issuer: string; subject: string; audiences?: string[] }): void {
     const sp = this.servicePrincipals.get(p.clientId.toLowerCase()) ?? this.addServicePrincipal({ clientId: p.clientId });
-    sp.federatedCredentials.push({ issuer: p.issuer, subject: p.subject, audiences: p.audiences ?? ['api://AzureADTokenExchange'] });
+    sp.federatedCredentials.push({ issuer: p.issuer, subject: p.subject, audiences: p.audiences ?? ["api://AzureADTokenExchange"] });
   }
 
   servicePrincipal(clientId: string): ServicePrincipal | undefined {
@@ -55,7 +60,11 @@ export class Directory {
   }
 
   addManagedIdentity(p: { clientId: string; objectId?: string; resourceId?: string }): ManagedIdentityPrincipal {
-    const mi: ManagedIdentityPrincipal = { clientId: p.clientId, objectId: p.objectId ?? newGuid(), ...(p.resourceId ? { resourceId: p.resourceId } : {}) };
+    const mi: ManagedIdentityPrincipal = {
+      clientId: p.clientId,
+      objectId: p.objectId ?? newGuid(),
+      ...(p.resourceId ? { resourceId: p.resourceId } : {}),
+    };
     this.managedIdentities.set(p.clientId.toLowerCase(), mi);
     return mi;
   }
@@ -85,7 +94,13 @@ export class Directory {
   }
 
   /** Issues an app-only access token the way Entra does for the client credentials grant. */
-  issueAccessToken(p: { appId: string; objectId: string; audience: string; appidacr: '0' | '1' | '2'; managedIdentityResourceId?: string }): { token: string; expiresIn: number; expiresOn: number; notBefore: number } {
+  issueAccessToken(p: {
+    appId: string;
+    objectId: string;
+    audience: string;
+    appidacr: "0" | "1" | "2";
+    managedIdentityResourceId?: string;
+  }): { token: string; expiresIn: number; expiresOn: number; notBefore: number } {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + TOKEN_LIFETIME_SECONDS;
     const token = this.tokenKey.sign({
@@ -97,12 +112,12 @@ export class Directory {
       appid: p.appId,
       appidacr: p.appidacr,
       idp: this.accessTokenIssuer,
-      idtyp: 'app',
+      idtyp: "app",
       oid: p.objectId,
       sub: p.objectId,
       tid: this.tenantId,
-      uti: newGuid().replace(/-/g, ''),
-      ver: '1.0',
+      uti: newGuid().replace(/-/g, ""),
+      ver: "1.0",
       ...(p.managedIdentityResourceId ? { xms_mirid: p.managedIdentityResourceId } : {}),
     });
     return { token, expiresIn: TOKEN_LIFETIME_SECONDS, expiresOn: exp, notBefore: now };
@@ -114,8 +129,8 @@ export class Directory {
  * (the double-slash form clients build from a resource ending in `/`) yields `https://management.core.windows.net/`.
  */
 export function audienceFromScope(scope: string): string | undefined {
-  const scopes = scope.split(' ').filter((s) => s.length > 0);
-  const resourceScope = scopes.find((s) => s.endsWith('/.default'));
+  const scopes = scope.split(" ").filter((s) => s.length > 0);
+  const resourceScope = scopes.find((s) => s.endsWith("/.default"));
   if (!resourceScope) return undefined;
-  return resourceScope.slice(0, -'/.default'.length);
+  return resourceScope.slice(0, -"/.default".length);
 }

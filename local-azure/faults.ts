@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Reply, RequestContext } from './http';
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Reply, RequestContext } from "./http";
 
 export interface FaultSpec {
   method?: string;
   /** Matched against the request path (no query). */
   path: RegExp;
-  kind: 'status' | 'reset' | 'delay';
+  kind: "status" | "reset" | "delay";
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -15,7 +15,7 @@ export interface FaultSpec {
 }
 
 export interface OperationOutcome {
-  status: 'Failed' | 'Canceled';
+  status: "Failed" | "Canceled";
   error: { code: string; message: string };
 }
 
@@ -33,23 +33,23 @@ export class FaultInjector {
   private outcomes: ActiveOutcome[] = [];
 
   add(spec: FaultSpec): void {
-    if (spec.kind === 'status' && spec.status === undefined) throw new Error('faults.add: kind "status" needs a status');
+    if (spec.kind === "status" && spec.status === undefined) throw new Error('faults.add: kind "status" needs a status');
     this.faults.push({ ...spec, remaining: spec.times ?? 1 });
   }
 
   /** ARM's subscription throttling answer: 429 with Retry-After and the SubscriptionRequestsThrottled body. */
   throttle(p: { method?: string; path: RegExp; retryAfterSeconds?: number; times?: number }): void {
     const seconds = p.retryAfterSeconds ?? 1;
-    const kind = p.method === undefined || p.method.toUpperCase() === 'GET' ? 'read' : 'write';
+    const kind = p.method === undefined || p.method.toUpperCase() === "GET" ? "read" : "write";
     this.add({
       ...(p.method === undefined ? {} : { method: p.method }),
       path: p.path,
-      kind: 'status',
+      kind: "status",
       status: 429,
-      headers: { 'retry-after': String(seconds), [`x-ms-ratelimit-remaining-subscription-${kind}s`]: '0' },
+      headers: { "retry-after": String(seconds), [`x-ms-ratelimit-remaining-subscription-${kind}s`]: "0" },
       body: {
         error: {
-          code: 'SubscriptionRequestsThrottled',
+          code: "SubscriptionRequestsThrottled",
           message: `Number of '${kind}' requests for subscription actor exceeded. Please try again after '${seconds}' seconds after the last request.`,
         },
       },
@@ -76,18 +76,20 @@ export class FaultInjector {
   }
 
   /** Returns a reply to send instead of normal handling, 'reset' to drop the connection, or undefined to continue. */
-  async intercept(ctx: RequestContext): Promise<Reply | 'reset' | undefined> {
-    const fault = this.faults.find((f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === ctx.method) && f.path.test(ctx.path));
+  async intercept(ctx: RequestContext): Promise<Reply | "reset" | undefined> {
+    const fault = this.faults.find(
+      (f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === ctx.method) && f.path.test(ctx.path),
+    );
     if (!fault) return undefined;
     fault.remaining--;
     this.faults = this.faults.filter((f) => f.remaining > 0);
     switch (fault.kind) {
-      case 'reset':
-        return 'reset';
-      case 'delay':
+      case "reset":
+        return "reset";
+      case "delay":
         await sleep(fault.delayMs ?? 1000);
         return undefined;
-      case 'status':
+      case "status":
         return { status: fault.status ?? 500, headers: fault.headers ?? {}, body: fault.body };
     }
   }

@@ -1,7 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestLog, RequestLogEntry } from './request-log';
-import type { FaultInjector } from './faults';
-import { newGuid } from './jwt';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { RequestLog, RequestLogEntry } from "./request-log";
+import type { FaultInjector } from "./faults";
+import { newGuid } from "./jwt";
 
 /** What a handler returns: objects are sent as JSON, strings as text/plain. */
 export interface Reply {
@@ -31,7 +31,7 @@ export interface Caller {
   tenantId: string;
 }
 
-export type Listener = 'https' | 'imds';
+export type Listener = "https" | "imds";
 
 export interface Route {
   method: string;
@@ -41,7 +41,7 @@ export interface Route {
   /** Which hosts the route answers on; default: loopback names only (ARM, Entra, ADO). Key Vault data plane will use vault hosts. */
   host?: RegExp;
   /** 'arm' = ARM bearer token required. */
-  auth?: 'arm' | 'none';
+  auth?: "arm" | "none";
   /** What the request log keeps of the body; default: parsed JSON body when the request has one. Never return secrets. */
   logBody?: (ctx: RequestContext) => unknown;
   handler: (ctx: RequestContext) => Reply | Promise<Reply>;
@@ -74,14 +74,14 @@ export function header(ctx: RequestContext, name: string): string | undefined {
 export function jsonBody(ctx: RequestContext): unknown {
   if (ctx.rawBody.length === 0) return undefined;
   try {
-    return JSON.parse(ctx.rawBody.toString('utf8'));
+    return JSON.parse(ctx.rawBody.toString("utf8"));
   } catch {
-    throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+    throw new ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
   }
 }
 
 export function formBody(ctx: RequestContext): URLSearchParams {
-  return new URLSearchParams(ctx.rawBody.toString('utf8'));
+  return new URLSearchParams(ctx.rawBody.toString("utf8"));
 }
 
 const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])$/i;
@@ -92,7 +92,7 @@ interface CompiledRoute {
 }
 
 function splitPath(path: string): string[] {
-  return path.split('/').filter((s) => s.length > 0);
+  return path.split("/").filter((s) => s.length > 0);
 }
 
 /** The one route table of the local Azure. */
@@ -104,11 +104,16 @@ export class Router {
   }
 
   /** Returns the route and path parameters, or which methods the path would accept. */
-  match(listener: Listener, host: string, method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } {
+  match(
+    listener: Listener,
+    host: string,
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | { allowed: string[] } {
     const actual = splitPath(path);
     const allowed: string[] = [];
     for (const { route, segments } of this.compiled) {
-      if ((route.listener ?? 'https') !== listener) continue;
+      if ((route.listener ?? "https") !== listener) continue;
       if (!(route.host ?? LOOPBACK).test(host)) continue;
       const params = matchSegments(segments, actual);
       if (!params) continue;
@@ -128,7 +133,7 @@ function matchSegments(template: string[], actual: string[]): Record<string, str
   for (let i = 0; i < template.length; i++) {
     const t = template[i] as string;
     const a = actual[i] as string;
-    if (t.startsWith('{') && t.endsWith('}')) params[t.slice(1, -1)] = a;
+    if (t.startsWith("{") && t.endsWith("}")) params[t.slice(1, -1)] = a;
     else if (t.toLowerCase() !== a.toLowerCase()) return undefined;
   }
   return params;
@@ -152,27 +157,27 @@ function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, str
   const headers: Record<string, string> = { ...baseHeaders, ...reply.headers };
   let payload: string | undefined;
   if (reply.body !== undefined) {
-    if (typeof reply.body === 'string') {
+    if (typeof reply.body === "string") {
       payload = reply.body;
-      headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
+      headers["content-type"] = reply.contentType ?? "text/plain; charset=utf-8";
     } else {
       payload = JSON.stringify(reply.body);
-      headers['content-type'] = reply.contentType ?? 'application/json; charset=utf-8';
+      headers["content-type"] = reply.contentType ?? "application/json; charset=utf-8";
     }
   }
-  headers['content-length'] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
+  headers["content-length"] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
   res.writeHead(reply.status, headers);
   res.end(payload);
 }
 
 /** Handles one request: log → fault injection → route → ARM auth → handler → response. */
 export async function dispatch(listener: Listener, req: IncomingMessage, res: ServerResponse, deps: DispatchDeps): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://placeholder');
-  const hostHeader = (req.headers.host ?? '').toLowerCase();
-  const host = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0] ?? '';
+  const url = new URL(req.url ?? "/", "http://placeholder");
+  const hostHeader = (req.headers.host ?? "").toLowerCase();
+  const host = hostHeader.startsWith("[") ? hostHeader.slice(0, hostHeader.indexOf("]") + 1) : (hostHeader.split(":")[0] ?? "");
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = v;
-  const method = (req.method ?? 'GET').toUpperCase();
+  const method = (req.method ?? "GET").toUpperCase();
   let path: string;
   try {
     path = decodeURIComponent(url.pathname);
@@ -182,16 +187,16 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   const rawBody = await readBody(req);
   const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers });
   const ctx: RequestContext = { method, host, path, query, headers: req.headers, rawBody, params: {}, listener, log };
-  const correlationId = header(ctx, 'x-ms-correlation-request-id') ?? newGuid();
+  const correlationId = header(ctx, "x-ms-correlation-request-id") ?? newGuid();
   const requestId = newGuid();
-  const baseHeaders = { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': correlationId };
+  const baseHeaders = { "x-ms-request-id": requestId, "x-ms-correlation-request-id": correlationId };
 
   const matched = deps.router.match(listener, host, method, path);
-  const route = 'route' in matched ? matched.route : undefined;
+  const route = "route" in matched ? matched.route : undefined;
   log.body = route?.logBody ? safe(() => route.logBody?.(ctx)) : defaultLogBody(ctx);
 
   const fault = await deps.faults.intercept(ctx);
-  if (fault === 'reset') {
+  if (fault === "reset") {
     log.status = 0;
     req.socket.destroy();
     return;
@@ -204,15 +209,19 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
 
   let reply: Reply;
   try {
-    if (!('route' in matched)) {
+    if (!("route" in matched)) {
       reply =
         matched.allowed.length > 0
-          ? { status: 405, headers: { allow: matched.allowed.join(', ') }, body: armErrorBody('MethodNotAllowed', `The requested resource does not support http method '${method}'.`) }
-          : { status: 404, body: armErrorBody('NotFound', `The local Azure has no route for ${method} ${path}.`) };
+          ? {
+              status: 405,
+              headers: { allow: matched.allowed.join(", ") },
+              body: armErrorBody("MethodNotAllowed", `The requested resource does not support http method '${method}'.`),
+            }
+          : { status: 404, body: armErrorBody("NotFound", `The local Azure has no route for ${method} ${path}.`) };
     } else {
       ctx.params = matched.params;
-      const authenticated = matched.route.auth === 'arm' ? deps.authenticateArm(ctx) : undefined;
-      if (authenticated && 'status' in authenticated) reply = authenticated;
+      const authenticated = matched.route.auth === "arm" ? deps.authenticateArm(ctx) : undefined;
+      if (authenticated && "status" in authenticated) reply = authenticated;
       else {
         if (authenticated) ctx.caller = authenticated;
         reply = await matched.route.handler(ctx);
@@ -221,8 +230,8 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   } catch (err) {
     if (err instanceof ArmError) reply = { status: err.status, headers: err.headers, body: armErrorBody(err.code, err.message) };
     else {
-      console.error('[local-azure] handler failed', err);
-      reply = { status: 500, body: armErrorBody('InternalServerError', 'The local Azure failed to handle the request; see its stderr.') };
+      console.error("[local-azure] handler failed", err);
+      reply = { status: 500, body: armErrorBody("InternalServerError", "The local Azure failed to handle the request; see its stderr.") };
     }
   }
   log.status = reply.status;
@@ -239,7 +248,7 @@ function safe<T>(f: () => T): T | undefined {
 
 function defaultLogBody(ctx: RequestContext): unknown {
   if (ctx.rawBody.length === 0) return undefined;
-  const type = String(ctx.headers['content-type'] ?? '');
-  if (!type.includes('json')) return undefined;
-  return safe(() => JSON.parse(ctx.rawBody.toString('utf8')) as unknown);
+  const type = String(ctx.headers["content-type"] ?? "");
+  if (!type.includes("json")) return undefined;
+  return safe(() => JSON.parse(ctx.rawBody.toString("utf8")) as unknown);
 }

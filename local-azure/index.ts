@@ -1,32 +1,32 @@
-import { createServer as createHttpServer } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { armAuthenticator } from './arm-auth';
-import { Directory } from './directory';
-import { FaultInjector } from './faults';
-import { dispatch, Router } from './http';
-import type { Listener } from './http';
-import { newGuid, SigningKey } from './jwt';
-import { RequestLog } from './request-log';
-import type { RequestLogEntry } from './request-log';
-import { createAdoOidc } from './routes/ado-oidc';
-import type { AdoOidc } from './routes/ado-oidc';
-import { entraRoutes } from './routes/entra';
-import { imdsRoutes } from './routes/imds';
-import { managedClusterRoutes } from './routes/managed-clusters';
-import { operationRoutes } from './routes/operations';
-import { publicIpRoutes } from './routes/public-ip';
-import { resourceGroupRoutes } from './routes/resource-groups';
-import { ResourceStore } from './store';
-import { createServerCertificate } from './tls';
+import { createServer as createHttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { armAuthenticator } from "./arm-auth";
+import { Directory } from "./directory";
+import { FaultInjector } from "./faults";
+import { dispatch, Router } from "./http";
+import type { Listener } from "./http";
+import { newGuid, SigningKey } from "./jwt";
+import { RequestLog } from "./request-log";
+import type { RequestLogEntry } from "./request-log";
+import { createAdoOidc } from "./routes/ado-oidc";
+import type { AdoOidc } from "./routes/ado-oidc";
+import { entraRoutes } from "./routes/entra";
+import { imdsRoutes } from "./routes/imds";
+import { managedClusterRoutes } from "./routes/managed-clusters";
+import { operationRoutes } from "./routes/operations";
+import { publicIpRoutes } from "./routes/public-ip";
+import { resourceGroupRoutes } from "./routes/resource-groups";
+import { ResourceStore } from "./store";
+import { createServerCertificate } from "./tls";
 
-export type { AdoOidc } from './routes/ado-oidc';
-export type { FaultSpec, OperationOutcome } from './faults';
-export type { RequestLogEntry } from './request-log';
-export type { ArmResource, Operation } from './store';
-export { FaultInjector } from './faults';
-export { ResourceStore } from './store';
+export type { AdoOidc } from "./routes/ado-oidc";
+export type { FaultSpec, OperationOutcome } from "./faults";
+export type { RequestLogEntry } from "./request-log";
+export type { ArmResource, Operation } from "./store";
+export { FaultInjector } from "./faults";
+export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
   /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
@@ -64,12 +64,12 @@ export interface LocalAzure {
   close(): Promise<void>;
 }
 
-const ARM_AUDIENCE = 'https://management.core.windows.net/';
+const ARM_AUDIENCE = "https://management.core.windows.net/";
 
 function listen(server: HttpServer): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -81,23 +81,32 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const faults = new FaultInjector();
   const log = new RequestLog();
 
-  let authenticateArm: ReturnType<typeof armAuthenticator> | undefined;
+  // The ARM token check needs the listening URL, known only after the servers start.
+  const ready: { authenticateArm?: ReturnType<typeof armAuthenticator> } = {};
   const handle = (listener: Listener) => (req: Parameters<typeof dispatch>[1], res: Parameters<typeof dispatch>[2]) => {
-    if (!authenticateArm) throw new Error('local Azure is not ready');
+    const authenticateArm = ready.authenticateArm;
+    if (!authenticateArm) throw new Error("local Azure is not ready");
     dispatch(listener, req, res, { router, faults, log, authenticateArm }).catch((err: unknown) => {
-      console.error('[local-azure] request failed', err);
+      console.error("[local-azure] request failed", err);
       res.destroy();
     });
   };
-  const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle('https'));
-  const imds = createHttpServer(handle('imds'));
+  const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle("https"));
+  const imds = createHttpServer(handle("imds"));
   const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;
 
   const directory = new Directory(tenantId, `${url}/${tenantId}/`);
-  authenticateArm = armAuthenticator({ url, directory, armAudience: ARM_AUDIENCE });
-  const store = new ResourceStore({ subscriptionId, tenantId, directory, faults, operationPolls: options.operationPolls ?? 1, defaultLocation: 'westeurope' });
+  ready.authenticateArm = armAuthenticator({ url, directory, armAudience: ARM_AUDIENCE });
+  const store = new ResourceStore({
+    subscriptionId,
+    tenantId,
+    directory,
+    faults,
+    operationPolls: options.operationPolls ?? 1,
+    defaultLocation: "westeurope",
+  });
   const retryAfterSeconds = options.retryAfterSeconds ?? 0;
   const armEnv = { url, store, retryAfterSeconds };
 
@@ -106,9 +115,9 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     clientId: managedIdentityClientId,
     resourceId: `/subscriptions/${subscriptionId}/resourceGroups/agents/providers/Microsoft.ManagedIdentity/userAssignedIdentities/build-agent`,
   });
-  const ado = createAdoOidc({ url, key: new SigningKey(), directory, organization: 'local-org', project: 'local-project' });
+  const ado = createAdoOidc({ url, key: new SigningKey(), directory, organization: "local-org", project: "local-project" });
 
-  let publicIp = '203.0.113.10';
+  let publicIp = "203.0.113.10";
   router.add([
     ...entraRoutes({ url, tenantId, directory }),
     ...ado.routes,

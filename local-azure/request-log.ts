@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from "node:http";
 
 export interface RequestLogEntry {
   method: string;
@@ -19,11 +19,11 @@ export class RequestLog {
   readonly entries: RequestLogEntry[] = [];
 
   start(p: { method: string; host: string; path: string; query: Record<string, string>; headers: IncomingHttpHeaders }): RequestLogEntry {
-    const ifMatch = p.headers['if-match'];
+    const ifMatch = p.headers["if-match"];
     const entry: RequestLogEntry = { method: p.method, host: p.host, path: p.path, query: p.query, status: 0, time: new Date() };
-    const apiVersion = p.query['api-version'];
+    const apiVersion = p.query["api-version"];
     if (apiVersion !== undefined) entry.apiVersion = apiVersion;
-    if (typeof ifMatch === 'string') entry.ifMatch = ifMatch;
+    if (typeof ifMatch === "string") entry.ifMatch = ifMatch;
     this.entries.push(entry);
     return entry;
   }

@@ -1,9 +1,9 @@
-import type { Directory } from './directory';
-import type { FaultInjector, OperationOutcome } from './faults';
-import { newGuid } from './jwt';
-import { defaultManagedCluster, managedClusterId } from './resources/managed-cluster';
-import type { DeepPartial } from './resources/merge';
-import { deepMerge } from './resources/merge';
+import type { Directory } from "./directory";
+import type { FaultInjector, OperationOutcome } from "./faults";
+import { newGuid } from "./jwt";
+import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
+import type { DeepPartial } from "./resources/merge";
+import { deepMerge } from "./resources/merge";
 
 /** An ARM resource as it goes over the wire. */
 export interface ArmResource {
@@ -15,7 +15,7 @@ export interface ArmResource {
   [field: string]: unknown;
 }
 
-export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
 /** A long-running operation, as served at `.../providers/{ns}/locations/{location}/operations/{id}`. */
 export interface Operation {
@@ -47,7 +47,7 @@ export interface StoreOptions {
   defaultLocation: string;
 }
 
-const key = (id: string) => id.toLowerCase().replace(/\/+$/, '');
+const key = (id: string) => id.toLowerCase().replace(/\/+$/, "");
 
 /**
  * The one resource store: ARM resources by id (case-insensitive, as ARM ids are), their eTags, and the
@@ -104,22 +104,30 @@ export class ResourceStore {
     const found = this.resources.get(key(id));
     if (!found) throw new Error(`store.touch: no resource ${id}`);
     const etag = newGuid();
-    if ('etag' in found) found['etag'] = etag;
-    else found['eTag'] = etag;
+    if ("etag" in found) found["etag"] = etag;
+    else found["eTag"] = etag;
     return etag;
   }
 
   // ---- long-running operations ----
 
   /** Starts an operation on a resource; it stays InProgress for `polls` status polls or `durationMs`, whichever is given. */
-  beginOperation(p: { resourceId: string; providerNamespace: string; location: string; description: string; polls?: number; durationMs?: number; onSucceeded?: () => void }): Operation {
+  beginOperation(p: {
+    resourceId: string;
+    providerNamespace: string;
+    location: string;
+    description: string;
+    polls?: number;
+    durationMs?: number;
+    onSucceeded?: () => void;
+  }): Operation {
     const op: Operation = {
       id: newGuid(),
       resourceId: p.resourceId,
       providerNamespace: p.providerNamespace,
       location: p.location,
       description: p.description,
-      status: 'InProgress',
+      status: "InProgress",
       startTime: new Date(),
       ...(p.durationMs !== undefined ? { endsAt: Date.now() + p.durationMs } : { pollsLeft: p.polls ?? this.options.operationPolls }),
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
@@ -127,7 +135,10 @@ export class ResourceStore {
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
     if (outcome) op.outcome = outcome;
     this.operations.set(op.id.toLowerCase(), op);
-    this.setProvisioningState(p.resourceId, p.description.startsWith('create') ? 'Creating' : p.description.startsWith('delete') ? 'Deleting' : 'Updating');
+    this.setProvisioningState(
+      p.resourceId,
+      p.description.startsWith("create") ? "Creating" : p.description.startsWith("delete") ? "Deleting" : "Updating",
+    );
     if (op.pollsLeft === 0) this.finish(op);
     return op;
   }
@@ -136,8 +147,14 @@ export class ResourceStore {
   startOperation(resourceId: string, p: { durationMs: number }): Operation {
     const resource = this.get(resourceId);
     if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
-    const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? 'Microsoft.Resources';
-    return this.beginOperation({ resourceId: resource.id, providerNamespace, location: resource.location ?? this.options.defaultLocation, description: 'update managed cluster', durationMs: p.durationMs });
+    const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? "Microsoft.Resources";
+    return this.beginOperation({
+      resourceId: resource.id,
+      providerNamespace,
+      location: resource.location ?? this.options.defaultLocation,
+      description: "update managed cluster",
+      durationMs: p.durationMs,
+    });
   }
 
   /** The operation still running on a resource, if any. */
@@ -145,7 +162,7 @@ export class ResourceStore {
     for (const op of this.operations.values()) {
       if (key(op.resourceId) !== key(resourceId)) continue;
       this.settle(op);
-      if (op.status === 'InProgress') return op;
+      if (op.status === "InProgress") return op;
     }
     return undefined;
   }
@@ -154,7 +171,7 @@ export class ResourceStore {
   pollOperation(operationId: string): Operation | undefined {
     const op = this.operations.get(operationId.toLowerCase());
     if (!op) return undefined;
-    if (op.status === 'InProgress' && op.pollsLeft !== undefined && op.pollsLeft > 0) {
+    if (op.status === "InProgress" && op.pollsLeft !== undefined && op.pollsLeft > 0) {
       op.pollsLeft--;
       return op;
     }
@@ -163,7 +180,7 @@ export class ResourceStore {
   }
 
   private settle(op: Operation): void {
-    if (op.status !== 'InProgress') return;
+    if (op.status !== "InProgress") return;
     const due = op.pollsLeft !== undefined ? op.pollsLeft <= 0 : Date.now() >= (op.endsAt ?? 0);
     if (due) this.finish(op);
   }
@@ -180,16 +197,16 @@ export class ResourceStore {
       this.setProvisioningState(op.resourceId, op.outcome.status);
       return;
     }
-    op.status = 'Succeeded';
+    op.status = "Succeeded";
     op.onSucceeded?.();
-    this.setProvisioningState(op.resourceId, 'Succeeded');
+    this.setProvisioningState(op.resourceId, "Succeeded");
   }
 
   private setProvisioningState(resourceId: string, state: string): void {
     const found = this.resources.get(key(resourceId));
     if (!found?.properties) return;
-    found.properties['provisioningState'] = state;
-    if ('eTag' in found) found['eTag'] = newGuid();
+    found.properties["provisioningState"] = state;
+    if ("eTag" in found) found["eTag"] = newGuid();
   }
 
   // ---- typed helpers ----
@@ -199,7 +216,13 @@ export class ResourceStore {
   }
 
   addResourceGroup(name: string, location = this.options.defaultLocation): ArmResource {
-    return this.put({ id: this.resourceGroupId(name), name, type: 'Microsoft.Resources/resourceGroups', location, properties: { provisioningState: 'Succeeded' } });
+    return this.put({
+      id: this.resourceGroupId(name),
+      name,
+      type: "Microsoft.Resources/resourceGroups",
+      location,
+      properties: { provisioningState: "Succeeded" },
+    });
   }
 
   getResourceGroup(name: string): ArmResource | undefined {
@@ -208,7 +231,9 @@ export class ResourceStore {
 
   /** Adds a running cluster shaped like the spec's ManagedClustersGet example; creates the resource group when missing. */
   addManagedCluster(resourceGroup: string, name: string, overrides: DeepPartial<ArmResource> = {}): ArmResource {
-    const group = this.getResourceGroup(resourceGroup) ?? this.addResourceGroup(resourceGroup, (overrides.location as string | undefined) ?? this.options.defaultLocation);
+    const group =
+      this.getResourceGroup(resourceGroup) ??
+      this.addResourceGroup(resourceGroup, (overrides.location as string | undefined) ?? this.options.defaultLocation);
     const base = defaultManagedCluster({
       subscriptionId: this.subscriptionId,
       tenantId: this.tenantId,
@@ -227,9 +252,17 @@ export class ResourceStore {
 
   /** The cluster's control-plane and kubelet identities are principals that can hold role assignments. */
   registerClusterIdentities(cluster: ArmResource): void {
-    const identity = cluster['identity'] as { principalId?: string } | undefined;
+    const identity = cluster["identity"] as { principalId?: string } | undefined;
     if (identity?.principalId) this.directory.addManagedIdentity({ clientId: newGuid(), objectId: identity.principalId });
-    const kubelet = (cluster.properties?.['identityProfile'] as { kubeletidentity?: { clientId?: string; objectId?: string; resourceId?: string } } | undefined)?.kubeletidentity;
-    if (kubelet?.clientId && kubelet.objectId) this.directory.addManagedIdentity({ clientId: kubelet.clientId, objectId: kubelet.objectId, ...(kubelet.resourceId ? { resourceId: kubelet.resourceId } : {}) });
+    const kubelet = (
+      cluster.properties?.["identityProfile"] as
+        { kubeletidentity?: { clientId?: string; objectId?: string; resourceId?: string } } | undefined
+    )?.kubeletidentity;
+    if (kubelet?.clientId && kubelet.objectId)
+      this.directory.addManagedIdentity({
+        clientId: kubelet.clientId,
+        objectId: kubelet.objectId,
+        ...(kubelet.resourceId ? { resourceId: kubelet.resourceId } : {}),
+      });
   }
 }

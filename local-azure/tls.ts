@@ -1,7 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generate } from "selfsigned";
 
 export interface ServerCertificate {
   cert: string;
@@ -18,27 +18,27 @@ export interface ServerCertificate {
 export async function createServerCertificate(): Promise<ServerCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + 7 * 24 * 3600_000);
-  const pems = await generate([{ name: 'commonName', value: 'Local Azure' }], {
+  const pems = await generate([{ name: "commonName", value: "Local Azure" }], {
     keySize: 2048,
-    algorithm: 'sha256',
+    algorithm: "sha256",
     notBeforeDate,
     notAfterDate,
     extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
+      { name: "basicConstraints", cA: true, critical: true },
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
+      { name: "extKeyUsage", serverAuth: true },
       {
-        name: 'subjectAltName',
+        name: "subjectAltName",
         altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'localhost' },
-          { type: 2, value: '*.vault.azure.net' },
+          { type: 7, ip: "127.0.0.1" },
+          { type: 2, value: "localhost" },
+          { type: 2, value: "*.vault.azure.net" },
         ],
       },
     ],
   });
-  const dir = await mkdtemp(join(tmpdir(), 'local-azure-'));
-  const caCertPath = join(dir, 'ca.pem');
+  const dir = await mkdtemp(join(tmpdir(), "local-azure-"));
+  const caCertPath = join(dir, "ca.pem");
   await writeFile(caCertPath, pems.cert);
   return { cert: pems.cert, key: pems.private, caCertPath, dispose: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -13,20 +13,20 @@
 //
 // The build fails when a handler target has no entry .ts, when a task.json would not pass tfx's own
 // validation, or when a bundle still require()s a module that is not a Node built-in.
-import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync, cpSync, statSync } from 'node:fs';
-import { isBuiltin, createRequire } from 'node:module';
-import { basename, dirname, extname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { build } from "esbuild";
+import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync, cpSync, statSync } from "node:fs";
+import { isBuiltin, createRequire } from "node:module";
+import { basename, dirname, extname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const outRoot = join(root, 'build', 'extension');
+const outRoot = join(root, "build", "extension");
 
 /** Handlers the agent still supports; the older Node runners are end-of-life. */
-const SUPPORTED_NODE_HANDLERS = ['Node20_1', 'Node24'];
-const DEPRECATED_HANDLERS = ['Node', 'Node10', 'Node16'];
-const EXECUTION_KEYS = ['prejobexecution', 'execution', 'postjobexecution'];
+const SUPPORTED_NODE_HANDLERS = ["Node20_1", "Node24"];
+const DEPRECATED_HANDLERS = ["Node", "Node10", "Node16"];
+const EXECUTION_KEYS = ["prejobexecution", "execution", "postjobexecution"];
 
 /**
  * Optional dependencies that a library require()s inside try/catch and does without. They are not
@@ -34,16 +34,20 @@ const EXECUTION_KEYS = ['prejobexecution', 'execution', 'postjobexecution'];
  * unrelated node_modules above the task folder). Each is replaced by an empty module instead; say why.
  */
 const EMPTY_MODULES = {
-  'supports-color': 'debug (via https-proxy-agent) only uses it to pick terminal colours',
+  "supports-color": "debug (via https-proxy-agent) only uses it to pick terminal colours",
 };
 
 /** esbuild plugin: resolve EMPTY_MODULES to `module.exports = {}`. */
 const emptyModulesPlugin = {
-  name: 'empty-optional-modules',
+  name: "empty-optional-modules",
   setup(b) {
-    const filter = new RegExp(`^(${Object.keys(EMPTY_MODULES).map((m) => m.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|')})$`);
-    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'empty-optional' }));
-    b.onLoad({ filter: /.*/, namespace: 'empty-optional' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    const filter = new RegExp(
+      `^(${Object.keys(EMPTY_MODULES)
+        .map((m) => m.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"))
+        .join("|")})$`,
+    );
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "empty-optional" }));
+    b.onLoad({ filter: /.*/, namespace: "empty-optional" }, () => ({ contents: "module.exports = {};", loader: "js" }));
   },
 };
 
@@ -51,11 +55,11 @@ const errors = [];
 const warnings = [];
 const fail = (msg) => errors.push(msg);
 const warn = (msg) => warnings.push(msg);
-const rel = (p) => relative(root, p) || '.';
+const rel = (p) => relative(root, p) || ".";
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 function readJson(file) {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -65,13 +69,13 @@ function readJson(file) {
 
 function writeJson(file, value) {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(value, null, 2) + "\n");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Version: one place, the root package.json.
-const pkg = readJson(join(root, 'package.json'));
-const versionMatch = /^(\d+)\.(\d+)\.(\d+)$/.exec(pkg.version ?? '');
+const pkg = readJson(join(root, "package.json"));
+const versionMatch = /^(\d+)\.(\d+)\.(\d+)$/.exec(pkg.version ?? "");
 if (!versionMatch) {
   console.error(`package.json version "${pkg.version}" must be MAJOR.MINOR.PATCH (task versions are integers).`);
   process.exit(1);
@@ -84,42 +88,42 @@ const taskVersion = { Major: Number(versionMatch[1]), Minor: Number(versionMatch
 // Strings/resources.resjson/<culture>/) relative to its own __dirname, which after bundling is the
 // task folder. Since 4.x/5.x it embeds them as lib-resource.js (`require('./lib-resource')`), which
 // esbuild bundles, so nothing needs to sit next to the bundle. Detect which kind we have.
-const taskLibDir = dirname(require.resolve('azure-pipelines-task-lib/package.json'));
-const taskLibInternal = readFileSync(join(taskLibDir, 'internal.js'), 'utf8');
+const taskLibDir = dirname(require.resolve("azure-pipelines-task-lib/package.json"));
+const taskLibInternal = readFileSync(join(taskLibDir, "internal.js"), "utf8");
 const taskLibEmbedsResources =
-  /require\(['"]\.\/lib-resource['"]\)/.test(taskLibInternal) && existsSync(join(taskLibDir, 'lib-resource.js'));
+  /require\(['"]\.\/lib-resource['"]\)/.test(taskLibInternal) && existsSync(join(taskLibDir, "lib-resource.js"));
 
 // tfx's own task.json validation (tfx only warns on failure; we fail the build instead).
 let tfxValidateTask = null;
 try {
-  tfxValidateTask = require('tfx-cli/_build/lib/jsonvalidate.js').validateTask;
+  tfxValidateTask = require("tfx-cli/_build/lib/jsonvalidate.js").validateTask;
 } catch {
-  warn('tfx-cli jsonvalidate not found: task.json files are checked by this script only');
+  warn("tfx-cli jsonvalidate not found: task.json files are checked by this script only");
 }
 
 // ---------------------------------------------------------------------------------------------
 rmSync(outRoot, { recursive: true, force: true });
 mkdirSync(outRoot, { recursive: true });
 
-const tasksDir = join(root, 'tasks');
+const tasksDir = join(root, "tasks");
 const taskNames = existsSync(tasksDir)
   ? readdirSync(tasksDir)
-      .filter((name) => existsSync(join(tasksDir, name, 'task.json')))
+      .filter((name) => existsSync(join(tasksDir, name, "task.json")))
       .sort()
   : [];
 if (taskNames.length === 0) {
-  console.error('No tasks/*/task.json found: nothing to build.');
+  console.error("No tasks/*/task.json found: nothing to build.");
   process.exit(1);
 }
 
 const bundles = [];
-const defaultIcon = join(root, 'images', 'task-icon.png');
+const defaultIcon = join(root, "images", "task-icon.png");
 
 for (const taskName of taskNames) {
   const srcDir = join(tasksDir, taskName);
-  const outDir = join(outRoot, 'tasks', taskName);
+  const outDir = join(outRoot, "tasks", taskName);
   mkdirSync(outDir, { recursive: true });
-  const taskJson = readJson(join(srcDir, 'task.json'));
+  const taskJson = readJson(join(srcDir, "task.json"));
 
   if (!/^[A-Za-z0-9-]+$/.test(taskName)) fail(`tasks/${taskName}: folder name must match ^[A-Za-z0-9-]+$`);
   if (taskJson.name !== taskName) {
@@ -134,7 +138,7 @@ for (const taskName of taskNames) {
     const names = Object.keys(handlers);
     for (const handler of names) {
       if (DEPRECATED_HANDLERS.includes(handler)) {
-        fail(`tasks/${taskName}/task.json: ${key}.${handler} is an end-of-life runner; use ${SUPPORTED_NODE_HANDLERS.join(' and ')}`);
+        fail(`tasks/${taskName}/task.json: ${key}.${handler} is an end-of-life runner; use ${SUPPORTED_NODE_HANDLERS.join(" and ")}`);
         continue;
       }
       if (!SUPPORTED_NODE_HANDLERS.includes(handler)) {
@@ -142,12 +146,12 @@ for (const taskName of taskNames) {
         continue;
       }
       const raw = handlers[handler]?.target;
-      if (typeof raw !== 'string' || raw.trim() === '') {
+      if (typeof raw !== "string" || raw.trim() === "") {
         fail(`tasks/${taskName}/task.json: ${key}.${handler}.target is missing`);
         continue;
       }
-      const target = raw.replace(/^\$\(\s*currentDirectory\s*\)[\\/]/i, '').replace(/^\.[\\/]/, '');
-      if (/[\\/]/.test(target) || extname(target) !== '.js') {
+      const target = raw.replace(/^\$\(\s*currentDirectory\s*\)[\\/]/i, "").replace(/^\.[\\/]/, "");
+      if (/[\\/]/.test(target) || extname(target) !== ".js") {
         fail(`tasks/${taskName}/task.json: ${key}.${handler}.target "${raw}" must be a .js file name in the task folder`);
         continue;
       }
@@ -162,9 +166,9 @@ for (const taskName of taskNames) {
 
   // Bundle each target from its .ts entry.
   for (const [target, refs] of targets) {
-    const entry = join(srcDir, basename(target, '.js') + '.ts');
+    const entry = join(srcDir, basename(target, ".js") + ".ts");
     if (!existsSync(entry)) {
-      fail(`tasks/${taskName}: ${refs.join(', ')} -> ${target}, but there is no ${rel(entry)} to build it from`);
+      fail(`tasks/${taskName}: ${refs.join(", ")} -> ${target}, but there is no ${rel(entry)} to build it from`);
       continue;
     }
     const outfile = join(outDir, target);
@@ -173,30 +177,30 @@ for (const taskName of taskNames) {
         entryPoints: [entry],
         outfile,
         bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
+        platform: "node",
+        target: "node20",
+        format: "cjs",
         minify: true,
         sourcemap: false,
-        legalComments: 'none',
+        legalComments: "none",
         metafile: true,
         plugins: [emptyModulesPlugin],
-        logLevel: 'silent',
+        logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.
         banner: { js: 'var __importMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
         define: {
-          'import.meta.url': '__importMetaUrl',
-          'import.meta.dirname': '__dirname',
-          'import.meta.filename': '__filename',
+          "import.meta.url": "__importMetaUrl",
+          "import.meta.dirname": "__dirname",
+          "import.meta.filename": "__filename",
         },
       });
       for (const w of result.warnings) {
-        const where = w.location ? ` (${w.location.file}:${w.location.line})` : '';
+        const where = w.location ? ` (${w.location.file}:${w.location.line})` : "";
         warn(`${rel(entry)}: esbuild: ${w.text}${where}`);
       }
       // Anything left external that is not a Node built-in would be missing at run time.
-      const code = readFileSync(outfile, 'utf8');
+      const code = readFileSync(outfile, "utf8");
       const leftovers = new Set();
       for (const output of Object.values(result.metafile.outputs)) {
         for (const imp of output.imports ?? []) {
@@ -212,7 +216,7 @@ for (const taskName of taskNames) {
       bundles.push({ file: outfile, size: statSync(outfile).size });
     } catch (err) {
       const messages = err.errors?.length
-        ? err.errors.map((e) => `${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ''}`)
+        ? err.errors.map((e) => `${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ""}`)
         : [err.message];
       for (const m of messages) fail(`${rel(entry)}: esbuild: ${m}`);
     }
@@ -220,89 +224,90 @@ for (const taskName of taskNames) {
 
   // task.json / task.loc.json with the package version.
   const builtTaskJson = { ...taskJson, version: { ...taskVersion } };
-  writeJson(join(outDir, 'task.json'), builtTaskJson);
-  if (existsSync(join(srcDir, 'task.loc.json'))) {
-    writeJson(join(outDir, 'task.loc.json'), { ...readJson(join(srcDir, 'task.loc.json')), version: { ...taskVersion } });
+  writeJson(join(outDir, "task.json"), builtTaskJson);
+  if (existsSync(join(srcDir, "task.loc.json"))) {
+    writeJson(join(outDir, "task.loc.json"), { ...readJson(join(srcDir, "task.loc.json")), version: { ...taskVersion } });
   }
-  if (existsSync(join(srcDir, 'Strings'))) cpSync(join(srcDir, 'Strings'), join(outDir, 'Strings'), { recursive: true });
-  const icon = existsSync(join(srcDir, 'icon.png')) ? join(srcDir, 'icon.png') : defaultIcon;
-  if (existsSync(icon)) cpSync(icon, join(outDir, 'icon.png'));
+  if (existsSync(join(srcDir, "Strings"))) cpSync(join(srcDir, "Strings"), join(outDir, "Strings"), { recursive: true });
+  const icon = existsSync(join(srcDir, "icon.png")) ? join(srcDir, "icon.png") : defaultIcon;
+  if (existsSync(icon)) cpSync(icon, join(outDir, "icon.png"));
   else warn(`tasks/${taskName}: no icon.png and no ${rel(defaultIcon)}`);
 
   // task-lib's resources, only for a task-lib that still reads them from disk.
   if (!taskLibEmbedsResources) {
-    cpSync(join(taskLibDir, 'lib.json'), join(outDir, 'lib.json'));
-    if (existsSync(join(srcDir, 'Strings'))) {
+    cpSync(join(taskLibDir, "lib.json"), join(outDir, "lib.json"));
+    if (existsSync(join(srcDir, "Strings"))) {
       warn(`tasks/${taskName}: has its own Strings/; task-lib's localized messages were not merged into it`);
-    } else if (existsSync(join(taskLibDir, 'Strings'))) {
-      cpSync(join(taskLibDir, 'Strings'), join(outDir, 'Strings'), { recursive: true });
+    } else if (existsSync(join(taskLibDir, "Strings"))) {
+      cpSync(join(taskLibDir, "Strings"), join(outDir, "Strings"), { recursive: true });
     }
   }
 
   // The same checks tfx makes (name, GUID id, friendlyName <= 40, instanceNameFormat, targets exist).
   if (tfxValidateTask) {
-    const issues = tfxValidateTask(join(outDir, 'task.json'), builtTaskJson);
+    const issues = tfxValidateTask(join(outDir, "task.json"), builtTaskJson);
     for (const issue of issues.slice(1)) fail(`tfx validation: ${issue}`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Extension manifest.
-const manifest = readJson(join(root, 'vss-extension.json'));
+const manifest = readJson(join(root, "vss-extension.json"));
 manifest.version = version;
 if (process.env.AKS_HARDENING_PUBLISHER) manifest.publisher = process.env.AKS_HARDENING_PUBLISHER;
-const TASK_CONTRIBUTION = 'ms.vss-distributed-task.task';
+const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
 const generatedIds = new Set(taskNames);
 manifest.contributions = [
   ...(manifest.contributions ?? []).filter((c) => !(c.type === TASK_CONTRIBUTION && generatedIds.has(c.id))),
   ...taskNames.map((name) => ({
     id: name,
     type: TASK_CONTRIBUTION,
-    targets: ['ms.vss-distributed-task.tasks'],
+    targets: ["ms.vss-distributed-task.tasks"],
     properties: { name: `tasks/${name}` },
   })),
 ];
 const taskPaths = new Set(taskNames.map((name) => `tasks/${name}`));
-manifest.files = [
-  ...(manifest.files ?? []).filter((f) => !taskPaths.has(f.path)),
-  ...taskNames.map((name) => ({ path: `tasks/${name}` })),
-];
-manifest.content = { ...(manifest.content ?? {}), license: { path: 'LICENSE' } };
-writeJson(join(outRoot, 'vss-extension.json'), manifest);
+manifest.files = [...(manifest.files ?? []).filter((f) => !taskPaths.has(f.path)), ...taskNames.map((name) => ({ path: `tasks/${name}` }))];
+manifest.content = { ...(manifest.content ?? {}), license: { path: "LICENSE" } };
+writeJson(join(outRoot, "vss-extension.json"), manifest);
 
-for (const file of ['overview.md']) cpSync(join(root, file), join(outRoot, file));
-cpSync(join(root, 'images'), join(outRoot, 'images'), { recursive: true });
-if (existsSync(join(root, 'LICENSE'))) {
-  cpSync(join(root, 'LICENSE'), join(outRoot, 'LICENSE'));
+for (const file of ["overview.md"]) cpSync(join(root, file), join(outRoot, file));
+cpSync(join(root, "images"), join(outRoot, "images"), { recursive: true });
+if (existsSync(join(root, "LICENSE"))) {
+  cpSync(join(root, "LICENSE"), join(outRoot, "LICENSE"));
 } else {
   // package.json says MIT; ship its text until the repository carries its own LICENSE file.
   writeFileSync(
-    join(outRoot, 'LICENSE'),
+    join(outRoot, "LICENSE"),
     `MIT License\n\nCopyright (c) ${new Date().getFullYear()} AKS Hardening Tasks contributors\n\n` +
-      'Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated ' +
+      "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated " +
       'documentation files (the "Software"), to deal in the Software without restriction, including without limitation ' +
-      'the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and ' +
-      'to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\n' +
-      'The above copyright notice and this permission notice shall be included in all copies or substantial portions of ' +
-      'the Software.\n\n' +
+      "the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and " +
+      "to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\n" +
+      "The above copyright notice and this permission notice shall be included in all copies or substantial portions of " +
+      "the Software.\n\n" +
       'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO ' +
-      'THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE ' +
-      'AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF ' +
-      'CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS ' +
-      'IN THE SOFTWARE.\n',
+      "THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE " +
+      "AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF " +
+      "CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS " +
+      "IN THE SOFTWARE.\n",
   );
 }
 
 // ---------------------------------------------------------------------------------------------
 for (const w of warnings) console.warn(`warning: ${w}`);
-console.log(`task-lib ${readJson(join(taskLibDir, 'package.json')).version}: ` +
-  (taskLibEmbedsResources
-    ? 'loc resources embedded (lib-resource.js, bundled); no lib.json copied'
-    : 'reads lib.json from disk; copied lib.json and Strings/ beside each bundle'));
+console.log(
+  `task-lib ${readJson(join(taskLibDir, "package.json")).version}: ` +
+    (taskLibEmbedsResources
+      ? "loc resources embedded (lib-resource.js, bundled); no lib.json copied"
+      : "reads lib.json from disk; copied lib.json and Strings/ beside each bundle"),
+);
 for (const b of bundles) console.log(`  ${rel(b.file).padEnd(60)} ${kb(b.size).padStart(10)}`);
 if (errors.length > 0) {
   for (const e of errors) console.error(`error: ${e}`);
   console.error(`build failed: ${errors.length} error(s)`);
   process.exit(1);
 }
-console.log(`built ${taskNames.length} task(s), ${bundles.length} bundle(s), version ${version}, publisher ${manifest.publisher} -> ${rel(outRoot)}`);
+console.log(
+  `built ${taskNames.length} task(s), ${bundles.length} bundle(s), version ${version}, publisher ${manifest.publisher} -> ${rel(outRoot)}`,
+);

@@ -5,12 +5,12 @@
 //   node scripts/make-icons.mjs        -> images/extension-icon.png (128x128), images/task-icon.png (32x32)
 //
 // The PNGs are committed; re-run this only to change the artwork.
-import { deflateSync } from 'node:zlib';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { deflateSync } from "node:zlib";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const SHIELD = [0x00, 0x78, 0xd4]; // Azure blue
 const SHIELD_EDGE = [0x00, 0x4e, 0x8c]; // darker rim
@@ -41,10 +41,7 @@ function sample(x, y, rim) {
   const hw = shieldHalfWidth(y);
   if (hw < 0 || Math.abs(x) > hw) return null;
   // check mark: two strokes
-  const d = Math.min(
-    distToSegment(x, y, -0.4, 0.47, -0.1, 0.72),
-    distToSegment(x, y, -0.1, 0.72, 0.45, 0.26),
-  );
+  const d = Math.min(distToSegment(x, y, -0.4, 0.47, -0.1, 0.72), distToSegment(x, y, -0.1, 0.72, 0.45, 0.26));
   if (d < 0.085) return MARK;
   // rim: inside the shield but close to its outline
   const inner = shieldHalfWidth(y - rim) >= 0 && shieldHalfWidth(y + rim) >= 0;
@@ -58,14 +55,20 @@ function render(size) {
   const rgba = Buffer.alloc(size * size * 4);
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < ss; sy++) {
         for (let sx = 0; sx < ss; sx++) {
           const x = ((px + (sx + 0.5) / ss) / size) * 2 - 1;
           const y = (py + (sy + 0.5) / ss) / size;
           const c = sample(x, y, rim);
           if (c) {
-            r += c[0]; g += c[1]; b += c[2]; a += 1;
+            r += c[0];
+            g += c[1];
+            b += c[2];
+            a += 1;
           }
         }
       }
@@ -96,7 +99,7 @@ function crc32(buf) {
 function chunk(type, data) {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(crc32(body));
   return Buffer.concat([len, body, crc]);
@@ -118,15 +121,15 @@ export function encodePng(width, height, rgba) {
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw, { level: 9 })),
+    chunk("IEND", Buffer.alloc(0)),
   ]);
 }
 
 const outputs = [
-  ['images/extension-icon.png', 128],
-  ['images/task-icon.png', 32],
+  ["images/extension-icon.png", 128],
+  ["images/task-icon.png", 32],
 ];
 for (const [rel, size] of outputs) {
   const file = join(root, rel);

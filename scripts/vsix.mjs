@@ -7,24 +7,24 @@
 //   import { extractPackagedExtension, taskScript } from '../scripts/vsix.mjs';
 //   const dir = extractPackagedExtension();
 //   spawnSync(process.execPath, [taskScript(dir, 'RestrictApiServer')], { env });
-import AdmZip from 'adm-zip';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import AdmZip from "adm-zip";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The repository root (the folder holding package.json). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** dist/ of the repository, where `npm run package` writes the VSIX. */
-export const distDir = join(repoRoot, 'dist');
+export const distDir = join(repoRoot, "dist");
 
 /** Path of the one .vsix in `dir` (default dist/); throws when there is none or more than one. */
 export function findVsix(dir = distDir) {
-  const found = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.vsix')) : [];
+  const found = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".vsix")) : [];
   if (found.length !== 1) {
     throw new Error(
-      `expected exactly one .vsix in ${dir}, found ${found.length}${found.length ? ': ' + found.join(', ') : ''}; run \`npm run package\``,
+      `expected exactly one .vsix in ${dir}, found ${found.length}${found.length ? ": " + found.join(", ") : ""}; run \`npm run package\``,
     );
   }
   return join(dir, found[0]);
@@ -50,10 +50,10 @@ export function extractVsix(vsixPath, destDir) {
  * folder and returns that directory. The caller removes it when done.
  */
 export function extractPackagedExtension(vsixPath = findVsix()) {
-  return extractVsix(vsixPath, mkdtempSync(join(tmpdir(), 'aks-hardening-vsix-')));
+  return extractVsix(vsixPath, mkdtempSync(join(tmpdir(), "aks-hardening-vsix-")));
 }
 
 /** Path of a task's script inside an extracted VSIX: <dir>/tasks/<taskName>/<target>. */
-export function taskScript(extractedDir, taskName, target = 'index.js') {
-  return join(extractedDir, 'tasks', taskName, target);
+export function taskScript(extractedDir, taskName, target = "index.js") {
+  return join(extractedDir, "tasks", taskName, target);
 }

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { ArmError } from '../http';
-import { newGuid } from '../jwt';
-import type { ArmResource } from '../store';
-import { isPlainObject } from './merge';
+import { randomBytes } from "node:crypto";
+import { ArmError } from "../http";
+import { newGuid } from "../jwt";
+import type { ArmResource } from "../store";
+import { isPlainObject } from "./merge";
 
-export const MANAGED_CLUSTER_TYPE = 'Microsoft.ContainerService/ManagedClusters';
-const KUBERNETES_VERSION = '1.33.5';
-const NODE_IMAGE = 'AKSUbuntu-2204gen2containerd-202510.19.0';
+export const MANAGED_CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters";
+const KUBERNETES_VERSION = "1.33.5";
+const NODE_IMAGE = "AKSUbuntu-2204gen2containerd-202510.19.0";
 
 export function managedClusterId(subscriptionId: string, resourceGroup: string, name: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${name}`;
@@ -17,9 +17,15 @@ export function managedClusterId(subscriptionId: string, resourceGroup: string, 
  * (2025-10-01): system-assigned control-plane identity, kubelet identity in the node resource group, kubenet with
  * a Standard load balancer, no API server access profile (the API server is open).
  */
-export function defaultManagedCluster(p: { subscriptionId: string; tenantId: string; resourceGroup: string; name: string; location: string }): ArmResource {
+export function defaultManagedCluster(p: {
+  subscriptionId: string;
+  tenantId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+}): ArmResource {
   const dnsPrefix = `${p.name}-dns`;
-  const hash = randomBytes(4).toString('hex');
+  const hash = randomBytes(4).toString("hex");
   const nodeResourceGroup = `MC_${p.resourceGroup}_${p.name}_${p.location}`;
   const nodeGroupId = `/subscriptions/${p.subscriptionId}/resourceGroups/${nodeResourceGroup}`;
   return {
@@ -29,11 +35,11 @@ export function defaultManagedCluster(p: { subscriptionId: string; tenantId: str
     location: p.location,
     eTag: newGuid(),
     tags: {},
-    sku: { name: 'Base', tier: 'Free' },
-    identity: { type: 'SystemAssigned', principalId: newGuid(), tenantId: p.tenantId },
+    sku: { name: "Base", tier: "Free" },
+    identity: { type: "SystemAssigned", principalId: newGuid(), tenantId: p.tenantId },
     properties: {
-      provisioningState: 'Succeeded',
-      powerState: { code: 'Running' },
+      provisioningState: "Succeeded",
+      powerState: { code: "Running" },
       kubernetesVersion: KUBERNETES_VERSION,
       currentKubernetesVersion: KUBERNETES_VERSION,
       dnsPrefix,
@@ -41,51 +47,51 @@ export function defaultManagedCluster(p: { subscriptionId: string; tenantId: str
       azurePortalFQDN: `${dnsPrefix}-${hash}.portal.hcp.${p.location}.azmk8s.io`,
       agentPoolProfiles: [
         {
-          name: 'nodepool1',
+          name: "nodepool1",
           count: 3,
-          vmSize: 'Standard_D4ds_v5',
+          vmSize: "Standard_D4ds_v5",
           osDiskSizeGB: 128,
-          osDiskType: 'Ephemeral',
-          kubeletDiskType: 'OS',
+          osDiskType: "Ephemeral",
+          kubeletDiskType: "OS",
           maxPods: 250,
-          type: 'VirtualMachineScaleSets',
-          availabilityZones: ['1', '2', '3'],
+          type: "VirtualMachineScaleSets",
+          availabilityZones: ["1", "2", "3"],
           enableAutoScaling: false,
-          scaleDownMode: 'Delete',
-          provisioningState: 'Succeeded',
-          powerState: { code: 'Running' },
+          scaleDownMode: "Delete",
+          provisioningState: "Succeeded",
+          powerState: { code: "Running" },
           orchestratorVersion: KUBERNETES_VERSION,
           currentOrchestratorVersion: KUBERNETES_VERSION,
           enableNodePublicIP: false,
-          mode: 'System',
-          osType: 'Linux',
-          osSKU: 'Ubuntu',
+          mode: "System",
+          osType: "Linux",
+          osSKU: "Ubuntu",
           nodeImageVersion: NODE_IMAGE,
-          upgradeSettings: { maxSurge: '10%' },
+          upgradeSettings: { maxSurge: "10%" },
           enableFIPS: false,
           securityProfile: { enableVTPM: false, enableSecureBoot: false },
         },
       ],
-      servicePrincipalProfile: { clientId: 'msi' },
+      servicePrincipalProfile: { clientId: "msi" },
       addonProfiles: {},
       nodeResourceGroup,
       enableRBAC: true,
-      supportPlan: 'KubernetesOfficial',
+      supportPlan: "KubernetesOfficial",
       networkProfile: {
-        networkPlugin: 'kubenet',
-        loadBalancerSku: 'standard',
+        networkPlugin: "kubenet",
+        loadBalancerSku: "standard",
         loadBalancerProfile: {
           managedOutboundIPs: { count: 1 },
           effectiveOutboundIPs: [{ id: `${nodeGroupId}/providers/Microsoft.Network/publicIPAddresses/${newGuid()}` }],
-          backendPoolType: 'nodeIPConfiguration',
+          backendPoolType: "nodeIPConfiguration",
         },
-        podCidr: '10.244.0.0/16',
-        serviceCidr: '10.0.0.0/16',
-        dnsServiceIP: '10.0.0.10',
-        outboundType: 'loadBalancer',
-        podCidrs: ['10.244.0.0/16'],
-        serviceCidrs: ['10.0.0.0/16'],
-        ipFamilies: ['IPv4'],
+        podCidr: "10.244.0.0/16",
+        serviceCidr: "10.0.0.0/16",
+        dnsServiceIP: "10.0.0.10",
+        outboundType: "loadBalancer",
+        podCidrs: ["10.244.0.0/16"],
+        serviceCidrs: ["10.0.0.0/16"],
+        ipFamilies: ["IPv4"],
       },
       maxAgentPools: 100,
       identityProfile: {
@@ -95,37 +101,50 @@ export function defaultManagedCluster(p: { subscriptionId: string; tenantId: str
           objectId: newGuid(),
         },
       },
-      autoUpgradeProfile: { upgradeChannel: 'none', nodeOSUpgradeChannel: 'NodeImage' },
+      autoUpgradeProfile: { upgradeChannel: "none", nodeOSUpgradeChannel: "NodeImage" },
       disableLocalAccounts: false,
       securityProfile: {},
       storageProfile: { diskCSIDriver: { enabled: true }, fileCSIDriver: { enabled: true }, snapshotController: { enabled: true } },
       oidcIssuerProfile: { enabled: false },
       workloadAutoScalerProfile: {},
-      resourceUID: randomBytes(12).toString('hex'),
+      resourceUID: randomBytes(12).toString("hex"),
     },
   };
 }
 
-const READ_ONLY_PROPERTIES = ['provisioningState', 'powerState', 'maxAgentPools', 'currentKubernetesVersion', 'fqdn', 'azurePortalFQDN', 'privateFQDN', 'resourceUID', 'nodeResourceGroup', 'identityProfile'];
-const READ_ONLY_POOL_PROPERTIES = ['provisioningState', 'powerState', 'currentOrchestratorVersion', 'nodeImageVersion', 'eTag'];
+const READ_ONLY_PROPERTIES = [
+  "provisioningState",
+  "powerState",
+  "maxAgentPools",
+  "currentKubernetesVersion",
+  "fqdn",
+  "azurePortalFQDN",
+  "privateFQDN",
+  "resourceUID",
+  "nodeResourceGroup",
+  "identityProfile",
+];
+const READ_ONLY_POOL_PROPERTIES = ["provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"];
 
 /**
  * The cluster a PUT asks for: the request's writable fields replace the current ones; read-only fields
  * (state, FQDNs, versions in use, identities AKS created, issuer URL, eTag) are kept from the current cluster.
  */
 export function composeManagedClusterForPut(current: ArmResource, requested: Record<string, unknown>, tenantId: string): ArmResource {
-  const requestedProperties = isPlainObject(requested['properties']) ? structuredClone(requested['properties']) : {};
+  const requestedProperties = isPlainObject(requested["properties"]) ? structuredClone(requested["properties"]) : {};
   const currentProperties = current.properties ?? {};
   const properties: Record<string, unknown> = { ...requestedProperties };
   for (const name of READ_ONLY_PROPERTIES) {
     if (name in currentProperties) properties[name] = structuredClone(currentProperties[name]);
     else delete properties[name];
   }
-  if (Array.isArray(properties['agentPoolProfiles'])) {
-    const currentPools = Array.isArray(currentProperties['agentPoolProfiles']) ? (currentProperties['agentPoolProfiles'] as Record<string, unknown>[]) : [];
-    properties['agentPoolProfiles'] = (properties['agentPoolProfiles'] as unknown[]).map((pool) => {
+  if (Array.isArray(properties["agentPoolProfiles"])) {
+    const currentPools = Array.isArray(currentProperties["agentPoolProfiles"])
+      ? (currentProperties["agentPoolProfiles"] as Record<string, unknown>[])
+      : [];
+    properties["agentPoolProfiles"] = (properties["agentPoolProfiles"] as unknown[]).map((pool) => {
       if (!isPlainObject(pool)) return pool;
-      const before = currentPools.find((c) => String(c['name']).toLowerCase() === String(pool['name']).toLowerCase());
+      const before = currentPools.find((c) => String(c["name"]).toLowerCase() === String(pool["name"]).toLowerCase());
       const merged: Record<string, unknown> = { ...pool };
       for (const name of READ_ONLY_POOL_PROPERTIES) {
         if (before && name in before) merged[name] = structuredClone(before[name]);
@@ -134,37 +153,41 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
       return merged;
     });
   }
-  const sp = properties['servicePrincipalProfile'];
-  if (isPlainObject(sp)) delete sp['secret'];
-  const loadBalancer = (properties['networkProfile'] as { loadBalancerProfile?: Record<string, unknown> } | undefined)?.loadBalancerProfile;
-  const currentLoadBalancer = (currentProperties['networkProfile'] as { loadBalancerProfile?: Record<string, unknown> } | undefined)?.loadBalancerProfile;
-  if (isPlainObject(loadBalancer) && currentLoadBalancer?.['effectiveOutboundIPs']) loadBalancer['effectiveOutboundIPs'] = structuredClone(currentLoadBalancer['effectiveOutboundIPs']);
+  const sp = properties["servicePrincipalProfile"];
+  if (isPlainObject(sp)) delete sp["secret"];
+  const loadBalancer = (properties["networkProfile"] as { loadBalancerProfile?: Record<string, unknown> } | undefined)?.loadBalancerProfile;
+  const currentLoadBalancer = (currentProperties["networkProfile"] as { loadBalancerProfile?: Record<string, unknown> } | undefined)
+    ?.loadBalancerProfile;
+  if (isPlainObject(loadBalancer) && currentLoadBalancer?.["effectiveOutboundIPs"])
+    loadBalancer["effectiveOutboundIPs"] = structuredClone(currentLoadBalancer["effectiveOutboundIPs"]);
 
-  const oidc = properties['oidcIssuerProfile'];
-  const currentOidc = currentProperties['oidcIssuerProfile'] as { issuerURL?: string } | undefined;
+  const oidc = properties["oidcIssuerProfile"];
+  const currentOidc = currentProperties["oidcIssuerProfile"] as { issuerURL?: string } | undefined;
   if (isPlainObject(oidc)) {
-    delete oidc['issuerURL'];
-    const issuerURL = currentOidc?.issuerURL ?? (oidc['enabled'] === true ? `https://${current.location}.oic.prod-aks.azure.com/${tenantId}/${newGuid()}/` : undefined);
-    if (issuerURL) oidc['issuerURL'] = issuerURL;
+    delete oidc["issuerURL"];
+    const issuerURL =
+      currentOidc?.issuerURL ??
+      (oidc["enabled"] === true ? `https://${current.location}.oic.prod-aks.azure.com/${tenantId}/${newGuid()}/` : undefined);
+    if (issuerURL) oidc["issuerURL"] = issuerURL;
   }
 
-  const identity = isPlainObject(requested['identity']) ? structuredClone(requested['identity']) : undefined;
-  const currentIdentity = current['identity'] as Record<string, unknown> | undefined;
-  if (identity && currentIdentity && identity['type'] === currentIdentity['type']) {
-    identity['principalId'] = currentIdentity['principalId'];
-    identity['tenantId'] = currentIdentity['tenantId'];
+  const identity = isPlainObject(requested["identity"]) ? structuredClone(requested["identity"]) : undefined;
+  const currentIdentity = current["identity"] as Record<string, unknown> | undefined;
+  if (identity && currentIdentity && identity["type"] === currentIdentity["type"]) {
+    identity["principalId"] = currentIdentity["principalId"];
+    identity["tenantId"] = currentIdentity["tenantId"];
   }
   const composed: ArmResource = {
     ...structuredClone(requested),
     id: current.id,
     name: current.name,
     type: current.type,
-    location: current.location ?? String(requested['location']),
+    location: current.location ?? String(requested["location"]),
     properties,
   };
-  if (current['eTag'] !== undefined) composed['eTag'] = current['eTag'];
-  if (identity) composed['identity'] = identity;
-  else delete composed['identity'];
+  if (current["eTag"] !== undefined) composed["eTag"] = current["eTag"];
+  if (identity) composed["identity"] = identity;
+  else delete composed["identity"];
   return composed;
 }
 
@@ -173,44 +196,69 @@ const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/
 /** Rejects what AKS rejects in a cluster PUT that matters to this project (API server authorized IP ranges, workload identity). */
 export function validateManagedCluster(cluster: ArmResource): void {
   const properties = cluster.properties ?? {};
-  const access = properties['apiServerAccessProfile'];
-  if (isPlainObject(access) && access['authorizedIPRanges'] !== undefined && access['authorizedIPRanges'] !== null) {
-    const ranges = access['authorizedIPRanges'];
-    if (!Array.isArray(ranges) || ranges.some((r) => typeof r !== 'string')) {
-      throw new ArmError(400, 'InvalidParameter', "The value of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: it must be an array of IPv4 CIDR strings.");
+  const access = properties["apiServerAccessProfile"];
+  if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {
+    const ranges = access["authorizedIPRanges"];
+    if (!Array.isArray(ranges) || ranges.some((r) => typeof r !== "string")) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        "The value of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: it must be an array of IPv4 CIDR strings.",
+      );
     }
     for (const range of ranges as string[]) {
       const problem = cidrProblem(range);
-      if (problem) throw new ArmError(400, 'InvalidParameter', `The value '${range}' of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: ${problem}.`);
+      if (problem)
+        throw new ArmError(
+          400,
+          "InvalidParameter",
+          `The value '${range}' of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: ${problem}.`,
+        );
     }
-    const limit = access['enableVnetIntegration'] === true ? 2000 : 200;
+    const limit = access["enableVnetIntegration"] === true ? 2000 : 200;
     if (ranges.length > limit) {
-      throw new ArmError(400, 'InvalidParameter', `The number of APIServer Authorized IP Ranges is greater than the allowed value ${limit}.`);
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        `The number of APIServer Authorized IP Ranges is greater than the allowed value ${limit}.`,
+      );
     }
-    if (ranges.length > 0 && access['enablePrivateCluster'] === true) {
-      throw new ArmError(400, 'InvalidParameter', 'API server authorized IP ranges are not supported for private clusters (apiServerAccessProfile.enablePrivateCluster is true).');
+    if (ranges.length > 0 && access["enablePrivateCluster"] === true) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        "API server authorized IP ranges are not supported for private clusters (apiServerAccessProfile.enablePrivateCluster is true).",
+      );
     }
-    const sku = (properties['networkProfile'] as { loadBalancerSku?: string } | undefined)?.loadBalancerSku;
-    if (ranges.length > 0 && sku?.toLowerCase() === 'basic') {
-      throw new ArmError(400, 'InvalidParameter', "API server authorized IP ranges require the 'standard' load balancer SKU; this cluster uses 'basic'.");
+    const sku = (properties["networkProfile"] as { loadBalancerSku?: string } | undefined)?.loadBalancerSku;
+    if (ranges.length > 0 && sku?.toLowerCase() === "basic") {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        "API server authorized IP ranges require the 'standard' load balancer SKU; this cluster uses 'basic'.",
+      );
     }
   }
-  const workloadIdentity = (properties['securityProfile'] as { workloadIdentity?: { enabled?: boolean } } | undefined)?.workloadIdentity;
-  const oidcEnabled = (properties['oidcIssuerProfile'] as { enabled?: boolean } | undefined)?.enabled === true;
+  const workloadIdentity = (properties["securityProfile"] as { workloadIdentity?: { enabled?: boolean } } | undefined)?.workloadIdentity;
+  const oidcEnabled = (properties["oidcIssuerProfile"] as { enabled?: boolean } | undefined)?.enabled === true;
   if (workloadIdentity?.enabled === true && !oidcEnabled) {
-    throw new ArmError(400, 'InvalidParameter', 'Enabling workload identity requires enabling the OIDC issuer (oidcIssuerProfile.enabled).');
+    throw new ArmError(
+      400,
+      "InvalidParameter",
+      "Enabling workload identity requires enabling the OIDC issuer (oidcIssuerProfile.enabled).",
+    );
   }
 }
 
 function cidrProblem(range: string): string | undefined {
   const m = IPV4_CIDR.exec(range.trim());
-  if (!m) return 'it is not an IPv4 address or CIDR';
+  if (!m) return "it is not an IPv4 address or CIDR";
   const octets = m.slice(1, 5).map(Number);
-  if (octets.some((o) => o > 255)) return 'an octet is greater than 255';
+  if (octets.some((o) => o > 255)) return "an octet is greater than 255";
   const prefix = m[5] === undefined ? 32 : Number(m[5]);
-  if (prefix > 32) return 'the prefix length is greater than 32';
+  if (prefix > 32) return "the prefix length is greater than 32";
   const value = octets.reduce((acc, o) => acc * 256 + o, 0);
   const hostBits = 2 ** (32 - prefix);
-  if (value % hostBits !== 0) return 'the address has host bits set for its prefix length';
+  if (value % hostBits !== 0) return "the address has host bits set for its prefix length";
   return undefined;
 }

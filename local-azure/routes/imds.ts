@@ -1,6 +1,6 @@
-import { header, queryValue } from '../http';
-import type { Route } from '../http';
-import type { Directory } from '../directory';
+import { header, queryValue } from "../http";
+import type { Route } from "../http";
+import type { Directory } from "../directory";
 
 export interface ImdsEnv {
   directory: Directory;
@@ -8,7 +8,7 @@ export interface ImdsEnv {
   defaultClientId: string;
 }
 
-const invalid = (description: string) => ({ status: 400, body: { error: 'invalid_request', error_description: description } });
+const invalid = (description: string) => ({ status: 400, body: { error: "invalid_request", error_description: description } });
 
 /**
  * IMDS's managed identity token endpoint on the plain-HTTP listener. The availability probe @azure/identity sends
@@ -17,26 +17,26 @@ const invalid = (description: string) => ({ status: 400, body: { error: 'invalid
 export function imdsRoutes(env: ImdsEnv): Route[] {
   return [
     {
-      method: 'GET',
-      path: '/metadata/identity/oauth2/token',
-      listener: 'imds',
+      method: "GET",
+      path: "/metadata/identity/oauth2/token",
+      listener: "imds",
       host: /.*/,
       handler: (ctx) => {
-        if (header(ctx, 'metadata')?.toLowerCase() !== 'true') return invalid('Required metadata header not specified');
-        if (!queryValue(ctx, 'api-version')) return invalid("Required query variable 'api-version' is missing");
-        const resource = queryValue(ctx, 'resource');
+        if (header(ctx, "metadata")?.toLowerCase() !== "true") return invalid("Required metadata header not specified");
+        if (!queryValue(ctx, "api-version")) return invalid("Required query variable 'api-version' is missing");
+        const resource = queryValue(ctx, "resource");
         if (!resource) return invalid("Required query variable 'resource' is missing");
-        if (queryValue(ctx, 'object_id') !== undefined || queryValue(ctx, 'msi_res_id') !== undefined) {
-          return invalid('Only client_id is supported by the local IMDS to select a user-assigned identity');
+        if (queryValue(ctx, "object_id") !== undefined || queryValue(ctx, "msi_res_id") !== undefined) {
+          return invalid("Only client_id is supported by the local IMDS to select a user-assigned identity");
         }
-        const clientId = queryValue(ctx, 'client_id') ?? env.defaultClientId;
+        const clientId = queryValue(ctx, "client_id") ?? env.defaultClientId;
         const identity = env.directory.managedIdentity(clientId);
-        if (!identity) return invalid('Identity not found');
+        if (!identity) return invalid("Identity not found");
         const issued = env.directory.issueAccessToken({
           appId: identity.clientId,
           objectId: identity.objectId,
           audience: resource,
-          appidacr: '2',
+          appidacr: "2",
           ...(identity.resourceId ? { managedIdentityResourceId: identity.resourceId } : {}),
         });
         // IMDS answers numbers as strings.
@@ -50,7 +50,7 @@ export function imdsRoutes(env: ImdsEnv): Route[] {
             ext_expires_in: String(issued.expiresIn),
             not_before: String(issued.notBefore),
             resource,
-            token_type: 'Bearer',
+            token_type: "Bearer",
           },
         };
       },

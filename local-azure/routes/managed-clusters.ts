@@ -1,12 +1,25 @@
-import { ArmError } from '../http';
-import type { Route } from '../http';
-import { composeManagedClusterForPut, defaultManagedCluster, MANAGED_CLUSTER_TYPE, managedClusterId, validateManagedCluster } from '../resources/managed-cluster';
-import type { ArmResource } from '../store';
-import type { ArmEnv } from './arm-common';
-import { asyncOperationHeaders, checkPreconditions, requireJsonObject, requireResourceGroup, requireSubscription, resourceNotFound } from './arm-common';
+import { ArmError } from "../http";
+import type { Route } from "../http";
+import {
+  composeManagedClusterForPut,
+  defaultManagedCluster,
+  MANAGED_CLUSTER_TYPE,
+  managedClusterId,
+  validateManagedCluster,
+} from "../resources/managed-cluster";
+import type { ArmResource } from "../store";
+import type { ArmEnv } from "./arm-common";
+import {
+  asyncOperationHeaders,
+  checkPreconditions,
+  requireJsonObject,
+  requireResourceGroup,
+  requireSubscription,
+  resourceNotFound,
+} from "./arm-common";
 
-const NAMESPACE = 'Microsoft.ContainerService';
-const BASE = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters';
+const NAMESPACE = "Microsoft.ContainerService";
+const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
 
 export function managedClusterRoutes(env: ArmEnv): Route[] {
   const { store } = env;
@@ -14,54 +27,62 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
 
   return [
     {
-      method: 'GET',
+      method: "GET",
       path: `${BASE}/{resourceName}`,
-      auth: 'arm',
+      auth: "arm",
       handler: (ctx) => {
         const group = requireResourceGroup(env, ctx);
-        const name = ctx.params['resourceName'] ?? '';
+        const name = ctx.params["resourceName"] ?? "";
         const cluster = store.get(idOf(group.name, name));
-        if (!cluster) throw resourceNotFound('Microsoft.ContainerService/managedClusters', name, group.name);
+        if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
         store.activeOperation(cluster.id); // lets a finished time-based operation settle before we answer
         return { status: 200, body: store.get(cluster.id) };
       },
     },
     {
-      method: 'GET',
+      method: "GET",
       path: BASE,
-      auth: 'arm',
+      auth: "arm",
       handler: (ctx) => {
         const group = requireResourceGroup(env, ctx);
-        return { status: 200, body: { value: store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE) } };
+        return {
+          status: 200,
+          body: { value: store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE) },
+        };
       },
     },
     {
-      method: 'GET',
-      path: '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters',
-      auth: 'arm',
+      method: "GET",
+      path: "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters",
+      auth: "arm",
       handler: (ctx) => {
         requireSubscription(env, ctx);
         const value = [];
-        for (const group of store.list(`/subscriptions/${store.subscriptionId}/resourceGroups`, 'Microsoft.Resources/resourceGroups')) {
+        for (const group of store.list(`/subscriptions/${store.subscriptionId}/resourceGroups`, "Microsoft.Resources/resourceGroups")) {
           value.push(...store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE));
         }
         return { status: 200, body: { value } };
       },
     },
     {
-      method: 'PUT',
+      method: "PUT",
       path: `${BASE}/{resourceName}`,
-      auth: 'arm',
+      auth: "arm",
       handler: (ctx) => {
         const group = requireResourceGroup(env, ctx);
-        const name = ctx.params['resourceName'] ?? '';
+        const name = ctx.params["resourceName"] ?? "";
         const id = idOf(group.name, name);
         const current = store.get(id);
         const requested = requireJsonObject(ctx);
-        const location = requested['location'];
-        if (typeof location !== 'string' || location.length === 0) throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
-        if (current && current.location?.toLowerCase().replace(/\s+/g, '') !== location.toLowerCase().replace(/\s+/g, '')) {
-          throw new ArmError(400, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${current.location}' in resource group '${group.name}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`);
+        const location = requested["location"];
+        if (typeof location !== "string" || location.length === 0)
+          throw new ArmError(400, "LocationRequired", "The location property is required for this definition.");
+        if (current && current.location?.toLowerCase().replace(/\s+/g, "") !== location.toLowerCase().replace(/\s+/g, "")) {
+          throw new ArmError(
+            400,
+            "InvalidResourceLocation",
+            `The resource '${name}' already exists in location '${current.location}' in resource group '${group.name}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`,
+          );
         }
         checkPreconditions(ctx, current);
         if (current) {
@@ -69,13 +90,21 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           if (running) {
             throw new ArmError(
               409,
-              'OperationNotAllowed',
-              `Operation is not allowed because there's an in progress ${running.description} operation (operation ID: ${running.id}) on the managed cluster started on UTC ${running.startTime.toISOString().replace(/\.\d+Z$/, 'Z')}. Please wait for it to finish before starting a new operation. You can also use 'az aks operation-abort ...' to abort the ongoing operation.`,
+              "OperationNotAllowed",
+              `Operation is not allowed because there's an in progress ${running.description} operation (operation ID: ${running.id}) on the managed cluster started on UTC ${running.startTime.toISOString().replace(/\.\d+Z$/, "Z")}. Please wait for it to finish before starting a new operation. You can also use 'az aks operation-abort ...' to abort the ongoing operation.`,
             );
           }
         }
 
-        const base: ArmResource = current ?? defaultManagedCluster({ subscriptionId: store.subscriptionId, tenantId: store.tenantId, resourceGroup: group.name, name, location });
+        const base: ArmResource =
+          current ??
+          defaultManagedCluster({
+            subscriptionId: store.subscriptionId,
+            tenantId: store.tenantId,
+            resourceGroup: group.name,
+            name,
+            location,
+          });
         const desired = composeManagedClusterForPut(base, requested, store.tenantId);
         validateManagedCluster(desired);
 
@@ -88,18 +117,26 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           resourceId: id,
           providerNamespace: NAMESPACE,
           location: desired.location ?? location,
-          description: current ? 'update managed cluster' : 'create managed cluster',
+          description: current ? "update managed cluster" : "create managed cluster",
           onSucceeded: () => {
             const now = store.get(id);
-            store.put({ ...desired, eTag: now?.['eTag'] ?? desired['eTag'] });
+            store.put({ ...desired, eTag: now?.["eTag"] ?? desired["eTag"] });
           },
         });
         // The accepted goal state, with the provisioning state the cluster is in now (Updating/Creating, or final when operationPolls is 0).
         const now = store.get(id);
-        const accepted = { ...desired, eTag: now?.['eTag'], properties: { ...desired.properties, provisioningState: now?.properties?.['provisioningState'] } };
+        const accepted = {
+          ...desired,
+          eTag: now?.["eTag"],
+          properties: { ...desired.properties, provisioningState: now?.properties?.["provisioningState"] },
+        };
         return {
           status: current ? 200 : 201,
-          headers: asyncOperationHeaders(env, ctx, { providerNamespace: NAMESPACE, location: accepted.location ?? location, operationId: op.id }),
+          headers: asyncOperationHeaders(env, ctx, {
+            providerNamespace: NAMESPACE,
+            location: accepted.location ?? location,
+            operationId: op.id,
+          }),
           body: accepted,
         };
       },

@@ -2,10 +2,10 @@
  * Runs in a child process (NODE_EXTRA_CA_CERTS = the local Azure's certificate) so the real clients trust the
  * server the way task processes will. Prints one JSON object with what each client observed.
  */
-import { AzurePipelinesCredential, ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
-import type { TokenCredential } from '@azure/identity';
-import { createContainerService } from '@azure/arm-containerservice/api';
-import { createOrUpdate, get } from '@azure/arm-containerservice/api/managedClusters';
+import { AzurePipelinesCredential, ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
+import { createContainerService } from "@azure/arm-containerservice/api";
+import { createOrUpdate, get } from "@azure/arm-containerservice/api/managedClusters";
 
 export interface SdkCheckInput {
   url: string;
@@ -34,30 +34,45 @@ export interface SdkCheckOutput {
 }
 
 function audienceOf(token: string): string | undefined {
-  const payload = token.split('.')[1];
-  return payload ? (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { aud?: string }).aud : undefined;
+  const payload = token.split(".")[1];
+  return payload ? (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { aud?: string }).aud : undefined;
 }
 
 function restError(err: unknown): { status?: number; code?: string; message?: string } {
   const e = err as { statusCode?: number; code?: string; message?: string };
-  return { ...(e.statusCode !== undefined ? { status: e.statusCode } : {}), ...(e.code !== undefined ? { code: e.code } : {}), ...(e.message !== undefined ? { message: e.message } : {}) };
+  return {
+    ...(e.statusCode !== undefined ? { status: e.statusCode } : {}),
+    ...(e.code !== undefined ? { code: e.code } : {}),
+    ...(e.message !== undefined ? { message: e.message } : {}),
+  };
 }
 
 async function main(): Promise<void> {
-  const input = JSON.parse(process.env['LOCAL_AZURE_CHECK'] ?? '{}') as SdkCheckInput;
+  const input = JSON.parse(process.env["LOCAL_AZURE_CHECK"] ?? "{}") as SdkCheckInput;
   const common = { authorityHost: input.url, disableInstanceDiscovery: true };
   const scope = `${input.armAudience}/.default`;
   const credentials: Record<string, TokenCredential> = {
     clientSecret: new ClientSecretCredential(input.tenantId, input.secretClient.clientId, input.secretClient.clientSecret, common),
-    clientCertificate: new ClientCertificateCredential(input.tenantId, input.certificateClient.clientId, { certificate: input.certificateClient.certificatePem }, common),
+    clientCertificate: new ClientCertificateCredential(
+      input.tenantId,
+      input.certificateClient.clientId,
+      { certificate: input.certificateClient.certificatePem },
+      common,
+    ),
     managedIdentity: new ManagedIdentityCredential(),
-    azurePipelines: new AzurePipelinesCredential(input.tenantId, input.federatedClient.clientId, input.federatedClient.serviceConnectionId, input.federatedClient.systemAccessToken, common),
+    azurePipelines: new AzurePipelinesCredential(
+      input.tenantId,
+      input.federatedClient.clientId,
+      input.federatedClient.serviceConnectionId,
+      input.federatedClient.systemAccessToken,
+      common,
+    ),
   };
   const out: SdkCheckOutput = { tokens: {} };
   for (const [name, credential] of Object.entries(credentials)) {
     try {
       const token = await credential.getToken(scope);
-      if (!token) throw new Error('no token');
+      if (!token) throw new Error("no token");
       const audience = audienceOf(token.token);
       out.tokens[name] = { ok: true, ...(audience ? { audience } : {}) };
     } catch (err) {
@@ -65,17 +80,23 @@ async function main(): Promise<void> {
     }
   }
   try {
-    await new ClientSecretCredential(input.tenantId, input.secretClient.clientId, 'not-the-secret', common).getToken(scope);
+    await new ClientSecretCredential(input.tenantId, input.secretClient.clientId, "not-the-secret", common).getToken(scope);
   } catch (err) {
     out.wrongSecret = (err as Error).message;
   }
 
-  const client = createContainerService(credentials['clientSecret'] as TokenCredential, input.subscriptionId, { endpoint: input.url, credentials: { scopes: [scope] } });
+  const client = createContainerService(credentials["clientSecret"] as TokenCredential, input.subscriptionId, {
+    endpoint: input.url,
+    credentials: { scopes: [scope] },
+  });
   const cluster = await get(client, input.resourceGroup, input.cluster);
   if (cluster.eTag) out.getETag = cluster.eTag;
   // The modular SDK flattens ARM's `properties` onto the model.
-  const desired = { ...cluster, apiServerAccessProfile: { ...cluster.apiServerAccessProfile, authorizedIPRanges: ['198.51.100.0/24'] } };
-  const updated = await createOrUpdate(client, input.resourceGroup, input.cluster, desired, { ifMatch: cluster.eTag, updateIntervalInMs: 10 });
+  const desired = { ...cluster, apiServerAccessProfile: { ...cluster.apiServerAccessProfile, authorizedIPRanges: ["198.51.100.0/24"] } };
+  const updated = await createOrUpdate(client, input.resourceGroup, input.cluster, desired, {
+    ifMatch: cluster.eTag,
+    updateIntervalInMs: 10,
+  });
   if (updated.provisioningState) out.putProvisioningState = updated.provisioningState;
   if (updated.apiServerAccessProfile?.authorizedIPRanges) out.putAuthorizedIpRanges = updated.apiServerAccessProfile.authorizedIPRanges;
   if (updated.eTag) out.afterPutETag = updated.eTag;

@@ -18,7 +18,10 @@ void runTask(async () => {
     dryRun: request.dryRun,
     busyTimeoutMs: request.busyTimeoutMs,
     plan: (access) =>
-      planAuthorizedRanges({ action: request.action, ranges: request.ranges, agentIpScope: request.agentIpScope, ...(agentIp ? { agentIp } : {}) }, access),
+      planAuthorizedRanges(
+        { action: request.action, ranges: request.ranges, agentIpScope: request.agentIpScope, ...(agentIp ? { agentIp } : {}) },
+        access,
+      ),
     // Left before the write, so the post-job step cleans up even if the job is cancelled mid-write.
     beforeWrite: (plan) => {
       if (plan.agentIp?.removeAfterJob) tl.setTaskVariable(AGENT_IP_TASK_VARIABLE, plan.agentIp.cidr);
@@ -28,7 +31,10 @@ void runTask(async () => {
   const outcome = result.written ? "changed" : request.dryRun && !result.plan.empty ? "dryRun" : "unchanged";
   publishReport(rangesReport("Restrict API server", request, result.plan, outcome));
   setOutputs({
-    authorizedIpRanges: (result.written ? result.after.apiServerAccessProfile?.authorizedIPRanges ?? result.plan.after : result.plan.before).join(","),
+    authorizedIpRanges: (result.written
+      ? (result.after.apiServerAccessProfile?.authorizedIPRanges ?? result.plan.after)
+      : result.plan.before
+    ).join(","),
     agentIp: agentIp ? agentIp.cidr.replace(/\/32$/, "") : "",
     changed: String(result.written),
   });

@@ -1,13 +1,6 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import {
-  readBoolean,
-  readChoice,
-  readClusterName,
-  readResourceGroupName,
-  readSecondsVariable,
-  readString,
-} from "../../core/inputs";
+import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
 import { isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "./ranges";
 
 export const ACTIONS = ["set", "add", "remove", "disable"] as const;
@@ -125,7 +118,10 @@ function readServiceUrl(): string {
   try {
     url = new URL(value);
   } catch {
-    throw new InputError("agentIpServiceUrl", `'${value}' is not a URL; enter an http(s) URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`);
+    throw new InputError(
+      "agentIpServiceUrl",
+      `'${value}' is not a URL; enter an http(s) URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new InputError("agentIpServiceUrl", `'${value}' must be an http or https URL.`);

@@ -82,7 +82,11 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
 
   const { kept: requested, folded } = foldRanges(request.ranges);
   for (const { range, into } of folded) {
-    notes.push(range.cidr === into.cidr ? `${range.cidr} is listed more than once; kept once.` : `${range.cidr} lies inside ${into.cidr}; kept ${into.cidr} only.`);
+    notes.push(
+      range.cidr === into.cidr
+        ? `${range.cidr} is listed more than once; kept once.`
+        : `${range.cidr} lies inside ${into.cidr}; kept ${into.cidr} only.`,
+    );
   }
 
   let after: string[];
@@ -94,7 +98,9 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     case "disable":
       after = [];
       if (before.length > 0) {
-        warnings.push("The API server's authorized IP ranges are disabled: the API server now accepts connections from every address on the internet.");
+        warnings.push(
+          "The API server's authorized IP ranges are disabled: the API server now accepts connections from every address on the internet.",
+        );
       }
       break;
     case "add": {
@@ -105,7 +111,9 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
         else after.push(range.cidr);
       }
       if (before.length === 0 && after.length > 0) {
-        warnings.push(`The API server was open to every address; it is now restricted to ${after.length} range(s). Make sure everything that needs kubectl access is among them.`);
+        warnings.push(
+          `The API server was open to every address; it is now restricted to ${after.length} range(s). Make sure everything that needs kubectl access is among them.`,
+        );
       }
       break;
     }
@@ -117,7 +125,9 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
         const removedAny = current.some((entry) => entry.range && covers(range, entry.range));
         const stillAuthorizing = current.filter((entry) => entry.range && overlaps(entry.range, range) && !covers(range, entry.range));
         if (stillAuthorizing.length > 0) {
-          warnings.push(`${range.cidr} stays partly authorized through ${stillAuthorizing.map((entry) => entry.text).join(", ")}, which the task does not split; remove that range instead if it should go.`);
+          warnings.push(
+            `${range.cidr} stays partly authorized through ${stillAuthorizing.map((entry) => entry.text).join(", ")}, which the task does not split; remove that range instead if it should go.`,
+          );
         } else if (!removedAny) {
           notes.push(`${range.cidr} is not in the list; nothing to remove for it.`);
         }
@@ -137,9 +147,12 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   if (request.agentIp) {
     const agent = request.agentIp;
     const listedBefore = current.some((entry) => entry.range?.cidr === agent.cidr);
-    const coveredBy = after.map((text) => ({ text, range: parsedOrUndefined(text) })).find((entry) => entry.range && covers(entry.range, agent));
+    const coveredBy = after
+      .map((text) => ({ text, range: parsedOrUndefined(text) }))
+      .find((entry) => entry.range && covers(entry.range, agent));
     const alreadyAuthorized = after.length === 0 || coveredBy !== undefined;
-    if (after.length === 0) notes.push(`The agent's address ${agent.cidr} can reach the API server, which accepts every address; not added.`);
+    if (after.length === 0)
+      notes.push(`The agent's address ${agent.cidr} can reach the API server, which accepts every address; not added.`);
     else if (coveredBy) notes.push(`The agent's address ${agent.cidr} is already authorized (by ${coveredBy.text}).`);
     agentIp = {
       cidr: agent.cidr,
@@ -164,12 +177,16 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
         `the cluster would need ${after.length + agentEntries} authorized ranges even after joining adjacent ones, over AKS's limit of ${limit}${cluster.vnetIntegration ? "" : " (2,000 with API server VNet integration)"}. Use wider CIDRs or fewer entries.`,
       );
     }
-    notes.push(`${count} ranges are over AKS's limit of ${limit}; adjacent and overlapping ranges were joined into ${after.length} CIDRs covering exactly the same addresses.`);
+    notes.push(
+      `${count} ranges are over AKS's limit of ${limit}; adjacent and overlapping ranges were joined into ${after.length} CIDRs covering exactly the same addresses.`,
+    );
   }
   if (agentIp && !agentIp.alreadyAuthorized) after.push(agentIp.cidr);
 
   if (after.includes(OUTBOUND_IP_ONLY)) {
-    notes.push(`${OUTBOUND_IP_ONLY} is AKS's special entry for the cluster's own outbound IP: alone it allows only the nodes' egress address to reach the API server.`);
+    notes.push(
+      `${OUTBOUND_IP_ONLY} is AKS's special entry for the cluster's own outbound IP: alone it allows only the nodes' egress address to reach the API server.`,
+    );
   }
 
   const beforeSet = new Set(before.map(canonical));
@@ -198,7 +215,14 @@ export function planAgentIpRemoval(agentCidr: string, cluster: ClusterAccess): A
   const before = cluster.authorizedIPRanges;
   const base = { action: "remove" as const, before, notes: [] as string[], warnings: [] as string[] };
   if (!before.some((text) => canonical(text) === agentCidr)) {
-    return { ...base, empty: true, after: before, added: [], removed: [], notes: [`The agent's address ${agentCidr} is no longer in the list; nothing to remove.`] };
+    return {
+      ...base,
+      empty: true,
+      after: before,
+      added: [],
+      removed: [],
+      notes: [`The agent's address ${agentCidr} is no longer in the list; nothing to remove.`],
+    };
   }
   const after = before.filter((text) => canonical(text) !== agentCidr);
   if (after.length === 0) {
@@ -208,7 +232,9 @@ export function planAgentIpRemoval(agentCidr: string, cluster: ClusterAccess): A
       after: before,
       added: [],
       removed: [],
-      warnings: [`The agent's address ${agentCidr} is the only authorized range left; removing it would open the API server to every address, so it stays. Add the ranges that should have access and remove it.`],
+      warnings: [
+        `The agent's address ${agentCidr} is the only authorized range left; removing it would open the API server to every address, so it stays. Add the ranges that should have access and remove it.`,
+      ],
     };
   }
   return { ...base, empty: false, after, added: [], removed: before.filter((text) => canonical(text) === agentCidr) };

@@ -67,7 +67,9 @@ export class Fixture {
 
   /** ARM requests that change something (not token requests, not reads). */
   armWrites(): RequestLogEntry[] {
-    return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method));
+    return this.azure.requests.filter(
+      (r) => r.path.toLowerCase().startsWith("/subscriptions/") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method),
+    );
   }
 
   armRequests(): RequestLogEntry[] {
@@ -112,7 +114,12 @@ export class Fixture {
         id: randomUUID(),
         url: armUrl,
         scheme: "ServicePrincipal",
-        parameters: { serviceprincipalid: secretSp.clientId, serviceprincipalkey: secretSp.clientSecret, tenantid: azure.tenantId, authenticationType: "spnKey" },
+        parameters: {
+          serviceprincipalid: secretSp.clientId,
+          serviceprincipalkey: secretSp.clientSecret,
+          tenantid: azure.tenantId,
+          authenticationType: "spnKey",
+        },
         data,
       },
       env: {},
@@ -129,7 +136,12 @@ export class Fixture {
         url: armUrl,
         scheme: "ServicePrincipal",
         // Azure DevOps stores the certificate and its private key together, as one PEM.
-        parameters: { serviceprincipalid: certSp.clientId, servicePrincipalCertificate: `${pems.cert}\n${pems.private}`, tenantid: azure.tenantId, authenticationType: "spnCertificate" },
+        parameters: {
+          serviceprincipalid: certSp.clientId,
+          servicePrincipalCertificate: `${pems.cert}\n${pems.private}`,
+          tenantid: azure.tenantId,
+          authenticationType: "spnCertificate",
+        },
         data,
       },
       env: {},

@@ -69,9 +69,14 @@ test("set: one GET, one conditional PUT, the operation awaited; outputs and summ
   assertSucceeded(run);
   assert.deepEqual(rangesOf(name), ["203.0.113.0/24", "198.51.100.7/32"]);
 
-  const arm = fx.armRequests().map((r) => `${r.method} ${r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`);
+  const arm = fx
+    .armRequests()
+    .map((r) => `${r.method} ${r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`);
   assert.deepEqual(arm.slice(0, 2), ["GET cluster 200", "PUT cluster 200"]);
-  assert.ok(arm.slice(2).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")), arm.join("\n"));
+  assert.ok(
+    arm.slice(2).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
+    arm.join("\n"),
+  );
   const put = fx.armWrites();
   assert.equal(put.length, 1);
   assert.equal(put[0]!.ifMatch, eTag, "the PUT carries the eTag that was read");
@@ -111,7 +116,10 @@ test("disable clears the list and warns that the API server is open", async () =
   const run = await fx.run(TASK, { inputs: inputs(name, { action: "disable" }) });
   assertSucceeded(run);
   assert.deepEqual(rangesOf(name), []);
-  assert.ok(run.warnings.some((w) => /every address on the internet/.test(w)), run.warnings.join("\n"));
+  assert.ok(
+    run.warnings.some((w) => /every address on the internet/.test(w)),
+    run.warnings.join("\n"),
+  );
   assert.equal(run.outputs.authorizedIpRanges, "");
 });
 
@@ -120,7 +128,10 @@ test("re-run on a compliant cluster makes no write and reports changed=false", a
   const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "198.51.100.7, 203.0.113.0/24" }) });
   assertSucceeded(run);
   assert.deepEqual(fx.armWrites(), []);
-  assert.deepEqual(fx.armRequests().map((r) => r.method), ["GET"]);
+  assert.deepEqual(
+    fx.armRequests().map((r) => r.method),
+    ["GET"],
+  );
   assert.equal(run.outputs.changed, "false");
   assert.match(run.summaries[0]!, /Already compliant/);
 });
@@ -150,7 +161,13 @@ describe("the agent's IP", () => {
     assert.ok(Object.values(job.main.taskVariables).includes("198.51.100.23/32"));
     assertSucceeded(job.post);
     assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
-    const puts = fx.armWrites().map((r) => (r.body as { properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } }).properties.apiServerAccessProfile.authorizedIPRanges);
+    const puts = fx
+      .armWrites()
+      .map(
+        (r) =>
+          (r.body as { properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } }).properties.apiServerAccessProfile
+            .authorizedIPRanges,
+      );
     assert.deepEqual(puts, [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]]);
   });
 
@@ -158,7 +175,12 @@ describe("the agent's IP", () => {
     const { name } = newCluster(withRanges(["10.1.0.0/16", "198.51.100.24/32"]));
     fx.azure.publicIp = "198.51.100.24";
     const job = await fx.runJob(TASK, {
-      inputs: inputs(name, { action: "set", authorizedIpRanges: "10.1.0.0/16", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }),
+      inputs: inputs(name, {
+        action: "set",
+        authorizedIpRanges: "10.1.0.0/16",
+        includeAgentIp: true,
+        agentIpServiceUrl: `${fx.azure.url}/ip`,
+      }),
     });
     assertSucceeded(job.main);
     assertSucceeded(job.post);
@@ -181,7 +203,9 @@ describe("the agent's IP", () => {
   test("a public-IP service that answers something else fails before any write", async () => {
     const { name } = newCluster(withRanges(["10.1.0.0/16"]));
     fx.azure.publicIp = "2001:db8::7";
-    const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }) });
+    const run = await fx.run(TASK, {
+      inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }),
+    });
     assertFailedBeforeAnyWrite(run, /agentIpServiceUrl: .* answered '2001:db8::7', which is not a public IPv4 address/);
   });
 });
@@ -199,7 +223,10 @@ test("an outside change between read and write is not overwritten: 412, re-read,
   const run = await running;
   assertSucceeded(run);
   const puts = fx.armWrites();
-  assert.deepEqual(puts.map((r) => r.status), [412, 200]);
+  assert.deepEqual(
+    puts.map((r) => r.status),
+    [412, 200],
+  );
   assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "203.0.113.0/24"]);
 });
 
@@ -234,14 +261,23 @@ test("429 with Retry-After is retried after the time Azure asked for", async () 
   const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
   assertSucceeded(run);
   const gets = fx.armRequests().filter((r) => r.method === "GET" && r.path.endsWith(name));
-  assert.deepEqual(gets.slice(0, 2).map((r) => r.status), [429, 200]);
+  assert.deepEqual(
+    gets.slice(0, 2).map((r) => r.status),
+    [429, 200],
+  );
   assert.ok(gets[1]!.time.getTime() - gets[0]!.time.getTime() >= 950, "the retry waited for Retry-After");
   assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
 });
 
 test("500 and a dropped connection are retried", async () => {
   const { name } = newCluster(withRanges(["10.1.0.0/16"]));
-  fx.azure.faults.add({ method: "GET", path: new RegExp(`${name}$`), kind: "status", status: 500, body: { error: { code: "InternalServerError", message: "boom" } } });
+  fx.azure.faults.add({
+    method: "GET",
+    path: new RegExp(`${name}$`),
+    kind: "status",
+    status: 500,
+    body: { error: { code: "InternalServerError", message: "boom" } },
+  });
   fx.azure.faults.add({ method: "GET", path: new RegExp(`${name}$`), kind: "reset" });
   const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
   assertSucceeded(run);
@@ -250,10 +286,16 @@ test("500 and a dropped connection are retried", async () => {
 
 test("a failed long-running operation fails the task with Azure's message", async () => {
   const { name } = newCluster(withRanges(["10.1.0.0/16"]));
-  fx.azure.faults.failNextOperation(new RegExp(`${name}$`), { status: "Failed", error: { code: "InvalidAuthorizedIPRanges", message: "The API server could not be reconfigured." } });
+  fx.azure.faults.failNextOperation(new RegExp(`${name}$`), {
+    status: "Failed",
+    error: { code: "InvalidAuthorizedIPRanges", message: "The API server could not be reconfigured." },
+  });
   const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
   assert.equal(run.result, "Failed");
-  assert.match(run.resultMessage ?? "", /Azure could not complete the update of managed cluster 'aks-\d+'.*InvalidAuthorizedIPRanges.*could not be reconfigured/);
+  assert.match(
+    run.resultMessage ?? "",
+    /Azure could not complete the update of managed cluster 'aks-\d+'.*InvalidAuthorizedIPRanges.*could not be reconfigured/,
+  );
   fx.assertNoSecretsIn(run);
 });
 
@@ -265,20 +307,52 @@ test("a missing cluster fails with a sentence naming it", async () => {
 
 describe("bad input fails before any write, naming the input", () => {
   const cases: [string, Record<string, string | boolean>, RegExp][] = [
-    ["host bits set", { action: "set", authorizedIpRanges: "192.0.2.1/24" }, /authorizedIpRanges: '192\.0\.2\.1\/24' has host bits set — did you mean 192\.0\.2\.0\/24\?/],
+    [
+      "host bits set",
+      { action: "set", authorizedIpRanges: "192.0.2.1/24" },
+      /authorizedIpRanges: '192\.0\.2\.1\/24' has host bits set — did you mean 192\.0\.2\.0\/24\?/,
+    ],
     ["IPv6", { action: "set", authorizedIpRanges: "2001:db8::/32" }, /authorizedIpRanges: .*IPv6/],
-    ["not an address", { action: "add", authorizedIpRanges: "office-vpn" }, /authorizedIpRanges: 'office-vpn' is not an IPv4 address or CIDR/],
-    ["prefix out of range", { action: "add", authorizedIpRanges: "10.0.0.0/40" }, /authorizedIpRanges: '10\.0\.0\.0\/40' has prefix length/],
+    [
+      "not an address",
+      { action: "add", authorizedIpRanges: "office-vpn" },
+      /authorizedIpRanges: 'office-vpn' is not an IPv4 address or CIDR/,
+    ],
+    [
+      "prefix out of range",
+      { action: "add", authorizedIpRanges: "10.0.0.0/40" },
+      /authorizedIpRanges: '10\.0\.0\.0\/40' has prefix length/,
+    ],
     ["0.0.0.0/0", { action: "set", authorizedIpRanges: "0.0.0.0/0" }, /authorizedIpRanges: '0\.0\.0\.0\/0' authorizes every address/],
     ["set with nothing", { action: "set", authorizedIpRanges: "" }, /authorizedIpRanges: is required|authorizedIpRanges: is empty/],
     ["remove with nothing", { action: "remove" }, /authorizedIpRanges: is empty/],
-    ["unknown action", { action: "replace", authorizedIpRanges: "203.0.113.0/24" }, /action: 'replace' is not one of 'set', 'add', 'remove', 'disable'/],
+    [
+      "unknown action",
+      { action: "replace", authorizedIpRanges: "203.0.113.0/24" },
+      /action: 'replace' is not one of 'set', 'add', 'remove', 'disable'/,
+    ],
     ["bad boolean", { action: "add", authorizedIpRanges: "203.0.113.0/24", dryRun: "yes" }, /dryRun: 'yes' is not a boolean/],
-    ["unknown scope", { action: "add", includeAgentIp: true, agentIpScope: "forever" }, /agentIpScope: 'forever' is not one of 'job', 'permanent'/],
-    ["bad service URL", { action: "add", includeAgentIp: true, agentIpServiceUrl: "ftp://ip.example" }, /agentIpServiceUrl: 'ftp:\/\/ip\.example' must be an http or https URL/],
+    [
+      "unknown scope",
+      { action: "add", includeAgentIp: true, agentIpScope: "forever" },
+      /agentIpScope: 'forever' is not one of 'job', 'permanent'/,
+    ],
+    [
+      "bad service URL",
+      { action: "add", includeAgentIp: true, agentIpServiceUrl: "ftp://ip.example" },
+      /agentIpServiceUrl: 'ftp:\/\/ip\.example' must be an http or https URL/,
+    ],
     ["agent IP with disable", { action: "disable", includeAgentIp: true }, /includeAgentIp: cannot be used with action 'disable'/],
-    ["over the limit after joining", { action: "set", authorizedIpRanges: Array.from({ length: 201 }, (_, i) => `10.${i}.0.0/24`).join(",") }, /authorizedIpRanges: the cluster would need 201 authorized ranges/],
-    ["remove that would open the API server", { action: "remove", authorizedIpRanges: "10.1.0.0/16" }, /authorizedIpRanges: removing these ranges would leave the list empty/],
+    [
+      "over the limit after joining",
+      { action: "set", authorizedIpRanges: Array.from({ length: 201 }, (_, i) => `10.${i}.0.0/24`).join(",") },
+      /authorizedIpRanges: the cluster would need 201 authorized ranges/,
+    ],
+    [
+      "remove that would open the API server",
+      { action: "remove", authorizedIpRanges: "10.1.0.0/16" },
+      /authorizedIpRanges: removing these ranges would leave the list empty/,
+    ],
   ];
   for (const [label, extra, message] of cases) {
     test(label, async () => {
@@ -315,7 +389,13 @@ describe("bad input fails before any write, naming the input", () => {
     fx.secrets.push(wrong);
     const run = await fx.run(TASK, {
       inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }),
-      env: { [`ENDPOINT_AUTH_PARAMETER_${connection.endpoint.id}_SERVICEPRINCIPALKEY`]: wrong, [`ENDPOINT_AUTH_${connection.endpoint.id}`]: JSON.stringify({ scheme: "ServicePrincipal", parameters: { ...connection.endpoint.parameters, serviceprincipalkey: wrong } }) },
+      env: {
+        [`ENDPOINT_AUTH_PARAMETER_${connection.endpoint.id}_SERVICEPRINCIPALKEY`]: wrong,
+        [`ENDPOINT_AUTH_${connection.endpoint.id}`]: JSON.stringify({
+          scheme: "ServicePrincipal",
+          parameters: { ...connection.endpoint.parameters, serviceprincipalkey: wrong },
+        }),
+      },
     });
     assertFailedBeforeAnyWrite(run, /Could not sign in with the service connection/);
   });

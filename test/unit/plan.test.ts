@@ -49,7 +49,10 @@ test("add to an unrestricted cluster restricts it, and says so", () => {
 });
 
 test("remove drops listed entries and entries inside a removed range, keeps the rest", () => {
-  const plan = planAuthorizedRanges(request("remove", "10.0.0.0/8, 192.0.2.1"), cluster(["10.1.0.0/16", "10.2.3.4/32", "203.0.113.0/24", "192.0.2.1/32"]));
+  const plan = planAuthorizedRanges(
+    request("remove", "10.0.0.0/8, 192.0.2.1"),
+    cluster(["10.1.0.0/16", "10.2.3.4/32", "203.0.113.0/24", "192.0.2.1/32"]),
+  );
   assert.deepEqual(plan.after, ["203.0.113.0/24"]);
   assert.deepEqual(plan.removed, ["10.1.0.0/16", "10.2.3.4/32", "192.0.2.1/32"]);
 });
@@ -67,7 +70,10 @@ test("remove of something not listed is a no-op with a note", () => {
 });
 
 test("remove that would empty the list is refused: an empty list opens the API server", () => {
-  assert.throws(() => planAuthorizedRanges(request("remove", "203.0.113.0/24"), cluster(["203.0.113.0/24"])), /authorizedIpRanges: removing these ranges would leave the list empty.*'disable'/);
+  assert.throws(
+    () => planAuthorizedRanges(request("remove", "203.0.113.0/24"), cluster(["203.0.113.0/24"])),
+    /authorizedIpRanges: removing these ranges would leave the list empty.*'disable'/,
+  );
 });
 
 test("disable clears the list with a warning; on an open cluster it is no change", () => {
@@ -79,7 +85,10 @@ test("disable clears the list with a warning; on an open cluster it is no change
 
 test("private clusters and Basic load balancers are refused before anything is planned", () => {
   assert.throws(() => planAuthorizedRanges(request("set", "192.0.2.0/24"), cluster([], { privateCluster: true })), /private cluster/);
-  assert.throws(() => planAuthorizedRanges(request("set", "192.0.2.0/24"), cluster([], { basicLoadBalancer: true })), /Basic load balancer/);
+  assert.throws(
+    () => planAuthorizedRanges(request("set", "192.0.2.0/24"), cluster([], { basicLoadBalancer: true })),
+    /Basic load balancer/,
+  );
 });
 
 test("input duplicates and overlaps are folded, with notes", () => {
@@ -111,7 +120,10 @@ test("exactly 200 ranges are kept as typed", () => {
 
 test("a list that stays over 200 after joining is refused, naming the limit", () => {
   const scattered = Array.from({ length: 201 }, (_, i) => `10.${i}.0.0/24`);
-  assert.throws(() => planAuthorizedRanges(request("set", scattered.join(",")), cluster([])), /authorizedIpRanges: the cluster would need 201 .*limit of 200 \(2,000 with API server VNet integration\)/);
+  assert.throws(
+    () => planAuthorizedRanges(request("set", scattered.join(",")), cluster([])),
+    /authorizedIpRanges: the cluster would need 201 .*limit of 200 \(2,000 with API server VNet integration\)/,
+  );
 });
 
 test("API server VNet integration raises the limit to 2,000", () => {

@@ -40,12 +40,15 @@ test("lists split on commas, spaces and new lines", () => {
 });
 
 test("parseRanges names the input and reports every bad entry at once", () => {
-  assert.throws(() => parseRanges("1.1.1.1, 10.0.0.1/8, ::1"), (error: Error) => {
-    assert.match(error.message, /^authorizedIpRanges: 2 entries are not usable/);
-    assert.match(error.message, /did you mean 10\.0\.0\.0\/8/);
-    assert.match(error.message, /IPv6/);
-    return true;
-  });
+  assert.throws(
+    () => parseRanges("1.1.1.1, 10.0.0.1/8, ::1"),
+    (error: Error) => {
+      assert.match(error.message, /^authorizedIpRanges: 2 entries are not usable/);
+      assert.match(error.message, /did you mean 10\.0\.0\.0\/8/);
+      assert.match(error.message, /IPv6/);
+      return true;
+    },
+  );
 });
 
 test("0.0.0.0/0 is refused: it is no restriction", () => {
@@ -54,7 +57,10 @@ test("0.0.0.0/0 is refused: it is no restriction", () => {
 
 test("duplicates and covered ranges fold into the covering range, keeping first-appearance order", () => {
   const { kept, folded } = foldRanges(["10.1.2.0/24", "198.51.100.7", "10.0.0.0/8", "198.51.100.7/32", "10.0.0.0/8"].map(range));
-  assert.deepEqual(kept.map((r) => r.cidr), ["198.51.100.7/32", "10.0.0.0/8"]);
+  assert.deepEqual(
+    kept.map((r) => r.cidr),
+    ["198.51.100.7/32", "10.0.0.0/8"],
+  );
   assert.deepEqual(
     folded.map((f) => [f.range.cidr, f.into.cidr]),
     [
