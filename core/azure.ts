@@ -7,6 +7,8 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 
 const USER_AGENT = "aks-hardening-tasks";
@@ -28,6 +30,8 @@ function pipelineOptions(url: string): PipelineOptions {
 export class AzureClients {
   readonly credential: TokenCredential;
   private containerService?: ContainerServiceContext;
+  private authorizationClient?: AuthorizationManagementClient;
+  private readonly identityClients = new Map<string, ManagedServiceIdentityClient>();
 
   constructor(readonly connection: ServiceConnection) {
     this.credential = createCredential(connection);
@@ -42,9 +46,33 @@ export class AzureClients {
     };
   }
 
+  /** The same for the older (core-client) SDK packages, which take the ARM URL as `$host` too. */
+  classicArmOptions() {
+    return { ...this.armOptions(), $host: this.connection.armUrl, credentialScopes: [this.connection.armScope] };
+  }
+
   get clusters(): ContainerServiceContext {
     this.containerService ??= createContainerService(this.credential, this.connection.subscriptionId, this.armOptions());
     return this.containerService;
+  }
+
+  get authorization(): AuthorizationManagementClient {
+    this.authorizationClient ??= new AuthorizationManagementClient(
+      this.credential,
+      this.connection.subscriptionId,
+      this.classicArmOptions(),
+    );
+    return this.authorizationClient;
+  }
+
+  /** Managed identities may live in another subscription than the connection's. */
+  managedIdentities(subscriptionId = this.connection.subscriptionId): ManagedServiceIdentityClient {
+    let client = this.identityClients.get(subscriptionId.toLowerCase());
+    if (!client) {
+      client = new ManagedServiceIdentityClient(this.credential, subscriptionId, this.classicArmOptions());
+      this.identityClients.set(subscriptionId.toLowerCase(), client);
+    }
+    return client;
   }
 }
 

@@ -73,6 +73,12 @@ export class Directory {
     return this.managedIdentities.get(clientId.toLowerCase());
   }
 
+  /** Whether a principal with this object id exists (role assignments refuse unknown principals). */
+  hasPrincipal(objectId: string): boolean {
+    const id = objectId.toLowerCase();
+    return [...this.servicePrincipals.values(), ...this.managedIdentities.values()].some((p) => p.objectId.toLowerCase() === id);
+  }
+
   /** The object id of a service principal or managed identity, for role assignments. */
   objectIdOf(clientId: string): string | undefined {
     return this.servicePrincipal(clientId)?.objectId ?? this.managedIdentity(clientId)?.objectId;

@@ -128,6 +128,17 @@ export class Router {
 }
 
 function matchSegments(template: string[], actual: string[]): Record<string, string> | undefined {
+  // `{*scope}` matches one or more segments: an ARM scope (subscription, resource group or any
+  // resource) under which extension resources such as role assignments live.
+  const star = template.findIndex((t) => t.startsWith("{*") && t.endsWith("}"));
+  if (star >= 0) {
+    const tail = template.length - star - 1;
+    if (actual.length < template.length) return undefined;
+    const head = matchSegments(template.slice(0, star), actual.slice(0, star));
+    const rest = matchSegments(template.slice(star + 1), actual.slice(actual.length - tail));
+    if (!head || !rest) return undefined;
+    return { ...head, ...rest, [template[star]!.slice(2, -1)]: `/${actual.slice(star, actual.length - tail).join("/")}` };
+  }
   if (template.length !== actual.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < template.length; i++) {
@@ -172,7 +183,9 @@ function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, str
 
 /** Handles one request: log → fault injection → route → ARM auth → handler → response. */
 export async function dispatch(listener: Listener, req: IncomingMessage, res: ServerResponse, deps: DispatchDeps): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://placeholder");
+  // A request target is always a path here; `//subscriptions/...` (what SDKs send for a scope that
+  // starts with '/') must not be read as a protocol-relative URL. ARM collapses the double slash.
+  const url = new URL((req.url ?? "/").replace(/^\/+/, "/"), "http://placeholder");
   const hostHeader = (req.headers.host ?? "").toLowerCase();
   const host = hostHeader.startsWith("[") ? hostHeader.slice(0, hostHeader.indexOf("]") + 1) : (hostHeader.split(":")[0] ?? "");
   const query: Record<string, string> = {};

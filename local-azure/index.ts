@@ -15,9 +15,11 @@ import type { AdoOidc } from "./routes/ado-oidc";
 import { entraRoutes } from "./routes/entra";
 import { imdsRoutes } from "./routes/imds";
 import { managedClusterRoutes } from "./routes/managed-clusters";
+import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceGroupRoutes } from "./routes/resource-groups";
+import { roleAssignmentRoutes } from "./routes/role-assignments";
 import { ResourceStore } from "./store";
 import { createServerCertificate } from "./tls";
 
@@ -126,6 +128,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes(armEnv),
     ...operationRoutes(armEnv),
+    ...managedIdentityRoutes(armEnv),
+    ...roleAssignmentRoutes(armEnv),
   ]);
 
   const close = (server: HttpServer) =>

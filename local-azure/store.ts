@@ -92,6 +92,11 @@ export class ResourceStore {
       .map(([, r]) => structuredClone(r));
   }
 
+  /** Every resource of a type, wherever it lives (extension resources such as role assignments). */
+  listByType(type: string): ArmResource[] {
+    return [...this.resources.values()].filter((r) => r.type.toLowerCase() === type.toLowerCase()).map((r) => structuredClone(r));
+  }
+
   delete(id: string): boolean {
     const k = key(id);
     let removed = this.resources.delete(k);
@@ -244,6 +249,23 @@ export class ResourceStore {
     const cluster = deepMerge(base, overrides) as ArmResource;
     this.registerClusterIdentities(cluster);
     return this.put(cluster);
+  }
+
+  /** A user-assigned managed identity (shape of the spec's IdentityGet example), registered as a principal. */
+  addUserAssignedIdentity(resourceGroup: string, name: string, location = this.options.defaultLocation): ArmResource {
+    if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
+    const clientId = newGuid();
+    const principalId = newGuid();
+    const id = `${this.resourceGroupId(resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+    this.directory.addManagedIdentity({ clientId, objectId: principalId, resourceId: id });
+    return this.put({
+      id,
+      name,
+      type: "Microsoft.ManagedIdentity/userAssignedIdentities",
+      location,
+      tags: {},
+      properties: { tenantId: this.tenantId, principalId, clientId, isolationScope: "None" },
+    });
   }
 
   getManagedCluster(resourceGroup: string, name: string): ArmResource | undefined {

@@ -1,0 +1,128 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import { v5 as uuidv5 } from "uuid";
+import type { AzureClients } from "./azure";
+import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+
+/** Built-in role definition GUIDs (the same in every cloud). */
+export const BUILT_IN_ROLES = {
+  Reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+  "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+  "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
+} as const;
+
+export type BuiltInRole = keyof typeof BUILT_IN_ROLES;
+
+/** One role for one principal at one scope. Principals here are managed identities or apps. */
+export interface RoleGrant {
+  role: BuiltInRole;
+  scope: string;
+  principalId: string;
+  /** For the report, e.g. "the cluster's control-plane identity". */
+  principalDescription: string;
+}
+
+export interface RoleGrantPlan {
+  readonly empty: boolean;
+  grant: RoleGrant;
+  /** The assignment that already grants the role (at the scope, or inherited from above it). */
+  existing?: { id: string; scope: string };
+  /** The assignment's name when one is created: the same for the same scope, role and principal. */
+  assignmentName: string;
+}
+
+/** A fixed namespace for deterministic role assignment names (UUID v5), so re-runs find their own. */
+const ASSIGNMENT_NAMESPACE = "0f6d1b7e-5a3c-4e0b-9a57-3d2b8c1e4f60";
+
+export function roleAssignmentName(grant: RoleGrant): string {
+  return uuidv5(`${grant.scope.toLowerCase()}|${BUILT_IN_ROLES[grant.role]}|${grant.principalId.toLowerCase()}`, ASSIGNMENT_NAMESPACE);
+}
+
+export function roleDefinitionId(grant: RoleGrant): string {
+  const subscription = /^\/subscriptions\/[^/]+/i.exec(grant.scope)?.[0] ?? "";
+  return `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[grant.role]}`;
+}
+
+interface AssignmentSeen {
+  id?: string;
+  scope?: string;
+  roleDefinitionId?: string;
+  principalId?: string;
+}
+
+/** Pure: whether the principal already holds the role at the scope (directly or inherited). */
+export function planRoleGrant(grant: RoleGrant, assignments: readonly AssignmentSeen[]): RoleGrantPlan {
+  const scope = grant.scope.toLowerCase();
+  const existing = assignments.find(
+    (a) =>
+      a.principalId?.toLowerCase() === grant.principalId.toLowerCase() &&
+      a.roleDefinitionId?.toLowerCase().endsWith(`/${BUILT_IN_ROLES[grant.role]}`) &&
+      a.scope !== undefined &&
+      (scope === a.scope.toLowerCase() || scope.startsWith(`${a.scope.toLowerCase().replace(/\/+$/, "")}/`)),
+  );
+  return {
+    empty: existing !== undefined,
+    grant,
+    ...(existing ? { existing: { id: existing.id ?? "", scope: existing.scope! } } : {}),
+    assignmentName: roleAssignmentName(grant),
+  };
+}
+
+export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Promise<RoleGrantPlan> {
+  const assignments: AssignmentSeen[] = [];
+  try {
+    const list = clients.authorization.roleAssignments.listForScope(grant.scope, {
+      filter: `atScope() and assignedTo('${grant.principalId}')`,
+    });
+    for await (const assignment of list) assignments.push(assignment);
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, {
+        action: `read the role assignments on ${grant.scope}`,
+        permission: "Microsoft.Authorization/roleAssignments/read",
+      }),
+    );
+  }
+  return planRoleGrant(grant, assignments);
+}
+
+/**
+ * Creates the role assignment under its deterministic name. An identical assignment under another
+ * name (409 RoleAssignmentExists) counts as done. A principal that Entra has not replicated yet
+ * (400 PrincipalNotFound, common right after an identity is created) is retried for a while.
+ */
+export async function applyRoleGrant(
+  clients: AzureClients,
+  plan: RoleGrantPlan,
+  replicationTimeoutMs = 120_000,
+): Promise<"created" | "existed"> {
+  const { grant } = plan;
+  const deadline = Date.now() + replicationTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await clients.authorization.roleAssignments.create(grant.scope, plan.assignmentName, {
+        roleDefinitionId: roleDefinitionId(grant),
+        principalId: grant.principalId,
+        // Without it ARM looks the principal up in the directory and fails while a new identity replicates.
+        principalType: "ServicePrincipal",
+        description: "Created by AKS Hardening Tasks",
+      });
+      return "created";
+    } catch (error) {
+      const { code } = azureErrorDetails(error);
+      if (code === "RoleAssignmentExists") return "existed";
+      const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
+      if (code === "PrincipalNotFound" && Date.now() + waitMs < deadline) {
+        tl.debug(`Principal ${grant.principalId} not found yet (replication delay); retrying in ${waitMs} ms.`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        continue;
+      }
+      throw new TaskError(
+        describeFailure(error, {
+          action: `assign '${grant.role}' to ${grant.principalDescription} on ${grant.scope}`,
+          permission: "Microsoft.Authorization/roleAssignments/write",
+        }),
+      );
+    }
+  }
+}
