@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
+import { RecordingProxy } from "../harness/proxy";
 
 const TASK = "RestrictApiServer";
 const RG = "rg-hardening";
@@ -408,3 +409,37 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("the agent's proxy", () => {
+  test("token, ARM and public-IP requests go through Agent.ProxyUrl", async () => {
+    const proxy = await RecordingProxy.start();
+    try {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      const run = await fx.run(TASK, {
+        inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "permanent", agentIpServiceUrl: `${fx.azure.url}/ip` }),
+        variables: { "Agent.ProxyUrl": proxy.url },
+      });
+      assertSucceeded(run);
+      const azureHost = new URL(fx.azure.url).host;
+      assert.ok(proxy.tunnels.length >= 3, `tunnels: ${proxy.tunnels.join(", ")}`);
+      assert.ok(proxy.tunnels.every((t) => t === azureHost));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("hosts on the agent's proxy bypass list are called directly", async () => {
+    const proxy = await RecordingProxy.start();
+    try {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      const run = await fx.run(TASK, {
+        inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
+        variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyBypassList": JSON.stringify(["127\\.0\\.0\\.1"]) },
+      });
+      assertSucceeded(run);
+      assert.deepEqual(proxy.tunnels, []);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

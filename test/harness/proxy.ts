@@ -1,0 +1,54 @@
+import * as http from "node:http";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+
+/** A forward proxy on loopback that tunnels CONNECT requests and records their targets, as a corporate proxy would see them. */
+export class RecordingProxy {
+  readonly tunnels: string[] = [];
+  /** Tunnelled sockets are no longer HTTP connections: close() must end them itself. */
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<RecordingProxy> {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(405).end("only CONNECT");
+    });
+    const proxy = await new Promise<RecordingProxy>((resolve) => {
+      server.listen(0, "127.0.0.1", () =>
+        resolve(new RecordingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+      );
+    });
+    server.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      const target = req.url ?? "";
+      proxy.tunnels.push(target);
+      proxy.sockets.add(client);
+      client.on("close", () => proxy.sockets.delete(client));
+      const [host, port] = target.split(":");
+      // Only loopback targets: the proxy never reaches beyond this machine.
+      if (host !== "127.0.0.1" && host !== "localhost") {
+        client.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+        return;
+      }
+      const upstream = net.connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    return proxy;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+}
