@@ -16,6 +16,7 @@ import { entraRoutes } from "./routes/entra";
 import { imdsRoutes } from "./routes/imds";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { operationRoutes } from "./routes/operations";
+import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { ResourceStore } from "./store";
@@ -24,6 +25,7 @@ import { createServerCertificate } from "./tls";
 export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
+export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
 export { FaultInjector } from "./faults";
 export { ResourceStore } from "./store";
@@ -126,6 +128,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes(armEnv),
     ...operationRoutes(armEnv),
+    ...policyRoutes(armEnv),
   ]);
 
   const close = (server: HttpServer) =>
