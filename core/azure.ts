@@ -7,6 +7,8 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 
 const USER_AGENT = "aks-hardening-tasks";
@@ -28,6 +30,8 @@ function pipelineOptions(url: string): PipelineOptions {
 export class AzureClients {
   readonly credential: TokenCredential;
   private containerService?: ContainerServiceContext;
+  private policyContext?: PolicyContext;
+  private policyInsightsClient?: PolicyInsightsClient;
 
   constructor(readonly connection: ServiceConnection) {
     this.credential = createCredential(connection);
@@ -45,6 +49,22 @@ export class AzureClients {
   get clusters(): ContainerServiceContext {
     this.containerService ??= createContainerService(this.credential, this.connection.subscriptionId, this.armOptions());
     return this.containerService;
+  }
+
+  get policy(): PolicyContext {
+    this.policyContext ??= createPolicy(this.credential, this.connection.subscriptionId, this.armOptions());
+    return this.policyContext;
+  }
+
+  /** Policy Insights still ships the older client generation: it takes the ARM URL as `$host` and the scope as `credentialScopes`. */
+  get policyInsights(): PolicyInsightsClient {
+    this.policyInsightsClient ??= new PolicyInsightsClient(this.credential, this.connection.subscriptionId, {
+      ...pipelineOptions(this.connection.armUrl),
+      endpoint: this.connection.armUrl,
+      $host: this.connection.armUrl,
+      credentialScopes: [this.connection.armScope],
+    });
+    return this.policyInsightsClient;
   }
 }
 
