@@ -114,16 +114,13 @@ export function parseNamespaces(text: string | undefined): string[] {
   return names;
 }
 
-/** Kubernetes CPU quantity as the policy compares it: cores (`1`, `0.5`) or millicores (`500m`), above zero. */
+/** Kubernetes CPU quantity as the policy compares it: cores (`1`, `0.5`) or whole millicores (`500m`), above zero. */
 export function checkCpuQuantity(value: string): string {
-  const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(value);
-  if (!match || Number(match[1]) <= 0) {
-    const hint = /^\d+(\.\d+)?\s*(mc|millicores?|cores?|cpus?)$/i.test(value)
-      ? ` — did you mean ${value.replace(/\D+$/, (u) => (/^\s*m/i.test(u) ? "m" : ""))}?`
-      : "";
+  const match = /^(?:(\d+(?:\.\d+)?|\.\d+)|(\d+)m)$/.exec(value);
+  if (!match || Number(match[1] ?? match[2]) <= 0) {
     throw new InputError(
       "cpuLimit",
-      `'${value}' is not a Kubernetes CPU quantity${hint}. Use cores (e.g. 1, 0.5) or millicores (e.g. 500m), above zero.`,
+      `'${value}' is not a Kubernetes CPU quantity. Use cores (e.g. 1, 0.5) or whole millicores (e.g. 500m), above zero.`,
     );
   }
   return value;
