@@ -109,7 +109,8 @@ function assignmentRoutes(env: ArmEnv): Route[] {
           }
           const current = store.get(policyAssignmentId(scope, name));
           const stored = store.put(composeAssignment({ scope, name, requested, current, callerId: ctx.caller?.objectId ?? "" }));
-          return { status: current ? 200 : 201, body: stored };
+          // The spec (2025-03-01) declares 201 as the only success answer, for an update as for a create.
+          return { status: 201, body: stored };
         },
       },
       {
