@@ -85,7 +85,8 @@ export function renderReport(report: RunReport): string {
 /** Writes the report to the log (warnings as pipeline warnings) and to the run's summary page. */
 export function publishReport(report: RunReport): void {
   console.log(`${report.title} — ${OUTCOME_TEXT[report.outcome]}`);
-  for (const change of report.changes) console.log(`  ${change.setting}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
+  for (const change of report.changes)
+    console.log(`  ${stripMarkdown(change.setting)}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
   for (const line of report.details) console.log(`  ${stripMarkdown(line)}`);
   for (const section of report.sections ?? []) {
     console.log(`  ${section.heading}:`);
