@@ -9,6 +9,8 @@ import type { TokenCredential } from "@azure/identity";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
+import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 
 const USER_AGENT = "aks-hardening-tasks";
@@ -32,6 +34,8 @@ export class AzureClients {
   private containerService?: ContainerServiceContext;
   private authorizationClient?: AuthorizationManagementClient;
   private readonly identityClients = new Map<string, ManagedServiceIdentityClient>();
+  private policyContext?: PolicyContext;
+  private policyInsightsClient?: PolicyInsightsClient;
 
   constructor(readonly connection: ServiceConnection) {
     this.credential = createCredential(connection);
@@ -73,6 +77,16 @@ export class AzureClients {
       this.identityClients.set(subscriptionId.toLowerCase(), client);
     }
     return client;
+  }
+
+  get policy(): PolicyContext {
+    this.policyContext ??= createPolicy(this.credential, this.connection.subscriptionId, this.armOptions());
+    return this.policyContext;
+  }
+
+  get policyInsights(): PolicyInsightsClient {
+    this.policyInsightsClient ??= new PolicyInsightsClient(this.credential, this.connection.subscriptionId, this.classicArmOptions());
+    return this.policyInsightsClient;
   }
 }
 

@@ -53,6 +53,8 @@ export interface RunReport {
   details: string[];
   notes: string[];
   warnings: string[];
+  /** Further markdown blocks (e.g. a table of their own) under a heading, after the details. */
+  sections?: { heading: string; markdown: string; log: string[] }[];
 }
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -74,6 +76,7 @@ export function renderReport(report: RunReport): string {
   }
   for (const line of report.details) parts.push(`- ${line}`);
   if (report.details.length) parts.push("");
+  for (const section of report.sections ?? []) parts.push(`**${section.heading}**`, "", section.markdown, "");
   if (report.warnings.length) parts.push("**Warnings**", "", ...report.warnings.map((w) => `- ⚠️ ${w}`), "");
   if (report.notes.length) parts.push("**Notes**", "", ...report.notes.map((n) => `- ${n}`), "");
   return parts.join("\n");
@@ -82,8 +85,13 @@ export function renderReport(report: RunReport): string {
 /** Writes the report to the log (warnings as pipeline warnings) and to the run's summary page. */
 export function publishReport(report: RunReport): void {
   console.log(`${report.title} — ${OUTCOME_TEXT[report.outcome]}`);
-  for (const change of report.changes) console.log(`  ${change.setting}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
+  for (const change of report.changes)
+    console.log(`  ${stripMarkdown(change.setting)}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
   for (const line of report.details) console.log(`  ${stripMarkdown(line)}`);
+  for (const section of report.sections ?? []) {
+    console.log(`  ${section.heading}:`);
+    for (const line of section.log) console.log(`    ${stripMarkdown(line)}`);
+  }
   for (const note of report.notes) console.log(`  note: ${stripMarkdown(note)}`);
   for (const warning of report.warnings) tl.warning(stripMarkdown(warning));
   uploadSummary(report.title, renderReport(report));

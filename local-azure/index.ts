@@ -17,6 +17,7 @@ import { imdsRoutes } from "./routes/imds";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
+import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { roleAssignmentRoutes } from "./routes/role-assignments";
@@ -26,6 +27,7 @@ import { createServerCertificate } from "./tls";
 export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
+export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
 export { FaultInjector } from "./faults";
 export { ResourceStore } from "./store";
@@ -130,6 +132,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
+    ...policyRoutes(armEnv),
   ]);
 
   const close = (server: HttpServer) =>

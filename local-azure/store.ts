@@ -2,6 +2,8 @@ import type { Directory } from "./directory";
 import type { FaultInjector, OperationOutcome } from "./faults";
 import { newGuid } from "./jwt";
 import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
+import { composeAssignment, evaluatePolicies, policyAssignmentId, type PolicyStateRecord } from "./resources/policy";
+import { builtInPolicyCatalogue } from "./resources/policy-catalogue";
 import type { DeepPartial } from "./resources/merge";
 import { deepMerge } from "./resources/merge";
 
@@ -56,8 +58,12 @@ const key = (id: string) => id.toLowerCase().replace(/\/+$/, "");
 export class ResourceStore {
   private readonly resources = new Map<string, ArmResource>();
   private readonly operations = new Map<string, Operation>();
+  /** Latest policy compliance states by resource id, as the Azure Policy add-on last reported them. */
+  private readonly policyStates = new Map<string, PolicyStateRecord[]>();
 
-  constructor(private readonly options: StoreOptions) {}
+  constructor(private readonly options: StoreOptions) {
+    for (const definition of builtInPolicyCatalogue()) this.put(definition);
+  }
 
   get subscriptionId(): string {
     return this.options.subscriptionId;
@@ -286,5 +292,41 @@ export class ResourceStore {
         objectId: kubelet.objectId,
         ...(kubelet.resourceId ? { resourceId: kubelet.resourceId } : {}),
       });
+  }
+
+  // ---- Azure Policy ----
+
+  /** A custom policy definition (or initiative, with `policyDefinitions`) in the subscription. */
+  addPolicyDefinition(name: string, properties: Record<string, unknown>): ArmResource {
+    const kind = Array.isArray(properties["policyDefinitions"]) ? "policySetDefinitions" : "policyDefinitions";
+    return this.put({
+      id: `/subscriptions/${this.subscriptionId}/providers/Microsoft.Authorization/${kind}/${name}`,
+      name,
+      type: `Microsoft.Authorization/${kind}`,
+      properties: { policyType: "Custom", metadata: {}, parameters: {}, ...properties },
+    });
+  }
+
+  /** An assignment someone made (e.g. in the portal), as a PUT by `callerId` would have stored it. */
+  addPolicyAssignment(scope: string, name: string, properties: Record<string, unknown>, callerId = newGuid()): ArmResource {
+    const current = this.get(policyAssignmentId(scope, name));
+    return this.put(composeAssignment({ scope, name, requested: { properties }, current, callerId }));
+  }
+
+  /** The add-on's sync: fresh compliance states for every assignment applying to the resource. */
+  evaluatePolicies(resourceId: string, nonCompliant: readonly string[] = []): PolicyStateRecord[] {
+    return evaluatePolicies(this, resourceId, nonCompliant);
+  }
+
+  recordPolicyStates(resourceId: string, records: PolicyStateRecord[]): void {
+    this.policyStates.set(key(resourceId), structuredClone(records));
+  }
+
+  /** Latest states of resources at or under `scope`. */
+  policyStatesUnder(scope: string): PolicyStateRecord[] {
+    const prefix = key(scope);
+    return [...this.policyStates.entries()]
+      .filter(([id]) => id === prefix || id.startsWith(`${prefix}/`))
+      .flatMap(([, records]) => structuredClone(records));
   }
 }

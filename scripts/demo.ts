@@ -45,7 +45,24 @@ async function main(): Promise<void> {
       console.log("\n   … the job's deployment steps (kubectl, helm) reach the API server from the agent here …");
       show("RestrictApiServer@1 — post-job step", job.post);
       requests(fx);
-      for (const run of [restrict, job.main, job.post]) if (run.result !== "Succeeded") process.exitCode = 1;
+
+      // Step 3: the Azure Policy add-on and the article's three policies, enforced.
+      fx.azure.clearRequests();
+      const policy = await fx.run("AssignAksPolicies", {
+        inputs: {
+          resourceGroupName: RESOURCE_GROUP,
+          clusterName: CLUSTER,
+          policies: "noPrivilegedContainers,resourceLimits,allowedImages",
+          effect: "Deny",
+          cpuLimit: "500m",
+          memoryLimit: "512Mi",
+          allowedImagesRegex: "^todoappregistry\\.azurecr\\.io/.+$",
+          reportCompliance: true,
+        },
+      });
+      show("AssignAksPolicies@1 — Azure Policy add-on and the article's policies in Deny", policy);
+      requests(fx);
+      for (const run of [restrict, job.main, job.post, policy]) if (run.result !== "Succeeded") process.exitCode = 1;
     }
   } finally {
     await fx.close();

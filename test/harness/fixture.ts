@@ -6,6 +6,9 @@ import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestL
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type StepRun } from "./agent";
 
+/** ARM actions sent as POST that only read (queries), by path. */
+const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
+
 export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
 
 export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> {
@@ -65,10 +68,13 @@ export class Fixture {
     return runJob(this.taskDir(task), { ...this.stepOptions(invocation), ...(invocation.jobFails ? { jobFails: true } : {}) });
   }
 
-  /** ARM requests that change something (not token requests, not reads). */
+  /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */
   armWrites(): RequestLogEntry[] {
     return this.azure.requests.filter(
-      (r) => r.path.toLowerCase().startsWith("/subscriptions/") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method),
+      (r) =>
+        r.path.toLowerCase().startsWith("/subscriptions/") &&
+        ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
+        !(r.method === "POST" && READ_ACTIONS.some((action) => action.test(r.path))),
     );
   }
 

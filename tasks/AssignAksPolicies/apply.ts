@@ -1,0 +1,224 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import { createPolicy } from "@azure/arm-policy/api";
+import { create as createAssignment, listForResource } from "@azure/arm-policy/api/policyAssignments";
+import * as definitions from "@azure/arm-policy/api/policyDefinitions";
+import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
+import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
+import type { AzureClients } from "../../core/azure";
+import { describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
+import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
+import { BUILT_IN_POLICIES } from "./catalogue";
+import {
+  definitionIdOf,
+  MARKER_KEY,
+  planAddon,
+  withAddonEnabled,
+  type AddonPlan,
+  type AssignmentChange,
+  type AssignmentSource,
+  type DefinitionInfo,
+  type ExistingAssignment,
+  type PolicyStateInfo,
+} from "./plan";
+
+const DEFINITION_ID =
+  /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/(policyDefinitions|policySetDefinitions)\/([^/]+)$/i;
+
+/** Reads the definition (or initiative) behind each source, so its parameters can be checked before anything is written. */
+export async function readDefinitions(clients: AzureClients, sources: readonly AssignmentSource[]): Promise<DefinitionInfo[]> {
+  const read: DefinitionInfo[] = [];
+  for (const source of sources) read.push(await readDefinition(clients, source));
+  return read;
+}
+
+async function readDefinition(clients: AzureClients, source: AssignmentSource): Promise<DefinitionInfo> {
+  const id = definitionIdOf(source);
+  const match = DEFINITION_ID.exec(id);
+  if (!match) throw new InputError("customPolicyDefinitionIds", `'${id}' is not a policy definition ID.`);
+  const [, subscriptionId, managementGroup, kind, name] = match as unknown as [
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+    string,
+  ];
+  const initiative = kind.toLowerCase() === "policysetdefinitions";
+  try {
+    let found: PolicyDefinition | PolicySetDefinition;
+    if (managementGroup) {
+      found = initiative
+        ? await setDefinitions.getAtManagementGroup(clients.policy, managementGroup, name)
+        : await definitions.getAtManagementGroup(clients.policy, managementGroup, name);
+    } else if (subscriptionId) {
+      const context =
+        subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
+          ? clients.policy
+          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
+      found = initiative ? await setDefinitions.get(context, name) : await definitions.get(context, name);
+    } else {
+      found = initiative ? await setDefinitions.getBuiltIn(clients.policy, name) : await definitions.getBuiltIn(clients.policy, name);
+    }
+    return {
+      id: found.id ?? id,
+      displayName: found.displayName ?? name,
+      kind: initiative ? "initiative" : "policy",
+      parameters: found.parameters ?? {},
+    };
+  } catch (error) {
+    const { status } = azureErrorDetails(error);
+    if (status === 404 && source.kind === "custom") {
+      throw new InputError(
+        "customPolicyDefinitionIds",
+        `the policy ${initiative ? "initiative" : "definition"} '${id}' was not found. Check the ID (Azure portal > Policy > Definitions) and that the service connection can read it.`,
+      );
+    }
+    if (status === 404) {
+      throw new TaskError(
+        `The built-in policy '${BUILT_IN_POLICIES[(source as { key: keyof typeof BUILT_IN_POLICIES }).key].title}' (${id}) does not exist in this cloud; deselect it in 'policies'.`,
+      );
+    }
+    throw new TaskError(
+      describeFailure(error, {
+        action: `read the policy definition '${id}'`,
+        permission: "Microsoft.Authorization/policyDefinitions/read",
+      }),
+    );
+  }
+}
+
+export function applyAddon(
+  clients: AzureClients,
+  ref: ClusterRef,
+  options: { enableAddon: boolean; dryRun: boolean; busyTimeoutMs: number },
+): Promise<ClusterUpdateResult<AddonPlan>> {
+  return updateCluster(clients.clusters, ref, {
+    plan: (cluster) => planAddon(cluster, options.enableAddon),
+    apply: (cluster) => withAddonEnabled(cluster),
+    dryRun: options.dryRun,
+    busyTimeoutMs: options.busyTimeoutMs,
+  });
+}
+
+/** Assignments made at the cluster's own scope (not inherited from its resource group or subscription). */
+export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
+  const found: ExistingAssignment[] = [];
+  try {
+    const pages = listForResource(
+      clients.policy,
+      ref.resourceGroupName,
+      "Microsoft.ContainerService",
+      "",
+      "managedClusters",
+      ref.clusterName,
+      {
+        filter: "atExactScope()",
+      },
+    );
+    for await (const assignment of pages) found.push(toExisting(assignment));
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, {
+        action: `list the policy assignments of ${describeCluster(ref)}`,
+        permission: "Microsoft.Authorization/policyAssignments/read",
+      }),
+    );
+  }
+  return found;
+}
+
+function toExisting(assignment: PolicyAssignment): ExistingAssignment {
+  const changedAt = assignment.systemData?.lastModifiedAt ?? assignment.systemData?.createdAt;
+  return {
+    id: assignment.id ?? "",
+    name: assignment.name ?? "",
+    policyDefinitionId: assignment.policyDefinitionId ?? "",
+    parameters: Object.fromEntries(Object.entries(assignment.parameters ?? {}).map(([k, v]) => [k, { value: v.value as unknown }])),
+    enforcementMode: assignment.enforcementMode ?? "Default",
+    metadata: (assignment.metadata ?? {}) as Record<string, unknown>,
+    ...(assignment.displayName ? { displayName: assignment.displayName } : {}),
+    ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
+  };
+}
+
+export interface WrittenAssignment {
+  id: string;
+  name: string;
+  changedAt: Date;
+}
+
+/**
+ * Creates or updates the task's assignments that need it, at the cluster's scope. The metadata keeps
+ * what Azure and others put there and adds the task's marker.
+ */
+export async function writeAssignments(
+  clients: AzureClients,
+  clusterId: string,
+  changes: readonly AssignmentChange[],
+): Promise<WrittenAssignment[]> {
+  const written: WrittenAssignment[] = [];
+  // The SDK puts the scope after a slash of its own.
+  const scope = clusterId.replace(/^\/+/, "");
+  for (const change of changes) {
+    if (change.action !== "create" && change.action !== "update") continue;
+    const wanted = change.wanted;
+    const body: PolicyAssignment = {
+      displayName: wanted.displayName,
+      description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
+      policyDefinitionId: wanted.definition.id,
+      parameters: wanted.parameters,
+      enforcementMode: wanted.enforcementMode,
+      metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
+    };
+    try {
+      const result = await createAssignment(clients.policy, scope, wanted.name, body);
+      written.push({
+        id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
+        name: wanted.name,
+        changedAt: new Date(),
+      });
+    } catch (error) {
+      throw new TaskError(
+        describeFailure(error, {
+          action: `${change.action} the policy assignment '${wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were already written; re-run to finish)` : ""}`,
+          permission: "Microsoft.Authorization/policyAssignments/write",
+        }),
+      );
+    }
+  }
+  return written;
+}
+
+/**
+ * The latest compliance states of the cluster for the given assignments. A read (a POST query);
+ * when it is refused the run still succeeds, with a warning, as the assignments are already made.
+ */
+export async function readPolicyStates(
+  clients: AzureClients,
+  clusterId: string,
+  assignmentIds: readonly string[],
+): Promise<PolicyStateInfo[] | { error: string }> {
+  if (assignmentIds.length === 0) return [];
+  const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
+  const states: PolicyStateInfo[] = [];
+  try {
+    for await (const state of clients.policyInsights.policyStates.listQueryResultsForResource("latest", clusterId.replace(/^\/+/, ""), {
+      queryOptions: { filter },
+    })) {
+      states.push({
+        policyAssignmentId: state.policyAssignmentId ?? "",
+        complianceState:
+          state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
+        ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
+        ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
+      });
+    }
+  } catch (error) {
+    const message = describeFailure(error, {
+      action: "read the cluster's policy compliance",
+      permission: "Microsoft.PolicyInsights/policyStates/queryResults/read",
+    });
+    tl.debug(message);
+    return { error: message };
+  }
+  return states;
+}

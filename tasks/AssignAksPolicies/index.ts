@@ -1,0 +1,63 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import { AzureClients } from "../../core/azure";
+import { publishReport, setOutputs } from "../../core/report";
+import { runTask } from "../../core/run";
+import { applyAddon, listClusterAssignments, readDefinitions, readPolicyStates, writeAssignments } from "./apply";
+import { readRequest } from "./inputs";
+import { assignmentSources, describeSource, planAssignments, resolveAssignment, summarizeCompliance, unusedInputs } from "./plan";
+import { policyReport } from "./report";
+
+void runTask(async () => {
+  const request = readRequest();
+  const clients = new AzureClients(request.connection);
+
+  // Every definition is read and every parameter checked against it before anything is written.
+  const sources = assignmentSources(request.policies, request.customPolicyDefinitionIds);
+  const definitions = await readDefinitions(clients, sources);
+  const wanted = sources.map((source, i) => resolveAssignment(request, source, definitions[i]!));
+
+  const addon = await applyAddon(clients, request, request);
+  const clusterId = addon.before.id!;
+  const plan = planAssignments(wanted, await listClusterAssignments(clients, request));
+  const written = request.dryRun ? [] : await writeAssignments(clients, clusterId, plan.changes);
+
+  const ours = plan.changes.filter((c) => c.action === "unchanged" || written.some((w) => w.name === c.wanted.name));
+  const assignmentIds = ours.map((c) => written.find((w) => w.name === c.wanted.name)?.id ?? c.before!.id);
+
+  let compliance;
+  if (request.reportCompliance) {
+    const rows = ours.map((c, i) => {
+      const changedAt = written.find((w) => w.name === c.wanted.name)?.changedAt ?? c.before?.changedAt;
+      return {
+        id: assignmentIds[i]!,
+        name: c.wanted.name,
+        title: describeSource(c.wanted.source, c.wanted.definition),
+        ...(changedAt ? { changedAt } : {}),
+      };
+    });
+    const states = await readPolicyStates(clients, clusterId, assignmentIds);
+    if ("error" in states) {
+      tl.warning(`The compliance report is missing: ${states.error}`);
+      compliance = states;
+    } else {
+      compliance = summarizeCompliance(rows, states, addon.plan);
+    }
+  }
+
+  const changed = addon.written || written.length > 0;
+  const outcome = changed ? "changed" : request.dryRun && !(addon.plan.empty && plan.empty) ? "dryRun" : "unchanged";
+  publishReport(
+    policyReport(
+      request,
+      request,
+      {
+        addon: addon.plan,
+        plan,
+        ...(compliance ? { compliance } : {}),
+        unusedInputs: unusedInputs(request.values, wanted),
+      },
+      outcome,
+    ),
+  );
+  setOutputs({ policyAssignmentIds: assignmentIds.join(","), changed: String(changed) });
+});

@@ -1,0 +1,171 @@
+import { readServiceConnection, type ServiceConnection } from "../../core/connection";
+import { InputError } from "../../core/errors";
+import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
+import { DEFAULT_EXCLUDED_NAMESPACES, POLICY_KEYS, type PolicyKey } from "./catalogue";
+
+export type Effect = "Audit" | "Deny";
+export type EnforcementMode = "Default" | "DoNotEnforce";
+
+export interface AssignAksPoliciesRequest {
+  connection: ServiceConnection;
+  resourceGroupName: string;
+  clusterName: string;
+  dryRun: boolean;
+  enableAddon: boolean;
+  policies: PolicyKey[];
+  /** Full resource IDs of custom (or other built-in) policy definitions or initiatives. */
+  customPolicyDefinitionIds: string[];
+  effect: Effect;
+  enforcementMode: EnforcementMode;
+  /** Parameter values as the user typed them, already checked for form; whether a definition takes them is checked against it. */
+  values: PolicyValues;
+  reportCompliance: boolean;
+  busyTimeoutMs: number;
+}
+
+/** The values this task can give a definition's parameters. */
+export interface PolicyValues {
+  excludedNamespaces: string[];
+  cpuLimit?: string;
+  memoryLimit?: string;
+  allowedImagesRegex?: string;
+}
+
+export function readRequest(): AssignAksPoliciesRequest {
+  const connection = readServiceConnection("azureSubscription");
+  const resourceGroupName = readResourceGroupName();
+  const clusterName = readClusterName();
+  const policies = parsePolicies(readString("policies") ?? "");
+  const customPolicyDefinitionIds = parseDefinitionIds(readString("customPolicyDefinitionIds") ?? "");
+  const enableAddon = readBoolean("enableAddon", true);
+  if (policies.length === 0 && customPolicyDefinitionIds.length === 0 && !enableAddon) {
+    throw new InputError("policies", "select at least one policy, enter a customPolicyDefinitionIds entry, or set enableAddon to true.");
+  }
+  const cpuLimit = readString("cpuLimit");
+  const memoryLimit = readString("memoryLimit");
+  const allowedImagesRegex = readString("allowedImagesRegex");
+  const values: PolicyValues = {
+    excludedNamespaces: parseNamespaces(readString("excludedNamespaces")),
+    ...(cpuLimit === undefined ? {} : { cpuLimit: checkCpuQuantity(cpuLimit) }),
+    ...(memoryLimit === undefined ? {} : { memoryLimit: checkMemoryQuantity(memoryLimit) }),
+    ...(allowedImagesRegex === undefined ? {} : { allowedImagesRegex: checkImageRegex(allowedImagesRegex) }),
+  };
+  return {
+    connection,
+    resourceGroupName,
+    clusterName,
+    dryRun: readBoolean("dryRun", false),
+    enableAddon,
+    policies,
+    customPolicyDefinitionIds,
+    effect: readChoice<Effect>("effect", ["Audit", "Deny"], "Audit"),
+    enforcementMode: readChoice<EnforcementMode>("enforcementMode", ["Default", "DoNotEnforce"], "Default"),
+    values,
+    reportCompliance: readBoolean("reportCompliance", false),
+    // Enabling the add-on is a cluster update like any other: wait for a busy cluster as the other tasks do.
+    busyTimeoutMs: readSecondsVariable("AksHardening.ClusterBusyTimeoutSeconds", 1200) * 1000,
+  };
+}
+
+/** The multi-select arrives as a comma-separated list of option keys. */
+export function parsePolicies(text: string): PolicyKey[] {
+  const keys: PolicyKey[] = [];
+  for (const entry of text.split(/[\s,;]+/).filter(Boolean)) {
+    const key = POLICY_KEYS.find((k) => k.toLowerCase() === entry.toLowerCase());
+    if (!key) throw new InputError("policies", `'${entry}' is not one of ${POLICY_KEYS.map((k) => `'${k}'`).join(", ")}.`);
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+const DEFINITION_ID =
+  /^(\/subscriptions\/[0-9a-f-]{36}|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/providers\/Microsoft\.Authorization\/policy(Set)?Definitions\/[^/]+$/i;
+
+/** One resource ID a line; duplicates (in any case) are kept once. */
+export function parseDefinitionIds(text: string): string[] {
+  const ids: string[] = [];
+  const bad: string[] = [];
+  for (const line of text.split(/[\r\n,]+/).map((l) => l.trim().replace(/\/+$/, ""))) {
+    if (!line) continue;
+    if (!DEFINITION_ID.test(line)) bad.push(line);
+    else if (!ids.some((id) => id.toLowerCase() === line.toLowerCase())) ids.push(line);
+  }
+  if (bad.length) {
+    throw new InputError(
+      "customPolicyDefinitionIds",
+      `${bad.map((b) => `'${b}'`).join(", ")} ${bad.length === 1 ? "is not a policy definition ID" : "are not policy definition IDs"}; enter one resource ID a line, e.g. /subscriptions/<id>/providers/Microsoft.Authorization/policyDefinitions/<name> (or policySetDefinitions for an initiative).`,
+    );
+  }
+  return ids;
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function parseNamespaces(text: string | undefined): string[] {
+  if (text === undefined) return [...DEFAULT_EXCLUDED_NAMESPACES];
+  const names = [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
+  const bad = names.filter((n) => !NAMESPACE.test(n));
+  if (bad.length) {
+    throw new InputError(
+      "excludedNamespaces",
+      `${bad.map((b) => `'${b}'`).join(", ")} ${bad.length === 1 ? "is not a Kubernetes namespace name" : "are not Kubernetes namespace names"} (lower-case letters, digits and '-', at most 63 characters).`,
+    );
+  }
+  return names;
+}
+
+/** Kubernetes CPU quantity as the policy compares it: cores (`1`, `0.5`) or whole millicores (`500m`), above zero. */
+export function checkCpuQuantity(value: string): string {
+  const match = /^(?:(\d+(?:\.\d+)?|\.\d+)|(\d+)m)$/.exec(value);
+  if (!match || Number(match[1] ?? match[2]) <= 0) {
+    throw new InputError(
+      "cpuLimit",
+      `'${value}' is not a Kubernetes CPU quantity. Use cores (e.g. 1, 0.5) or whole millicores (e.g. 500m), above zero.`,
+    );
+  }
+  return value;
+}
+
+const MEMORY_SUFFIXES = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E"];
+
+/** Kubernetes memory quantity: bytes with an optional binary (`Mi`, `Gi`) or decimal (`M`, `G`) suffix, above zero. */
+export function checkMemoryQuantity(value: string): string {
+  const match = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(value);
+  if (!match || !["", ...MEMORY_SUFFIXES].includes(match[2]!) || Number(match[1]) <= 0) {
+    const suggestion = suggestMemory(value);
+    throw new InputError(
+      "memoryLimit",
+      `'${value}' is not a Kubernetes memory quantity${suggestion ? ` — did you mean ${suggestion}?` : ""}. Use e.g. 512Mi or 1Gi (binary suffixes Ki, Mi, Gi, Ti; decimal k, M, G, T), above zero.`,
+    );
+  }
+  return value;
+}
+
+function suggestMemory(value: string): string | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgtpe])i?b?$/i.exec(value);
+  if (!match) return undefined;
+  const unit = match[2]!.toUpperCase();
+  return `${match[1]}${unit === "K" ? "Ki" : `${unit}i`}`;
+}
+
+/**
+ * Gatekeeper matches the image against the regex with Go's RE2: it must compile, and RE2 has no
+ * look-around or back-references, which JavaScript would accept.
+ */
+export function checkImageRegex(value: string): string {
+  try {
+    new RegExp(value);
+  } catch (error) {
+    throw new InputError(
+      "allowedImagesRegex",
+      `'${value}' is not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, "")}.`,
+    );
+  }
+  if (/\(\?<?[=!]|\\[1-9]|\\k</.test(value)) {
+    throw new InputError(
+      "allowedImagesRegex",
+      `'${value}' uses look-around or back-references, which the policy's regular expression engine (RE2) does not support; rewrite it without them.`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,158 @@
+import { describeCluster, type ClusterRef } from "../../core/cluster";
+import { code, codeList, markdownTable, type Outcome, type RunReport } from "../../core/report";
+import type { AssignAksPoliciesRequest } from "./inputs";
+import {
+  describeSource,
+  type AddonPlan,
+  type AssignmentChange,
+  type AssignmentsPlan,
+  type ComplianceReport,
+  type ComplianceRow,
+} from "./plan";
+
+export interface PolicyRunResult {
+  addon: AddonPlan;
+  plan: AssignmentsPlan;
+  compliance?: ComplianceReport | { error: string };
+  unusedInputs: string[];
+}
+
+const ACTION_TEXT: Record<AssignmentChange["action"], { done: string; planned: string }> = {
+  create: { done: "created", planned: "to be created" },
+  update: { done: "updated", planned: "to be updated" },
+  unchanged: { done: "already as wanted", planned: "already as wanted" },
+  nameTaken: { done: "left alone (not made by this task)", planned: "left alone (not made by this task)" },
+};
+
+export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef, result: PolicyRunResult, outcome: Outcome): RunReport {
+  const planned = outcome === "dryRun";
+  const changes: RunReport["changes"] = [];
+  if (!result.addon.empty || result.addon.enabledBefore) {
+    changes.push({ setting: "Azure Policy add-on", before: onOff(result.addon.enabledBefore), after: onOff(result.addon.enabledAfter) });
+  }
+  for (const change of result.plan.changes) {
+    const text = ACTION_TEXT[change.action];
+    changes.push({
+      setting: `${describeSource(change.wanted.source, change.wanted.definition)}<br>${code(change.wanted.name)}`,
+      before: change.before
+        ? change.action === "nameTaken"
+          ? "assigned by someone else"
+          : parametersCell(change.before.parameters, change.before.enforcementMode)
+        : "_not assigned_",
+      after:
+        change.action === "nameTaken"
+          ? "_unchanged_"
+          : `${parametersCell(change.wanted.parameters, change.wanted.enforcementMode)}<br>_${planned ? text.planned : text.done}_`,
+    });
+  }
+
+  const details = [`Effect: ${code(request.effect)}, enforcement mode: ${code(request.enforcementMode)}`, ...effectExplanation(request)];
+  for (const change of result.plan.changes.filter((c) => c.action === "update")) {
+    details.push(`${code(change.wanted.name)}: ${change.differences.join("; ")}`);
+  }
+
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  if (!result.addon.enabledAfter) {
+    warnings.push(
+      "The Azure Policy add-on is off and enableAddon is false: the assignments exist in Azure but nothing enforces or reports them in the cluster until the add-on is enabled.",
+    );
+  } else if (!result.addon.enabledBefore) {
+    notes.push(
+      "The Azure Policy add-on was just turned on. It takes about 15–20 minutes to install Gatekeeper in the cluster and sync the assignments; until then nothing is denied and no compliance results exist.",
+    );
+  }
+  for (const change of result.plan.changes.filter((c) => c.action === "nameTaken")) {
+    warnings.push(
+      `An assignment named ${code(change.wanted.name)} already exists on the cluster but was not made by this task (it has no ${code("aksHardeningTasks")} marker), so it was left as it is. Rename or delete it if this task should manage ${describeSource(change.wanted.source, change.wanted.definition)}.`,
+    );
+  }
+  for (const input of result.unusedInputs) warnings.push(`${input} is ignored: none of the selected policies takes it.`);
+  if (result.plan.others.length) {
+    notes.push(
+      `Assignments on the cluster not made by this task (left as they are): ${codeList(result.plan.others.map((o) => o.displayName ?? o.name))}.`,
+    );
+  }
+  if (result.plan.noLongerSelected.length) {
+    notes.push(
+      `Assignments this task made earlier for policies no longer selected are left in place: ${codeList(result.plan.noLongerSelected.map((o) => o.name))}. Delete them (Azure portal > Policy > Assignments) if they should go.`,
+    );
+  }
+
+  const sections: NonNullable<RunReport["sections"]> = [];
+  if (result.compliance) sections.push(complianceSection(result.compliance));
+
+  return {
+    title: `Azure Policy for AKS: ${ref.clusterName}`,
+    target: describeCluster(ref),
+    outcome,
+    changes,
+    details,
+    notes,
+    warnings,
+    sections,
+  };
+}
+
+function onOff(enabled: boolean): string {
+  return enabled ? "enabled" : "off";
+}
+
+function parametersCell(parameters: Record<string, { value: unknown }>, enforcementMode: string): string {
+  const entries = Object.entries(parameters).map(
+    ([name, { value }]) => `${name}=${Array.isArray(value) ? value.join(",") : String(value)}`,
+  );
+  return [...entries.map(code), code(`enforcementMode=${enforcementMode || "Default"}`)].join("<br>");
+}
+
+/** What Audit and Deny do to running and new pods, in the mode chosen. */
+function effectExplanation(request: AssignAksPoliciesRequest): string[] {
+  if (request.enforcementMode === "DoNotEnforce") {
+    return [
+      "Enforcement mode DoNotEnforce: nothing is blocked, whatever the effect. Running and new pods are only evaluated and reported as compliant or non-compliant — a safe way to see what Deny would reject.",
+    ];
+  }
+  if (request.effect === "Deny") {
+    return [
+      "Deny: the add-on's admission webhook (Gatekeeper) rejects new or updated pods that break a policy — `kubectl apply`, Deployments and Jobs fail to create them. Pods already running are not stopped or evicted; they are reported as non-compliant and are rejected the next time they are re-created (rollout, scaling, node drain).",
+    ];
+  }
+  return [
+    "Audit: nothing is blocked. Running and new pods that break a policy keep running and are admitted; they are reported as non-compliant in Azure Policy after the add-on's next sync. Switch effect to Deny once the report is clean.",
+  ];
+}
+
+const STATUS_TEXT: Record<ComplianceRow["status"], string> = {
+  evaluated: "evaluated",
+  pending: "not evaluated yet: the add-on has not synced since the assignment was made or changed (it syncs about every 15 minutes)",
+  addonOff: "not evaluated: the Azure Policy add-on is off",
+  addonJustEnabled: "not evaluated yet: the add-on was just turned on (first results in about 15–20 minutes)",
+};
+
+function complianceSection(compliance: ComplianceReport | { error: string }): { heading: string; markdown: string; log: string[] } {
+  const heading = "Compliance (Azure Policy, latest results)";
+  if ("error" in compliance) {
+    return { heading, markdown: `⚠️ ${compliance.error}`, log: [compliance.error] };
+  }
+  const rows = compliance.rows.map((row) => [
+    `${row.title}<br>${code(row.assignmentName)}`,
+    row.status === "evaluated" ? String(row.compliant) : "—",
+    row.status === "evaluated" ? String(row.nonCompliant) : "—",
+    row.status === "evaluated"
+      ? `${row.other ? `${row.other} other; ` : ""}last evaluated ${row.lastEvaluated?.toISOString() ?? "(unknown)"}`
+      : STATUS_TEXT[row.status],
+  ]);
+  const lead = compliance.synced
+    ? "Counts are policies (for an initiative, each of its policies) in each compliance state."
+    : "**Not synced yet:** some assignments have no results newer than their last change. Do not read missing results as compliant; run again in 15–20 minutes.";
+  const markdown = [lead, "", markdownTable(["Assignment", "Compliant", "Non-compliant", "Status"], rows)].join("\n");
+  const log = [
+    ...(compliance.synced ? [] : ["Not synced yet: results are missing or older than the assignment's last change."]),
+    ...compliance.rows.map((row) =>
+      row.status === "evaluated"
+        ? `${row.assignmentName}: ${row.compliant} compliant, ${row.nonCompliant} non-compliant`
+        : `${row.assignmentName}: ${STATUS_TEXT[row.status]}`,
+    ),
+  ];
+  return { heading, markdown, log };
+}
