@@ -415,6 +415,7 @@ describe("the agent's proxy", () => {
     const proxy = await RecordingProxy.start();
     try {
       const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.26";
       const run = await fx.run(TASK, {
         inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "permanent", agentIpServiceUrl: `${fx.azure.url}/ip` }),
         variables: { "Agent.ProxyUrl": proxy.url },
