@@ -53,6 +53,8 @@ export interface RunReport {
   details: string[];
   notes: string[];
   warnings: string[];
+  /** Further markdown blocks after the notes, e.g. a YAML snippet for the user to apply. */
+  sections?: { heading: string; markdown: string }[];
 }
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -76,6 +78,7 @@ export function renderReport(report: RunReport): string {
   if (report.details.length) parts.push("");
   if (report.warnings.length) parts.push("**Warnings**", "", ...report.warnings.map((w) => `- ⚠️ ${w}`), "");
   if (report.notes.length) parts.push("**Notes**", "", ...report.notes.map((n) => `- ${n}`), "");
+  for (const section of report.sections ?? []) parts.push(`**${section.heading}**`, "", section.markdown, "");
   return parts.join("\n");
 }
 
@@ -85,6 +88,7 @@ export function publishReport(report: RunReport): void {
   for (const change of report.changes) console.log(`  ${change.setting}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
   for (const line of report.details) console.log(`  ${stripMarkdown(line)}`);
   for (const note of report.notes) console.log(`  note: ${stripMarkdown(note)}`);
+  for (const section of report.sections ?? []) console.log(`  ${section.heading}:\n${section.markdown}`);
   for (const warning of report.warnings) tl.warning(stripMarkdown(warning));
   uploadSummary(report.title, renderReport(report));
 }
