@@ -278,7 +278,11 @@ export function validateManagedCluster(cluster: ArmResource, context: ClusterVal
 interface PodIdentityProfileShape {
   enabled?: boolean;
   allowNetworkPluginKubenet?: boolean;
-  userAssignedIdentities?: { name?: string; namespace?: string; identity?: { resourceId?: string; clientId?: string; objectId?: string } }[];
+  userAssignedIdentities?: {
+    name?: string;
+    namespace?: string;
+    identity?: { resourceId?: string; clientId?: string; objectId?: string };
+  }[];
 }
 
 /**

@@ -64,7 +64,8 @@ export function managedIdentityRoutes(env: ArmEnv): Route[] {
         const identity = identityOf(ctx);
         const name = ctx.params["credentialName"] ?? "";
         const found = store.get(`${identity.id}/federatedIdentityCredentials/${name}`);
-        if (!found) throw resourceNotFound(`${TYPE}/federatedIdentityCredentials`, `${identity.name}/${name}`, ctx.params["resourceGroupName"] ?? "");
+        if (!found)
+          throw resourceNotFound(`${TYPE}/federatedIdentityCredentials`, `${identity.name}/${name}`, ctx.params["resourceGroupName"] ?? "");
         return { status: 200, body: found };
       },
     },

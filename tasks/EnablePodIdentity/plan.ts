@@ -327,26 +327,29 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   }
 
   const workload = planWorkloadCluster(state.cluster);
-  const credential = workload.issuerUrl
-    ? planFederatedCredential(credentialFor(request, workload.issuerUrl), state.credentials ?? [], state.identity.name)
-    : undefined;
-  if (credential?.coveredBy) {
+  // Without an issuer yet (OIDC off), no existing credential can trust it: planning against an empty
+  // issuer still finds a name clash or the 20-credential limit before the cluster is written.
+  const credential = planFederatedCredential(
+    credentialFor(request, workload.issuerUrl ?? ""),
+    state.credentials ?? [],
+    state.identity.name,
+  );
+  if (credential.coveredBy) {
     notes.push(
       `The federated credential '${credential.coveredBy}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
     );
   }
-  if (credential?.action === "update" && credential.existing) {
+  if (credential.action === "update" && credential.existing && workload.issuerUrl) {
     warnings.push(
       `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
     );
   }
   return {
     ...plan,
-    // Without an issuer yet, the credential is created right after the cluster write.
-    empty: workload.empty && (credential?.empty ?? false) && grantsEmpty,
+    empty: workload.empty && credential.empty && grantsEmpty,
     clusterChange: !workload.empty,
     workload,
-    ...(credential ? { credential } : {}),
+    credential,
   };
 }
 

@@ -45,7 +45,7 @@ export function podIdentityReport(
             : "_none_",
       after: credential?.coveredBy
         ? `covered by ${code(credential.coveredBy)}`
-        : `${code(subject)} from ${credential ? code(credential.want.issuer) : "_the issuer AKS assigns_"}`,
+        : `${code(subject)} from ${workload.issuerUrl ? code(workload.issuerUrl) : "_the issuer AKS assigns_"}`,
     });
   }
   for (const grant of plan.grants) {
