@@ -8,6 +8,7 @@ import {
 import type { TokenCredential } from "@azure/identity";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { FeatureClient } from "@azure/arm-features";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
 import { PolicyInsightsClient } from "@azure/arm-policyinsights";
@@ -33,6 +34,7 @@ export class AzureClients {
   readonly credential: TokenCredential;
   private containerService?: ContainerServiceContext;
   private authorizationClient?: AuthorizationManagementClient;
+  private featureClient?: FeatureClient;
   private readonly identityClients = new Map<string, ManagedServiceIdentityClient>();
   private policyContext?: PolicyContext;
   private policyInsightsClient?: PolicyInsightsClient;
@@ -67,6 +69,12 @@ export class AzureClients {
       this.classicArmOptions(),
     );
     return this.authorizationClient;
+  }
+
+  /** Preview-feature registrations (AFEC) of the connection's subscription. */
+  get features(): FeatureClient {
+    this.featureClient ??= new FeatureClient(this.credential, this.connection.subscriptionId, this.classicArmOptions());
+    return this.featureClient;
   }
 
   /** Managed identities may live in another subscription than the connection's. */

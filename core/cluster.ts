@@ -25,6 +25,8 @@ export interface ClusterUpdateOptions<P extends ClusterPlan> {
   /** Runs right before the write, e.g. to leave state for a post-job step. */
   beforeWrite?(plan: P): void;
   dryRun: boolean;
+  /** The cluster as the task already read it: planned first instead of reading it again. */
+  initial?: ManagedCluster;
   /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed). */
   busyTimeoutMs: number;
 }
@@ -70,8 +72,10 @@ export async function updateCluster<P extends ClusterPlan>(
 ): Promise<ClusterUpdateResult<P>> {
   const busyDeadline = Date.now() + options.busyTimeoutMs;
   let staleRetries = 0;
+  let initial = options.initial;
   for (;;) {
-    const before = await readCluster(client, ref);
+    const before = initial ?? (await readCluster(client, ref));
+    initial = undefined;
     const plan = options.plan(before);
     if (plan.empty || options.dryRun) return { before, after: before, plan, written: false };
 

@@ -53,8 +53,11 @@ export interface RunReport {
   details: string[];
   notes: string[];
   warnings: string[];
-  /** Further markdown blocks (e.g. a table of their own) under a heading, after the details. */
-  sections?: { heading: string; markdown: string; log: string[] }[];
+  /**
+   * Further markdown blocks under a heading, after the details: a table of their own, a YAML
+   * snippet to apply. `log` is what the pipeline log shows of it (default: the markdown's lines).
+   */
+  sections?: { heading: string; markdown: string; log?: string[] }[];
 }
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -90,7 +93,7 @@ export function publishReport(report: RunReport): void {
   for (const line of report.details) console.log(`  ${stripMarkdown(line)}`);
   for (const section of report.sections ?? []) {
     console.log(`  ${section.heading}:`);
-    for (const line of section.log) console.log(`    ${stripMarkdown(line)}`);
+    for (const line of section.log ?? section.markdown.split("\n")) console.log(`    ${stripMarkdown(line)}`);
   }
   for (const note of report.notes) console.log(`  note: ${stripMarkdown(note)}`);
   for (const warning of report.warnings) tl.warning(stripMarkdown(warning));

@@ -13,6 +13,7 @@ import type { RequestLogEntry } from "./request-log";
 import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
 import { entraRoutes } from "./routes/entra";
+import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
@@ -133,6 +134,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
     ...policyRoutes(armEnv),
+    ...featureRoutes(armEnv),
   ]);
 
   const close = (server: HttpServer) =>

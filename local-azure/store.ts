@@ -49,6 +49,11 @@ export interface StoreOptions {
   defaultLocation: string;
 }
 
+/** Azure's limit of federated identity credentials on one user-assigned managed identity. */
+export const MAX_FEDERATED_CREDENTIALS = 20;
+export const FEDERATED_CREDENTIAL_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+export type FeatureState = "NotRegistered" | "Registering" | "Registered" | "Unregistering" | "Unregistered" | "Pending";
+
 const key = (id: string) => id.toLowerCase().replace(/\/+$/, "");
 
 /**
@@ -272,6 +277,46 @@ export class ResourceStore {
       tags: {},
       properties: { tenantId: this.tenantId, principalId, clientId, isolationScope: "None" },
     });
+  }
+
+  /** A federated identity credential on a user-assigned identity (shape of the spec's FederatedIdentityCredentialCreate example). */
+  addFederatedIdentityCredential(
+    identityId: string,
+    name: string,
+    p: { issuer: string; subject: string; audiences?: string[] },
+  ): ArmResource {
+    const identity = this.get(identityId);
+    if (!identity) throw new Error(`store.addFederatedIdentityCredential: no identity ${identityId}`);
+    return this.put({
+      id: `${identity.id}/federatedIdentityCredentials/${name}`,
+      name,
+      type: FEDERATED_CREDENTIAL_TYPE,
+      properties: { issuer: p.issuer, subject: p.subject, audiences: p.audiences ?? ["api://AzureADTokenExchange"] },
+    });
+  }
+
+  featureId(namespace: string, name: string): string {
+    return `/subscriptions/${this.subscriptionId}/providers/Microsoft.Features/providers/${namespace}/features/${name}`;
+  }
+
+  /** A preview feature's registration in the subscription; NotRegistered until set. */
+  feature(namespace: string, name: string): ArmResource {
+    return (
+      this.get(this.featureId(namespace, name)) ?? {
+        id: this.featureId(namespace, name),
+        name: `${namespace}/${name}`,
+        type: "Microsoft.Features/providers/features",
+        properties: { state: "NotRegistered" },
+      }
+    );
+  }
+
+  setFeatureState(namespace: string, name: string, state: FeatureState): ArmResource {
+    return this.put({ ...this.feature(namespace, name), properties: { state } });
+  }
+
+  isFeatureRegistered(namespace: string, name: string): boolean {
+    return this.feature(namespace, name).properties?.["state"] === "Registered";
   }
 
   getManagedCluster(resourceGroup: string, name: string): ArmResource | undefined {

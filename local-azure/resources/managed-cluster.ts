@@ -171,6 +171,16 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
     if (issuerURL) oidc["issuerURL"] = issuerURL;
   }
 
+  // Pod identities carry read-only provisioning fields; AKS reports each one Assigned once the PUT succeeds.
+  const podIdentity = properties["podIdentityProfile"];
+  if (isPlainObject(podIdentity) && Array.isArray(podIdentity["userAssignedIdentities"])) {
+    podIdentity["userAssignedIdentities"] = (podIdentity["userAssignedIdentities"] as unknown[]).map((entry) => {
+      if (!isPlainObject(entry)) return entry;
+      const { provisioningInfo: _info, ...writable } = entry;
+      return { ...writable, provisioningState: "Assigned" };
+    });
+  }
+
   const identity = isPlainObject(requested["identity"]) ? structuredClone(requested["identity"]) : undefined;
   const currentIdentity = current["identity"] as Record<string, unknown> | undefined;
   if (identity && currentIdentity && identity["type"] === currentIdentity["type"]) {
@@ -193,9 +203,24 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
 
-/** Rejects what AKS rejects in a cluster PUT that matters to this project (API server authorized IP ranges, workload identity). */
-export function validateManagedCluster(cluster: ArmResource): void {
+/** What the checks of a PUT may consult besides the requested cluster. */
+export interface ClusterValidationContext {
+  /** The cluster before the PUT, when it exists. */
+  current?: ArmResource;
+  /** The subscription's preview-feature registrations. */
+  isFeatureRegistered?(namespace: string, name: string): boolean;
+}
+
+/** The preview feature AKS requires for the pod-identity add-on. */
+export const POD_IDENTITY_FEATURE = { namespace: "Microsoft.ContainerService", name: "EnablePodIdentityPreview" };
+
+/**
+ * Rejects what AKS rejects in a cluster PUT that matters to this project (API server authorized IP
+ * ranges, workload identity, the pod-identity add-on).
+ */
+export function validateManagedCluster(cluster: ArmResource, context: ClusterValidationContext = {}): void {
   const properties = cluster.properties ?? {};
+  validatePodIdentity(cluster, context);
   const access = properties["apiServerAccessProfile"];
   if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {
     const ranges = access["authorizedIPRanges"];
@@ -248,6 +273,63 @@ export function validateManagedCluster(cluster: ArmResource): void {
       "Enabling workload identity requires enabling the OIDC issuer (oidcIssuerProfile.enabled).",
     );
   }
+}
+
+interface PodIdentityProfileShape {
+  enabled?: boolean;
+  allowNetworkPluginKubenet?: boolean;
+  userAssignedIdentities?: {
+    name?: string;
+    namespace?: string;
+    identity?: { resourceId?: string; clientId?: string; objectId?: string };
+  }[];
+}
+
+/**
+ * AKS's answers for the pod-identity add-on, as users report them: 400 "Network plugin kubenet is not
+ * supported to use with PodIdentity addon." without allowNetworkPluginKubenet, 400 "PodIdentity addon
+ * requires managed identity." on a service-principal cluster. The preview-feature check applies when the
+ * add-on's settings change.
+ */
+function validatePodIdentity(cluster: ArmResource, context: ClusterValidationContext): void {
+  const profile = cluster.properties?.["podIdentityProfile"] as PodIdentityProfileShape | undefined;
+  if (!profile?.enabled) return;
+  const before = context.current?.properties?.["podIdentityProfile"];
+  if (
+    context.isFeatureRegistered &&
+    canonicalJson(before ?? null) !== canonicalJson(profile) &&
+    !context.isFeatureRegistered(POD_IDENTITY_FEATURE.namespace, POD_IDENTITY_FEATURE.name)
+  ) {
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `The subscription is not registered for the preview feature '${POD_IDENTITY_FEATURE.namespace}/${POD_IDENTITY_FEATURE.name}', which the PodIdentity addon requires.`,
+    );
+  }
+  const plugin = (cluster.properties?.["networkProfile"] as { networkPlugin?: string } | undefined)?.networkPlugin;
+  if (plugin?.toLowerCase() === "kubenet" && profile.allowNetworkPluginKubenet !== true) {
+    throw new ArmError(400, "BadRequest", "Network plugin kubenet is not supported to use with PodIdentity addon.");
+  }
+  const identityType = (cluster["identity"] as { type?: string } | undefined)?.type ?? "None";
+  if (!/assigned/i.test(identityType)) throw new ArmError(400, "BadRequest", "PodIdentity addon requires managed identity.");
+  for (const entry of profile.userAssignedIdentities ?? []) {
+    const missing = ["name", "namespace"].filter((field) => !entry[field as "name" | "namespace"]);
+    for (const field of ["resourceId", "clientId", "objectId"] as const) if (!entry.identity?.[field]) missing.push(`identity.${field}`);
+    if (missing.length) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        `The value of parameter 'podIdentityProfile.userAssignedIdentities' is invalid: a pod identity is missing ${missing.join(", ")}.`,
+      );
+    }
+  }
+}
+
+/** JSON with object keys sorted, so equal settings compare equal whatever order a client sent them in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 function cidrProblem(range: string): string | undefined {

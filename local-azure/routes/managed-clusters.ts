@@ -106,7 +106,10 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
             location,
           });
         const desired = composeManagedClusterForPut(base, requested, store.tenantId);
-        validateManagedCluster(desired);
+        validateManagedCluster(desired, {
+          ...(current ? { current } : {}),
+          isFeatureRegistered: (namespace, feature) => store.isFeatureRegistered(namespace, feature),
+        });
 
         if (!current) {
           // A new cluster exists (Creating) from the moment the PUT is accepted.

@@ -1,0 +1,180 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import type { AzureClients } from "../../core/azure";
+import { describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
+import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { readUserAssignedIdentity, type UserAssignedIdentity } from "../../core/identity";
+import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
+import type { EnablePodIdentityRequest } from "./inputs";
+import {
+  credentialFor,
+  planFederatedCredential,
+  planPodIdentityCluster,
+  planWorkloadCluster,
+  POD_IDENTITY_FEATURE,
+  wantedGrants,
+  withPodIdentityProfile,
+  withWorkloadIdentity,
+  type CurrentState,
+  type EnablePodIdentityPlan,
+  type FederatedCredential,
+  type FederatedCredentialPlan,
+} from "./plan";
+
+const CREDENTIALS_PERMISSION = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+
+/** Everything the plan needs, read before anything is written. */
+export async function readCurrentState(clients: AzureClients, request: EnablePodIdentityRequest): Promise<CurrentState> {
+  const identity = await readUserAssignedIdentity(clients, request.identity);
+  const cluster = await readCluster(clients.clusters, request);
+  const grants: RoleGrantPlan[] = [];
+  for (const grant of wantedGrants(request, identity, cluster, request.connection.subscriptionId))
+    grants.push(await readRoleGrant(clients, grant));
+  const state: CurrentState = { identity, cluster, grants };
+  if (request.mode === "workloadIdentity") state.credentials = await readCredentials(clients, identity);
+  else {
+    const featureState = await readPodIdentityFeatureState(clients);
+    if (featureState !== undefined) state.podIdentityFeatureState = featureState;
+  }
+  return state;
+}
+
+async function readCredentials(clients: AzureClients, identity: UserAssignedIdentity): Promise<FederatedCredential[]> {
+  const credentials: FederatedCredential[] = [];
+  try {
+    const list = clients
+      .managedIdentities(identity.subscriptionId)
+      .federatedIdentityCredentials.list(identity.resourceGroupName, identity.name);
+    for await (const c of list) {
+      credentials.push({ name: c.name ?? "", issuer: c.issuer ?? "", subject: c.subject ?? "", audiences: c.audiences ?? [] });
+    }
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, {
+        action: `read the federated credentials of the managed identity '${identity.name}'`,
+        permission: `${CREDENTIALS_PERMISSION}/read`,
+      }),
+    );
+  }
+  return credentials;
+}
+
+/** The subscription's registration of the add-on's preview feature; undefined when the connection may not read it. */
+async function readPodIdentityFeatureState(clients: AzureClients): Promise<string | undefined> {
+  try {
+    const feature = await clients.features.features.get(POD_IDENTITY_FEATURE.namespace, POD_IDENTITY_FEATURE.name);
+    return feature.properties?.state ?? "NotRegistered";
+  } catch (error) {
+    const { status, code, message } = azureErrorDetails(error);
+    if (status === 403 || code === "AuthorizationFailed") {
+      tl.debug(`Feature state not readable: ${message}`);
+      return undefined;
+    }
+    throw new TaskError(
+      describeFailure(error, {
+        action: `read the preview feature ${POD_IDENTITY_FEATURE.namespace}/${POD_IDENTITY_FEATURE.name}`,
+        permission: "Microsoft.Features/features/read",
+      }),
+    );
+  }
+}
+
+export interface ApplyResult {
+  /** The plan as finally applied (re-planned when the cluster changed meanwhile). */
+  plan: EnablePodIdentityPlan;
+  cluster: ManagedCluster;
+  written: boolean;
+}
+
+/**
+ * Writes what the plan says, in the order `az` does it: the control-plane identity becomes Managed
+ * Identity Operator on the identity before the add-on is told to use it; the federated credential
+ * follows the cluster write that gives it its issuer.
+ */
+export async function applyPlan(
+  clients: AzureClients,
+  request: EnablePodIdentityRequest,
+  state: CurrentState,
+  plan: EnablePodIdentityPlan,
+): Promise<ApplyResult> {
+  let written = false;
+  let cluster = state.cluster;
+  const grantAll = async (grants: RoleGrantPlan[]) => {
+    for (const grant of grants.filter((g) => !g.empty)) {
+      const outcome = await applyRoleGrant(clients, grant);
+      if (outcome === "created") written = true;
+      else plan.notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} already existed under another assignment name.`);
+    }
+  };
+
+  if (plan.mode === "podIdentity") {
+    await grantAll(plan.grants.filter((g) => g.grant.role === "Managed Identity Operator"));
+    if (plan.clusterChange) {
+      const want = {
+        podIdentityName: request.podIdentityName,
+        namespace: request.namespace,
+        bindingSelector: request.bindingSelector,
+        allowKubenet: request.allowKubenet,
+        identity: state.identity,
+      };
+      const result = await updateCluster(clients.clusters, request, {
+        initial: state.cluster,
+        plan: (current) => planPodIdentityCluster(want, current),
+        apply: withPodIdentityProfile,
+        dryRun: false,
+        busyTimeoutMs: request.busyTimeoutMs,
+      });
+      written ||= result.written;
+      cluster = result.after;
+      plan = { ...plan, podIdentity: result.plan, clusterChange: result.written };
+    }
+    await grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));
+    return { plan, cluster, written };
+  }
+
+  if (plan.clusterChange) {
+    const result = await updateCluster(clients.clusters, request, {
+      initial: state.cluster,
+      plan: planWorkloadCluster,
+      apply: (current) => withWorkloadIdentity(current),
+      dryRun: false,
+      busyTimeoutMs: request.busyTimeoutMs,
+    });
+    written ||= result.written;
+    cluster = result.after;
+    plan = { ...plan, clusterChange: result.written };
+  }
+  const issuerUrl = cluster.oidcIssuerProfile?.issuerURL;
+  if (!issuerUrl) {
+    throw new TaskError(`${describeCluster(request)} has the OIDC issuer enabled but reports no issuer URL yet; re-run in a few minutes.`);
+  }
+  plan = { ...plan, workload: planWorkloadCluster(cluster) };
+  // The issuer may be new: plan the credential against it (the list read before the write still holds).
+  const credential = planFederatedCredential(credentialFor(request, issuerUrl), state.credentials ?? [], state.identity.name);
+  plan = { ...plan, credential };
+  if (!credential.empty) {
+    await writeCredential(clients, state.identity, credential);
+    written = true;
+  }
+  await grantAll(plan.grants);
+  return { plan, cluster, written };
+}
+
+async function writeCredential(clients: AzureClients, identity: UserAssignedIdentity, plan: FederatedCredentialPlan): Promise<void> {
+  const { name, issuer, subject, audiences } = plan.want;
+  try {
+    await clients
+      .managedIdentities(identity.subscriptionId)
+      .federatedIdentityCredentials.createOrUpdate(identity.resourceGroupName, identity.name, name, {
+        issuer,
+        subject,
+        audiences,
+      });
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, {
+        action: `${plan.action} the federated credential '${name}' on the managed identity '${identity.name}'`,
+        permission: `${CREDENTIALS_PERMISSION}/write`,
+      }),
+    );
+  }
+}

@@ -1,0 +1,158 @@
+import { readServiceConnection, type ServiceConnection } from "../../core/connection";
+import { InputError } from "../../core/errors";
+import { parseIdentityReference, type IdentityReference } from "../../core/identity";
+import {
+  readBoolean,
+  readChoice,
+  readClusterName,
+  readRequired,
+  readResourceGroupName,
+  readSecondsVariable,
+  readString,
+} from "../../core/inputs";
+
+export const IDENTITY_MODES = ["podIdentity", "workloadIdentity"] as const;
+export type IdentityMode = (typeof IDENTITY_MODES)[number];
+
+export interface EnablePodIdentityRequest {
+  connection: ServiceConnection;
+  resourceGroupName: string;
+  clusterName: string;
+  mode: IdentityMode;
+  identity: IdentityReference;
+  namespace: string;
+  /** podIdentity mode. */
+  podIdentityName: string;
+  bindingSelector: string;
+  allowKubenet: boolean;
+  /** workloadIdentity mode. */
+  serviceAccountName: string;
+  federatedCredentialName: string;
+  grantReaderOnNodeResourceGroup: boolean;
+  dryRun: boolean;
+  busyTimeoutMs: number;
+  /** Inputs set for the other mode, for a warning. */
+  ignored: string[];
+}
+
+/** Kubernetes object names (namespaces, AzureIdentity names): RFC 1123 labels. */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Service account names: RFC 1123 subdomains. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
+/** Kubernetes label values (the aadpodidbinding label carries the binding selector). */
+const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** Federated identity credential names: 3-120 letters, digits, '-' and '_', starting with a letter or digit. */
+const CREDENTIAL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$/;
+
+export function readRequest(): EnablePodIdentityRequest {
+  const connection = readServiceConnection("azureSubscription");
+  const resourceGroupName = readResourceGroupName();
+  const clusterName = readClusterName();
+  const mode = readChoice("identityMode", IDENTITY_MODES, "podIdentity");
+  const identity = parseIdentityReference(
+    "identity",
+    readRequired("identity", "enter the resource ID of a user-assigned managed identity, or its name in the resource group."),
+    connection.subscriptionId,
+    resourceGroupName,
+  );
+  const namespace = readKubernetesName(
+    "namespace",
+    readRequired("namespace", "enter the Kubernetes namespace of the pods that use the identity."),
+  );
+  const grantReaderOnNodeResourceGroup = readBoolean("grantReaderOnNodeResourceGroup", false);
+  const dryRun = readBoolean("dryRun", false);
+
+  const podInputs = ["podIdentityName", "bindingSelector", "allowKubenet"];
+  const workloadInputs = ["serviceAccountName", "federatedCredentialName"];
+  const ignored = (mode === "podIdentity" ? workloadInputs : podInputs).filter(
+    (name) => readString(name) !== undefined && !isDefault(name),
+  );
+
+  let podIdentityName = "";
+  let bindingSelector = "";
+  let allowKubenet = false;
+  let serviceAccountName = "";
+  let federatedCredentialName = "";
+  if (mode === "podIdentity") {
+    podIdentityName = readPodIdentityName(identity.name);
+    bindingSelector = readString("bindingSelector") ?? podIdentityName;
+    if (!LABEL_VALUE.test(bindingSelector)) {
+      throw new InputError(
+        "bindingSelector",
+        `'${bindingSelector}' is not a valid Kubernetes label value (1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit); pods select the identity with the label aadpodidbinding=<bindingSelector>.`,
+      );
+    }
+    allowKubenet = readBoolean("allowKubenet", false);
+  } else {
+    serviceAccountName = readString("serviceAccountName") ?? "";
+    if (!serviceAccountName) {
+      throw new InputError(
+        "serviceAccountName",
+        "is required with identityMode 'workloadIdentity': enter the Kubernetes service account the pods run as.",
+      );
+    }
+    if (!DNS_SUBDOMAIN.test(serviceAccountName)) {
+      throw new InputError(
+        "serviceAccountName",
+        `'${serviceAccountName}' is not a valid Kubernetes service account name (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit).`,
+      );
+    }
+    federatedCredentialName = readString("federatedCredentialName") ?? defaultCredentialName(clusterName, namespace, serviceAccountName);
+    if (!CREDENTIAL_NAME.test(federatedCredentialName)) {
+      throw new InputError(
+        "federatedCredentialName",
+        `'${federatedCredentialName}' is not a valid federated identity credential name (3-120 letters, digits, '-' or '_', starting with a letter or digit).`,
+      );
+    }
+  }
+
+  return {
+    connection,
+    resourceGroupName,
+    clusterName,
+    mode,
+    identity,
+    namespace,
+    podIdentityName,
+    bindingSelector,
+    allowKubenet,
+    serviceAccountName,
+    federatedCredentialName,
+    grantReaderOnNodeResourceGroup,
+    dryRun,
+    // AKS operations (upgrades, scaling) commonly run 5-15 minutes; a pipeline variable tunes the wait.
+    busyTimeoutMs: readSecondsVariable("AksHardening.ClusterBusyTimeoutSeconds", 1200) * 1000,
+    ignored,
+  };
+}
+
+/** Boolean inputs arrive as "false" from the classic editor even when hidden; that is not a choice the user made. */
+function isDefault(name: string): boolean {
+  return name === "allowKubenet" && readString(name)?.toLowerCase() === "false";
+}
+
+function readKubernetesName(input: string, value: string): string {
+  if (!DNS_LABEL.test(value)) {
+    throw new InputError(
+      input,
+      `'${value}' is not a valid Kubernetes name (1-63 lower-case letters, digits or '-', starting and ending with a letter or digit).`,
+    );
+  }
+  return value;
+}
+
+/** The pod identity's name defaults to the managed identity's, when that is a valid Kubernetes name. */
+function readPodIdentityName(identityName: string): string {
+  const given = readString("podIdentityName");
+  if (given) return readKubernetesName("podIdentityName", given);
+  if (DNS_LABEL.test(identityName)) return identityName;
+  throw new InputError(
+    "podIdentityName",
+    `is required here: the identity's name '${identityName}' is not a valid Kubernetes name, so enter one (1-63 lower-case letters, digits or '-').`,
+  );
+}
+
+/** One credential per cluster, namespace and service account, readable in the portal; cut to the 120-character limit. */
+export function defaultCredentialName(clusterName: string, namespace: string, serviceAccountName: string): string {
+  return `${clusterName}-${namespace}-${serviceAccountName}`.replace(/[^a-zA-Z0-9_-]/g, "-").slice(0, 120);
+}
