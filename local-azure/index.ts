@@ -14,6 +14,8 @@ import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
 import { entraRoutes } from "./routes/entra";
 import { imdsRoutes } from "./routes/imds";
+import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
+import { keyVaultRoutes } from "./routes/key-vaults";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
@@ -27,6 +29,7 @@ export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { ArmResource, Operation } from "./store";
+export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { ResourceStore } from "./store";
 
@@ -40,6 +43,8 @@ export interface LocalAzureOptions {
 export interface LocalAzure {
   /** `https://127.0.0.1:PORT`: ARM base URL, Entra authority host, ADO OIDC endpoint host and `/ip`. */
   url: string;
+  /** The HTTPS port, which also answers `<vault>.vault.azure.net` (the Key Vault data plane) when a client connects there. */
+  httpsPort: number;
   /** `http://127.0.0.1:PORT2`: IMDS-compatible managed identity endpoint (AZURE_POD_IDENTITY_AUTHORITY_HOST). */
   imdsUrl: string;
   /** PEM of the self-signed certificate, for NODE_EXTRA_CA_CERTS. */
@@ -130,6 +135,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
+    ...keyVaultRoutes(armEnv),
+    ...keyVaultSecretRoutes({ url, store }),
   ]);
 
   const close = (server: HttpServer) =>
@@ -140,6 +147,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
 
   return {
     url,
+    httpsPort,
     imdsUrl,
     caCertPath: certificate.caCertPath,
     tenantId,

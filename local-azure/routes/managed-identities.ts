@@ -1,11 +1,11 @@
 import type { Route } from "../http";
 import type { ArmEnv } from "./arm-common";
-import { requireResourceGroup, resourceNotFound } from "./arm-common";
+import { requireResourceGroup, requireSubscription, resourceNotFound } from "./arm-common";
 
 const TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const BASE = `/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/${TYPE}`;
 
-/** User-assigned managed identities (api-version 2024-11-30): read and list. Tests create them through the store. */
+/** User-assigned managed identities (api-version 2024-11-30): read, list by resource group and by subscription. Tests create them through the store. */
 export function managedIdentityRoutes(env: ArmEnv): Route[] {
   return [
     {
@@ -27,6 +27,15 @@ export function managedIdentityRoutes(env: ArmEnv): Route[] {
       handler: (ctx) => {
         const group = requireResourceGroup(env, ctx);
         return { status: 200, body: { value: env.store.list(`${group.id}/providers/${TYPE}`, TYPE) } };
+      },
+    },
+    {
+      method: "GET",
+      path: `/subscriptions/{subscriptionId}/providers/${TYPE}`,
+      auth: "arm",
+      handler: (ctx) => {
+        requireSubscription(env, ctx);
+        return { status: 200, body: { value: env.store.listByType(TYPE) } };
       },
     },
   ];

@@ -6,6 +6,8 @@ import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestL
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type StepRun } from "./agent";
 
+const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.cjs");
+
 export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
 
 export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> {
@@ -44,6 +46,16 @@ export class Fixture {
     return connection;
   }
 
+  /** The object ID of the principal a service connection signs in as (for access policies and role assignments). */
+  principalObjectId(kind: ConnectionKind = "spnKey"): string {
+    const connection = this.connection(kind);
+    const clientId =
+      kind === "managedIdentity" ? connection.endpoint.data["msiclientId"] : connection.endpoint.parameters["serviceprincipalid"];
+    const objectId = clientId ? this.azure.objectIdOf(clientId) : undefined;
+    if (!objectId) throw new Error(`no principal for the ${kind} connection`);
+    return objectId;
+  }
+
   private stepOptions(invocation: TaskInvocation): StepOptions {
     const connection = this.connection(invocation.connection ?? "spnKey");
     return {
@@ -51,7 +63,14 @@ export class Fixture {
       inputs: { azureSubscription: connection.endpoint.id, ...invocation.inputs },
       endpoints: [connection.endpoint],
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
-      env: { NODE_EXTRA_CA_CERTS: this.azure.caCertPath, ...connection.env, ...invocation.env },
+      env: {
+        NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
+        // <vault>.vault.azure.net reaches the local Azure (see vault-host.cjs); nothing else changes.
+        NODE_OPTIONS: `--require ${VAULT_HOST_PRELOAD}`,
+        LOCAL_AZURE_HTTPS_PORT: String(this.azure.httpsPort),
+        ...connection.env,
+        ...invocation.env,
+      },
     };
   }
 
