@@ -6,7 +6,7 @@ import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestL
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type StepRun } from "./agent";
 
-const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.cjs");
+const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
 
 export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
 
@@ -65,8 +65,8 @@ export class Fixture {
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
       env: {
         NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
-        // <vault>.vault.azure.net reaches the local Azure (see vault-host.cjs); nothing else changes.
-        NODE_OPTIONS: `--require ${VAULT_HOST_PRELOAD}`,
+        // <vault>.vault.azure.net reaches the local Azure (see vault-host.mjs); nothing else changes.
+        NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`,
         LOCAL_AZURE_HTTPS_PORT: String(this.azure.httpsPort),
         ...connection.env,
         ...invocation.env,

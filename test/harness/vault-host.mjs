@@ -1,10 +1,9 @@
-// Preloaded into task processes by the test Fixture (NODE_OPTIONS=--require), never shipped: a vault's
+// Preloaded into task processes by the test Fixture (NODE_OPTIONS=--import), never shipped: a vault's
 // URI is https://<vault>.vault.azure.net with no port, so TLS connections to such hosts are sent to
 // the local Azure's HTTPS port on loopback instead. The server name (SNI and certificate check) and
 // the Host header stay the vault's, so the task and the Key Vault client run unchanged, challenge
 // resource verification included.
-"use strict";
-const tls = require("node:tls");
+import tls from "node:tls";
 
 const port = Number(process.env.LOCAL_AZURE_HTTPS_PORT);
 const VAULT_HOST = /\.vault\.azure\.net$/i;
