@@ -12,6 +12,8 @@ import { FeatureClient } from "@azure/arm-features";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
 import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
+import { SecretClient } from "@azure/keyvault-secrets";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 
 const USER_AGENT = "aks-hardening-tasks";
@@ -38,6 +40,8 @@ export class AzureClients {
   private readonly identityClients = new Map<string, ManagedServiceIdentityClient>();
   private policyContext?: PolicyContext;
   private policyInsightsClient?: PolicyInsightsClient;
+  private keyVaultManagement?: KeyVaultManagementContext;
+  private readonly secretClients = new Map<string, SecretClient>();
 
   constructor(readonly connection: ServiceConnection) {
     this.credential = createCredential(connection);
@@ -75,6 +79,26 @@ export class AzureClients {
   get features(): FeatureClient {
     this.featureClient ??= new FeatureClient(this.credential, this.connection.subscriptionId, this.classicArmOptions());
     return this.featureClient;
+  }
+
+  get keyVaults(): KeyVaultManagementContext {
+    this.keyVaultManagement ??= createKeyVaultManagement(this.credential, this.connection.subscriptionId, this.armOptions());
+    return this.keyVaultManagement;
+  }
+
+  /**
+   * The data-plane client of one vault, at its `vaultUri` as ARM returned it. Its token scope comes
+   * from the vault's own 401 challenge (the cloud's Key Vault audience, which the connection's
+   * AzureKeyVaultServiceEndpointResourceId names too), and the client checks that the challenge's
+   * resource matches the vault's host: that check stays on.
+   */
+  secrets(vaultUri: string): SecretClient {
+    let client = this.secretClients.get(vaultUri.toLowerCase());
+    if (!client) {
+      client = new SecretClient(vaultUri, this.credential, pipelineOptions(vaultUri));
+      this.secretClients.set(vaultUri.toLowerCase(), client);
+    }
+    return client;
   }
 
   /** Managed identities may live in another subscription than the connection's. */

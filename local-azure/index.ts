@@ -15,6 +15,8 @@ import type { AdoOidc } from "./routes/ado-oidc";
 import { entraRoutes } from "./routes/entra";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
+import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
+import { keyVaultRoutes } from "./routes/key-vaults";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
@@ -30,6 +32,7 @@ export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
+export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { ResourceStore } from "./store";
 
@@ -43,6 +46,8 @@ export interface LocalAzureOptions {
 export interface LocalAzure {
   /** `https://127.0.0.1:PORT`: ARM base URL, Entra authority host, ADO OIDC endpoint host and `/ip`. */
   url: string;
+  /** The HTTPS port, which also answers `<vault>.vault.azure.net` (the Key Vault data plane) when a client connects there. */
+  httpsPort: number;
   /** `http://127.0.0.1:PORT2`: IMDS-compatible managed identity endpoint (AZURE_POD_IDENTITY_AUTHORITY_HOST). */
   imdsUrl: string;
   /** PEM of the self-signed certificate, for NODE_EXTRA_CA_CERTS. */
@@ -135,6 +140,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...roleAssignmentRoutes(armEnv),
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
+    ...keyVaultRoutes(armEnv),
+    ...keyVaultSecretRoutes({ url, store }),
   ]);
 
   const close = (server: HttpServer) =>
@@ -145,6 +152,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
 
   return {
     url,
+    httpsPort,
     imdsUrl,
     caCertPath: certificate.caCertPath,
     tenantId,

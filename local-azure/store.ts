@@ -1,6 +1,8 @@
 import type { Directory } from "./directory";
 import type { FaultInjector, OperationOutcome } from "./faults";
 import { newGuid } from "./jwt";
+import { defaultKeyVault, KEY_VAULT_TYPE, keyVaultId, newSecretVersion, VAULT_SECRET_TYPE } from "./resources/key-vault";
+import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
 import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
 import { composeAssignment, evaluatePolicies, policyAssignmentId, type PolicyStateRecord } from "./resources/policy";
 import { builtInPolicyCatalogue } from "./resources/policy-catalogue";
@@ -373,5 +375,90 @@ export class ResourceStore {
     return [...this.policyStates.entries()]
       .filter(([id]) => id === prefix || id.startsWith(`${prefix}/`))
       .flatMap(([, records]) => structuredClone(records));
+  }
+
+  // ---- key vaults ----
+
+  /** A vault shaped like the spec's getVault example: access policies (default) or Azure RBAC, soft delete on. */
+  addKeyVault(
+    resourceGroup: string,
+    name: string,
+    p: { enableRbacAuthorization?: boolean; enableSoftDelete?: boolean; accessPolicies?: AccessPolicyEntry[]; location?: string } = {},
+  ): ArmResource {
+    const location = p.location ?? this.options.defaultLocation;
+    if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
+    return this.put(
+      defaultKeyVault({
+        subscriptionId: this.subscriptionId,
+        tenantId: this.tenantId,
+        resourceGroup,
+        name,
+        location,
+        enableRbacAuthorization: p.enableRbacAuthorization ?? false,
+        enableSoftDelete: p.enableSoftDelete ?? true,
+        accessPolicies: p.accessPolicies ?? [],
+      }),
+    );
+  }
+
+  getKeyVault(resourceGroup: string, name: string): ArmResource | undefined {
+    return this.get(keyVaultId(this.subscriptionId, resourceGroup, name));
+  }
+
+  /** Vault names are globally unique: the data plane finds its vault by the host name's first label. */
+  keyVaultByName(name: string): ArmResource | undefined {
+    return this.listByType(KEY_VAULT_TYPE).find((vault) => vault.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** The secret with all its versions (also while soft-deleted), or undefined when it never existed or was purged. */
+  vaultSecret(vaultName: string, secretName: string): VaultSecretRecord | undefined {
+    const vault = this.keyVaultByName(vaultName);
+    return vault ? this.get<VaultSecretRecord>(`${vault.id}/secrets/${secretName}`) : undefined;
+  }
+
+  /** Adds a version (every set does); the caller checks soft-deleted names first. */
+  setVaultSecret(
+    vaultName: string,
+    secretName: string,
+    value: string,
+    p: { contentType?: string; tags?: Record<string, string> } = {},
+  ): SecretVersion {
+    const vault = this.keyVaultByName(vaultName);
+    if (!vault) throw new Error(`store.setVaultSecret: no vault ${vaultName}`);
+    const existing = this.vaultSecret(vaultName, secretName);
+    const now = Math.floor(Date.now() / 1000);
+    const version: SecretVersion = { version: newSecretVersion(), value, enabled: true, created: now, updated: now, ...p };
+    const record: VaultSecretRecord = existing ?? {
+      id: `${vault.id}/secrets/${secretName}`,
+      name: secretName,
+      type: VAULT_SECRET_TYPE,
+      properties: { versions: [] },
+    };
+    record.properties.versions.push(version);
+    this.put(record);
+    return version;
+  }
+
+  /** Deletes a secret: soft-deleted (recoverable) when the vault has soft delete, else gone. */
+  deleteVaultSecret(vaultName: string, secretName: string): VaultSecretRecord | undefined {
+    const record = this.vaultSecret(vaultName, secretName);
+    if (!record || record.properties.deleted) return undefined;
+    const vault = this.keyVaultByName(vaultName)!;
+    if (vault.properties?.["enableSoftDelete"] === false) {
+      this.delete(record.id);
+      return record;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const days = Number(vault.properties?.["softDeleteRetentionInDays"] ?? 90);
+    record.properties.deleted = { deletedDate: now, scheduledPurgeDate: now + days * 86400 };
+    return this.put(record);
+  }
+
+  /** Brings a soft-deleted secret back with all its versions. */
+  recoverVaultSecret(vaultName: string, secretName: string): VaultSecretRecord | undefined {
+    const record = this.vaultSecret(vaultName, secretName);
+    if (!record?.properties.deleted) return undefined;
+    delete record.properties.deleted;
+    return this.put(record);
   }
 }

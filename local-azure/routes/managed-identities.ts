@@ -3,7 +3,7 @@ import type { Route } from "../http";
 import type { ArmResource } from "../store";
 import { FEDERATED_CREDENTIAL_TYPE, MAX_FEDERATED_CREDENTIALS } from "../store";
 import type { ArmEnv } from "./arm-common";
-import { requireJsonObject, requireResourceGroup, resourceNotFound } from "./arm-common";
+import { requireJsonObject, requireResourceGroup, requireSubscription, resourceNotFound } from "./arm-common";
 
 const TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const BASE = `/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/${TYPE}`;
@@ -22,6 +22,7 @@ interface CredentialProperties {
  * store. Their federated identity credentials: create or update, get, list, delete, with the service's
  * rules (FederatedIdentityCredentialCreate example; the errors documented for the resource): names of 3-120
  * characters, exactly one audience, an issuer+subject pair unique per identity, at most 20 per identity.
+ * Identities are listed by resource group and by subscription.
  */
 export function managedIdentityRoutes(env: ArmEnv): Route[] {
   const { store } = env;
@@ -114,6 +115,15 @@ export function managedIdentityRoutes(env: ArmEnv): Route[] {
         const identity = identityOf(ctx);
         const removed = store.delete(`${identity.id}/federatedIdentityCredentials/${ctx.params["credentialName"] ?? ""}`);
         return { status: removed ? 200 : 204 };
+      },
+    },
+    {
+      method: "GET",
+      path: `/subscriptions/{subscriptionId}/providers/${TYPE}`,
+      auth: "arm",
+      handler: (ctx) => {
+        requireSubscription(env, ctx);
+        return { status: 200, body: { value: env.store.listByType(TYPE) } };
       },
     },
   ];

@@ -8,6 +8,7 @@ import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type Ste
 
 /** ARM actions sent as POST that only read (queries), by path. */
 const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
+const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
 
 export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
 
@@ -47,6 +48,16 @@ export class Fixture {
     return connection;
   }
 
+  /** The object ID of the principal a service connection signs in as (for access policies and role assignments). */
+  principalObjectId(kind: ConnectionKind = "spnKey"): string {
+    const connection = this.connection(kind);
+    const clientId =
+      kind === "managedIdentity" ? connection.endpoint.data["msiclientId"] : connection.endpoint.parameters["serviceprincipalid"];
+    const objectId = clientId ? this.azure.objectIdOf(clientId) : undefined;
+    if (!objectId) throw new Error(`no principal for the ${kind} connection`);
+    return objectId;
+  }
+
   private stepOptions(invocation: TaskInvocation): StepOptions {
     const connection = this.connection(invocation.connection ?? "spnKey");
     return {
@@ -54,7 +65,14 @@ export class Fixture {
       inputs: { azureSubscription: connection.endpoint.id, ...invocation.inputs },
       endpoints: [connection.endpoint],
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
-      env: { NODE_EXTRA_CA_CERTS: this.azure.caCertPath, ...connection.env, ...invocation.env },
+      env: {
+        NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
+        // <vault>.vault.azure.net reaches the local Azure (see vault-host.mjs); nothing else changes.
+        NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`,
+        LOCAL_AZURE_HTTPS_PORT: String(this.azure.httpsPort),
+        ...connection.env,
+        ...invocation.env,
+      },
     };
   }
 

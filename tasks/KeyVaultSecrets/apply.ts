@@ -1,0 +1,251 @@
+import * as tl from "azure-pipelines-task-lib/task";
+import { get as getVault, listBySubscription, updateAccessPolicy } from "@azure/arm-keyvault/api/vaults";
+import type { Vault } from "@azure/arm-keyvault";
+import type { AzureClients } from "../../core/azure";
+import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { readUserAssignedIdentity } from "../../core/identity";
+import { applyRoleGrant, readRoleGrant } from "../../core/roles";
+import type { Grantee, KeyVaultSecretsRequest } from "./inputs";
+import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
+
+/** Secrets read and written at once; the client's retry policy waits out 429 Retry-After on each. */
+export const SECRET_CONCURRENCY = 8;
+
+export function describeVault(vault: Pick<VaultState, "name" | "resourceGroupName">): string {
+  return `key vault '${vault.name}' in resource group '${vault.resourceGroupName}'`;
+}
+
+/** Reads the vault through ARM; without a resource group, finds it among the subscription's vaults. */
+export async function readVault(clients: AzureClients, request: KeyVaultSecretsRequest): Promise<VaultState> {
+  let resourceGroupName = request.resourceGroupName;
+  if (!resourceGroupName) {
+    try {
+      for await (const vault of listBySubscription(clients.keyVaults)) {
+        if (vault.name?.toLowerCase() === request.keyVaultName.toLowerCase()) {
+          resourceGroupName = /\/resourceGroups\/([^/]+)\//i.exec(vault.id ?? "")?.[1];
+          break;
+        }
+      }
+    } catch (error) {
+      throw new TaskError(
+        describeFailure(error, {
+          action: `list the key vaults of subscription '${clients.connection.subscriptionId}' to find '${request.keyVaultName}'`,
+          permission: "Microsoft.KeyVault/vaults/read",
+        }),
+      );
+    }
+    if (!resourceGroupName) {
+      throw new TaskError(
+        `There is no key vault '${request.keyVaultName}' in the service connection's subscription '${clients.connection.subscriptionId}' (or the connection may not read it). Check keyVaultName, or set resourceGroupName.`,
+      );
+    }
+  }
+  const where = { name: request.keyVaultName, resourceGroupName };
+  let vault: Vault;
+  try {
+    vault = await getVault(clients.keyVaults, resourceGroupName, request.keyVaultName);
+  } catch (error) {
+    throw new TaskError(describeFailure(error, { action: `read ${describeVault(where)}`, permission: "Microsoft.KeyVault/vaults/read" }));
+  }
+  if (!vault.properties.vaultUri)
+    throw new TaskError(`The ${describeVault(where)} has no vaultUri yet (is it still being created?); re-run later.`);
+  return {
+    id: vault.id!,
+    name: vault.name ?? request.keyVaultName,
+    resourceGroupName,
+    vaultUri: vault.properties.vaultUri,
+    tenantId: vault.properties.tenantId,
+    model: vault.properties.enableRbacAuthorization ? "rbac" : "accessPolicies",
+    accessPolicies: (vault.properties.accessPolicies ?? []) as AccessPolicyEntry[],
+  };
+}
+
+/**
+ * The grantee's object ID. A resource ID is read; a GUID is looked up among the subscription's
+ * user-assigned identities (so an identity's client ID works, e.g. an AKS kubelet identity), and
+ * otherwise taken as an object ID.
+ */
+export async function resolveGrantee(
+  clients: AzureClients,
+  grantee: Grantee,
+): Promise<{ principalId: string; description: string; note?: string }> {
+  if (grantee.kind === "identity") {
+    const identity = await readUserAssignedIdentity(clients, grantee);
+    return { principalId: identity.principalId, description: `managed identity '${identity.name}' (object ID ${identity.principalId})` };
+  }
+  try {
+    for await (const identity of clients.managedIdentities().userAssignedIdentities.listBySubscription()) {
+      if (identity.clientId?.toLowerCase() === grantee.id) {
+        return {
+          principalId: identity.principalId!,
+          description: `managed identity '${identity.name}' (client ID ${grantee.id}, object ID ${identity.principalId})`,
+        };
+      }
+      if (identity.principalId?.toLowerCase() === grantee.id) {
+        return { principalId: grantee.id, description: `managed identity '${identity.name}' (object ID ${grantee.id})` };
+      }
+    }
+  } catch (error) {
+    tl.debug(`Could not list user-assigned identities to resolve ${grantee.id}: ${describeFailure(error)}`);
+  }
+  return {
+    principalId: grantee.id,
+    description: `object ID ${grantee.id}`,
+    note: `grantTo ${grantee.id} is not a user-assigned identity of this subscription, so it is used as an object ID. For an app registration, pass its service principal's object ID, not its client ID.`,
+  };
+}
+
+export async function readGrant(
+  clients: AzureClients,
+  vault: VaultState,
+  principal: { principalId: string; description: string },
+  permissions: readonly string[],
+): Promise<GrantPlan> {
+  if (vault.model === "accessPolicies") {
+    return planAccessPolicy(vault, principal.principalId, principal.description, permissions);
+  }
+  const plan = await readRoleGrant(clients, {
+    role: "Key Vault Secrets User",
+    scope: vault.id,
+    principalId: principal.principalId,
+    principalDescription: principal.description,
+  });
+  return { kind: "role", ...plan };
+}
+
+/** Writes the grant; returns what was done. */
+export async function applyGrant(clients: AzureClients, vault: VaultState, plan: GrantPlan): Promise<"created" | "existed" | "updated"> {
+  if (plan.kind === "role") return applyRoleGrant(clients, plan);
+  try {
+    await updateAccessPolicy(clients.keyVaults, vault.resourceGroupName, vault.name, "add", {
+      properties: { accessPolicies: [plan.entry] },
+    });
+    return "updated";
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, {
+        action: `add an access policy for ${plan.principalDescription} to ${describeVault(vault)}`,
+        permission: "Microsoft.KeyVault/vaults/accessPolicies/write",
+      }),
+    );
+  }
+}
+
+/** Reads each secret's latest value (and whether a missing name is soft-deleted), a few at a time. */
+export async function readSecrets(clients: AzureClients, vault: VaultState, names: readonly string[]): Promise<Map<string, CurrentSecret>> {
+  const client = clients.secrets(vault.vaultUri);
+  const current = new Map<string, CurrentSecret>();
+  await forEachConcurrently(names, SECRET_CONCURRENCY, async (name) => {
+    try {
+      const secret = await client.getSecret(name);
+      current.set(name, { state: "present", value: secret.value ?? "" });
+      return;
+    } catch (error) {
+      if (azureErrorDetails(error).status !== 404) throw dataPlaneError(error, vault, "read", name);
+    }
+    try {
+      await client.getDeletedSecret(name);
+      current.set(name, { state: "deleted" });
+    } catch (error) {
+      // 404: never existed. 403: cannot tell; a soft-deleted name still shows up as 409 when written.
+      if (![403, 404].includes(azureErrorDetails(error).status ?? 0)) throw dataPlaneError(error, vault, "read", name);
+      current.set(name, { state: "absent" });
+    }
+  });
+  return current;
+}
+
+export type SecretOutcome = "created" | "updated" | "unchanged" | "recovered" | "recovered and updated";
+
+/** Writes the planned secrets, a few at a time: a soft-deleted name is recovered, then written only if its value differs. */
+export async function applySecrets(
+  clients: AzureClients,
+  vault: VaultState,
+  plans: readonly SecretPlan[],
+): Promise<Map<string, SecretOutcome>> {
+  const client = clients.secrets(vault.vaultUri);
+  const outcomes = new Map<string, SecretOutcome>();
+  const recover = async (name: string, value: string): Promise<SecretOutcome> => {
+    try {
+      await (await client.beginRecoverDeletedSecret(name, { intervalInMs: 500 })).pollUntilDone();
+    } catch (error) {
+      if (azureErrorDetails(error).status === 403) {
+        throw new TaskError(
+          `The secret '${name}' in ${describeVault(vault)} is deleted but recoverable (soft delete), and the service connection may not recover it: it needs the secret permission 'recover' (access policy) or the role Key Vault Secrets Officer (RBAC). Recover or purge the secret, or grant that permission, then re-run.`,
+        );
+      }
+      throw dataPlaneError(error, vault, "recover", name);
+    }
+    const recovered = await client.getSecret(name).catch((error: unknown) => {
+      throw dataPlaneError(error, vault, "read", name);
+    });
+    if (recovered.value === value) return "recovered";
+    await set(name, value);
+    return "recovered and updated";
+  };
+  const set = async (name: string, value: string): Promise<void> => {
+    await client.setSecret(name, value);
+  };
+  await forEachConcurrently(plans, SECRET_CONCURRENCY, async (plan) => {
+    const { name, value } = plan.secret;
+    if (plan.action === "unchanged") {
+      outcomes.set(name, "unchanged");
+      return;
+    }
+    if (plan.action === "recover") {
+      outcomes.set(name, await recover(name, value));
+      return;
+    }
+    try {
+      await set(name, value);
+      outcomes.set(name, plan.action === "create" ? "created" : "updated");
+    } catch (error) {
+      // Deleted since it was read, or the connection could not see deleted secrets.
+      if (innerErrorCode(error) === "ObjectIsDeletedButRecoverable") outcomes.set(name, await recover(name, value));
+      else throw dataPlaneError(error, vault, "write", name);
+    }
+  });
+  return outcomes;
+}
+
+const NEEDED: Record<string, { permission: string; role: string }> = {
+  read: { permission: "get", role: "Key Vault Secrets Officer (or Key Vault Secrets User to read only)" },
+  write: { permission: "set", role: "Key Vault Secrets Officer" },
+  recover: { permission: "recover", role: "Key Vault Secrets Officer" },
+};
+
+/** A data-plane failure as a sentence: a 403 names the permission (or role) the connection lacks. */
+function dataPlaneError(error: unknown, vault: VaultState, operation: "read" | "write" | "recover", name: string): TaskError {
+  if (error instanceof TaskError) return error;
+  const { status, message } = azureErrorDetails(error);
+  if (status === 403) {
+    const needed = NEEDED[operation]!;
+    const how =
+      vault.model === "rbac"
+        ? `the vault uses Azure RBAC: assign the connection's identity the role ${needed.role} on the vault`
+        : `the vault uses access policies: give the connection's identity the secret permissions get, set and recover (at least '${needed.permission}')`;
+    return new TaskError(
+      `The service connection may not ${operation} the secret '${name}' in ${describeVault(vault)} (HTTP 403): ${how}, then re-run. Key Vault said: ${message.split(/\r?\n/)[0]}`,
+    );
+  }
+  return new TaskError(describeFailure(error, { action: `${operation} the secret '${name}' in ${describeVault(vault)}` }));
+}
+
+/** Key Vault puts the precise reason in `error.innererror.code` (e.g. ObjectIsDeletedButRecoverable). */
+function innerErrorCode(error: unknown): string | undefined {
+  const body = (error as { response?: { bodyAsText?: string } }).response?.bodyAsText;
+  try {
+    return (JSON.parse(body ?? "") as { error?: { innererror?: { code?: string } } }).error?.innererror?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `work` over the items with at most `limit` at once; the first failure fails the whole. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,86 @@
+import type { RoleGrantPlan } from "../../core/roles";
+import type { SecretEntry } from "./secrets";
+
+export type PermissionModel = "accessPolicies" | "rbac";
+
+export interface AccessPolicyEntry {
+  tenantId: string;
+  objectId: string;
+  applicationId?: string;
+  permissions: { keys?: string[]; secrets?: string[]; certificates?: string[]; storage?: string[] };
+}
+
+/** What the task needs of a vault, as ARM returned it. */
+export interface VaultState {
+  id: string;
+  name: string;
+  resourceGroupName: string;
+  vaultUri: string;
+  tenantId: string;
+  model: PermissionModel;
+  accessPolicies: AccessPolicyEntry[];
+}
+
+/** The access-policy change for one principal: its secret permissions before → after. */
+export interface AccessPolicyPlan {
+  readonly empty: boolean;
+  kind: "accessPolicy";
+  principalId: string;
+  principalDescription: string;
+  before: string[];
+  after: string[];
+  /** What `accessPolicies/add` is sent: the principal's entry with the wanted secret permissions merged in. */
+  entry: AccessPolicyEntry;
+}
+
+export type GrantPlan = AccessPolicyPlan | ({ kind: "role" } & RoleGrantPlan);
+
+/** The secret as the vault has it now. */
+export type CurrentSecret = { state: "present"; value: string } | { state: "absent" } | { state: "deleted" };
+
+/**
+ * create: no secret of that name; update: the value differs (a new version); unchanged: equal, no
+ * write (no new version); recover: soft-deleted, recovered first and then compared.
+ */
+export type SecretAction = "create" | "update" | "unchanged" | "recover";
+
+export interface SecretPlan {
+  secret: SecretEntry;
+  action: SecretAction;
+}
+
+/**
+ * Merges the wanted secret permissions into the principal's access policy (or a new one). Pure.
+ * Only the principal's own entry is sent, with its other permissions as they are, so `add`
+ * touches nothing else; `all` already covers every permission.
+ */
+export function planAccessPolicy(
+  vault: VaultState,
+  principalId: string,
+  principalDescription: string,
+  wanted: readonly string[],
+): AccessPolicyPlan {
+  const own = vault.accessPolicies.find((p) => p.objectId.toLowerCase() === principalId.toLowerCase() && !p.applicationId);
+  const before = [...(own?.permissions.secrets ?? [])];
+  const has = (p: string) => before.some((q) => q.toLowerCase() === p.toLowerCase() || q.toLowerCase() === "all");
+  const missing = wanted.filter((p) => !has(p));
+  const after = [...before, ...missing];
+  const entry: AccessPolicyEntry = {
+    tenantId: own?.tenantId ?? vault.tenantId,
+    objectId: own?.objectId ?? principalId,
+    permissions: { ...own?.permissions, secrets: after },
+  };
+  return { empty: missing.length === 0, kind: "accessPolicy", principalId, principalDescription, before, after, entry };
+}
+
+/** Compares before writing: an equal value is never written again, so re-runs create no versions. Pure. */
+export function planSecret(secret: SecretEntry, current: CurrentSecret): SecretPlan {
+  switch (current.state) {
+    case "absent":
+      return { secret, action: "create" };
+    case "deleted":
+      return { secret, action: "recover" };
+    case "present":
+      return { secret, action: current.value === secret.value ? "unchanged" : "update" };
+  }
+}

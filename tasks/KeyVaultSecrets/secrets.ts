@@ -1,0 +1,118 @@
+import { InputError } from "../../core/errors";
+
+/** Key Vault secret names: letters, digits and dashes, 1-127 characters. */
+export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+/** Key Vault refuses secret values over 25 KB. */
+export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
+
+export type NameMapping = "strict" | "dashes";
+
+/** One `name=value` line as typed (the value is a secret: it never appears in a message). */
+export interface SecretLine {
+  line: number;
+  typedName: string;
+  value: string;
+}
+
+/** A secret to write, under its Key Vault name. */
+export interface SecretEntry extends SecretLine {
+  name: string;
+}
+
+export interface NameChange {
+  from: string;
+  to: string;
+}
+
+/**
+ * Splits the `secrets` input into lines `name=value` (split at the first `=`; name and value
+ * trimmed). Blank lines and `#` comments are skipped. Every problem is collected so one fix-and-re-run
+ * suffices; messages name line numbers and names, never values or whole lines (a line may be part of a
+ * secret that spans lines).
+ */
+export function parseSecretLines(text: string, inputName = "secrets"): SecretLine[] {
+  const lines: SecretLine[] = [];
+  const errors: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const trimmed = raw.trim();
+    if (!trimmed || trimmed.startsWith("#")) return;
+    const at = trimmed.indexOf("=");
+    const line = index + 1;
+    if (at < 0) {
+      errors.push(`line ${line} has no '=' (expected name=value; a value cannot span lines).`);
+      return;
+    }
+    const typedName = trimmed.slice(0, at).trim();
+    const value = trimmed.slice(at + 1).trim();
+    if (!typedName) errors.push(`line ${line} has no name before '='.`);
+    else if (!value)
+      errors.push(`line ${line} ('${typedName}') has an empty value; Key Vault secrets need one (is the variable defined?).`);
+    else if (/^\$\([\w.]+\)$/.test(value)) {
+      errors.push(`line ${line} ('${typedName}') holds the unexpanded macro ${value}: the pipeline has no variable of that name.`);
+    } else if (Buffer.byteLength(value, "utf8") > MAX_SECRET_VALUE_BYTES) {
+      errors.push(
+        `line ${line} ('${typedName}') has a value of ${Buffer.byteLength(value, "utf8")} bytes; Key Vault accepts at most 25 KB (${MAX_SECRET_VALUE_BYTES} bytes) per secret.`,
+      );
+    } else lines.push({ line, typedName, value });
+  });
+  throwAll(inputName, errors);
+  return lines;
+}
+
+/** Every value of the input, for registering as secrets before anything else runs. */
+export function secretValuesIn(text: string): string[] {
+  const values = new Set<string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const trimmed = raw.trim();
+    if (!trimmed || trimmed.startsWith("#")) continue;
+    const at = trimmed.indexOf("=");
+    // A line without '=' may be the rest of a value that spans lines: mask it whole.
+    const value = at < 0 ? trimmed : trimmed.slice(at + 1).trim();
+    if (value) values.add(value);
+  }
+  return [...values];
+}
+
+/**
+ * Key Vault names for the lines. `strict` refuses a name Key Vault would refuse; `dashes` maps `.`
+ * and `_` to `-` (Spring's `spring.datasource.url` → `spring-datasource-url`) and reports each
+ * change. Two lines that end up with one name are refused under either mapping (Key Vault names
+ * compare case-insensitively).
+ */
+export function mapSecretNames(
+  lines: readonly SecretLine[],
+  mapping: NameMapping,
+  inputName = "secrets",
+): { secrets: SecretEntry[]; changes: NameChange[] } {
+  const errors: string[] = [];
+  const secrets: SecretEntry[] = [];
+  const changes: NameChange[] = [];
+  for (const line of lines) {
+    const name = mapping === "dashes" ? line.typedName.replace(/[._]/g, "-") : line.typedName;
+    if (!SECRET_NAME.test(name)) {
+      const hint =
+        mapping === "strict" && /[._]/.test(line.typedName)
+          ? " Use dashes instead, or set nameMapping to 'dashes' to map '.' and '_' to '-'."
+          : "";
+      errors.push(`line ${line.line}: '${line.typedName}' is not a valid Key Vault secret name (1-127 letters, digits and '-').${hint}`);
+      continue;
+    }
+    if (name !== line.typedName) changes.push({ from: line.typedName, to: name });
+    secrets.push({ ...line, name });
+  }
+  const byName = new Map<string, SecretEntry[]>();
+  for (const secret of secrets) byName.set(secret.name.toLowerCase(), [...(byName.get(secret.name.toLowerCase()) ?? []), secret]);
+  for (const group of byName.values()) {
+    if (group.length < 2) continue;
+    const first = group[0]!;
+    const typed = group.map((s) => `line ${s.line} '${s.typedName}'`).join(", ");
+    errors.push(`${typed} all become the secret '${first.name}'; give them distinct names.`);
+  }
+  throwAll(inputName, errors);
+  return { secrets, changes };
+}
+
+function throwAll(inputName: string, errors: string[]): void {
+  if (errors.length === 1) throw new InputError(inputName, errors[0]!);
+  if (errors.length > 1) throw new InputError(inputName, `${errors.length} problems: ${errors.join(" ")}`);
+}
