@@ -6,14 +6,6 @@ import {
   type PipelineOptions,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
-import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
-import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { FeatureClient } from "@azure/arm-features";
-import { ManagedServiceIdentityClient } from "@azure/arm-msi";
-import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
-import { PolicyInsightsClient } from "@azure/arm-policyinsights";
-import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
-import { SecretClient } from "@azure/keyvault-secrets";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 
 const USER_AGENT = "aks-hardening-tasks";
@@ -23,7 +15,7 @@ const USER_AGENT = "aks-hardening-tasks";
  * and dropped connections with exponential back-off. Five tries keeps a throttled run under about
  * a minute of back-off before it gives up with Azure's message.
  */
-function pipelineOptions(url: string): PipelineOptions {
+export function pipelineOptions(url: string): PipelineOptions {
   return {
     retryOptions: { maxRetries: 5, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 },
     proxyOptions: proxyFor(url),
@@ -31,17 +23,14 @@ function pipelineOptions(url: string): PipelineOptions {
   };
 }
 
-/** The connection's credential and the ARM clients built on it, all pointed at the connection's cloud. */
+/**
+ * The connection's credential and the options every Azure client takes, pointed at the
+ * connection's cloud. The clients themselves are made where they are used (core/cluster.ts,
+ * core/roles.ts, a task's apply.ts), so each task's bundle carries only the SDKs it calls.
+ */
 export class AzureClients {
   readonly credential: TokenCredential;
-  private containerService?: ContainerServiceContext;
-  private authorizationClient?: AuthorizationManagementClient;
-  private featureClient?: FeatureClient;
-  private readonly identityClients = new Map<string, ManagedServiceIdentityClient>();
-  private policyContext?: PolicyContext;
-  private policyInsightsClient?: PolicyInsightsClient;
-  private keyVaultManagement?: KeyVaultManagementContext;
-  private readonly secretClients = new Map<string, SecretClient>();
+  private readonly made = new Map<string, unknown>();
 
   constructor(readonly connection: ServiceConnection) {
     this.credential = createCredential(connection);
@@ -61,64 +50,10 @@ export class AzureClients {
     return { ...this.armOptions(), $host: this.connection.armUrl, credentialScopes: [this.connection.armScope] };
   }
 
-  get clusters(): ContainerServiceContext {
-    this.containerService ??= createContainerService(this.credential, this.connection.subscriptionId, this.armOptions());
-    return this.containerService;
-  }
-
-  get authorization(): AuthorizationManagementClient {
-    this.authorizationClient ??= new AuthorizationManagementClient(
-      this.credential,
-      this.connection.subscriptionId,
-      this.classicArmOptions(),
-    );
-    return this.authorizationClient;
-  }
-
-  /** Preview-feature registrations (AFEC) of the connection's subscription. */
-  get features(): FeatureClient {
-    this.featureClient ??= new FeatureClient(this.credential, this.connection.subscriptionId, this.classicArmOptions());
-    return this.featureClient;
-  }
-
-  get keyVaults(): KeyVaultManagementContext {
-    this.keyVaultManagement ??= createKeyVaultManagement(this.credential, this.connection.subscriptionId, this.armOptions());
-    return this.keyVaultManagement;
-  }
-
-  /**
-   * The data-plane client of one vault, at its `vaultUri` as ARM returned it. Its token scope comes
-   * from the vault's own 401 challenge (the cloud's Key Vault audience, which the connection's
-   * AzureKeyVaultServiceEndpointResourceId names too), and the client checks that the challenge's
-   * resource matches the vault's host: that check stays on.
-   */
-  secrets(vaultUri: string): SecretClient {
-    let client = this.secretClients.get(vaultUri.toLowerCase());
-    if (!client) {
-      client = new SecretClient(vaultUri, this.credential, pipelineOptions(vaultUri));
-      this.secretClients.set(vaultUri.toLowerCase(), client);
-    }
-    return client;
-  }
-
-  /** Managed identities may live in another subscription than the connection's. */
-  managedIdentities(subscriptionId = this.connection.subscriptionId): ManagedServiceIdentityClient {
-    let client = this.identityClients.get(subscriptionId.toLowerCase());
-    if (!client) {
-      client = new ManagedServiceIdentityClient(this.credential, subscriptionId, this.classicArmOptions());
-      this.identityClients.set(subscriptionId.toLowerCase(), client);
-    }
-    return client;
-  }
-
-  get policy(): PolicyContext {
-    this.policyContext ??= createPolicy(this.credential, this.connection.subscriptionId, this.armOptions());
-    return this.policyContext;
-  }
-
-  get policyInsights(): PolicyInsightsClient {
-    this.policyInsightsClient ??= new PolicyInsightsClient(this.credential, this.connection.subscriptionId, this.classicArmOptions());
-    return this.policyInsightsClient;
+  /** One client per key for the run, made on first use. */
+  client<T>(key: string, make: () => T): T {
+    if (!this.made.has(key)) this.made.set(key, make());
+    return this.made.get(key) as T;
   }
 }
 

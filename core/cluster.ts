@@ -1,7 +1,8 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { createOrUpdate, get } from "@azure/arm-containerservice/api/managedClusters";
 import type { ManagedCluster } from "@azure/arm-containerservice";
-import type { ContainerServiceContext } from "@azure/arm-containerservice/api";
+import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 
 export type { ManagedCluster };
@@ -44,6 +45,12 @@ export interface ClusterUpdateResult<P extends ClusterPlan> {
 const MAX_STALE_ETAG_RETRIES = 5;
 /** Longest pause between tries while the cluster is busy, when Azure gives no `Retry-After`. */
 const MAX_BUSY_POLL_MS = 15_000;
+
+export function clusterClient(clients: AzureClients): ContainerServiceContext {
+  return clients.client("containerService", () =>
+    createContainerService(clients.credential, clients.connection.subscriptionId, clients.armOptions()),
+  );
+}
 
 export function describeCluster(ref: ClusterRef): string {
   return `managed cluster '${ref.clusterName}' in resource group '${ref.resourceGroupName}'`;

@@ -1,3 +1,4 @@
+import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import type { AzureClients } from "./azure";
 import { describeFailure, InputError, TaskError } from "./errors";
 
@@ -47,6 +48,14 @@ export function parseIdentityReference(
   return { subscriptionId, resourceGroupName, name: value };
 }
 
+/** Managed identities may live in another subscription than the connection's. */
+export function identityClient(clients: AzureClients, subscriptionId = clients.connection.subscriptionId): ManagedServiceIdentityClient {
+  return clients.client(
+    `managedIdentities:${subscriptionId.toLowerCase()}`,
+    () => new ManagedServiceIdentityClient(clients.credential, subscriptionId, clients.classicArmOptions()),
+  );
+}
+
 export function identityResourceId(ref: IdentityReference): string {
   return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroupName}/providers/${IDENTITY_TYPE}/${ref.name}`;
 }
@@ -55,7 +64,7 @@ export function identityResourceId(ref: IdentityReference): string {
 export async function readUserAssignedIdentity(clients: AzureClients, ref: IdentityReference): Promise<UserAssignedIdentity> {
   const describe = `user-assigned managed identity '${ref.name}' in resource group '${ref.resourceGroupName}'`;
   try {
-    const identity = await clients.managedIdentities(ref.subscriptionId).userAssignedIdentities.get(ref.resourceGroupName, ref.name);
+    const identity = await identityClient(clients, ref.subscriptionId).userAssignedIdentities.get(ref.resourceGroupName, ref.name);
     if (!identity.clientId || !identity.principalId)
       throw new TaskError(`The ${describe} has no client or principal ID yet; re-run in a minute.`);
     return { ...ref, resourceId: identity.id ?? identityResourceId(ref), clientId: identity.clientId, principalId: identity.principalId };

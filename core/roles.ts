@@ -1,5 +1,6 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { v5 as uuidv5 } from "uuid";
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 
@@ -33,6 +34,13 @@ export interface RoleGrantPlan {
 
 /** A fixed namespace for deterministic role assignment names (UUID v5), so re-runs find their own. */
 const ASSIGNMENT_NAMESPACE = "0f6d1b7e-5a3c-4e0b-9a57-3d2b8c1e4f60";
+
+export function authorizationClient(clients: AzureClients): AuthorizationManagementClient {
+  return clients.client(
+    "authorization",
+    () => new AuthorizationManagementClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
+}
 
 export function roleAssignmentName(grant: RoleGrant): string {
   return uuidv5(`${grant.scope.toLowerCase()}|${BUILT_IN_ROLES[grant.role]}|${grant.principalId.toLowerCase()}`, ASSIGNMENT_NAMESPACE);
@@ -71,7 +79,7 @@ export function planRoleGrant(grant: RoleGrant, assignments: readonly Assignment
 export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Promise<RoleGrantPlan> {
   const assignments: AssignmentSeen[] = [];
   try {
-    const list = clients.authorization.roleAssignments.listForScope(grant.scope, {
+    const list = authorizationClient(clients).roleAssignments.listForScope(grant.scope, {
       filter: `atScope() and assignedTo('${grant.principalId}')`,
     });
     for await (const assignment of list) assignments.push(assignment);
@@ -100,7 +108,7 @@ export async function applyRoleGrant(
   const deadline = Date.now() + replicationTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      await clients.authorization.roleAssignments.create(grant.scope, plan.assignmentName, {
+      await authorizationClient(clients).roleAssignments.create(grant.scope, plan.assignmentName, {
         roleDefinitionId: roleDefinitionId(grant),
         principalId: grant.principalId,
         // Without it ARM looks the principal up in the directory and fails while a new identity replicates.

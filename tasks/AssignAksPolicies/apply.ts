@@ -1,11 +1,12 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { createPolicy } from "@azure/arm-policy/api";
+import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { create as createAssignment, listForResource } from "@azure/arm-policy/api/policyAssignments";
 import * as definitions from "@azure/arm-policy/api/policyDefinitions";
 import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
 import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
 import type { AzureClients } from "../../core/azure";
-import { describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
+import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
@@ -47,16 +48,18 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
     let found: PolicyDefinition | PolicySetDefinition;
     if (managementGroup) {
       found = initiative
-        ? await setDefinitions.getAtManagementGroup(clients.policy, managementGroup, name)
-        : await definitions.getAtManagementGroup(clients.policy, managementGroup, name);
+        ? await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name)
+        : await definitions.getAtManagementGroup(policyClient(clients), managementGroup, name);
     } else if (subscriptionId) {
       const context =
         subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
-          ? clients.policy
+          ? policyClient(clients)
           : createPolicy(clients.credential, subscriptionId, clients.armOptions());
       found = initiative ? await setDefinitions.get(context, name) : await definitions.get(context, name);
     } else {
-      found = initiative ? await setDefinitions.getBuiltIn(clients.policy, name) : await definitions.getBuiltIn(clients.policy, name);
+      found = initiative
+        ? await setDefinitions.getBuiltIn(policyClient(clients), name)
+        : await definitions.getBuiltIn(policyClient(clients), name);
     }
     return {
       id: found.id ?? id,
@@ -91,7 +94,7 @@ export function applyAddon(
   ref: ClusterRef,
   options: { enableAddon: boolean; dryRun: boolean; busyTimeoutMs: number },
 ): Promise<ClusterUpdateResult<AddonPlan>> {
-  return updateCluster(clients.clusters, ref, {
+  return updateCluster(clusterClient(clients), ref, {
     plan: (cluster) => planAddon(cluster, options.enableAddon),
     apply: (cluster) => withAddonEnabled(cluster),
     dryRun: options.dryRun,
@@ -104,7 +107,7 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
   const found: ExistingAssignment[] = [];
   try {
     const pages = listForResource(
-      clients.policy,
+      policyClient(clients),
       ref.resourceGroupName,
       "Microsoft.ContainerService",
       "",
@@ -170,7 +173,7 @@ export async function writeAssignments(
       metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
     };
     try {
-      const result = await createAssignment(clients.policy, scope, wanted.name, body);
+      const result = await createAssignment(policyClient(clients), scope, wanted.name, body);
       written.push({
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
@@ -201,9 +204,13 @@ export async function readPolicyStates(
   const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
   const states: PolicyStateInfo[] = [];
   try {
-    for await (const state of clients.policyInsights.policyStates.listQueryResultsForResource("latest", clusterId.replace(/^\/+/, ""), {
-      queryOptions: { filter },
-    })) {
+    for await (const state of policyInsightsClient(clients).policyStates.listQueryResultsForResource(
+      "latest",
+      clusterId.replace(/^\/+/, ""),
+      {
+        queryOptions: { filter },
+      },
+    )) {
       states.push({
         policyAssignmentId: state.policyAssignmentId ?? "",
         complianceState:
@@ -221,4 +228,15 @@ export async function readPolicyStates(
     return { error: message };
   }
   return states;
+}
+
+function policyClient(clients: AzureClients): PolicyContext {
+  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+}
+
+function policyInsightsClient(clients: AzureClients): PolicyInsightsClient {
+  return clients.client(
+    "policyInsights",
+    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

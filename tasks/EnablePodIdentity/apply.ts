@@ -1,8 +1,9 @@
 import * as tl from "azure-pipelines-task-lib/task";
+import { FeatureClient } from "@azure/arm-features";
 import type { AzureClients } from "../../core/azure";
-import { describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
+import { clusterClient, describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { readUserAssignedIdentity, type UserAssignedIdentity } from "../../core/identity";
+import { identityClient, readUserAssignedIdentity, type UserAssignedIdentity } from "../../core/identity";
 import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
@@ -25,7 +26,7 @@ const CREDENTIALS_PERMISSION = "Microsoft.ManagedIdentity/userAssignedIdentities
 /** Everything the plan needs, read before anything is written. */
 export async function readCurrentState(clients: AzureClients, request: EnablePodIdentityRequest): Promise<CurrentState> {
   const identity = await readUserAssignedIdentity(clients, request.identity);
-  const cluster = await readCluster(clients.clusters, request);
+  const cluster = await readCluster(clusterClient(clients), request);
   const grants: RoleGrantPlan[] = [];
   for (const grant of wantedGrants(request, identity, cluster, request.connection.subscriptionId))
     grants.push(await readRoleGrant(clients, grant));
@@ -41,9 +42,10 @@ export async function readCurrentState(clients: AzureClients, request: EnablePod
 async function readCredentials(clients: AzureClients, identity: UserAssignedIdentity): Promise<FederatedCredential[]> {
   const credentials: FederatedCredential[] = [];
   try {
-    const list = clients
-      .managedIdentities(identity.subscriptionId)
-      .federatedIdentityCredentials.list(identity.resourceGroupName, identity.name);
+    const list = identityClient(clients, identity.subscriptionId).federatedIdentityCredentials.list(
+      identity.resourceGroupName,
+      identity.name,
+    );
     for await (const c of list) {
       credentials.push({ name: c.name ?? "", issuer: c.issuer ?? "", subject: c.subject ?? "", audiences: c.audiences ?? [] });
     }
@@ -61,7 +63,7 @@ async function readCredentials(clients: AzureClients, identity: UserAssignedIden
 /** The subscription's registration of the add-on's preview feature; undefined when the connection may not read it. */
 async function readPodIdentityFeatureState(clients: AzureClients): Promise<string | undefined> {
   try {
-    const feature = await clients.features.features.get(POD_IDENTITY_FEATURE.namespace, POD_IDENTITY_FEATURE.name);
+    const feature = await featureClient(clients).features.get(POD_IDENTITY_FEATURE.namespace, POD_IDENTITY_FEATURE.name);
     return feature.properties?.state ?? "NotRegistered";
   } catch (error) {
     const { status, code, message } = azureErrorDetails(error);
@@ -116,7 +118,7 @@ export async function applyPlan(
         allowKubenet: request.allowKubenet,
         identity: state.identity,
       };
-      const result = await updateCluster(clients.clusters, request, {
+      const result = await updateCluster(clusterClient(clients), request, {
         initial: state.cluster,
         plan: (current) => planPodIdentityCluster(want, current),
         apply: withPodIdentityProfile,
@@ -132,7 +134,7 @@ export async function applyPlan(
   }
 
   if (plan.clusterChange) {
-    const result = await updateCluster(clients.clusters, request, {
+    const result = await updateCluster(clusterClient(clients), request, {
       initial: state.cluster,
       plan: planWorkloadCluster,
       apply: (current) => withWorkloadIdentity(current),
@@ -162,13 +164,16 @@ export async function applyPlan(
 async function writeCredential(clients: AzureClients, identity: UserAssignedIdentity, plan: FederatedCredentialPlan): Promise<void> {
   const { name, issuer, subject, audiences } = plan.want;
   try {
-    await clients
-      .managedIdentities(identity.subscriptionId)
-      .federatedIdentityCredentials.createOrUpdate(identity.resourceGroupName, identity.name, name, {
+    await identityClient(clients, identity.subscriptionId).federatedIdentityCredentials.createOrUpdate(
+      identity.resourceGroupName,
+      identity.name,
+      name,
+      {
         issuer,
         subject,
         audiences,
-      });
+      },
+    );
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -177,4 +182,12 @@ async function writeCredential(clients: AzureClients, identity: UserAssignedIden
       }),
     );
   }
+}
+
+/** Preview-feature registrations (AFEC) of the connection's subscription. */
+function featureClient(clients: AzureClients): FeatureClient {
+  return clients.client(
+    "features",
+    () => new FeatureClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

@@ -1,9 +1,11 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { get as getVault, listBySubscription, updateAccessPolicy } from "@azure/arm-keyvault/api/vaults";
 import type { Vault } from "@azure/arm-keyvault";
-import type { AzureClients } from "../../core/azure";
+import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { pipelineOptions, type AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { readUserAssignedIdentity } from "../../core/identity";
+import { identityClient, readUserAssignedIdentity } from "../../core/identity";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { Grantee, KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
@@ -20,7 +22,7 @@ export async function readVault(clients: AzureClients, request: KeyVaultSecretsR
   let resourceGroupName = request.resourceGroupName;
   if (!resourceGroupName) {
     try {
-      for await (const vault of listBySubscription(clients.keyVaults)) {
+      for await (const vault of listBySubscription(keyVaultClient(clients))) {
         if (vault.name?.toLowerCase() === request.keyVaultName.toLowerCase()) {
           resourceGroupName = /\/resourceGroups\/([^/]+)\//i.exec(vault.id ?? "")?.[1];
           break;
@@ -43,7 +45,7 @@ export async function readVault(clients: AzureClients, request: KeyVaultSecretsR
   const where = { name: request.keyVaultName, resourceGroupName };
   let vault: Vault;
   try {
-    vault = await getVault(clients.keyVaults, resourceGroupName, request.keyVaultName);
+    vault = await getVault(keyVaultClient(clients), resourceGroupName, request.keyVaultName);
   } catch (error) {
     throw new TaskError(describeFailure(error, { action: `read ${describeVault(where)}`, permission: "Microsoft.KeyVault/vaults/read" }));
   }
@@ -74,7 +76,7 @@ export async function resolveGrantee(
     return { principalId: identity.principalId, description: `managed identity '${identity.name}' (object ID ${identity.principalId})` };
   }
   try {
-    for await (const identity of clients.managedIdentities().userAssignedIdentities.listBySubscription()) {
+    for await (const identity of identityClient(clients).userAssignedIdentities.listBySubscription()) {
       if (identity.clientId?.toLowerCase() === grantee.id) {
         return {
           principalId: identity.principalId!,
@@ -117,7 +119,7 @@ export async function readGrant(
 export async function applyGrant(clients: AzureClients, vault: VaultState, plan: GrantPlan): Promise<"created" | "existed" | "updated"> {
   if (plan.kind === "role") return applyRoleGrant(clients, plan);
   try {
-    await updateAccessPolicy(clients.keyVaults, vault.resourceGroupName, vault.name, "add", {
+    await updateAccessPolicy(keyVaultClient(clients), vault.resourceGroupName, vault.name, "add", {
       properties: { accessPolicies: [plan.entry] },
     });
     return "updated";
@@ -133,7 +135,7 @@ export async function applyGrant(clients: AzureClients, vault: VaultState, plan:
 
 /** Reads each secret's latest value (and whether a missing name is soft-deleted), a few at a time. */
 export async function readSecrets(clients: AzureClients, vault: VaultState, names: readonly string[]): Promise<Map<string, CurrentSecret>> {
-  const client = clients.secrets(vault.vaultUri);
+  const client = secretClient(clients, vault.vaultUri);
   const current = new Map<string, CurrentSecret>();
   await forEachConcurrently(names, SECRET_CONCURRENCY, async (name) => {
     try {
@@ -163,7 +165,7 @@ export async function applySecrets(
   vault: VaultState,
   plans: readonly SecretPlan[],
 ): Promise<Map<string, SecretOutcome>> {
-  const client = clients.secrets(vault.vaultUri);
+  const client = secretClient(clients, vault.vaultUri);
   const outcomes = new Map<string, SecretOutcome>();
   const recover = async (name: string, value: string): Promise<SecretOutcome> => {
     try {
@@ -248,4 +250,23 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, work: 
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function keyVaultClient(clients: AzureClients): KeyVaultManagementContext {
+  return clients.client("keyVaults", () =>
+    createKeyVaultManagement(clients.credential, clients.connection.subscriptionId, clients.armOptions()),
+  );
+}
+
+/**
+ * The data-plane client of one vault, at its `vaultUri` as ARM returned it. Its token scope comes
+ * from the vault's own 401 challenge (the cloud's Key Vault audience, which the connection's
+ * AzureKeyVaultServiceEndpointResourceId names too), and the client checks that the challenge's
+ * resource matches the vault's host: that check stays on.
+ */
+function secretClient(clients: AzureClients, vaultUri: string): SecretClient {
+  return clients.client(
+    `secrets:${vaultUri.toLowerCase()}`,
+    () => new SecretClient(vaultUri, clients.credential, pipelineOptions(vaultUri)),
+  );
 }

@@ -1,7 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import type { AzureClients } from "../../core/azure";
 import { getText } from "../../core/azure";
-import { updateCluster, type ClusterRef, type ClusterUpdateResult, type ManagedCluster } from "../../core/cluster";
+import { clusterClient, updateCluster, type ClusterRef, type ClusterUpdateResult, type ManagedCluster } from "../../core/cluster";
 import { TaskError } from "../../core/errors";
 import { clusterAccess, type AuthorizedRangesPlan } from "./plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
@@ -23,7 +23,7 @@ export interface RangesUpdate {
 }
 
 export function applyRanges(clients: AzureClients, update: RangesUpdate): Promise<ClusterUpdateResult<AuthorizedRangesPlan>> {
-  return updateCluster(clients.clusters, update.ref, {
+  return updateCluster(clusterClient(clients), update.ref, {
     plan: (cluster) => update.plan(clusterAccess(cluster)),
     apply: (cluster, plan) => withAuthorizedRanges(cluster, plan.after),
     ...(update.beforeWrite ? { beforeWrite: update.beforeWrite } : {}),
