@@ -149,12 +149,12 @@ export function writes(result: StepResult): { arm: number; vault: number } {
 }
 
 function table(run: PipelineRun): void {
-  console.log(`\n   ${"step".padEnd(62)} ${"result".padEnd(10)} ${"changed".padEnd(8)} writes`);
+  console.log(`\n   ${"step".padEnd(78)} ${"result".padEnd(10)} ${"changed".padEnd(8)} writes`);
   for (const step of run.steps) {
     const w = writes(step);
-    const label = `${step.stage} / ${step.displayName}`.slice(0, 62);
+    const label = `${step.stage} / ${step.displayName}`.slice(0, 78);
     console.log(
-      `   ${label.padEnd(62)} ${(step.succeeded ? "ok" : "FAILED").padEnd(10)} ${(step.run?.outputs["changed"] ?? "-").padEnd(8)} ${w.arm + w.vault}`,
+      `   ${label.padEnd(78)} ${(step.succeeded ? "ok" : "FAILED").padEnd(10)} ${(step.run?.outputs["changed"] ?? "-").padEnd(8)} ${w.arm + w.vault}`,
     );
   }
 }
