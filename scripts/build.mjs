@@ -8,7 +8,7 @@
 //   - task.json (and task.loc.json) get the version of the root package.json; Strings/ is copied;
 //   - icon.png comes from the task folder, else images/task-icon.png.
 // Then vss-extension.json is written with the same version, the publisher (env AKS_HARDENING_PUBLISHER
-// overrides the manifest's), one task contribution and one files entry per task folder; overview.md,
+// overrides the manifest's), the repository link (env AKS_HARDENING_REPOSITORY_URL overrides it), one task contribution and one files entry per task folder; overview.md,
 // images/ and LICENSE are copied beside it.
 //
 // The build fails when a handler target has no entry .ts, when a task.json would not pass tfx's own
@@ -255,6 +255,12 @@ for (const taskName of taskNames) {
 const manifest = readJson(join(root, "vss-extension.json"));
 manifest.version = version;
 if (process.env.AKS_HARDENING_PUBLISHER) manifest.publisher = process.env.AKS_HARDENING_PUBLISHER;
+// Your fork's repository (and its issues as the support link) on the Marketplace page.
+const repositoryUrl = process.env.AKS_HARDENING_REPOSITORY_URL?.replace(/\/+$/, "");
+if (repositoryUrl) {
+  manifest.repository = { type: "git", uri: repositoryUrl };
+  manifest.links = { ...(manifest.links ?? {}), support: { uri: `${repositoryUrl}/issues` } };
+}
 const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
 const generatedIds = new Set(taskNames);
 manifest.contributions = [

@@ -16,6 +16,12 @@ import { fileURLToPath } from "node:url";
 /** The repository root (the folder holding package.json). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * The most a packed VSIX may weigh. The Marketplace refuses 50 MB; the four bundled tasks are about
+ * 1.5 MB, so 5 MB leaves room for growth while catching a bundle that suddenly drags in node_modules.
+ */
+export const VSIX_SIZE_BUDGET = 5 * 1024 * 1024;
+
 /** dist/ of the repository, where `npm run package` writes the VSIX. */
 export const distDir = join(repoRoot, "dist");
 

@@ -58,7 +58,8 @@ export class Fixture {
     return objectId;
   }
 
-  private stepOptions(invocation: TaskInvocation): StepOptions {
+  /** What the agent gives a step of this task: inputs with the connection, endpoints, certificates (for runners other than run/runJob). */
+  stepOptions(invocation: TaskInvocation): StepOptions {
     const connection = this.connection(invocation.connection ?? "spnKey");
     return {
       ...invocation,
