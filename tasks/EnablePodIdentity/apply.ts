@@ -149,7 +149,8 @@ export async function applyPlan(
   if (!issuerUrl) {
     throw new TaskError(`${describeCluster(request)} has the OIDC issuer enabled but reports no issuer URL yet; re-run in a few minutes.`);
   }
-  plan = { ...plan, workload: planWorkloadCluster(cluster) };
+  // plan.workload stays the plan made before the write: the summary shows the cluster before → after.
+  plan = { ...plan, workload: plan.workload ? { ...plan.workload, issuerUrl } : planWorkloadCluster(cluster) };
   // The issuer may be new: plan the credential against it (the list read before the write still holds).
   const credential = planFederatedCredential(credentialFor(request, issuerUrl), state.credentials ?? [], state.identity.name);
   plan = { ...plan, credential };

@@ -294,6 +294,8 @@ describe("identityMode: workloadIdentity", () => {
     assert.ok(!run.warnings.some((w) => /deprecated/.test(w)));
     assert.match(run.summaries[0]!, new RegExp(`azure\\.workload\\.identity/client-id: "${String(identity.properties!["clientId"])}"`));
     assert.match(run.summaries[0]!, /azure\.workload\.identity\/use: "true"/);
+    assert.match(run.summaries[0]!, /\| OIDC issuer \| _off_ \| enabled \|/, "the summary shows the state before the write");
+    assert.match(run.summaries[0]!, /\| Workload identity \| _off_ \| enabled \|/);
   });
 
   test("re-run makes no write", async () => {
