@@ -27,7 +27,8 @@ export function ensureAzureCli(log: (line: string) => void): { version: string }
   const probe = () => spawnSync("az", ["version", "-o", "json"], { encoding: "utf8", timeout: 60_000 });
   let found = probe();
   if (found.status !== 0) {
-    if (process.getuid?.() !== 0) return { skipped: "az is not installed and the bench is not root, so it cannot apt-get install azure-cli" };
+    if (process.getuid?.() !== 0)
+      return { skipped: "az is not installed and the bench is not root, so it cannot apt-get install azure-cli" };
     log("  installing Debian's azure-cli (apt-get) …");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     let install = spawnSync("apt-get", ["install", "-y", "azure-cli"], { encoding: "utf8", env, timeout: 900_000 });
@@ -35,7 +36,8 @@ export function ensureAzureCli(log: (line: string) => void): { version: string }
       spawnSync("apt-get", ["update"], { encoding: "utf8", env, timeout: 300_000 });
       install = spawnSync("apt-get", ["install", "-y", "azure-cli"], { encoding: "utf8", env, timeout: 900_000 });
     }
-    if (install.status !== 0) return { skipped: `apt-get install azure-cli failed: ${(install.stderr || install.stdout).trim().split("\n").pop()}` };
+    if (install.status !== 0)
+      return { skipped: `apt-get install azure-cli failed: ${(install.stderr || install.stdout).trim().split("\n").pop()}` };
     found = probe();
     if (found.status !== 0) return { skipped: `az does not run after install: ${found.stderr.trim().split("\n").pop()}` };
   }
@@ -62,7 +64,14 @@ export class AzProxy {
     const discovery = http.createServer((req, res) => {
       proxy.discoveryRequests.push(`${req.method} ${req.url}`);
       const upstream = https.request(
-        { host: "127.0.0.1", port: fx.azure.httpsPort, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` }, ca: localCa },
+        {
+          host: "127.0.0.1",
+          port: fx.azure.httpsPort,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` },
+          ca: localCa,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -164,7 +173,14 @@ async function startArmFront(fx: Fixture, certificate: { cert: string; key: stri
       return answer({ value: [{ id: `/tenants/${tenantId}`, tenantId, tenantCategory: "Home", displayName: "Local tenant" }] });
     }
     const upstream = https.request(
-      { host: "127.0.0.1", port: fx.azure.httpsPort, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` }, agent },
+      {
+        host: "127.0.0.1",
+        port: fx.azure.httpsPort,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` },
+        agent,
+      },
       (reply) => {
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);
@@ -247,7 +263,16 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     ".vault.azure.net",
   ]);
   await must(["cloud", "set", "-n", "LocalAzure"]);
-  const login = ["login", "--service-principal", "-u", sp["serviceprincipalid"]!, "-p", sp["serviceprincipalkey"]!, "--tenant", fx.azure.tenantId];
+  const login = [
+    "login",
+    "--service-principal",
+    "-u",
+    sp["serviceprincipalid"]!,
+    "-p",
+    sp["serviceprincipalkey"]!,
+    "--tenant",
+    fx.azure.tenantId,
+  ];
   await must(login);
   await must(["account", "set", "-s", fx.azure.subscriptionId]);
   return {

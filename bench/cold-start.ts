@@ -37,6 +37,8 @@ export interface ColdStartRow {
   /** Paired per-iteration ratios: bundled total / node -e 0. */
   ratioToBaseline: Series;
   unbundledOverBundled: Series;
+  /** The bundle started with no inputs: loads and evaluates everything, fails at the first input, makes no request. */
+  loadOnly: Series;
   writes: number;
   reads: number;
   signIn: number;
@@ -64,7 +66,14 @@ export async function coldStart(
     const unbundledScript = path.join(unbundledRoot, task, "index.js");
     assertSucceeded(await runTask(fx, bundledScript, scenario.spec), `${task} first run`);
 
-    const samples = { bf: [] as number[], bt: [] as number[], uf: [] as number[], ut: [] as number[], base: [] as number[] };
+    const samples = {
+      bf: [] as number[],
+      bt: [] as number[],
+      uf: [] as number[],
+      ut: [] as number[],
+      base: [] as number[],
+      load: [] as number[],
+    };
     const ratios: number[] = [];
     const unbundledRatios: number[] = [];
     let check: TaskRun | undefined;
@@ -92,6 +101,7 @@ export async function coldStart(
           samples.ut.push((ut = run.totalMs));
         }
       }
+      samples.load.push((await timedSpawn(process.execPath, [bundledScript], bareEnv(), fx.extensionDir)).totalMs);
       ratios.push(bt / b);
       unbundledRatios.push(ut / bt);
     });
@@ -109,6 +119,7 @@ export async function coldStart(
       baseline: series(samples.base),
       ratioToBaseline: series(ratios),
       unbundledOverBundled: series(unbundledRatios),
+      loadOnly: series(samples.load),
       writes: counts.write,
       reads: counts.read,
       signIn: counts.token + counts.metadata + counts.challenge,

@@ -123,7 +123,9 @@ export async function runTask(fx: Fixture, script: string, spec: TaskSpec, timeo
 
 export function assertSucceeded(run: TaskRun, what: string): TaskRun {
   if (run.result !== "Succeeded") {
-    throw new Error(`${what}: ${run.result ?? "no result"} ${run.resultMessage ?? ""}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+    throw new Error(
+      `${what}: ${run.result ?? "no result"} ${run.resultMessage ?? ""}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`,
+    );
   }
   return run;
 }

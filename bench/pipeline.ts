@@ -11,7 +11,11 @@ import { POD_IDENTITY_FEATURE, newCluster, newVault } from "./scenarios";
 
 /** Public, non-reserved ranges: az refuses the documentation ranges (TEST-NET) the demo uses. */
 export const PIPELINE_RANGES = ["20.50.0.0/24", "52.10.1.14/32"];
-const SECRETS = { "db-url": "jdbc:sqlserver://todo-sql.database.windows.net;database=todo", "db-user": "todoadmin", "db-password": "P@ss-w0rd-42" };
+const SECRETS = {
+  "db-url": "jdbc:sqlserver://todo-sql.database.windows.net;database=todo",
+  "db-user": "todoadmin",
+  "db-password": "P@ss-w0rd-42",
+};
 const POLICY_IDS = {
   noPrivilegedContainers: "95edb821-ddaf-4404-9732-666045e056b4",
   resourceLimits: "e345eecc-fa47-480f-9e88-67dcc122b164",
@@ -19,7 +23,8 @@ const POLICY_IDS = {
 };
 const IMAGES_REGEX = "^todoappregistry\\.azurecr\\.io/.+$";
 
-export type Group = "sign-in" | "Key Vault: grant + 3 secrets" | "pod identity + Reader on node RG" | "policy add-on + 3 assignments" | "authorized ranges";
+export type Group =
+  "sign-in" | "Key Vault: grant + 3 secrets" | "pod identity + Reader on node RG" | "policy add-on + 3 assignments" | "authorized ranges";
 export const GROUPS: Group[] = [
   "sign-in",
   "Key Vault: grant + 3 secrets",
@@ -166,7 +171,7 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
         .join(" ")}`,
       ms: run.totalMs,
       ok,
-      ...(ok ? {} : { error: run.stderr.trim().split("\n")[0]!.slice(0, 200) }),
+      ...(ok ? {} : { error: azError(run.stderr) }),
       counts: countCalls(fx.azure.requests),
     });
     return run.stdout.trim();
@@ -185,6 +190,8 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
     "set-policy",
     "--name",
     r.vault,
+    "--resource-group",
+    r.rg,
     "--secret-permissions",
     "get",
     "list",
@@ -206,7 +213,16 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
     "-o",
     "tsv",
   ]);
-  const nodeRgId = await step("pod identity + Reader on node RG", ["group", "show", "-n", nodeRg || r.nodeRg, "--query", "id", "-o", "tsv"]);
+  const nodeRgId = await step("pod identity + Reader on node RG", [
+    "group",
+    "show",
+    "-n",
+    nodeRg || r.nodeRg,
+    "--query",
+    "id",
+    "-o",
+    "tsv",
+  ]);
   await step("pod identity + Reader on node RG", [
     "role",
     "assignment",
@@ -234,15 +250,31 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
       "--name",
       `aks-${key}`,
       "--policy",
-      `/providers/Microsoft.Authorization/policyDefinitions/${id}`,
+      id,
       "--scope",
       r.clusterId,
       "--params",
       JSON.stringify(params[key]),
     ]);
   }
-  await step("authorized ranges", ["aks", "update", "-g", r.rg, "-n", r.cluster, "--api-server-authorized-ip-ranges", PIPELINE_RANGES.join(",")]);
+  await step("authorized ranges", [
+    "aks",
+    "update",
+    "-g",
+    r.rg,
+    "-n",
+    r.cluster,
+    "--api-server-authorized-ip-ranges",
+    PIPELINE_RANGES.join(","),
+  ]);
   return out;
+}
+
+/** The line of az's stderr that says what went wrong (its last exception or ERROR line). */
+export function azError(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  const line = [...lines].reverse().find((l) => /^(\w+(\.\w+)*(Error|Exception)\b|ERROR:|Message:)/.test(l.trim())) ?? lines[0] ?? "";
+  return line.trim().slice(0, 240);
 }
 
 export async function pipeline(

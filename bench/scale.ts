@@ -69,7 +69,12 @@ export async function scale(fx: Fixture, sizes: { secrets: number[]; ranges: num
         fx.azure.store.put({ ...current, properties: { ...current.properties, apiServerAccessProfile: { authorizedIPRanges: already } } });
       }
       const spec: TaskSpec = {
-        inputs: { resourceGroupName: cluster.resourceGroup, clusterName: cluster.name, action: "set", authorizedIpRanges: wanted.join("\n") },
+        inputs: {
+          resourceGroupName: cluster.resourceGroup,
+          clusterName: cluster.name,
+          action: "set",
+          authorizedIpRanges: wanted.join("\n"),
+        },
       };
       const run = assertSucceeded(await runTask(fx, rsScript, spec), `RestrictApiServer ${n} ranges`);
       record({ task: "RestrictApiServer", work: "ranges", size: n, compliant, totalMs: run.totalMs, counts: countCalls(run.requests) });
@@ -112,7 +117,10 @@ export async function scale(fx: Fixture, sizes: { secrets: number[]; ranges: num
             effect: { type: "String", allowedValues: ["audit", "deny", "disabled"], defaultValue: "audit" },
             excludedNamespaces: { type: "Array", defaultValue: [] },
           },
-          policyRule: { if: { field: "type", equals: "Microsoft.ContainerService/managedClusters" }, then: { effect: "[parameters('effect')]" } },
+          policyRule: {
+            if: { field: "type", equals: "Microsoft.ContainerService/managedClusters" },
+            then: { effect: "[parameters('effect')]" },
+          },
         }).id,
       );
     }
@@ -134,7 +142,14 @@ export async function scale(fx: Fixture, sizes: { secrets: number[]; ranges: num
       const cluster = newCluster(fx);
       if (compliant > 0) assertSucceeded(await runTask(fx, apScript, specFor(cluster, compliant)), `AssignAksPolicies setup`);
       const run = assertSucceeded(await runTask(fx, apScript, specFor(cluster, 1), 300_000), `AssignAksPolicies ${n} policies`);
-      record({ task: "AssignAksPolicies", work: "assignments", size: n, compliant, totalMs: run.totalMs, counts: countCalls(run.requests) });
+      record({
+        task: "AssignAksPolicies",
+        work: "assignments",
+        size: n,
+        compliant,
+        totalMs: run.totalMs,
+        counts: countCalls(run.requests),
+      });
     }
   }
   return points;

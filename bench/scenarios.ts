@@ -43,7 +43,11 @@ export function newVault(fx: Fixture, resourceGroup = "rg-bench"): string {
   const name = unique("kv-bench-");
   fx.azure.store.addKeyVault(resourceGroup, name, {
     accessPolicies: [
-      { tenantId: fx.azure.tenantId, objectId: fx.principalObjectId("spnKey"), permissions: { secrets: ["get", "list", "set", "recover"] } },
+      {
+        tenantId: fx.azure.tenantId,
+        objectId: fx.principalObjectId("spnKey"),
+        permissions: { secrets: ["get", "list", "set", "recover"] },
+      },
     ],
   });
   return name;
