@@ -74,9 +74,12 @@ function extras(requests: RequestLogEntry[], counts: CallCounts, minimum: Work):
   for (const kind of ["read", "write", "poll"] as const) {
     const over = counts[kind] - minimum[kind];
     if (over > 0) {
-      const seen = new Map<string, number>();
-      for (const r of requests.filter((q) => classify(q) === kind)) seen.set(describeRequest(r), (seen.get(describeRequest(r)) ?? 0) + 1);
-      const repeated = [...seen].filter(([, n]) => n > 1).map(([d, n]) => `${d} ×${n}`);
+      const seen = new Map<string, { n: number; described: string }>();
+      for (const r of requests.filter((q) => classify(q) === kind)) {
+        const key = `${r.method} ${r.host}${r.path}`.toLowerCase();
+        seen.set(key, { n: (seen.get(key)?.n ?? 0) + 1, described: describeRequest(r) });
+      }
+      const repeated = [...seen.values()].filter((v) => v.n > 1).map((v) => `${v.described} ×${v.n}`);
       out.push(`+${over} ${kind}${over > 1 ? "s" : ""}${repeated.length ? ` (${repeated.join("; ")})` : ""}`);
     }
   }
