@@ -260,9 +260,13 @@ ${table(
 
 What az cannot do here, and why:
 
-${[...AZ_CANNOT.map((c) => `- \`${c.step}\`: ${c.why}.`), ...failedAz.map(([step, error]) => `- \`${step}\` failed: \`${error}\`.`)].join(
-  "\n",
-)}
+${[
+  `- \`${AZ_CANNOT[AZ_CANNOT.length - 1]!.step}\` (not attempted): ${AZ_CANNOT[AZ_CANNOT.length - 1]!.why}.`,
+  ...failedAz.map(([step, error]) => {
+    const known = AZ_CANNOT.find((c) => step.startsWith(c.step));
+    return known ? `- \`${step}\`: ${known.why} (\`${error}\`).` : `- \`${step}\` failed: \`${error}\`.`;
+  }),
+].join("\n")}
 
 Read the az figures with that in mind: a failed command costs its start-up and stops early, so az's totals are lower than
 a working az would need, which is why the totals above leave those steps out. Each \`az\` command is a new Python process
