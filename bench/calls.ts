@@ -1,0 +1,113 @@
+/**
+ * Calls per task run, from the local Azure's request log, against the minimum the work needs. Sign-in
+ * (token, authority metadata, Key Vault's 401 challenge) is counted apart from the work itself
+ * (reads, writes, long-running-operation polls), whose minimum is stated per scenario with its reason.
+ */
+import * as path from "node:path";
+import type { Fixture } from "../test/harness/fixture";
+import type { RequestLogEntry } from "../local-azure/index";
+import { assertSucceeded, classify, countCalls, runTask, type CallCounts } from "./measure";
+import { articleScenario, TASKS, type TaskName } from "./scenarios";
+
+export interface Work {
+  read: number;
+  write: number;
+  poll: number;
+}
+
+export interface CallsRow {
+  task: TaskName;
+  run: "first run" | "compliant re-run";
+  what: string;
+  counts: CallCounts;
+  minimum: Work;
+  why: string;
+  /** Requests beyond the minimum, described. */
+  extra: string[];
+  totalMs: number;
+}
+
+/** Polls needed to see an operation that answers InProgress `operationPolls` times reach its end. */
+const pollsFor = (operationPolls: number, writes: number) => writes * (operationPolls + 1);
+
+/** The least work each article step needs, first run and re-run, with the reason. */
+export function minimumFor(task: TaskName, first: boolean, operationPolls: number): { work: Work; why: string } {
+  switch (task) {
+    case "RestrictApiServer":
+      return first
+        ? { work: { read: 1, write: 1, poll: pollsFor(operationPolls, 1) }, why: "GET cluster, PUT cluster, poll to the end" }
+        : { work: { read: 1, write: 0, poll: 0 }, why: "GET cluster" };
+    case "EnablePodIdentity":
+      return first
+        ? {
+            work: { read: 5, write: 3, poll: pollsFor(operationPolls, 1) },
+            why: "GET feature, identity, cluster, and the 2 role assignments by their deterministic names; PUT cluster (poll to the end), PUT 2 role assignments",
+          }
+        : { work: { read: 5, write: 0, poll: 0 }, why: "the same 5 reads" };
+    case "KeyVaultSecrets":
+      return first
+        ? { work: { read: 5, write: 4, poll: 0 }, why: "GET vault, GET identity, GET 3 secrets; PUT access policy (add), PUT 3 secrets" }
+        : { work: { read: 5, write: 0, poll: 0 }, why: "GET vault, GET identity, GET 3 secrets" };
+    case "AssignAksPolicies":
+      return first
+        ? {
+            work: { read: 5, write: 4, poll: pollsFor(operationPolls, 1) },
+            why: "GET 3 definitions, GET cluster, LIST assignments at the cluster; PUT cluster for the add-on (poll to the end), PUT 3 assignments",
+          }
+        : { work: { read: 5, write: 0, poll: 0 }, why: "the same 5 reads" };
+  }
+}
+
+export function describeRequest(r: RequestLogEntry): string {
+  const p = r.path
+    .replace(/^\/subscriptions\/[^/]+/, "")
+    .replace(/\/resourceGroups\/[^/]+/, "")
+    .replace(/\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+/, "{cluster}")
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "{id}");
+  const host = /\.vault\.azure\.net/i.test(r.host) ? "{vault}" : "";
+  return `${r.method} ${host}${p}${r.status >= 400 ? ` → ${r.status}` : ""}`;
+}
+
+/** What a run did beyond the minimum, by kind. */
+function extras(requests: RequestLogEntry[], counts: CallCounts, minimum: Work): string[] {
+  const out: string[] = [];
+  for (const kind of ["read", "write", "poll"] as const) {
+    const over = counts[kind] - minimum[kind];
+    if (over > 0) {
+      const seen = new Map<string, { n: number; described: string }>();
+      for (const r of requests.filter((q) => classify(q) === kind)) {
+        const key = `${r.method} ${r.host}${r.path}`.toLowerCase();
+        seen.set(key, { n: (seen.get(key)?.n ?? 0) + 1, described: describeRequest(r) });
+      }
+      const repeated = [...seen.values()].filter((v) => v.n > 1).map((v) => `${v.described} ×${v.n}`);
+      out.push(`+${over} ${kind}${over > 1 ? "s" : ""}${repeated.length ? ` (${repeated.join("; ")})` : ""}`);
+    }
+  }
+  return out;
+}
+
+export async function callsPerTask(fx: Fixture, operationPolls: number, log: (line: string) => void): Promise<CallsRow[]> {
+  const rows: CallsRow[] = [];
+  for (const task of TASKS) {
+    const scenario = articleScenario(fx, task);
+    const script = path.join(fx.taskDir(task), "index.js");
+    for (const first of [true, false]) {
+      const run = assertSucceeded(await runTask(fx, script, scenario.spec), `${task} ${first ? "first run" : "re-run"}`);
+      const counts = countCalls(run.requests);
+      const { work, why } = minimumFor(task, first, operationPolls);
+      const row: CallsRow = {
+        task,
+        run: first ? "first run" : "compliant re-run",
+        what: scenario.what,
+        counts,
+        minimum: work,
+        why,
+        extra: extras(run.requests, counts, work),
+        totalMs: run.totalMs,
+      };
+      rows.push(row);
+      log(`  ${task} ${row.run}: ${run.requests.map((r) => `${classify(r)}:${describeRequest(r)}`).join(" | ")}`);
+    }
+  }
+  return rows;
+}
