@@ -316,19 +316,19 @@ the first TLS handshake), and about ${ms(network)} from the first request to exi
 A CPU profile of a RestrictApiServer re-run (an unminified build, \`inspector\` Profiler at 200 µs, taken while writing this
 doc; not part of the bench) put the rest this way:
 
-- compiling the bundle (V8 \`wrapSafe\`): ~40 ms for the unminified 2.8 MB build, less for the shipped minified 1.2 MB one;
-- evaluating SDK modules the task never uses: every bundle carries all seven Azure SDK clients, because \`core/azure.ts\`
-  imports them all at the top; in RestrictApiServer \`@azure/arm-authorization\` + \`@azure/core-client\` alone took ~20 ms
-  and the task uses neither;
+- compiling the bundle (V8 \`wrapSafe\`): ~40 ms for the unminified 2.8 MB build, less for the shipped minified one
+  (0.7–1.0 MB since each task bundles only the SDK clients it calls; when every bundle carried all seven clients,
+  \`@azure/arm-authorization\` + \`@azure/core-client\` alone took ~20 ms of a RestrictApiServer re-run that uses neither);
 - \`azure-pipelines-task-lib\` (~20 ms: shelljs, semver, q, minimatch, its vault);
 - Node's lazy \`undici\` load (~18 ms): the HTTP pipeline's \`formDataPolicy\` tests \`typeof FormData\` on every request,
   and touching the \`FormData\` global loads undici on Node 20 although no request sends a form;
 - the authority-metadata GET, the token POST and two TLS handshakes: a few ms each on loopback.
 
 So no one change reaches 3× (~${ms(3 * r.cold.bareNode.median)} here): even a bundle that only loaded what the task uses would still carry
-task-lib, MSAL and the HTTP pipeline. In order of what they would buy: (1) load SDK clients on first use instead of at
-start (a per-client module, or \`await import()\` inside the getters, which esbuild turns into a lazy require), so each
-bundle evaluates only its own SDKs — an estimated 20–40 ms per task, to be measured before it is taken; (2) V8's compile
+task-lib, MSAL and the HTTP pipeline. In order of what they would buy: (1) done — each task now makes its SDK clients where it
+uses them, so its bundle carries and evaluates only its own SDKs (RestrictApiServer's compliant re-run went from 6.5× to
+5.9× of \`node -e 0\` in the runs before and after, on a less loaded machine; the absolute median from 478 ms to 173 ms);
+(2) V8's compile
 cache (\`module.enableCompileCache()\`, Node 22.1+, so the Node24 handler only), which pays off only on agents that keep
 their temp dir between jobs; (3) skipping MSAL's authority-metadata GET (it is needed only to find the token endpoint,
 which the connection's authority already implies; \`@azure/identity\` has no option for it). The 3× target assumed the
