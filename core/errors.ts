@@ -85,6 +85,9 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
     default:
       break;
   }
+  if (status === undefined && code === "ETIMEDOUT") {
+    return `${doing}: Azure did not answer in time, also when tried again (${firstLine(message)}). Check the agent's network and proxy; if Azure is only slow, raise the pipeline variable AksHardening.RequestTimeoutSeconds.`;
+  }
   if (status === undefined && isNetworkError(error)) {
     return `${doing}: the connection to Azure failed (${code ?? "network error"}: ${firstLine(message)}). If the agent needs a proxy, configure it on the agent.`;
   }
