@@ -61,11 +61,7 @@ export function azureErrorDetails(error: unknown): { status?: number; code?: str
  */
 export function describeFailure(error: unknown, context?: ErrorContext): string {
   if (error instanceof InputError || error instanceof TaskError) return error.message;
-  if (isSignInFailure(error)) {
-    const message = (error as Error).message;
-    const entra = /AADSTS\d+:[^\n]*/.exec(message)?.[0];
-    return `Could not sign in with the service connection: ${entra ?? firstLine(message)} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
-  }
+  if (isSignInFailure(error)) return describeSignInFailure(error as Error);
   const { status, code, message } = azureErrorDetails(error);
   const doing = context ? `Could not ${context.action}` : "Azure refused the request";
   switch (code) {
@@ -94,6 +90,35 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
   const codePart = code ? `${code}: ` : "";
   const statusPart = status ? ` (HTTP ${status})` : "";
   return `${doing}${statusPart}: ${codePart}${firstLine(message)}`;
+}
+
+/**
+ * Which part of signing in failed decides what the user should check: the Azure DevOps OIDC token
+ * (workload identity federation), Entra being unavailable (transient, on Azure's side), or Entra
+ * refusing the connection's credentials. Only codes and service messages are quoted, never a token.
+ */
+function describeSignInFailure(error: Error & { statusCode?: number }): string {
+  const message = error.message;
+  const prefix = "Could not sign in with the service connection:";
+  if (/AzurePipelinesCredential/.test(message) && /oidc/i.test(message)) {
+    const status = error.statusCode ?? /Status code: (\d+)/.exec(message)?.[1];
+    // Azure DevOps' own message, from the response body the credential quotes.
+    const devOps = /\\"message\\":\\"([^"\\]*)/.exec(message)?.[1];
+    return `${prefix} Azure DevOps did not issue the job's OIDC token for workload identity federation (${status ? `HTTP ${status}` : "no token"}${devOps ? `: ${devOps}` : ""}). Check that this pipeline is authorized to use the service connection and that the job's access token (System.AccessToken) is available to tasks; if Azure DevOps reports an incident, re-run later.`;
+  }
+  const entra = sentence(/AADSTS\d+:[^\n]*/.exec(message)?.[0]?.split(" - ")[0] ?? firstLine(message));
+  if (/temporarily_unavailable|server_error|AADSTS(90033|50196|90036)\b/.test(message)) {
+    return `${prefix} Microsoft Entra ID did not issue a token (${entra}) This is usually temporary on Azure's side: re-run the job; if it persists, check the connection's cloud (its authority URL) and the agent's network and proxy.`;
+  }
+  if (/AADSTS7002(11|12|13|14)\b/.test(message)) {
+    return `${prefix} ${entra} Check the federated credential (issuer, subject, audience) on the service connection's app registration or managed identity; Project settings > Service connections shows the issuer and subject it must trust.`;
+  }
+  return `${prefix} ${entra} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
+}
+
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 /**
