@@ -9,9 +9,31 @@ export class InputError extends Error {
     readonly input: string,
     detail: string,
   ) {
-    super(`${input}: ${detail}`);
+    super(`${input}: ${shortenLongValues(detail)}`);
     this.name = "InputError";
   }
+}
+
+/** Longer unbroken runs in a message are pasted values, not words. */
+const LONG_VALUE = /\S{121,}/g;
+
+/**
+ * Messages quote what the user typed; a pasted 100 KB value would make the error line unreadable
+ * (and the agent's log with it). Such a value is shown by its start and its length.
+ */
+export function shortenLongValues(text: string): string {
+  return text.replace(LONG_VALUE, (token) => {
+    const opening = /^['"([]*/.exec(token)?.[0] ?? "";
+    const closing = /['")\].,;:]*$/.exec(token)?.[0] ?? "";
+    const value = token.slice(opening.length, token.length - closing.length);
+    return `${opening}${value.slice(0, 60)}…${closing} (${value.length} characters)`;
+  });
+}
+
+/** At most a few problems are listed; the rest are counted. One fix-and-re-run still shows the next ones. */
+export function listProblems(problems: readonly string[], max = 5): string {
+  const shown = problems.slice(0, max).join(" ");
+  return problems.length > max ? `${shown} … and ${problems.length - max} more.` : shown;
 }
 
 /**

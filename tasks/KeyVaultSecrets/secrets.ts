@@ -1,4 +1,4 @@
-import { InputError } from "../../core/errors";
+import { InputError, listProblems } from "../../core/errors";
 
 /** Key Vault secret names: letters, digits and dashes, 1-127 characters. */
 export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
@@ -119,5 +119,5 @@ export function mapSecretNames(
 
 function throwAll(inputName: string, errors: string[]): void {
   if (errors.length === 1) throw new InputError(inputName, errors[0]!);
-  if (errors.length > 1) throw new InputError(inputName, `${errors.length} problems: ${errors.join(" ")}`);
+  if (errors.length > 1) throw new InputError(inputName, `${errors.length} problems: ${listProblems(errors)}`);
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RestError } from "@azure/core-rest-pipeline";
-import { describeFailure } from "../../core/errors";
+import { describeFailure, InputError, listProblems } from "../../core/errors";
 
 function credentialError(name: string, message: string, statusCode?: number): Error {
   return Object.assign(new Error(message), { name, ...(statusCode ? { statusCode } : {}) });
@@ -71,4 +71,15 @@ test("a request that timed out on every try says Azure did not answer and names 
     line,
     "Could not read managed cluster 'aks' in resource group 'rg': Azure did not answer in time, also when tried again (no answer from management.azure.com within 100 s (pipeline variable AksHardening.RequestTimeoutSeconds)). Check the agent's network and proxy; if Azure is only slow, raise the pipeline variable AksHardening.RequestTimeoutSeconds.",
   );
+});
+
+test("a pasted huge value is shown by its start and length, so the error stays one readable line", () => {
+  const error = new InputError("authorizedIpRanges", `'${"9".repeat(100_000)}' is not an IPv4 address or CIDR.`);
+  assert.equal(error.message, `authorizedIpRanges: '${"9".repeat(60)}…' (100000 characters) is not an IPv4 address or CIDR.`);
+  assert.equal(new InputError("x", "'short' stays as typed.").message, "x: 'short' stays as typed.");
+});
+
+test("many problems: the first five are listed and the rest counted", () => {
+  assert.equal(listProblems(["a.", "b.", "c."]), "a. b. c.");
+  assert.equal(listProblems(["1.", "2.", "3.", "4.", "5.", "6.", "7."]), "1. 2. 3. 4. 5. … and 2 more.");
 });
