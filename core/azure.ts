@@ -4,22 +4,28 @@ import {
   createPipelineRequest,
   createDefaultHttpClient,
   type PipelineOptions,
+  type PipelinePolicy,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
+import { perTryTimeoutPolicy } from "./timeout";
 
 const USER_AGENT = "aks-hardening-tasks";
 
 /**
- * Retries: the pipeline's default policies retry 429 and 503 honouring `Retry-After`, other 5xx
- * and dropped connections with exponential back-off. Five tries keeps a throttled run under about
- * a minute of back-off before it gives up with Azure's message.
+ * Retries: the pipeline's default policies retry 429 and 503 honouring `Retry-After`, other 5xx,
+ * dropped connections and tries that time out with exponential back-off. Five retries keep a
+ * throttled run under about a minute of back-off before it gives up with Azure's message.
  */
-export function pipelineOptions(url: string): PipelineOptions {
+export function pipelineOptions(
+  url: string,
+  requestTimeoutMs: number,
+): PipelineOptions & { additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] } {
   return {
     retryOptions: { maxRetries: 5, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 },
     proxyOptions: proxyFor(url),
     userAgentOptions: { userAgentPrefix: USER_AGENT },
+    additionalPolicies: [{ policy: perTryTimeoutPolicy(requestTimeoutMs), position: "perRetry" }],
   };
 }
 
@@ -39,7 +45,7 @@ export class AzureClients {
   /** Options every ARM SDK client takes: the cloud's ARM URL and audience, proxy and retries. */
   armOptions() {
     return {
-      ...pipelineOptions(this.connection.armUrl),
+      ...pipelineOptions(this.connection.armUrl, this.connection.requestTimeoutMs),
       endpoint: this.connection.armUrl,
       credentials: { scopes: [this.connection.armScope] },
     };
@@ -57,13 +63,14 @@ export class AzureClients {
   }
 }
 
-/** GETs a small text resource (not Azure) through the agent's proxy, with the same retries. */
+/** GETs a small text resource (not Azure) through the agent's proxy, with the same retries and a shorter timeout per try. */
 export async function getText(url: string, timeoutMs = 30_000): Promise<string> {
-  const pipeline = createPipelineFromOptions(pipelineOptions(url));
+  const { additionalPolicies, ...options } = pipelineOptions(url, timeoutMs);
+  const pipeline = createPipelineFromOptions(options);
+  for (const { policy } of additionalPolicies) pipeline.addPolicy(policy, { afterPhase: "Retry" });
   const request = createPipelineRequest({
     url,
     method: "GET",
-    timeout: timeoutMs,
     headers: createHttpHeaders({ accept: "text/plain" }),
   });
   const response = await pipeline.sendRequest(createDefaultHttpClient(), request);

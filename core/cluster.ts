@@ -128,7 +128,8 @@ function describeWriteFailure(error: unknown, ref: ClusterRef): string {
   // core-lro reports a Failed operation as "The long-running operation has failed. <code>. <message>".
   const failed = /^The long-running operation has failed\.?\s*(.*)$/s.exec(message);
   if (failed) {
-    return `Azure could not complete the update of ${describeCluster(ref)}: ${failed[1] || "the operation failed without details"}. Check the cluster's activity log, fix the cause and re-run.`;
+    const reason = (failed[1] || "the operation failed without details").trim().replace(/\.+$/, "");
+    return `Azure could not complete the update of ${describeCluster(ref)}: ${reason}. Check the cluster's activity log, fix the cause and re-run.`;
   }
   if (/canceled/i.test(message) && !azureErrorDetails(error).status) {
     return `The update of ${describeCluster(ref)} was canceled in Azure before it finished; re-run the task to apply it.`;

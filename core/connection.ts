@@ -8,6 +8,8 @@ import {
 } from "@azure/identity";
 import type { ProxySettings } from "@azure/core-rest-pipeline";
 import { InputError } from "./errors";
+import { readSecondsVariable } from "./inputs";
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, perTryTimeoutPolicy, REQUEST_TIMEOUT_VARIABLE } from "./timeout";
 
 /** The AzureRM service connection, read once from the agent and validated. */
 export interface ServiceConnection {
@@ -27,6 +29,8 @@ export interface ServiceConnection {
   clientSecret?: string;
   certificatePem?: string;
   systemAccessToken?: string;
+  /** How long one try of any request (token, ARM, Key Vault) may take before it is retried. */
+  requestTimeoutMs: number;
 }
 
 /** Entra authorities of Azure's public clouds: MSAL can ask these for instance discovery. */
@@ -79,6 +83,7 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     authorityHost: trimSlash(data("environmentAuthorityUrl") ?? "https://login.microsoftonline.com"),
     armScope: `${audience}/.default`,
     keyVaultResource: data("AzureKeyVaultServiceEndpointResourceId"),
+    requestTimeoutMs: readRequestTimeoutMs(),
   };
 
   const scheme = (auth.scheme || "ServicePrincipal").toLowerCase();
@@ -140,6 +145,7 @@ export function createCredential(connection: ServiceConnection): TokenCredential
     // (Azure Stack, the local test Azure) would fail that after a timeout.
     disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),
     proxyOptions: proxyFor(connection.authorityHost),
+    additionalPolicies: [{ policy: perTryTimeoutPolicy(connection.requestTimeoutMs), position: "perRetry" as const }],
   };
   switch (connection.scheme) {
     case "ManagedServiceIdentity":
@@ -157,6 +163,12 @@ export function createCredential(connection: ServiceConnection): TokenCredential
       }
       return new ClientSecretCredential(connection.tenantId, connection.clientId!, connection.clientSecret!, options);
   }
+}
+
+function readRequestTimeoutMs(): number {
+  const seconds = readSecondsVariable(REQUEST_TIMEOUT_VARIABLE, DEFAULT_REQUEST_TIMEOUT_SECONDS);
+  if (seconds <= 0) throw new InputError(REQUEST_TIMEOUT_VARIABLE, `'${seconds}' must be a number of seconds above zero.`);
+  return seconds * 1000;
 }
 
 /** Authorization parameter keys are case-insensitive, as the agent treats them. */

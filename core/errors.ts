@@ -9,9 +9,31 @@ export class InputError extends Error {
     readonly input: string,
     detail: string,
   ) {
-    super(`${input}: ${detail}`);
+    super(`${input}: ${shortenLongValues(detail)}`);
     this.name = "InputError";
   }
+}
+
+/** Longer unbroken runs in a message are pasted values, not words. */
+const LONG_VALUE = /\S{121,}/g;
+
+/**
+ * Messages quote what the user typed; a pasted 100 KB value would make the error line unreadable
+ * (and the agent's log with it). Such a value is shown by its start and its length.
+ */
+export function shortenLongValues(text: string): string {
+  return text.replace(LONG_VALUE, (token) => {
+    const opening = /^['"([]*/.exec(token)?.[0] ?? "";
+    const closing = /['")\].,;:]*$/.exec(token)?.[0] ?? "";
+    const value = token.slice(opening.length, token.length - closing.length);
+    return `${opening}${value.slice(0, 60)}…${closing} (${value.length} characters)`;
+  });
+}
+
+/** At most a few problems are listed; the rest are counted. One fix-and-re-run still shows the next ones. */
+export function listProblems(problems: readonly string[], max = 5): string {
+  const shown = problems.slice(0, max).join(" ");
+  return problems.length > max ? `${shown} … and ${problems.length - max} more.` : shown;
 }
 
 /**
@@ -61,11 +83,7 @@ export function azureErrorDetails(error: unknown): { status?: number; code?: str
  */
 export function describeFailure(error: unknown, context?: ErrorContext): string {
   if (error instanceof InputError || error instanceof TaskError) return error.message;
-  if (isSignInFailure(error)) {
-    const message = (error as Error).message;
-    const entra = /AADSTS\d+:[^\n]*/.exec(message)?.[0];
-    return `Could not sign in with the service connection: ${entra ?? firstLine(message)} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
-  }
+  if (isSignInFailure(error)) return describeSignInFailure(error as Error);
   const { status, code, message } = azureErrorDetails(error);
   const doing = context ? `Could not ${context.action}` : "Azure refused the request";
   switch (code) {
@@ -85,12 +103,44 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
     default:
       break;
   }
+  if (status === undefined && code === "ETIMEDOUT") {
+    return `${doing}: Azure did not answer in time, also when tried again (${firstLine(message)}). Check the agent's network and proxy; if Azure is only slow, raise the pipeline variable AksHardening.RequestTimeoutSeconds.`;
+  }
   if (status === undefined && isNetworkError(error)) {
     return `${doing}: the connection to Azure failed (${code ?? "network error"}: ${firstLine(message)}). If the agent needs a proxy, configure it on the agent.`;
   }
   const codePart = code ? `${code}: ` : "";
   const statusPart = status ? ` (HTTP ${status})` : "";
   return `${doing}${statusPart}: ${codePart}${firstLine(message)}`;
+}
+
+/**
+ * Which part of signing in failed decides what the user should check: the Azure DevOps OIDC token
+ * (workload identity federation), Entra being unavailable (transient, on Azure's side), or Entra
+ * refusing the connection's credentials. Only codes and service messages are quoted, never a token.
+ */
+function describeSignInFailure(error: Error & { statusCode?: number }): string {
+  const message = error.message;
+  const prefix = "Could not sign in with the service connection:";
+  if (/AzurePipelinesCredential/.test(message) && /oidc/i.test(message)) {
+    const status = error.statusCode ?? /Status code: (\d+)/.exec(message)?.[1];
+    // Azure DevOps' own message, from the response body the credential quotes.
+    const devOps = /\\"message\\":\\"([^"\\]*)/.exec(message)?.[1];
+    return `${prefix} Azure DevOps did not issue the job's OIDC token for workload identity federation (${status ? `HTTP ${status}` : "no token"}${devOps ? `: ${devOps}` : ""}). Check that this pipeline is authorized to use the service connection and that the job's access token (System.AccessToken) is available to tasks; if Azure DevOps reports an incident, re-run later.`;
+  }
+  const entra = sentence(/AADSTS\d+:[^\n]*/.exec(message)?.[0]?.split(" - ")[0] ?? firstLine(message));
+  if (/temporarily_unavailable|server_error|AADSTS(90033|50196|90036)\b/.test(message)) {
+    return `${prefix} Microsoft Entra ID did not issue a token (${entra}) This is usually temporary on Azure's side: re-run the job; if it persists, check the connection's cloud (its authority URL) and the agent's network and proxy.`;
+  }
+  if (/AADSTS7002(11|12|13|14)\b/.test(message)) {
+    return `${prefix} ${entra} Check the federated credential (issuer, subject, audience) on the service connection's app registration or managed identity; Project settings > Service connections shows the issuer and subject it must trust.`;
+  }
+  return `${prefix} ${entra} Check the service connection's credentials, tenant and cloud in Project settings > Service connections.`;
+}
+
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 /**

@@ -29,6 +29,8 @@ export class Directory {
   private readonly servicePrincipals = new Map<string, ServicePrincipal>();
   private readonly managedIdentities = new Map<string, ManagedIdentityPrincipal>();
   private readonly trustedIssuers = new Map<string, KeyObject>();
+  /** Every bearer token handed out (access tokens, Azure DevOps OIDC tokens), so tests can prove none is ever printed. */
+  readonly issuedTokens: string[] = [];
 
   constructor(
     readonly tenantId: string,
@@ -126,6 +128,7 @@ export class Directory {
       ver: "1.0",
       ...(p.managedIdentityResourceId ? { xms_mirid: p.managedIdentityResourceId } : {}),
     });
+    this.issuedTokens.push(token);
     return { token, expiresIn: TOKEN_LIFETIME_SECONDS, expiresOn: exp, notBefore: now };
   }
 }

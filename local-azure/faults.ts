@@ -12,6 +12,11 @@ export interface FaultSpec {
   delayMs?: number;
   /** How many matching requests the fault applies to; default 1. */
   times?: number;
+  /**
+   * Runs when the fault matches, before the request is handled: e.g. someone else changes the
+   * resource between a client's read and its write, so its If-Match is stale.
+   */
+  onMatch?: () => void;
 }
 
 export interface OperationOutcome {
@@ -83,6 +88,7 @@ export class FaultInjector {
     if (!fault) return undefined;
     fault.remaining--;
     this.faults = this.faults.filter((f) => f.remaining > 0);
+    fault.onMatch?.();
     switch (fault.kind) {
       case "reset":
         return "reset";

@@ -71,6 +71,8 @@ export interface LocalAzure {
   faults: FaultInjector;
   requests: RequestLogEntry[];
   clearRequests(): void;
+  /** Every access token and Azure DevOps OIDC token issued so far: none may ever appear in a task's output. */
+  issuedTokens: readonly string[];
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     faults,
     requests: log.entries,
     clearRequests: () => log.clear(),
+    issuedTokens: directory.issuedTokens,
     close: async () => {
       await Promise.all([close(https), close(imds)]);
       await certificate.dispose();

@@ -315,6 +315,27 @@ describe("local Azure", () => {
     assert.ok(Date.now() - started >= 140);
   });
 
+  test("faults: onMatch runs an outside change before the request is handled", async () => {
+    const cluster = az.store.addManagedCluster("rg-onmatch", "aks");
+    const read = await arm("GET", clusterUrl("rg-onmatch", "aks"));
+    az.faults.add({
+      method: "PUT",
+      path: /rg-onmatch\/.*managedClusters\/aks$/,
+      kind: "delay",
+      delayMs: 0,
+      onMatch: () => az.store.touch(cluster.id),
+    });
+    const stale = await arm("PUT", clusterUrl("rg-onmatch", "aks"), read.json, { "if-match": read.json.eTag });
+    assert.equal(stale.status, 412);
+  });
+
+  test("every issued access token is recorded, so output scans can look for it", async () => {
+    const before = az.issuedTokens.length;
+    const issued = await armToken(az, sp.clientId, sp.clientSecret);
+    assert.equal(az.issuedTokens.length, before + 1);
+    assert.equal(az.issuedTokens.at(-1), issued);
+  });
+
   test("IMDS answers the probe without Metadata with 400 and issues tokens per client_id", async () => {
     const probe = await call(az, "GET", `${az.imdsUrl}/metadata/identity/oauth2/token`);
     assert.equal(probe.status, 400);

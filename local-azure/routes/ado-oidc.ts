@@ -87,6 +87,7 @@ export function createAdoOidc(env: AdoOidcEnv): { oidc: AdoOidc; routes: Route[]
           iat: now,
           exp: now + 600,
         });
+        env.directory.issuedTokens.push(oidcToken);
         return { status: 200, body: { oidcToken } };
       },
     },

@@ -267,6 +267,6 @@ function keyVaultClient(clients: AzureClients): KeyVaultManagementContext {
 function secretClient(clients: AzureClients, vaultUri: string): SecretClient {
   return clients.client(
     `secrets:${vaultUri.toLowerCase()}`,
-    () => new SecretClient(vaultUri, clients.credential, pipelineOptions(vaultUri)),
+    () => new SecretClient(vaultUri, clients.credential, pipelineOptions(vaultUri, clients.connection.requestTimeoutMs)),
   );
 }

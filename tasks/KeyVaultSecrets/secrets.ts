@@ -1,4 +1,4 @@
-import { InputError } from "../../core/errors";
+import { InputError, listProblems } from "../../core/errors";
 
 /** Key Vault secret names: letters, digits and dashes, 1-127 characters. */
 export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
@@ -6,6 +6,9 @@ export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
 
 export type NameMapping = "strict" | "dashes";
+
+/** What the agent leaves in an input when the variable `$(name)` does not exist. */
+const UNEXPANDED_MACRO = /^\$\([\w.]+\)$/;
 
 /** One `name=value` line as typed (the value is a secret: it never appears in a message). */
 export interface SecretLine {
@@ -47,7 +50,7 @@ export function parseSecretLines(text: string, inputName = "secrets"): SecretLin
     if (!typedName) errors.push(`line ${line} has no name before '='.`);
     else if (!value)
       errors.push(`line ${line} ('${typedName}') has an empty value; Key Vault secrets need one (is the variable defined?).`);
-    else if (/^\$\([\w.]+\)$/.test(value)) {
+    else if (UNEXPANDED_MACRO.test(value)) {
       errors.push(`line ${line} ('${typedName}') holds the unexpanded macro ${value}: the pipeline has no variable of that name.`);
     } else if (Buffer.byteLength(value, "utf8") > MAX_SECRET_VALUE_BYTES) {
       errors.push(
@@ -68,7 +71,9 @@ export function secretValuesIn(text: string): string[] {
     const at = trimmed.indexOf("=");
     // A line without '=' may be the rest of a value that spans lines: mask it whole.
     const value = at < 0 ? trimmed : trimmed.slice(at + 1).trim();
-    if (value) values.add(value);
+    // An unexpanded macro is no value but the name of a missing variable: registered, the agent would
+    // mask the very name the error message gives to say which variable is missing.
+    if (value && !UNEXPANDED_MACRO.test(value)) values.add(value);
   }
   return [...values];
 }
@@ -114,5 +119,5 @@ export function mapSecretNames(
 
 function throwAll(inputName: string, errors: string[]): void {
   if (errors.length === 1) throw new InputError(inputName, errors[0]!);
-  if (errors.length > 1) throw new InputError(inputName, `${errors.length} problems: ${errors.join(" ")}`);
+  if (errors.length > 1) throw new InputError(inputName, `${errors.length} problems: ${listProblems(errors)}`);
 }

@@ -1,5 +1,5 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
-import { InputError } from "../../core/errors";
+import { InputError, listProblems } from "../../core/errors";
 import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
 import { isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "./ranges";
 
@@ -101,7 +101,7 @@ export function parseRanges(text: string, inputName = "authorizedIpRanges"): Ipv
     else ranges.push(parsed);
   }
   if (errors.length === 1) throw new InputError(inputName, errors[0]!);
-  if (errors.length > 1) throw new InputError(inputName, `${errors.length} entries are not usable: ${errors.join(" ")}`);
+  if (errors.length > 1) throw new InputError(inputName, `${errors.length} entries are not usable: ${listProblems(errors)}`);
   const everything = ranges.find((range) => range.cidr === "0.0.0.0/0");
   if (everything) {
     throw new InputError(

@@ -9,6 +9,9 @@ import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type Ste
 /** ARM actions sent as POST that only read (queries), by path. */
 const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
 const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
+/** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
+const MIN_SECRET_LENGTH = 8;
+const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
 
 export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
 
@@ -22,8 +25,13 @@ export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> 
  * scheme, for a test file. Tasks run as the agent runs them, trusting the local Azure's certificate.
  */
 export class Fixture {
-  /** Every secret a task could leak: scanned for in every line of output. */
+  /**
+   * Every secret a task could leak: scanned for in every line of output and every job summary of
+   * every run, with the tokens the local Azure issued and the values runs registered as secrets.
+   */
   readonly secrets: string[] = [];
+  /** Every packaged-task run (main and post-job steps), each scanned for secrets as it finished. */
+  readonly runs: StepRun[] = [];
   private readonly connections = new Map<ConnectionKind, { endpoint: Endpoint; env: Record<string, string>; systemAccessToken?: string }>();
 
   private constructor(
@@ -77,14 +85,33 @@ export class Fixture {
     };
   }
 
-  /** The task's main step alone. */
-  run(task: string, invocation: TaskInvocation): Promise<StepRun> {
-    return runStep(path.join(this.taskDir(task), "index.js"), this.stepOptions(invocation));
+  /** The task's main step alone; fails the test if its output holds any secret. */
+  async run(task: string, invocation: TaskInvocation): Promise<StepRun> {
+    this.learnSecrets(invocation);
+    const run = await runStep(path.join(this.taskDir(task), "index.js"), this.stepOptions(invocation));
+    this.scanned(run);
+    return run;
   }
 
-  /** Main step, then the post-job step with the task variables the main step set. */
-  runJob(task: string, invocation: TaskInvocation & { jobFails?: boolean }): Promise<JobRun> {
-    return runJob(this.taskDir(task), { ...this.stepOptions(invocation), ...(invocation.jobFails ? { jobFails: true } : {}) });
+  /** Main step, then the post-job step with the task variables the main step set; both scanned for secrets. */
+  async runJob(task: string, invocation: TaskInvocation & { jobFails?: boolean }): Promise<JobRun> {
+    this.learnSecrets(invocation);
+    const job = await runJob(this.taskDir(task), { ...this.stepOptions(invocation), ...(invocation.jobFails ? { jobFails: true } : {}) });
+    this.scanned(job.main);
+    this.scanned(job.post);
+    return job;
+  }
+
+  /** Secret variables a run is given are secrets, whatever the test calls them. */
+  private learnSecrets(invocation: TaskInvocation): void {
+    for (const value of Object.values(invocation.secrets ?? {})) {
+      if (value.length >= MIN_SECRET_LENGTH && !this.secrets.includes(value)) this.secrets.push(value);
+    }
+  }
+
+  private scanned(run: StepRun): void {
+    this.runs.push(run);
+    this.assertNoSecretsIn(run);
   }
 
   /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */
@@ -102,16 +129,30 @@ export class Fixture {
   }
 
   /**
-   * Fails when any line of output holds a secret or a bearer token. `task.setsecret` lines are
-   * the registration itself: the agent consumes them and masks the value everywhere else.
+   * Fails when any line of output or any job summary holds a secret the fixture knows, a token the
+   * local Azure issued, a value the run itself registered as secret, or anything shaped like a JWT.
+   * `task.setsecret` lines are the registration itself: the agent consumes them and masks the value
+   * everywhere else. A failure names which secret leaked, never the secret.
    */
   assertNoSecretsIn(run: StepRun): void {
-    for (const line of run.lines) {
-      if (line.startsWith("##vso[task.setsecret]")) continue;
-      for (const secret of this.secrets) {
-        assert.ok(!line.includes(secret), `a secret appeared in the output: ${line.slice(0, 80)}…`);
+    const known: [string, string][] = [
+      ...this.secrets.map((secret, i): [string, string] => [`fixture secret #${i + 1}`, secret]),
+      ...this.azure.issuedTokens.map((token, i): [string, string] => [`issued token #${i + 1}`, token]),
+      ...run.registeredSecrets
+        .filter((value) => value.length >= MIN_SECRET_LENGTH)
+        .map((value, i): [string, string] => [`value the run registered as secret #${i + 1}`, value]),
+    ];
+    const texts = [
+      ...run.lines
+        .filter((line) => !line.startsWith("##vso[task.setsecret]"))
+        .map((line, i) => ({ where: `output line ${i + 1}`, text: line })),
+      ...run.summaries.map((summary, i) => ({ where: `job summary ${i + 1}`, text: summary })),
+    ];
+    for (const { where, text } of texts) {
+      for (const [what, secret] of known) {
+        assert.ok(!text.includes(secret), `${what} appeared in ${where}: ${text.replaceAll(secret, "<LEAKED>").slice(0, 160)}`);
       }
-      assert.ok(!/eyJ[\w-]{10,}\.eyJ[\w-]{10,}/.test(line), `a JWT appeared in the output: ${line.slice(0, 80)}…`);
+      assert.ok(!JWT.test(text), `a JWT appeared in ${where}: ${text.replace(new RegExp(JWT.source, "g"), "<JWT>").slice(0, 160)}`);
     }
   }
 

@@ -23,6 +23,7 @@ before(async () => {
     armScope: `${azure.armAudience}/.default`,
     clientId: sp.clientId,
     clientSecret: sp.clientSecret,
+    requestTimeoutMs: 30_000,
   };
 });
 after(() => azure?.close());

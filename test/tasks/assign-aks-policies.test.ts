@@ -216,58 +216,8 @@ describe("every parameter error fails before any write, naming the input", () =>
       parameters: { team: { type: "String" } },
       policyRule: {},
     }).id;
+  // Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).
   const cases: [string, () => Record<string, string>, RegExp][] = [
-    [
-      "resourceLimits without cpuLimit",
-      () => ({ policies: "resourceLimits", memoryLimit: "1Gi" }),
-      /^cpuLimit: is required by .*'cpuLimit' has no default/,
-    ],
-    ["resourceLimits without memoryLimit", () => ({ policies: "resourceLimits", cpuLimit: "1" }), /^memoryLimit: is required by/],
-    ["allowedImages without a regex", () => ({ policies: "allowedImages" }), /^allowedImagesRegex: is required by/],
-    [
-      "an invalid regex",
-      () => ({ policies: "allowedImages", allowedImagesRegex: "^myregistry\\.azurecr\\.io/(.+$" }),
-      /^allowedImagesRegex: '.*' is not a valid regular expression/,
-    ],
-    [
-      "a regex RE2 cannot run",
-      () => ({ policies: "allowedImages", allowedImagesRegex: "^(?!docker\\.io).+$" }),
-      /^allowedImagesRegex: .*look-around/,
-    ],
-    [
-      "a malformed CPU quantity",
-      () => ({ policies: "resourceLimits", cpuLimit: "500 millicores", memoryLimit: "1Gi" }),
-      /^cpuLimit: '500 millicores' is not a Kubernetes CPU quantity/,
-    ],
-    ["a zero CPU quantity", () => ({ policies: "resourceLimits", cpuLimit: "0m", memoryLimit: "1Gi" }), /^cpuLimit: '0m'/],
-    [
-      "a malformed memory quantity",
-      () => ({ policies: "resourceLimits", cpuLimit: "1", memoryLimit: "512MB" }),
-      /^memoryLimit: '512MB' is not a Kubernetes memory quantity — did you mean 512Mi\?/,
-    ],
-    ["an unknown policy key", () => ({ policies: "noPrivileged" }), /^policies: 'noPrivileged' is not one of/],
-    [
-      "an invalid namespace",
-      () => ({ policies: "noPrivilegedContainers", excludedNamespaces: "kube-system, Monitoring" }),
-      /^excludedNamespaces: 'Monitoring' is not a Kubernetes namespace name/,
-    ],
-    [
-      "an effect other than Audit or Deny",
-      () => ({ policies: "noPrivilegedContainers", effect: "Disabled" }),
-      /^effect: 'Disabled' is not one of 'Audit', 'Deny'/,
-    ],
-    [
-      "a malformed definition ID",
-      () => ({ customPolicyDefinitionIds: "require-team-label" }),
-      /^customPolicyDefinitionIds: 'require-team-label' is not a policy definition ID/,
-    ],
-    [
-      "a definition that does not exist",
-      () => ({
-        customPolicyDefinitionIds: `/subscriptions/${fx.azure.subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/missing`,
-      }),
-      /^customPolicyDefinitionIds: the policy definition .* was not found/,
-    ],
     [
       "a definition with a required parameter the task cannot give",
       () => ({ policies: "noPrivilegedContainers", customPolicyDefinitionIds: customNeedsUnknown() }),

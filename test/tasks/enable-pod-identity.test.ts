@@ -347,41 +347,4 @@ describe("identityMode: workloadIdentity", () => {
   });
 });
 
-describe("every bad input fails before any write", () => {
-  const cases: [string, Record<string, string>, RegExp][] = [
-    ["unknown mode", { identityMode: "aadPodIdentity" }, /^identityMode: 'aadPodIdentity' is not one of/],
-    ["no identity", { identity: "" }, /^identity: is required/],
-    [
-      "malformed identity resource ID",
-      { identity: "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/z" },
-      /^identity: .* is not the resource ID of a user-assigned managed identity/,
-    ],
-    ["bad namespace", { namespace: "Todo_App" }, /^namespace: 'Todo_App' is not a valid Kubernetes name/],
-    ["bad pod identity name", { podIdentityName: "Todo.App" }, /^podIdentityName: 'Todo.App' is not a valid Kubernetes name/],
-    ["bad binding selector", { bindingSelector: "-sel" }, /^bindingSelector: '-sel' is not a valid Kubernetes label value/],
-    [
-      "workload without service account",
-      { identityMode: "workloadIdentity" },
-      /^serviceAccountName: is required with identityMode 'workloadIdentity'/,
-    ],
-    [
-      "bad service account",
-      { identityMode: "workloadIdentity", serviceAccountName: "Todo SA" },
-      /^serviceAccountName: 'Todo SA' is not a valid Kubernetes service account name/,
-    ],
-    [
-      "bad credential name",
-      { identityMode: "workloadIdentity", serviceAccountName: "sa", federatedCredentialName: "x" },
-      /^federatedCredentialName: 'x' is not a valid federated identity credential name/,
-    ],
-    ["bad boolean", { grantReaderOnNodeResourceGroup: "yes" }, /^grantReaderOnNodeResourceGroup: 'yes' is not a boolean/],
-    ["bad cluster name", { clusterName: "-aks" }, /^clusterName: '-aks' is not a valid AKS cluster name/],
-  ];
-  for (const [label, extra, message] of cases) {
-    test(label, async () => {
-      const { identity, name } = setUp();
-      const run = await fx.run(TASK, { inputs: { ...podInputs(name, identity), ...extra } });
-      assertFailedBeforeAnyWrite(run, message);
-    });
-  }
-});
+// Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).

@@ -348,32 +348,8 @@ test("each service connection scheme reaches the data plane (challenge, vault au
   }
 });
 
-describe("bad input fails before any write, naming the input", () => {
-  const cases: [string, Record<string, string | boolean>, RegExp][] = [
-    ["bad vault name", { keyVaultName: "kv--bad" }, /keyVaultName: 'kv--bad' is not a valid key vault name/],
-    [
-      "unknown permission",
-      { grantTo: randomUUID(), secretPermissions: "get,read" },
-      /secretPermissions: 'read' is not a Key Vault secret permission/,
-    ],
-    ["bad grantee", { grantTo: "id-app" }, /grantTo: 'id-app' is neither/],
-    ["line without =", { secrets: "db-url" }, /secrets: line 1 has no '='/],
-    ["undefined variable", { secrets: "db-url=$(notDefined)" }, /secrets: line 1 \('db-url'\) holds the unexpanded macro \$\(notDefined\)/],
-    ["nothing to do", { secrets: "# nothing" }, /secrets: is empty and grantTo is not set/],
-    [
-      "unknown mapping",
-      { nameMapping: "underscores", secrets: "a=$(dbUrl)" },
-      /nameMapping: 'underscores' is not one of 'strict', 'dashes'/,
-    ],
-  ];
-  for (const [label, extra, message] of cases) {
-    test(label, async () => {
-      const { name } = newVault();
-      const r = await run(name, { keyVaultName: name, ...extra });
-      assertFailedBeforeAnyWrite(r, message);
-    });
-  }
-
+// Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).
+describe("refused before any write", () => {
   test("a vault that is not in the subscription", async () => {
     newVault();
     const r = await run("kv-missing", { secrets: ARTICLE_LINES });

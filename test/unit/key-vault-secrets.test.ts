@@ -32,6 +32,10 @@ test("every value of the input is found for masking, also lines without '='", ()
   assert.deepEqual(secretValuesIn("# c\na=1=2\nloose-line\n\nb= x "), ["1=2", "loose-line", "x"]);
 });
 
+test("an unexpanded macro is not registered as a secret: the error naming the missing variable stays readable", () => {
+  assert.deepEqual(secretValuesIn("a=$(dbPassword)\nb=$(db.user)\nc=pre-$(x)"), ["pre-$(x)"]);
+});
+
 const entry = (typedName: string, line = 1): SecretEntry => ({ line, typedName, name: typedName, value: "v" });
 
 test("strict keeps valid names and refuses dotted ones with a hint; dashes maps and reports", () => {

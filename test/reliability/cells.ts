@@ -1,0 +1,66 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { StepRun } from "../harness/agent";
+
+/**
+ * The reliability matrices name every test `<Task> × <column>[ — <detail>]`; the reliability
+ * reporter (scripts/reliability-reporter.mjs) groups results by task and column into the table.
+ */
+export const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"] as const;
+export type TaskName = (typeof TASKS)[number];
+
+export const FAULT_COLUMNS = [
+  "429 Retry-After",
+  "500/503",
+  "connection reset",
+  "slow past timeout",
+  "409 cluster busy",
+  "412 stale If-Match",
+  "LRO Failed",
+  "LRO Canceled",
+  "token endpoint down",
+  "OIDC endpoint down",
+] as const;
+export type FaultColumn = (typeof FAULT_COLUMNS)[number];
+
+export function cellName(task: TaskName, column: string, detail?: string): string {
+  return `${task} × ${column}${detail ? ` — ${detail}` : ""}`;
+}
+
+/** A cell that does not apply is in the table as such, with the reason, rather than faked. */
+export function notApplicable(task: TaskName, column: string, reason: string): void {
+  test(cellName(task, column), { skip: `not applicable: ${reason}` }, () => {});
+}
+
+/** Every cell ends in bounded time: the slowest legitimate cell waits out a few Retry-After seconds. */
+export const CELL_BOUND_MS = 45_000;
+
+export function assertSucceeded(run: StepRun): void {
+  assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
+  assert.ok(run.durationMs < CELL_BOUND_MS, `took ${run.durationMs} ms`);
+}
+
+/** Failed with one line that matches: what the pipeline shows as the task's result (kept as the test's diagnostic). */
+export function assertFailedWithOneLine(run: StepRun, message: RegExp, t?: { diagnostic(text: string): void }): void {
+  t?.diagnostic(`error line: ${run.resultMessage ?? ""}`);
+  assert.equal(run.result, "Failed", `expected a failure\n${run.stdout.slice(-3000)}`);
+  const line = run.resultMessage ?? "";
+  assert.ok(!/[\r\n]/.test(line), `the error is one line: ${line}`);
+  assert.match(line, message);
+  assert.ok(run.durationMs < CELL_BOUND_MS, `took ${run.durationMs} ms`);
+}
+
+/** A deep copy without the given dotted paths, e.g. `properties.provisioningState`. */
+export function without(value: unknown, paths: readonly string[]): unknown {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const path of paths) {
+    const keys = path.split(".");
+    let at: Record<string, unknown> | undefined = copy;
+    for (const key of keys.slice(0, -1)) at = at?.[key] as Record<string, unknown> | undefined;
+    if (at) delete at[keys.at(-1)!];
+  }
+  return copy;
+}
+
+/** What Azure itself changes on every write of a resource, never what a task owns. */
+export const VOLATILE = ["eTag", "etag", "properties.provisioningState", "systemData"];
