@@ -124,6 +124,18 @@ export class Fixture {
     );
   }
 
+  /** The run succeeded (its output was already scanned for secrets when it ended). */
+  assertSucceeded(run: StepRun): void {
+    assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout}\n${run.stderr}`);
+  }
+
+  /** The run failed with a line matching `message`, and no ARM write happened before it. */
+  assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
+    assert.equal(run.result, "Failed", `expected a failure\n${run.stdout}`);
+    assert.match(run.resultMessage ?? "", message);
+    assert.deepEqual(this.armWrites(), [], "no write may happen before validation passes");
+  }
+
   armRequests(): RequestLogEntry[] {
     return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/"));
   }

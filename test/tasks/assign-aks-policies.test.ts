@@ -75,17 +75,8 @@ function assignmentWrites(): RequestLogEntry[] {
   return fx.armWrites().filter((r) => /policyAssignments/i.test(r.path));
 }
 
-function assertSucceeded(run: StepRun): void {
-  assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout}\n${run.stderr}`);
-  fx.assertNoSecretsIn(run);
-}
-
-function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
-  assert.equal(run.result, "Failed", `expected a failure\n${run.stdout}`);
-  assert.match(run.resultMessage ?? "", message);
-  assert.deepEqual(fx.armWrites(), [], "no write may happen before validation passes");
-  fx.assertNoSecretsIn(run);
-}
+const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
+const assertFailedBeforeAnyWrite = (run: StepRun, message: RegExp) => fx.assertFailedBeforeAnyWrite(run, message);
 
 test("the article's three policies in Deny on a cluster without the add-on: add-on enabled, three assignments with checked parameters", async () => {
   const { name, id } = newCluster();

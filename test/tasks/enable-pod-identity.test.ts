@@ -89,17 +89,8 @@ function writes(): string[] {
   return fx.armWrites().map((r) => `${r.method} ${r.path.split("/").slice(-2, -1)[0]} ${r.status}`);
 }
 
-function assertSucceeded(run: StepRun): void {
-  assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout}\n${run.stderr}`);
-  fx.assertNoSecretsIn(run);
-}
-
-function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
-  assert.equal(run.result, "Failed", `expected a failure\n${run.stdout}`);
-  assert.match(run.resultMessage ?? "", message);
-  assert.deepEqual(fx.armWrites(), [], "no write may happen before validation passes");
-  fx.assertNoSecretsIn(run);
-}
+const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
+const assertFailedBeforeAnyWrite = (run: StepRun, message: RegExp) => fx.assertFailedBeforeAnyWrite(run, message);
 
 describe("identityMode: podIdentity", () => {
   test("a fresh cluster: Managed Identity Operator for the control-plane identity, then one conditional PUT enabling the add-on with the pod identity", async () => {

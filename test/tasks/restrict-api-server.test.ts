@@ -40,17 +40,8 @@ function inputs(name: string, extra: Record<string, string | boolean>) {
   return { resourceGroupName: RG, clusterName: name, ...extra };
 }
 
-function assertSucceeded(run: StepRun): void {
-  assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout}\n${run.stderr}`);
-  fx.assertNoSecretsIn(run);
-}
-
-function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
-  assert.equal(run.result, "Failed", `expected a failure\n${run.stdout}`);
-  assert.match(run.resultMessage ?? "", message);
-  assert.deepEqual(fx.armWrites(), [], "no write may happen before validation passes");
-  fx.assertNoSecretsIn(run);
-}
+const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
+const assertFailedBeforeAnyWrite = (run: StepRun, message: RegExp) => fx.assertFailedBeforeAnyWrite(run, message);
 
 describe("each service connection scheme signs in and sets the ranges", () => {
   for (const connection of ["spnKey", "spnCertificate", "managedIdentity", "workloadIdentity"] as ConnectionKind[]) {
