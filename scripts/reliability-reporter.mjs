@@ -2,20 +2,8 @@
 // this groups them by task and column into one markdown table: cells passed / total and the worst-case
 // duration, "n/a" (with the reason) where a cell does not apply. It also counts the runs the secret
 // scan covered (every packaged-task run of every test).
-const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
-const FAULTS = [
-  "429 Retry-After",
-  "500/503",
-  "connection reset",
-  "slow past timeout",
-  "409 cluster busy",
-  "412 stale If-Match",
-  "LRO Failed",
-  "LRO Canceled",
-  "token endpoint down",
-  "OIDC endpoint down",
-];
-const OTHERS = ["bad input", "concurrent runs", "outside change"];
+import { FAULT_COLUMNS as FAULTS, OTHER_COLUMNS as OTHERS, TASKS } from "../test/reliability/columns.mjs";
+
 const NAME = /^(\w+) × (.+?)(?: — (.+))?$/;
 
 export default async function* reliabilityReporter(source) {

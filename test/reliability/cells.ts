@@ -1,26 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { StepRun } from "../harness/agent";
+import { FAULT_COLUMNS, TASKS } from "./columns.mjs";
 
 /**
  * The reliability matrices name every test `<Task> × <column>[ — <detail>]`; the reliability
  * reporter (scripts/reliability-reporter.mjs) groups results by task and column into the table.
  */
-export const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"] as const;
+export { FAULT_COLUMNS, TASKS };
 export type TaskName = (typeof TASKS)[number];
-
-export const FAULT_COLUMNS = [
-  "429 Retry-After",
-  "500/503",
-  "connection reset",
-  "slow past timeout",
-  "409 cluster busy",
-  "412 stale If-Match",
-  "LRO Failed",
-  "LRO Canceled",
-  "token endpoint down",
-  "OIDC endpoint down",
-] as const;
 export type FaultColumn = (typeof FAULT_COLUMNS)[number];
 
 export function cellName(task: TaskName, column: string, detail?: string): string {

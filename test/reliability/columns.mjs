@@ -1,0 +1,18 @@
+// The reliability matrices' rows and columns: shared by the tests (cells.ts) and the reporter that
+// turns their results into the table (scripts/reliability-reporter.mjs), so the two cannot drift.
+export const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
+
+export const FAULT_COLUMNS = [
+  "429 Retry-After",
+  "500/503",
+  "connection reset",
+  "slow past timeout",
+  "409 cluster busy",
+  "412 stale If-Match",
+  "LRO Failed",
+  "LRO Canceled",
+  "token endpoint down",
+  "OIDC endpoint down",
+];
+
+export const OTHER_COLUMNS = ["bad input", "concurrent runs", "outside change"];
