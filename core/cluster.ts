@@ -80,10 +80,26 @@ export async function updateCluster<P extends ClusterPlan>(
   const busyDeadline = Date.now() + options.busyTimeoutMs;
   let staleRetries = 0;
   let initial = options.initial;
+  /** The cluster as first read: the "before" of a change that landed although its answer was lost. */
+  let firstRead: ManagedCluster | undefined;
   for (;;) {
     const before = initial ?? (await readCluster(client, ref));
     initial = undefined;
+    firstRead ??= before;
     const plan = options.plan(before);
+    if (plan.empty && staleRetries > 0 && firstRead !== before) {
+      // A 412 after our PUT, and the cluster now is as planned: either our PUT landed and its
+      // answer was lost (the pipeline's retry then found the eTag moved by our own write), or
+      // another run made the same change at the same moment. Either way the cluster changed
+      // during this run, so say so rather than report "no change".
+      const firstPlan = options.plan(firstRead);
+      if (!firstPlan.empty) {
+        console.log(
+          `${describeCluster(ref)} already has the change after a conditional write was refused (412): this run's earlier write landed although its answer was lost, or another run made the same change.`,
+        );
+        return { before: firstRead, after: before, plan: firstPlan, written: true };
+      }
+    }
     if (plan.empty || options.dryRun) return { before, after: before, plan, written: false };
 
     options.beforeWrite?.(plan);

@@ -5,7 +5,12 @@ export interface FaultSpec {
   method?: string;
   /** Matched against the request path (no query). */
   path: RegExp;
-  kind: "status" | "reset" | "delay";
+  /**
+   * `reset` drops the connection before the request is handled; `lostResponse` handles it (the
+   * change is made) and then drops the connection instead of answering, as when a response is lost
+   * on the way back; `delay` answers late; `status` answers with the given status instead.
+   */
+  kind: "status" | "reset" | "lostResponse" | "delay";
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -80,8 +85,12 @@ export class FaultInjector {
     this.outcomes = [];
   }
 
-  /** Returns a reply to send instead of normal handling, 'reset' to drop the connection, or undefined to continue. */
-  async intercept(ctx: RequestContext): Promise<Reply | "reset" | undefined> {
+  /**
+   * Returns a reply to send instead of normal handling, 'reset' to drop the connection,
+   * 'lostResponse' to handle the request but drop the connection instead of answering, or
+   * undefined to continue.
+   */
+  async intercept(ctx: RequestContext): Promise<Reply | "reset" | "lostResponse" | undefined> {
     const fault = this.faults.find(
       (f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === ctx.method) && f.path.test(ctx.path),
     );
@@ -92,6 +101,8 @@ export class FaultInjector {
     switch (fault.kind) {
       case "reset":
         return "reset";
+      case "lostResponse":
+        return "lostResponse";
       case "delay":
         await sleep(fault.delayMs ?? 1000);
         return undefined;

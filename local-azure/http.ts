@@ -214,7 +214,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     req.socket.destroy();
     return;
   }
-  if (fault) {
+  if (fault && fault !== "lostResponse") {
     log.status = fault.status;
     send(res, fault, baseHeaders);
     return;
@@ -246,6 +246,12 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
       console.error("[local-azure] handler failed", err);
       reply = { status: 500, body: armErrorBody("InternalServerError", "The local Azure failed to handle the request; see its stderr.") };
     }
+  }
+  if (fault === "lostResponse") {
+    // The change is made; the client never hears so (status 0 in the log, as for a reset).
+    log.status = 0;
+    req.socket.destroy();
+    return;
   }
   log.status = reply.status;
   send(res, reply, baseHeaders);

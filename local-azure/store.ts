@@ -35,7 +35,7 @@ export interface Operation {
   error?: { code: string; message: string };
   /** Answers InProgress to this many more status polls, then completes at the next one ... */
   pollsLeft?: number;
-  /** ... or at this time (ms since epoch). */
+  /** ... or at this time (ms since epoch), whichever comes first. */
   endsAt?: number;
   outcome?: OperationOutcome;
   /** Runs when the operation succeeds: makes the requested state visible. */
@@ -55,6 +55,9 @@ export interface StoreOptions {
 export const MAX_FEDERATED_CREDENTIALS = 20;
 export const FEDERATED_CREDENTIAL_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
 export type FeatureState = "NotRegistered" | "Registering" | "Registered" | "Unregistering" | "Unregistered" | "Pending";
+
+/** How long an operation that counts polls runs when nobody polls it. */
+const UNPOLLED_OPERATION_MS = 3000;
 
 const key = (id: string) => id.toLowerCase().replace(/\/+$/, "");
 
@@ -147,7 +150,11 @@ export class ResourceStore {
       description: p.description,
       status: "InProgress",
       startTime: new Date(),
-      ...(p.durationMs !== undefined ? { endsAt: Date.now() + p.durationMs } : { pollsLeft: p.polls ?? this.options.operationPolls }),
+      // Counted operations also end by themselves after a while, as Azure's do whether or not
+      // anyone polls (a client whose answer was lost never learns the operation's URL).
+      ...(p.durationMs !== undefined
+        ? { endsAt: Date.now() + p.durationMs }
+        : { pollsLeft: p.polls ?? this.options.operationPolls, endsAt: Date.now() + UNPOLLED_OPERATION_MS }),
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
     };
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
@@ -199,7 +206,7 @@ export class ResourceStore {
 
   private settle(op: Operation): void {
     if (op.status !== "InProgress") return;
-    const due = op.pollsLeft !== undefined ? op.pollsLeft <= 0 : Date.now() >= (op.endsAt ?? 0);
+    const due = (op.pollsLeft !== undefined && op.pollsLeft <= 0) || Date.now() >= (op.endsAt ?? 0);
     if (due) this.finish(op);
   }
 

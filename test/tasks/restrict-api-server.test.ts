@@ -222,6 +222,20 @@ test("an outside change between read and write is not overwritten: 412, re-read,
   assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "203.0.113.0/24"]);
 });
 
+test("a write that lands but whose answer is lost is reported as a change, and not made twice", async () => {
+  const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+  fx.azure.faults.add({ method: "PUT", path: new RegExp(`${name}$`), kind: "lostResponse" });
+  const run = await fx.run(TASK, {
+    inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
+    variables: { "AksHardening.ClusterBusyTimeoutSeconds": "30" },
+  });
+  assertSucceeded(run);
+  assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
+  assert.equal(fx.armWrites().filter((r) => r.status === 200).length, 0, "the change is not written again once it is there");
+  assert.equal(run.outputs.changed, "true");
+  assert.match(run.summaries[0]!, /Added: `203\.0\.113\.0\/24`/);
+});
+
 test("a busy cluster (409 OperationNotAllowed) is waited for, then updated", async () => {
   const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
   fx.azure.store.startOperation(id, { durationMs: 1500 });
