@@ -17,6 +17,7 @@ import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { generate } from "selfsigned";
 import type { Fixture } from "../test/harness/fixture";
+import { tunnel } from "../test/harness/proxy";
 import { timedSpawn, type Spawned } from "./measure";
 
 const DISCOVERY_HOST = "login.microsoftonline.com";
@@ -109,14 +110,7 @@ export class AzProxy {
         client.end("HTTP/1.1 403 Forbidden\r\n\r\n");
         return;
       }
-      const upstream = net.connect(target.port, target.host, () => {
-        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
+      tunnel(client, head, target);
     });
     return proxy;
   }

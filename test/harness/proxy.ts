@@ -2,6 +2,19 @@ import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 
+/** Answers a CONNECT: opens the target, says so, and pipes both ways until either side ends. */
+export function tunnel(client: net.Socket, head: Buffer, target: { host: string; port: number }): void {
+  const upstream = net.connect(target.port, target.host, () => {
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on("error", () => client.destroy());
+  client.on("error", () => upstream.destroy());
+  client.on("close", () => upstream.destroy());
+}
+
 /** A forward proxy on loopback that tunnels CONNECT requests and records their targets, as a corporate proxy would see them. */
 export class RecordingProxy {
   readonly tunnels: string[] = [];
@@ -32,14 +45,7 @@ export class RecordingProxy {
         client.end("HTTP/1.1 403 Forbidden\r\n\r\n");
         return;
       }
-      const upstream = net.connect(Number(port), host, () => {
-        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on("error", () => client.destroy());
-      client.on("error", () => upstream.destroy());
+      tunnel(client, head, { host, port: Number(port) });
     });
     return proxy;
   }
