@@ -32,7 +32,7 @@ export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
-export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
+export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { ResourceStore } from "./store";
 
@@ -143,7 +143,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
     ...keyVaultRoutes(armEnv),
-    ...keyVaultSecretRoutes({ url, store }),
+    ...keyVaultSecretRoutes({ url, store, clientAddress: () => publicIp }),
   ]);
 
   const close = (server: HttpServer) =>

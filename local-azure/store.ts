@@ -2,7 +2,7 @@ import type { Directory } from "./directory";
 import type { FaultInjector, OperationOutcome } from "./faults";
 import { newGuid } from "./jwt";
 import { defaultKeyVault, KEY_VAULT_TYPE, keyVaultId, newSecretVersion, VAULT_SECRET_TYPE } from "./resources/key-vault";
-import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
+import type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
 import { composeAssignment, evaluatePolicies, policyAssignmentId, type PolicyStateRecord } from "./resources/policy";
 import { builtInPolicyCatalogue } from "./resources/policy-catalogue";
@@ -70,6 +70,13 @@ export class ResourceStore {
   private readonly operations = new Map<string, Operation>();
   /** Latest policy compliance states by resource id, as the Azure Policy add-on last reported them. */
   private readonly policyStates = new Map<string, PolicyStateRecord[]>();
+  /**
+   * How many writes of a secret Key Vault refuses (409 ObjectIsBeingRecovered) right after it was
+   * recovered, before the recovery settles. Real vaults do this for a while after a recover reports
+   * done (azure-sdk-for-net#31581, terraform-provider-azurerm#12285); here the test sets how many, so
+   * the spell ends by the task's own retries, not by time. Default 0.
+   */
+  secretRecoveryConflicts = 0;
 
   constructor(private readonly options: StoreOptions) {
     for (const definition of builtInPolicyCatalogue()) this.put(definition);
@@ -390,7 +397,13 @@ export class ResourceStore {
   addKeyVault(
     resourceGroup: string,
     name: string,
-    p: { enableRbacAuthorization?: boolean; enableSoftDelete?: boolean; accessPolicies?: AccessPolicyEntry[]; location?: string } = {},
+    p: {
+      enableRbacAuthorization?: boolean;
+      enableSoftDelete?: boolean;
+      accessPolicies?: AccessPolicyEntry[];
+      location?: string;
+      networkAcls?: VaultNetworkAcls;
+    } = {},
   ): ArmResource {
     const location = p.location ?? this.options.defaultLocation;
     if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
@@ -404,6 +417,7 @@ export class ResourceStore {
         enableRbacAuthorization: p.enableRbacAuthorization ?? false,
         enableSoftDelete: p.enableSoftDelete ?? true,
         accessPolicies: p.accessPolicies ?? [],
+        ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
       }),
     );
   }
@@ -466,6 +480,30 @@ export class ResourceStore {
     const record = this.vaultSecret(vaultName, secretName);
     if (!record?.properties.deleted) return undefined;
     delete record.properties.deleted;
+    if (this.secretRecoveryConflicts > 0) record.properties.recovering = { writesRefused: this.secretRecoveryConflicts };
     return this.put(record);
+  }
+
+  /**
+   * Whether a write of the secret meets a recovery that has not settled; counts the refusal, and the
+   * recovery settles once it has refused as many writes as it was set to.
+   */
+  refuseWriteWhileRecovering(vaultName: string, secretName: string): boolean {
+    const record = this.vaultSecret(vaultName, secretName);
+    const recovering = record?.properties.recovering;
+    if (!record || !recovering) return false;
+    recovering.writesRefused--;
+    if (recovering.writesRefused <= 0) delete record.properties.recovering;
+    this.put(record);
+    return true;
+  }
+
+  /** Disables (or enables) the secret's latest version, as `az keyvault secret set-attributes --enabled` does. */
+  setVaultSecretEnabled(vaultName: string, secretName: string, enabled: boolean): void {
+    const record = this.vaultSecret(vaultName, secretName);
+    const latest = record?.properties.versions.at(-1);
+    if (!record || !latest) throw new Error(`store.setVaultSecretEnabled: no secret ${secretName} in ${vaultName}`);
+    latest.enabled = enabled;
+    this.put(record);
   }
 }

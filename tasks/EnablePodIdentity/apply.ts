@@ -102,7 +102,7 @@ export async function applyPlan(
   let cluster = state.cluster;
   const grantAll = async (grants: RoleGrantPlan[]) => {
     for (const grant of grants.filter((g) => !g.empty)) {
-      const outcome = await applyRoleGrant(clients, grant);
+      const { outcome } = await applyRoleGrant(clients, grant);
       if (outcome === "created") written = true;
       else plan.notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} already existed under another assignment name.`);
     }

@@ -125,6 +125,7 @@ export function wantedGrants(
       scope: identity.resourceId,
       principalId: operator.principalId,
       principalDescription: operator.description,
+      principalType: "ServicePrincipal",
     });
   }
   if (request.grantReaderOnNodeResourceGroup) {
@@ -135,6 +136,7 @@ export function wantedGrants(
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.nodeResourceGroup}`,
       principalId: identity.principalId,
       principalDescription: `the managed identity '${identity.name}'`,
+      principalType: "ServicePrincipal",
     });
   }
   return grants;

@@ -1,6 +1,7 @@
 import { describeCluster } from "../../core/cluster";
 import { code, type Outcome, type RunReport } from "../../core/report";
 import type { UserAssignedIdentity } from "../../core/identity";
+import { describePrincipalKind } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
 import type { EnablePodIdentityPlan, PodIdentityEntry } from "./plan";
 import { subjectFor, TOKEN_EXCHANGE_AUDIENCE } from "./plan";
@@ -62,6 +63,9 @@ export function podIdentityReport(
     `Managed identity: ${code(identity.resourceId)}`,
     `Client ID: ${code(identity.clientId)}, principal (object) ID: ${code(identity.principalId)}`,
   ];
+  for (const grant of plan.grants) {
+    details.push(`${grant.grant.role} goes to ${grant.grant.principalDescription}, a ${describePrincipalKind(grant.grant.principalType)}`);
+  }
   if (request.mode === "podIdentity") details.push(`Binding selector: ${code(request.bindingSelector)}`);
   else details.push(`OIDC issuer: ${issuerUrl ? code(issuerUrl) : planned ? "_assigned when the OIDC issuer is enabled_" : "_none_"}`);
 

@@ -1,5 +1,6 @@
 import { code, codeList, type Outcome, type RunReport } from "../../core/report";
-import { describeVault, type SecretOutcome } from "./apply";
+import { describePrincipalKind } from "../../core/roles";
+import { describeVault, type GrantResult, type ResolvedGrantee, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import type { NameChange } from "./secrets";
 
@@ -18,7 +19,9 @@ const PLANNED: Record<SecretAction, string> = {
 export interface KeyVaultReportInput {
   vault: VaultState;
   grant?: GrantPlan;
-  grantResult?: "created" | "existed" | "updated";
+  /** Who the grant is for, as the task resolved `grantTo`. */
+  principal?: ResolvedGrantee;
+  grantResult?: GrantResult;
   secrets: readonly SecretPlan[];
   outcomes?: ReadonlyMap<string, SecretOutcome>;
   nameChanges: readonly NameChange[];
@@ -42,7 +45,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
       `Grant: ${grant.empty ? "the access policy already had the permissions; nothing written" : input.outcome === "dryRun" ? "would add the missing permissions with accessPolicies/add" : "missing permissions added with accessPolicies/add"}; other access policies untouched`,
     );
   } else if (grant?.kind === "role") {
-    const has = grant.empty || input.grantResult === "existed";
+    const has = grant.empty || input.grantResult?.outcome === "existed";
     changes.push({
       setting: `Role of ${grant.grant.principalDescription} on the vault`,
       before: grant.empty ? "Key Vault Secrets User" : "_none_",
@@ -51,6 +54,11 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     details.push(
       `Grant: ${has ? "Key Vault Secrets User was already assigned; nothing written" : input.outcome === "dryRun" ? `would assign Key Vault Secrets User (assignment ${code(grant.assignmentName)})` : `Key Vault Secrets User assigned (assignment ${code(grant.assignmentName)})`}`,
     );
+  }
+  if (grant && input.principal) {
+    const recorded = input.grantResult?.principalType ?? (grant.kind === "role" ? grant.existing?.principalType : undefined);
+    const kind = describePrincipalKind(input.principal.principalType, recorded);
+    details.push(`Granted to: ${input.principal.description}; kind: ${kind}`);
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);
