@@ -1,7 +1,7 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
-import { DEFAULT_EXCLUDED_NAMESPACES, POLICY_KEYS, type PolicyKey } from "./catalogue";
+import { POLICY_KEYS, type PolicyKey } from "./catalogue";
 
 export type Effect = "Audit" | "Deny";
 export type EnforcementMode = "Default" | "DoNotEnforce";
@@ -25,7 +25,8 @@ export interface AssignAksPoliciesRequest {
 
 /** The values this task can give a definition's parameters. */
 export interface PolicyValues {
-  excludedNamespaces: string[];
+  /** Only when the user sets some: otherwise each definition keeps its own default list. */
+  excludedNamespaces?: string[];
   cpuLimit?: string;
   memoryLimit?: string;
   allowedImagesRegex?: string;
@@ -44,8 +45,9 @@ export function readRequest(): AssignAksPoliciesRequest {
   const cpuLimit = readString("cpuLimit");
   const memoryLimit = readString("memoryLimit");
   const allowedImagesRegex = readString("allowedImagesRegex");
+  const excludedNamespaces = parseNamespaces(readString("excludedNamespaces"));
   const values: PolicyValues = {
-    excludedNamespaces: parseNamespaces(readString("excludedNamespaces")),
+    ...(excludedNamespaces === undefined ? {} : { excludedNamespaces }),
     ...(cpuLimit === undefined ? {} : { cpuLimit: checkCpuQuantity(cpuLimit) }),
     ...(memoryLimit === undefined ? {} : { memoryLimit: checkMemoryQuantity(memoryLimit) }),
     ...(allowedImagesRegex === undefined ? {} : { allowedImagesRegex: checkImageRegex(allowedImagesRegex) }),
@@ -101,9 +103,13 @@ export function parseDefinitionIds(text: string): string[] {
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export function parseNamespaces(text: string | undefined): string[] {
-  if (text === undefined) return [...DEFAULT_EXCLUDED_NAMESPACES];
-  const names = [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
+/**
+ * The namespaces the user typed, or undefined when none: then no value is sent, and each definition
+ * keeps its own default (the built-ins differ: some also exclude azure-extensions-usage-system).
+ */
+export function parseNamespaces(text: string | undefined): string[] | undefined {
+  const names = [...new Set((text ?? "").split(/[\s,;]+/).filter(Boolean))];
+  if (names.length === 0) return undefined;
   const bad = names.filter((n) => !NAMESPACE.test(n));
   if (bad.length) {
     throw new InputError(
