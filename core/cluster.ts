@@ -28,7 +28,7 @@ export interface ClusterUpdateOptions<P extends ClusterPlan> {
   dryRun: boolean;
   /** The cluster as the task already read it: planned first instead of reading it again. */
   initial?: ManagedCluster;
-  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed). */
+  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed or EtagMismatch). */
   busyTimeoutMs: number;
 }
 
@@ -82,20 +82,22 @@ export async function updateCluster<P extends ClusterPlan>(
   let initial = options.initial;
   /** The cluster as first read: the "before" of a change that landed although its answer was lost. */
   let firstRead: ManagedCluster | undefined;
+  /** Why the last write was refused, when this run has sent one: it may have landed all the same. */
+  let refusedWrite: string | undefined;
   for (;;) {
     const before = initial ?? (await readCluster(client, ref));
     initial = undefined;
     firstRead ??= before;
     const plan = options.plan(before);
-    if (plan.empty && staleRetries > 0 && firstRead !== before) {
-      // A 412 after our PUT, and the cluster now is as planned: either our PUT landed and its
-      // answer was lost (the pipeline's retry then found the eTag moved by our own write), or
-      // another run made the same change at the same moment. Either way the cluster changed
-      // during this run, so say so rather than report "no change".
+    if (plan.empty && refusedWrite && firstRead !== before) {
+      // Our PUT was answered 412 or busy, and the cluster now is as planned: either our PUT landed and
+      // its answer was lost (the pipeline's retry then met our own write: the eTag it moved, or the
+      // operation it started), or another run made the same change at the same moment. Either way the
+      // cluster changed during this run, so say so rather than report "no change".
       const firstPlan = options.plan(firstRead);
       if (!firstPlan.empty) {
         console.log(
-          `${describeCluster(ref)} already has the change after a conditional write was refused (412): this run's earlier write landed although its answer was lost, or another run made the same change.`,
+          `${describeCluster(ref)} already has the change after a write was refused (${refusedWrite}): this run's earlier write landed although its answer was lost, or another run made the same change.`,
         );
         return { before: firstRead, after: before, plan: firstPlan, written: true };
       }
@@ -112,10 +114,12 @@ export async function updateCluster<P extends ClusterPlan>(
       const { status, code } = azureErrorDetails(error);
       if (status === 412 && staleRetries < MAX_STALE_ETAG_RETRIES) {
         staleRetries++;
+        refusedWrite = "412";
         tl.debug(`The cluster changed since it was read (412); reading it again (${staleRetries}/${MAX_STALE_ETAG_RETRIES}).`);
         continue;
       }
-      if (status === 409 && code === "OperationNotAllowed") {
+      if (isBusy(status, code)) {
+        refusedWrite = `409 ${code}`;
         const waitMs = busyWaitMs(error, options.busyTimeoutMs);
         if (Date.now() + waitMs > busyDeadline) {
           throw new TaskError(
@@ -130,6 +134,16 @@ export async function updateCluster<P extends ClusterPlan>(
       throw new TaskError(describeWriteFailure(error, ref));
     }
   }
+}
+
+/**
+ * AKS refuses a write while another operation runs on the cluster with 409 OperationNotAllowed, or
+ * with 409 EtagMismatch "Operation is not allowed: Another operation (...) is in progress, please wait
+ * for it to finish before starting a new operation" (terraform-provider-azapi#889,
+ * Azure/terraform-azurerm-aks#354 and #604). Both mean: wait, re-read, re-plan. A stale If-Match is 412.
+ */
+function isBusy(status: number | undefined, code: string | undefined): boolean {
+  return status === 409 && (code === "OperationNotAllowed" || code === "EtagMismatch");
 }
 
 function busyWaitMs(error: unknown, busyTimeoutMs: number): number {

@@ -40,6 +40,11 @@ export interface Operation {
   outcome?: OperationOutcome;
   /** Runs when the operation succeeds: makes the requested state visible. */
   onSucceeded?: () => void;
+  /**
+   * How AKS refuses a write meanwhile: 409 OperationNotAllowed (default) or 409 EtagMismatch; AKS
+   * answers both for the same situation (terraform-provider-azapi#889, Azure/terraform-azurerm-aks#604).
+   */
+  conflictCode?: "OperationNotAllowed" | "EtagMismatch";
 }
 
 export interface StoreOptions {
@@ -77,6 +82,16 @@ export class ResourceStore {
    * the spell ends by the task's own retries, not by time. Default 0.
    */
   secretRecoveryConflicts = 0;
+  /**
+   * How many authorization checks by Azure services (AKS assigning a pod identity to the nodes) a new
+   * role assignment is not yet seen by. Role assignments take effect late (up to about 10 minutes, Azure
+   * RBAC docs "Troubleshoot Azure RBAC"), which is why `az aks pod-identity add` waits 30 s after its
+   * Managed Identity Operator grant (aks-preview, _ensure_managed_identity_operator_permission). The test
+   * sets how many checks miss it, so the delay ends by events it controls. Default 0.
+   */
+  roleAssignmentPropagationChecks = 0;
+  /** New role assignments (by id) and how many more checks they stay unseen by. */
+  private readonly unpropagated = new Map<string, number>();
 
   constructor(private readonly options: StoreOptions) {
     for (const definition of builtInPolicyCatalogue()) this.put(definition);
@@ -148,6 +163,7 @@ export class ResourceStore {
     polls?: number;
     durationMs?: number;
     onSucceeded?: () => void;
+    conflictCode?: Operation["conflictCode"];
   }): Operation {
     const op: Operation = {
       id: newGuid(),
@@ -163,6 +179,7 @@ export class ResourceStore {
         ? { endsAt: Date.now() + p.durationMs }
         : { pollsLeft: p.polls ?? this.options.operationPolls, endsAt: Date.now() + UNPOLLED_OPERATION_MS }),
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
+      ...(p.conflictCode ? { conflictCode: p.conflictCode } : {}),
     };
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
     if (outcome) op.outcome = outcome;
@@ -176,7 +193,7 @@ export class ResourceStore {
   }
 
   /** Makes a resource busy for `durationMs` (as if someone else started an update): PUTs get 409 until it ends. */
-  startOperation(resourceId: string, p: { durationMs: number }): Operation {
+  startOperation(resourceId: string, p: { durationMs: number; conflictCode?: Operation["conflictCode"] }): Operation {
     const resource = this.get(resourceId);
     if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
     const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? "Microsoft.Resources";
@@ -186,6 +203,7 @@ export class ResourceStore {
       location: resource.location ?? this.options.defaultLocation,
       description: "update managed cluster",
       durationMs: p.durationMs,
+      ...(p.conflictCode ? { conflictCode: p.conflictCode } : {}),
     });
   }
 
@@ -353,6 +371,38 @@ export class ResourceStore {
         objectId: kubelet.objectId,
         ...(kubelet.resourceId ? { resourceId: kubelet.resourceId } : {}),
       });
+  }
+
+  // ---- role assignments ----
+
+  /** A role assignment was just created: it stays unseen by `roleAssignmentPropagationChecks` checks. */
+  notePropagating(assignmentId: string): void {
+    if (this.roleAssignmentPropagationChecks > 0) this.unpropagated.set(key(assignmentId), this.roleAssignmentPropagationChecks);
+  }
+
+  /**
+   * Whether a service acting as `principalId` may use one of the roles (by definition GUID) at `scope`:
+   * an assignment at the scope or above it that has propagated. Each check counts towards the
+   * propagation of the assignments it could not see yet.
+   */
+  hasEffectiveRole(principalId: string, scope: string, roleGuids: readonly string[]): boolean {
+    const target = key(scope);
+    let effective = false;
+    for (const assignment of this.listByType("Microsoft.Authorization/roleAssignments")) {
+      const p = assignment.properties as { scope?: string; principalId?: string; roleDefinitionId?: string };
+      const at = key(p.scope ?? "");
+      const role = (p.roleDefinitionId ?? "").split("/").pop()!.toLowerCase();
+      if (p.principalId?.toLowerCase() !== principalId.toLowerCase() || !roleGuids.includes(role)) continue;
+      if (target !== at && !target.startsWith(`${at}/`)) continue;
+      const left = this.unpropagated.get(key(assignment.id));
+      if (left !== undefined) {
+        if (left <= 1) this.unpropagated.delete(key(assignment.id));
+        else this.unpropagated.set(key(assignment.id), left - 1);
+        continue;
+      }
+      effective = true;
+    }
+    return effective;
   }
 
   // ---- Azure Policy ----

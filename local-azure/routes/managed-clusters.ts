@@ -1,6 +1,7 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
 import {
+  assignPodIdentities,
   composeManagedClusterForPut,
   defaultManagedCluster,
   MANAGED_CLUSTER_TYPE,
@@ -87,6 +88,19 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
         checkPreconditions(ctx, current);
         if (current) {
           const running = store.activeOperation(id);
+          if (running?.conflictCode === "EtagMismatch") {
+            // AKS sends this one unwrapped (no `error` envelope): body as quoted in Azure/terraform-azurerm-aks#604,
+            // message as in Azure/terraform-azurerm-aks#354 and terraform-provider-azapi#889.
+            return {
+              status: 409,
+              body: {
+                code: "EtagMismatch",
+                details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
+                message:
+                  "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+              },
+            };
+          }
           if (running) {
             throw new ArmError(
               409,
@@ -110,6 +124,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           ...(current ? { current } : {}),
           isFeatureRegistered: (namespace, feature) => store.isFeatureRegistered(namespace, feature),
         });
+        assignPodIdentities(desired, current, store);
 
         if (!current) {
           // A new cluster exists (Creating) from the moment the PUT is accepted.

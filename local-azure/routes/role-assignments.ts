@@ -121,6 +121,7 @@ export function roleAssignmentRoutes(env: ArmEnv): Route[] {
             description: requested["description" as keyof typeof requested] ?? null,
           },
         });
+        store.notePropagating(created.id);
         return { status: 201, body: created };
       },
     },

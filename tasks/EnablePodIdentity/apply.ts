@@ -8,6 +8,7 @@ import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/ro
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
   credentialFor,
+  isFailed,
   planFederatedCredential,
   planPodIdentityCluster,
   planWorkloadCluster,
@@ -19,9 +20,30 @@ import {
   type EnablePodIdentityPlan,
   type FederatedCredential,
   type FederatedCredentialPlan,
+  type PodIdentityEntry,
 } from "./plan";
 
 const CREDENTIALS_PERMISSION = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+/** How long a pod identity that AKS could not assign for want of the new grant is written again. */
+const ROLE_PROPAGATION_TIMEOUT_MS = 5 * 60_000;
+
+function bindingIn(cluster: ManagedCluster, want: { podIdentityName: string; namespace: string }): PodIdentityEntry | undefined {
+  return cluster.podIdentityProfile?.userAssignedIdentities?.find((e) => e.name === want.podIdentityName && e.namespace === want.namespace);
+}
+
+/**
+ * Why AKS reports a pod identity Failed. Without the grant in effect, AKS's attempt to attach the
+ * identity to the nodes is refused with LinkedAuthorizationFailed on
+ * Microsoft.ManagedIdentity/userAssignedIdentities/assign/action (the shape in aad-pod-identity#585 and
+ * secrets-store-csi-driver-provider-azure#66): that is the grant still propagating.
+ */
+function bindingFailure(entry: PodIdentityEntry): { code: string; text: string; propagation: boolean } {
+  const error = entry.provisioningInfo?.error?.error;
+  const code = error?.code ?? "no error code";
+  const message = (error?.message ?? "AKS gave no details").split(/\r?\n/)[0]!.slice(0, 600);
+  const propagation = /AuthorizationFailed$/i.test(code) || /userAssignedIdentities\/(\*\/)?assign\/action/i.test(message);
+  return { code, text: `${code}: ${message}`, propagation };
+}
 
 /** Everything the plan needs, read before anything is written. */
 export async function readCurrentState(clients: AzureClients, request: EnablePodIdentityRequest): Promise<CurrentState> {
@@ -118,16 +140,44 @@ export async function applyPlan(
         allowKubenet: request.allowKubenet,
         identity: state.identity,
       };
-      const result = await updateCluster(clusterClient(clients), request, {
-        initial: state.cluster,
-        plan: (current) => planPodIdentityCluster(want, current),
+      const options = {
+        plan: (current: ManagedCluster) => planPodIdentityCluster(want, current),
         apply: withPodIdentityProfile,
         dryRun: false,
         busyTimeoutMs: request.busyTimeoutMs,
-      });
+      };
+      const result = await updateCluster(clusterClient(clients), request, { ...options, initial: state.cluster });
       written ||= result.written;
       cluster = result.after;
       plan = { ...plan, podIdentity: result.plan, clusterChange: result.written };
+      // A grant made moments ago may not be in effect yet when AKS assigns the identity to the nodes: the
+      // binding then comes back Failed. az waits 30 s after granting; here the binding is checked and,
+      // while it fails for want of the permission, written again after a growing pause.
+      const deadline = Date.now() + ROLE_PROPAGATION_TIMEOUT_MS;
+      for (let attempt = 0; ; attempt++) {
+        const binding = bindingIn(cluster, want);
+        if (!binding || !isFailed(binding)) break;
+        const reason = bindingFailure(binding);
+        const waitMs = Math.min(60_000, 5000 * 2 ** attempt);
+        const name = `${want.namespace}/${want.podIdentityName}`;
+        if (!reason.propagation) {
+          throw new TaskError(
+            `AKS could not assign the managed identity '${state.identity.name}' to the pod identity '${name}' on ${describeCluster(request)}: ${reason.text}. Fix the cause (see the cluster's activity log) and re-run; the task writes a failed pod identity again.`,
+          );
+        }
+        if (Date.now() + waitMs > deadline) {
+          throw new TaskError(
+            `AKS still could not use the managed identity '${state.identity.name}' for the pod identity '${name}' after ${ROLE_PROPAGATION_TIMEOUT_MS / 60_000} min (${reason.text}): the Managed Identity Operator grant for the cluster's control-plane identity has not taken effect. Check that the grant exists on the identity, wait a few minutes and re-run.`,
+          );
+        }
+        console.log(
+          `AKS could not assign the managed identity '${state.identity.name}' to the pod identity '${name}' yet (${reason.code}): the Managed Identity Operator grant has not propagated. Writing the pod identity again in ${waitMs / 1000} s.`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        const again = await updateCluster(clusterClient(clients), request, options);
+        written ||= again.written;
+        cluster = again.after;
+      }
     }
     await grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));
     return { plan, cluster, written };

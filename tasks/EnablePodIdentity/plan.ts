@@ -40,7 +40,12 @@ export interface PodIdentityClusterPlan {
   setKubenetConsent: boolean;
   kubenet: boolean;
   entry: PodIdentityEntry;
-  entryAction: "add" | "update" | "none";
+  /**
+   * `reassign`: the binding is there as wanted but AKS reports it Failed (e.g. it could not use the
+   * identity because the Managed Identity Operator grant had not propagated yet): written again so
+   * AKS assigns it again.
+   */
+  entryAction: "add" | "update" | "reassign" | "none";
   /** The pod identity of the same name and namespace before, when it is updated. */
   replaced?: PodIdentityEntry;
   /** The whole profile to write: every other pod identity and exception as it was. */
@@ -185,7 +190,7 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
   const entries = current.userAssignedIdentities ?? [];
   const index = entries.findIndex((e) => e.name === entry.name && e.namespace === entry.namespace);
   const existing = index >= 0 ? entries[index] : undefined;
-  const entryAction = !existing ? "add" : sameEntry(existing, entry) ? "none" : "update";
+  const entryAction = !existing ? "add" : !sameEntry(existing, entry) ? "update" : isFailed(existing) ? "reassign" : "none";
   const userAssignedIdentities =
     entryAction === "add" ? [...entries, entry] : entryAction === "update" ? entries.map((e, i) => (i === index ? entry : e)) : entries;
 
@@ -195,7 +200,12 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     enabled: true,
     ...(kubenet ? { allowNetworkPluginKubenet: true } : {}),
     userAssignedIdentities,
-    userAssignedIdentityExceptions: current.userAssignedIdentityExceptions ?? [],
+    // As aks-preview does (_fill_defaults_for_pod_identity_exceptions): AKS answers an exception whose
+    // podLabels was {} with null, and a PUT that sends that null back is refused.
+    userAssignedIdentityExceptions: (current.userAssignedIdentityExceptions ?? []).map((exception) => ({
+      ...exception,
+      podLabels: exception.podLabels ?? {},
+    })),
   };
   return {
     empty: !enableAddon && !setKubenetConsent && entryAction === "none",
@@ -208,6 +218,11 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     profile,
     warnings,
   };
+}
+
+/** AKS could not assign the identity to the nodes; its provisioningInfo says why. */
+export function isFailed(entry: PodIdentityEntry): boolean {
+  return entry.provisioningState?.toLowerCase() === "failed";
 }
 
 function sameEntry(a: PodIdentityEntry, b: PodIdentityEntry): boolean {
