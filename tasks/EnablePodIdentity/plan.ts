@@ -202,10 +202,9 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     userAssignedIdentities,
     // As aks-preview does (_fill_defaults_for_pod_identity_exceptions): AKS answers an exception whose
     // podLabels was {} with null, and a PUT that sends that null back is refused.
-    userAssignedIdentityExceptions: (current.userAssignedIdentityExceptions ?? []).map((exception) => ({
-      ...exception,
-      podLabels: exception.podLabels ?? {},
-    })),
+    userAssignedIdentityExceptions: (current.userAssignedIdentityExceptions ?? []).map((exception) =>
+      exception.podLabels == null ? { ...exception, podLabels: {} } : exception,
+    ),
   };
   return {
     empty: !enableAddon && !setKubenetConsent && entryAction === "none",
