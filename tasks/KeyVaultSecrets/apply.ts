@@ -312,8 +312,15 @@ function dataPlaneError(error: unknown, vault: VaultState, operation: "read" | "
   return new TaskError(describeFailure(error, { action: `${operation} the secret '${name}' in ${describeVault(vault)}` }));
 }
 
-/** Key Vault puts the precise reason in `error.innererror.code` (e.g. ObjectIsDeletedButRecoverable). */
+/**
+ * Key Vault puts the precise reason in `error.innererror.code` (e.g. ObjectIsDeletedButRecoverable,
+ * ForbiddenByFirewall). @azure/keyvault-secrets hands the parsed body over as `details` (with
+ * `innerError`); a raw body is read too, for clients that keep it.
+ */
 function innerErrorCode(error: unknown): string | undefined {
+  const details = (error as { details?: { error?: { innerError?: { code?: unknown } } } }).details;
+  const parsed = details?.error?.innerError?.code;
+  if (typeof parsed === "string") return parsed;
   const body = (error as { response?: { bodyAsText?: string } }).response?.bodyAsText;
   try {
     return (JSON.parse(body ?? "") as { error?: { innererror?: { code?: string } } }).error?.innererror?.code;
