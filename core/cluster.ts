@@ -2,6 +2,7 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { createOrUpdate, get } from "@azure/arm-containerservice/api/managedClusters";
 import type { ManagedCluster } from "@azure/arm-containerservice";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 
@@ -47,10 +48,48 @@ const MAX_STALE_ETAG_RETRIES = 5;
 const MAX_BUSY_POLL_MS = 15_000;
 
 export function clusterClient(clients: AzureClients): ContainerServiceContext {
-  return clients.client("containerService", () =>
-    createContainerService(clients.credential, clients.connection.subscriptionId, clients.armOptions()),
-  );
+  return clients.client("containerService", () => {
+    const options = clients.armOptions();
+    return createContainerService(clients.credential, clients.connection.subscriptionId, {
+      ...options,
+      additionalPolicies: [...options.additionalPolicies, { policy: podLabelsDefaultPolicy, position: "perCall" }],
+    });
+  });
 }
+
+/**
+ * AKS answers a pod-identity exception whose podLabels map is empty with null (aks-preview fills {}
+ * back before every PUT for that reason: _fill_defaults_for_pod_identity_exceptions), and
+ * @azure/arm-containerservice cannot read such a cluster at all (its deserializer takes
+ * Object.entries of podLabels). The answer is given {} there before the client reads it, so every
+ * task can read the cluster and a PUT sends {} back.
+ */
+const podLabelsDefaultPolicy: PipelinePolicy = {
+  name: "podIdentityExceptionPodLabels",
+  async sendRequest(request, next) {
+    const response = await next(request);
+    const text = response.bodyAsText;
+    if (!text || !text.includes('"userAssignedIdentityExceptions"')) return response;
+    try {
+      const body = JSON.parse(text) as { value?: unknown[] } & Record<string, unknown>;
+      for (const cluster of Array.isArray(body.value) ? body.value : [body]) {
+        const profile = (cluster as { properties?: { podIdentityProfile?: { userAssignedIdentityExceptions?: unknown } } }).properties
+          ?.podIdentityProfile;
+        const exceptions = profile?.userAssignedIdentityExceptions;
+        if (!Array.isArray(exceptions)) continue;
+        for (const exception of exceptions as { podLabels?: unknown }[]) {
+          if (exception && typeof exception === "object" && (exception.podLabels === null || exception.podLabels === undefined)) {
+            exception.podLabels = {};
+          }
+        }
+      }
+      response.bodyAsText = JSON.stringify(body);
+    } catch {
+      // Not JSON: the client reports it as it would have.
+    }
+    return response;
+  },
+};
 
 export function describeCluster(ref: ClusterRef): string {
   return `managed cluster '${ref.clusterName}' in resource group '${ref.resourceGroupName}'`;

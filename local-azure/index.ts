@@ -34,6 +34,7 @@ export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
+export { etagMismatchBody } from "./routes/managed-clusters";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {

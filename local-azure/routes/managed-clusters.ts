@@ -22,6 +22,20 @@ import {
 const NAMESPACE = "Microsoft.ContainerService";
 const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
 
+/**
+ * AKS's other answer to a write that meets a running operation: 409 EtagMismatch, sent without ARM's
+ * `error` envelope. Body as quoted in Azure/terraform-azurerm-aks#604, message as in
+ * Azure/terraform-azurerm-aks#354 and terraform-provider-azapi#889.
+ */
+export function etagMismatchBody(): Record<string, unknown> {
+  return {
+    code: "EtagMismatch",
+    details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
+    message:
+      "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+  };
+}
+
 export function managedClusterRoutes(env: ArmEnv): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
@@ -88,19 +102,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
         checkPreconditions(ctx, current);
         if (current) {
           const running = store.activeOperation(id);
-          if (running?.conflictCode === "EtagMismatch") {
-            // AKS sends this one unwrapped (no `error` envelope): body as quoted in Azure/terraform-azurerm-aks#604,
-            // message as in Azure/terraform-azurerm-aks#354 and terraform-provider-azapi#889.
-            return {
-              status: 409,
-              body: {
-                code: "EtagMismatch",
-                details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
-                message:
-                  "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
-              },
-            };
-          }
+          if (running?.conflictCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
           if (running) {
             throw new ArmError(
               409,

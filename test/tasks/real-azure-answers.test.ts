@@ -5,7 +5,13 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
-import type { AccessPolicyEntry, PolicyStateRecord, VaultNetworkAcls } from "../../local-azure/index";
+import {
+  etagMismatchBody,
+  type AccessPolicyEntry,
+  type ArmResource,
+  type PolicyStateRecord,
+  type VaultNetworkAcls,
+} from "../../local-azure/index";
 
 /**
  * Answers real Azure gives that the tasks must survive (issue 12), each modelled in the local Azure
@@ -22,6 +28,7 @@ describe("real Azure answers the tasks survive", () => {
 
   before(async () => {
     fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx.azure.store.setFeatureState("Microsoft.ContainerService", "EnablePodIdentityPreview", "Registered");
   });
   after(async () => {
     await fx?.close();
@@ -337,6 +344,205 @@ describe("real Azure answers the tasks survive", () => {
       );
       assert.equal(response.status, 405);
       assert.equal((response.json as { error: { code: string } }).error.code, "HttpMethodNotSupported");
+    });
+  });
+
+  describe("AKS: EtagMismatch, a retry that meets our own operation, pod identities", () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const busyVariables = { "AksHardening.ClusterBusyTimeoutSeconds": "20" };
+
+    function newCluster(properties: Record<string, unknown> = {}): { name: string; cluster: ArmResource; put: RegExp } {
+      const name = `aks-real-${++count}`;
+      const cluster = fx.azure.store.addManagedCluster(RG, name, {
+        properties: { networkProfile: { networkPlugin: "azure" }, ...properties },
+      });
+      fx.azure.faults.clear();
+      fx.azure.clearRequests();
+      return { name, cluster, put: new RegExp(`${escape(cluster.id)}$`, "i") };
+    }
+
+    const ranges = (cluster: ArmResource) =>
+      (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined)
+        ?.authorizedIPRanges;
+    const clusterPuts = (cluster: ArmResource) =>
+      fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === cluster.id.toLowerCase()).map((r) => r.status);
+
+    it("409 EtagMismatch ('Another operation ... is in progress') is waited out like a busy cluster: re-read, re-planned, written", async () => {
+      const { name, cluster, put } = newCluster();
+      fx.azure.faults.add({ method: "PUT", path: put, kind: "status", status: 409, body: etagMismatchBody(), times: 2 });
+      const run = await fx.run("RestrictApiServer", {
+        inputs: { resourceGroupName: RG, clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
+        variables: busyVariables,
+      });
+      succeeded(run);
+      assert.deepEqual(clusterPuts(cluster), [409, 409, 200]);
+      assert.deepEqual(ranges(cluster), ["203.0.113.0/24"]);
+      assert.equal((run.stdout.match(/Another operation is running on managed cluster/g) ?? []).length, 2, "each wait is logged");
+      assert.equal(run.outputs.changed, "true");
+    });
+
+    it("409 EtagMismatch past AksHardening.ClusterBusyTimeoutSeconds fails with the busy sentence, nothing written", async () => {
+      const { name, cluster, put } = newCluster();
+      fx.azure.faults.add({ method: "PUT", path: put, kind: "status", status: 409, body: etagMismatchBody(), times: 1000 });
+      const run = await fx.run("RestrictApiServer", {
+        inputs: { resourceGroupName: RG, clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
+        variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" },
+      });
+      assert.equal(run.result, "Failed");
+      assert.match(
+        run.resultMessage ?? "",
+        /^Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/,
+      );
+      assert.equal(ranges(cluster), undefined);
+    });
+
+    it("a write whose answer is lost, retried into the operation it started (409), still reports changed=true", async () => {
+      const { name, cluster, put } = newCluster();
+      // The PUT is made and its answer lost; the pipeline's retry meets the update that PUT began.
+      fx.azure.faults.add({ method: "PUT", path: put, kind: "lostResponse" });
+      fx.azure.faults.add({ method: "PUT", path: put, kind: "status", status: 409, body: etagMismatchBody() });
+      const run = await fx.run("RestrictApiServer", {
+        inputs: { resourceGroupName: RG, clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
+        variables: busyVariables,
+      });
+      succeeded(run);
+      assert.deepEqual(clusterPuts(cluster), [0, 409], "one write landed unanswered, its retry was refused as busy, none after");
+      assert.deepEqual(ranges(cluster), ["203.0.113.0/24"]);
+      assert.equal(run.outputs.changed, "true");
+      assert.match(run.stdout, /already has the change after a write was refused \(409 EtagMismatch\)/);
+      assert.match(run.summaries[0]!, /`203\.0\.113\.0\/24`/);
+    });
+
+    it("pod identity: a cluster whose exceptions AKS answers with podLabels null is read by the tasks and sent back with podLabels {}", async () => {
+      const { name, cluster } = newCluster({
+        podIdentityProfile: {
+          enabled: true,
+          userAssignedIdentities: [],
+          userAssignedIdentityExceptions: [{ name: "kube-probe", namespace: "monitoring", podLabels: null }],
+        },
+      });
+      // @azure/arm-containerservice alone cannot even read this cluster (Object.entries(null)).
+      succeeded(
+        await fx.run("RestrictApiServer", {
+          inputs: { resourceGroupName: RG, clusterName: name, action: "add", authorizedIpRanges: "198.51.100.7" },
+        }),
+      );
+      fx.azure.clearRequests();
+      const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-real-${count}`);
+      const run = await fx.run("EnablePodIdentity", {
+        inputs: {
+          resourceGroupName: RG,
+          clusterName: name,
+          identity: identity.name,
+          namespace: "todo",
+          podIdentityName: "todo-app",
+          identityMode: "podIdentity",
+        },
+      });
+      succeeded(run);
+      const sent = fx.azure.requests.find((r) => r.method === "PUT" && r.path.toLowerCase() === cluster.id.toLowerCase())!;
+      const exceptions = (sent.body as { properties: { podIdentityProfile: { userAssignedIdentityExceptions: unknown[] } } }).properties
+        .podIdentityProfile.userAssignedIdentityExceptions;
+      assert.deepEqual(exceptions, [{ name: "kube-probe", namespace: "monitoring", podLabels: {} }]);
+      assert.equal(sent.status, 200);
+    });
+
+    it("the local Azure refuses an exception sent back with podLabels null (as the 2021-10-01 API does)", async () => {
+      const { cluster } = newCluster();
+      const token = await armToken();
+      const body = structuredClone(fx.azure.store.get(cluster.id)!);
+      body.properties!["podIdentityProfile"] = {
+        enabled: true,
+        userAssignedIdentities: [],
+        userAssignedIdentityExceptions: [{ name: "kube-probe", namespace: "monitoring", podLabels: null }],
+      };
+      const response = await call(
+        "PUT",
+        `${fx.azure.url}${cluster.id}?api-version=2025-10-01`,
+        { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        JSON.stringify(body),
+      );
+      assert.equal(response.status, 400);
+      assert.match(
+        (response.json as { error: { message: string } }).error.message,
+        /userAssignedIdentityExceptions\[0\].*podLabels is required/,
+      );
+    });
+
+    it("pod identity: a Managed Identity Operator grant still propagating leaves the binding Failed; the task waits, writes it again and it is Assigned", async () => {
+      const { name, cluster } = newCluster();
+      const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-real-${count}`);
+      fx.azure.store.roleAssignmentPropagationChecks = 1;
+      try {
+        const run = await fx.run("EnablePodIdentity", {
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: name,
+            identity: identity.name,
+            namespace: "todo",
+            podIdentityName: "todo-app",
+            identityMode: "podIdentity",
+          },
+        });
+        succeeded(run);
+        assert.deepEqual(clusterPuts(cluster), [200, 200], "the pod identity was written again once");
+        const [first] = fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === cluster.id.toLowerCase());
+        assert.ok(first);
+        const entry = (
+          fx.azure.store.get(cluster.id)!.properties!["podIdentityProfile"] as { userAssignedIdentities: { provisioningState: string }[] }
+        ).userAssignedIdentities[0]!;
+        assert.equal(entry.provisioningState, "Assigned");
+        assert.match(
+          run.stdout,
+          /could not assign the managed identity .* yet \(LinkedAuthorizationFailed\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 5 s/,
+        );
+        assert.equal(run.outputs.changed, "true");
+        assert.match(run.summaries[0]!, /Managed Identity Operator goes to the cluster's control-plane identity/);
+      } finally {
+        fx.azure.store.roleAssignmentPropagationChecks = 0;
+      }
+    });
+
+    it("pod identity: a binding an earlier run left Failed is written again by the next run", async () => {
+      const { name, cluster } = newCluster();
+      const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-real-${count}`);
+      const entry = {
+        name: "todo-app",
+        namespace: "todo",
+        bindingSelector: "todo-app",
+        identity: { resourceId: identity.id, clientId: identity.properties!["clientId"], objectId: identity.properties!["principalId"] },
+        provisioningState: "Failed",
+        provisioningInfo: { error: { error: { code: "LinkedAuthorizationFailed", message: "not yet" } } },
+      };
+      fx.azure.store.put({
+        ...fx.azure.store.get(cluster.id)!,
+        properties: {
+          ...fx.azure.store.get(cluster.id)!.properties,
+          podIdentityProfile: { enabled: true, userAssignedIdentities: [entry] },
+        },
+      });
+      const principal = (cluster["identity"] as { principalId: string }).principalId;
+      assignRole(identity.id, principal, "f1a07417-d97a-45cb-824c-7a7467783830");
+      const run = await fx.run("EnablePodIdentity", {
+        inputs: {
+          resourceGroupName: RG,
+          clusterName: name,
+          identity: identity.name,
+          namespace: "todo",
+          podIdentityName: "todo-app",
+          identityMode: "podIdentity",
+        },
+      });
+      succeeded(run);
+      assert.deepEqual(clusterPuts(cluster), [200]);
+      const now = (
+        fx.azure.store.get(cluster.id)!.properties!["podIdentityProfile"] as { userAssignedIdentities: { provisioningState: string }[] }
+      ).userAssignedIdentities;
+      assert.deepEqual(
+        now.map((e) => e.provisioningState),
+        ["Assigned"],
+      );
+      assert.equal(run.outputs.changed, "true");
     });
   });
 });
