@@ -203,7 +203,7 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     // As aks-preview does (_fill_defaults_for_pod_identity_exceptions): AKS answers an exception whose
     // podLabels was {} with null, and a PUT that sends that null back is refused.
     userAssignedIdentityExceptions: (current.userAssignedIdentityExceptions ?? []).map((exception) =>
-      exception.podLabels == null ? { ...exception, podLabels: {} } : exception,
+      exception.podLabels === null || exception.podLabels === undefined ? { ...exception, podLabels: {} } : exception,
     ),
   };
   return {
