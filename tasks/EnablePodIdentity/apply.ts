@@ -153,7 +153,8 @@ export async function applyPlan(
       // A grant made moments ago may not be in effect yet when AKS assigns the identity to the nodes: the
       // binding then comes back Failed. az waits 30 s after granting; here the binding is checked and,
       // while it fails for want of the permission, written again after a growing pause.
-      const deadline = Date.now() + ROLE_PROPAGATION_TIMEOUT_MS;
+      // Only the waits count against the bound, so a loaded agent gets as many tries as a fast one.
+      let waitedMs = 0;
       for (let attempt = 0; ; attempt++) {
         const binding = bindingIn(cluster, want);
         if (!binding || !isFailed(binding)) break;
@@ -165,7 +166,7 @@ export async function applyPlan(
             `AKS could not assign the managed identity '${state.identity.name}' to the pod identity '${name}' on ${describeCluster(request)}: ${reason.text}. Fix the cause (see the cluster's activity log) and re-run; the task writes a failed pod identity again.`,
           );
         }
-        if (Date.now() + waitMs > deadline) {
+        if (waitedMs + waitMs > ROLE_PROPAGATION_TIMEOUT_MS) {
           throw new TaskError(
             `AKS still could not use the managed identity '${state.identity.name}' for the pod identity '${name}' after ${ROLE_PROPAGATION_TIMEOUT_MS / 60_000} min (${reason.text}): the Managed Identity Operator grant for the cluster's control-plane identity has not taken effect. Check that the grant exists on the identity, wait a few minutes and re-run.`,
           );
@@ -173,6 +174,7 @@ export async function applyPlan(
         console.log(
           `AKS could not assign the managed identity '${state.identity.name}' to the pod identity '${name}' yet (${reason.code}): the Managed Identity Operator grant has not propagated. Writing the pod identity again in ${waitMs / 1000} s.`,
         );
+        waitedMs += waitMs;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
         const again = await updateCluster(clusterClient(clients), request, options);
         written ||= again.written;
