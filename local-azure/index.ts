@@ -31,7 +31,7 @@ export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { PolicyStateRecord } from "./resources/policy";
-export type { ArmResource, Operation } from "./store";
+export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { etagMismatchBody } from "./routes/managed-clusters";

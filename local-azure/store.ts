@@ -21,6 +21,13 @@ export interface ArmResource {
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
+/**
+ * The 409 code a write on a resource gets while an operation runs on it. AKS answers
+ * OperationNotAllowed, or EtagMismatch for the same situation (terraform-provider-azapi#889,
+ * Azure/terraform-azurerm-aks#604).
+ */
+export type BusyCode = "OperationNotAllowed" | "EtagMismatch";
+
 /** A long-running operation, as served at `.../providers/{ns}/locations/{location}/operations/{id}`. */
 export interface Operation {
   id: string;
@@ -40,11 +47,8 @@ export interface Operation {
   outcome?: OperationOutcome;
   /** Runs when the operation succeeds: makes the requested state visible. */
   onSucceeded?: () => void;
-  /**
-   * How AKS refuses a write meanwhile: 409 OperationNotAllowed (default) or 409 EtagMismatch; AKS
-   * answers both for the same situation (terraform-provider-azapi#889, Azure/terraform-azurerm-aks#604).
-   */
-  conflictCode?: "OperationNotAllowed" | "EtagMismatch";
+  /** What a write on the resource gets while it runs (default OperationNotAllowed). */
+  busyCode?: BusyCode;
 }
 
 export interface StoreOptions {
@@ -163,7 +167,7 @@ export class ResourceStore {
     polls?: number;
     durationMs?: number;
     onSucceeded?: () => void;
-    conflictCode?: Operation["conflictCode"];
+    busyCode?: BusyCode;
   }): Operation {
     const op: Operation = {
       id: newGuid(),
@@ -179,7 +183,7 @@ export class ResourceStore {
         ? { endsAt: Date.now() + p.durationMs }
         : { pollsLeft: p.polls ?? this.options.operationPolls, endsAt: Date.now() + UNPOLLED_OPERATION_MS }),
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
-      ...(p.conflictCode ? { conflictCode: p.conflictCode } : {}),
+      ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     };
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
     if (outcome) op.outcome = outcome;
@@ -193,7 +197,7 @@ export class ResourceStore {
   }
 
   /** Makes a resource busy for `durationMs` (as if someone else started an update): PUTs get 409 until it ends. */
-  startOperation(resourceId: string, p: { durationMs: number; conflictCode?: Operation["conflictCode"] }): Operation {
+  startOperation(resourceId: string, p: { durationMs: number; busyCode?: BusyCode }): Operation {
     const resource = this.get(resourceId);
     if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
     const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? "Microsoft.Resources";
@@ -203,7 +207,7 @@ export class ResourceStore {
       location: resource.location ?? this.options.defaultLocation,
       description: "update managed cluster",
       durationMs: p.durationMs,
-      ...(p.conflictCode ? { conflictCode: p.conflictCode } : {}),
+      ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     });
   }
 

@@ -102,7 +102,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
         checkPreconditions(ctx, current);
         if (current) {
           const running = store.activeOperation(id);
-          if (running?.conflictCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
+          if (running?.busyCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
           if (running) {
             throw new ArmError(
               409,
