@@ -170,7 +170,8 @@ export async function updateCluster<P extends ClusterPlan>(
         await new Promise((resolve) => setTimeout(resolve, waitMs));
         continue;
       }
-      throw new TaskError(describeWriteFailure(error, ref));
+      // Azure's own error stays attached, for callers that recognise a refusal they can wait out.
+      throw new TaskError(describeWriteFailure(error, ref), { cause: error });
     }
   }
 }

@@ -41,8 +41,8 @@ export function listProblems(problems: readonly string[], max = 5): string {
  * cluster, a cluster that stays busy). Its message is already the sentence the user should read.
  */
 export class TaskError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "TaskError";
   }
 }

@@ -302,13 +302,13 @@ export interface PodIdentityAuthority {
 }
 
 /**
- * What AKS does with an accepted PUT's pod identities. An exception's empty podLabels map is stored
- * (and answered) as null, as aks-preview's comment in _fill_defaults_for_pod_identity_exceptions
- * describes. Each pod identity that is new, changed or Failed before is assigned to the nodes by the
- * cluster's control-plane identity, which needs assign/action on the identity (Managed Identity
- * Operator): without that grant in effect, the entry is Failed with the LinkedAuthorizationFailed that
- * users see (aad-pod-identity#585, secrets-store-csi-driver-provider-azure#66), in the spec's
- * provisioningInfo shape; an entry AKS already had (and had not failed) is left as it was.
+ * What AKS does with a PUT's pod identities. An exception's empty podLabels map is stored (and
+ * answered) as null, as aks-preview's comment in _fill_defaults_for_pod_identity_exceptions describes.
+ * Each pod identity that is new, changed or Failed before needs the cluster's control-plane identity
+ * to hold assign/action on the identity (Managed Identity Operator) in effect; without it AKS refuses
+ * the PUT with 400 "Cluster identity has no assignment permission over identity ..." (Azure/AKS#2943,
+ * where the pod identity is then listed Failed). An entry AKS already had (and had not failed) is not
+ * checked again.
  */
 export function assignPodIdentities(cluster: ArmResource, current: ArmResource | undefined, authority: PodIdentityAuthority): void {
   const profile = cluster.properties?.["podIdentityProfile"] as PodIdentityProfileShape | undefined;
@@ -328,18 +328,12 @@ export function assignPodIdentities(cluster: ArmResource, current: ArmResource |
     if (unchanged) continue;
     const identityId = entry.identity?.resourceId ?? "";
     if (controlPlane && authority.hasEffectiveRole(controlPlane, identityId, ASSIGN_IDENTITY_ROLES)) continue;
-    const nodeGroup = String(cluster.properties?.["nodeResourceGroup"] ?? "");
-    const pool = (cluster.properties?.["agentPoolProfiles"] as { name?: string }[] | undefined)?.[0]?.name ?? "nodepool1";
-    const scaleSet = `/subscriptions/${cluster.id.split("/")[2]}/resourceGroups/${nodeGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/aks-${pool}-vmss`;
-    entry.provisioningState = "Failed";
-    entry.provisioningInfo = {
-      error: {
-        error: {
-          code: "LinkedAuthorizationFailed",
-          message: `The client '${controlPlane ?? ""}' with object id '${controlPlane ?? ""}' has permission to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' on scope '${scaleSet}'; however, it does not have permission to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action' on the linked scope(s) '${identityId.toLowerCase()}' or the linked scope(s) are invalid.`,
-        },
-      },
-    };
+    // AKS refuses the write (Azure/AKS#2943 quotes the message; the error code is not shown there, BadRequest assumed).
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `Cluster identity has no assignment permission over identity 'resourceId: ${identityId} - clientId: ${entry.identity?.clientId ?? ""} - objectId: ${entry.identity?.objectId ?? ""}'. Please grant at least 'Managed Identity Operator' permission before assigning pod identity.`,
+    );
   }
 }
 

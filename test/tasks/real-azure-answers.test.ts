@@ -469,7 +469,7 @@ describe("real Azure answers the tasks survive", () => {
       );
     });
 
-    it("pod identity: a Managed Identity Operator grant still propagating leaves the binding Failed; the task waits, writes it again and it is Assigned", async () => {
+    it("pod identity: a Managed Identity Operator grant not yet in effect makes AKS refuse the write (400); the task waits, writes again and the pod identity is Assigned", async () => {
       const { name, cluster } = newCluster();
       const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-real-${count}`);
       fx.azure.store.roleAssignmentPropagationChecks = 1;
@@ -485,7 +485,7 @@ describe("real Azure answers the tasks survive", () => {
           },
         });
         succeeded(run);
-        assert.deepEqual(clusterPuts(cluster), [200, 200], "the pod identity was written again once");
+        assert.deepEqual(clusterPuts(cluster), [400, 200], "refused once for the missing permission, then accepted");
         const [first] = fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === cluster.id.toLowerCase());
         assert.ok(first);
         const entry = (
@@ -494,7 +494,7 @@ describe("real Azure answers the tasks survive", () => {
         assert.equal(entry.provisioningState, "Assigned");
         assert.match(
           run.stdout,
-          /could not assign the managed identity .* yet \(LinkedAuthorizationFailed\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 5 s/,
+          /could not use the managed identity .* yet \(BadRequest\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 5 s/,
         );
         assert.equal(run.outputs.changed, "true");
         assert.match(run.summaries[0]!, /Managed Identity Operator goes to the cluster's control-plane identity/);
