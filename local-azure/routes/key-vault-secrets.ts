@@ -257,12 +257,23 @@ function authenticate(env: VaultEnv, ctx: RequestContext): Caller | Reply {
 }
 
 /**
- * The vault firewall (`networkAcls` with `defaultAction: Deny`) is checked after the token and before
+ * The vault's network rules: `publicNetworkAccess: Disabled` (private endpoint only) refuses every
+ * caller over the public endpoint; the firewall (`networkAcls` with `defaultAction: Deny`) is checked after the token and before
  * any permission: a caller whose address no rule admits gets 403 ForbiddenByFirewall whatever its
  * permissions. Message shape from Key Vault answers quoted in MicrosoftDocs/azure-devops-docs#8581 and
  * terraform-provider-azurerm#4553; the local Azure has no trusted Azure services, so `bypass` admits no one.
  */
 function firewall(vault: ArmResource, caller: Caller, address: string): Reply | undefined {
+  if (vault.properties?.["publicNetworkAccess"] === "Disabled") {
+    // Private endpoint only: message as quoted in secrets-store-csi-driver-provider-azure#873; the inner
+    // code is not shown there (ForbiddenByConnection assumed).
+    return kvError(
+      403,
+      "Forbidden",
+      `Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\nCaller: appid=${caller.appId};oid=${caller.objectId};iss=https://sts.windows.net/${caller.tenantId}/\r\nVault: ${vault.name};location=${vault.location ?? ""}`,
+      "ForbiddenByConnection",
+    );
+  }
   if (firewallAdmits(vault, address)) return undefined;
   return kvError(
     403,

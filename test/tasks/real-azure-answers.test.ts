@@ -233,6 +233,23 @@ describe("real Azure answers the tasks survive", () => {
       );
     });
 
+    it("a vault without public network access (403 ForbiddenByConnection) is named as such, not as a missing permission", async () => {
+      const { name, id } = newVault();
+      const vault = fx.azure.store.get(id)!;
+      fx.azure.store.put({ ...vault, properties: { ...vault.properties, publicNetworkAccess: "Disabled" } });
+      const run = await fx.run("KeyVaultSecrets", {
+        inputs: { keyVaultName: name, resourceGroupName: RG, secrets: "db-user=todo-admin-3" },
+      });
+      assert.equal(run.result, "Failed");
+      assert.match(
+        run.resultMessage ?? "",
+        new RegExp(
+          `^The key vault '${name}' .* does not accept connections over its public endpoint .*This is not a permission problem\\. .*private endpoint`,
+        ),
+      );
+      assert.equal(fx.azure.store.vaultSecret(name, "db-user"), undefined);
+    });
+
     it("a disabled secret (403 SecretDisabled) is named as disabled, not as a missing permission, and is not overwritten", async () => {
       const { name } = newVault();
       fx.azure.store.setVaultSecret(name, "db-url", "jdbc:old-value");
