@@ -338,6 +338,11 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
         `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
       );
     }
+    if (podIdentity.entryAction === "reassign") {
+      notes.push(
+        `AKS reports the pod identity '${request.namespace}/${request.podIdentityName}' Failed; it is written again so AKS assigns the identity again.`,
+      );
+    }
     if (!podIdentity.empty) checkPodIdentityFeature(state.podIdentityFeatureState, request.connection.subscriptionId, warnings);
     return { ...plan, empty: podIdentity.empty && grantsEmpty, clusterChange: !podIdentity.empty, podIdentity };
   }
