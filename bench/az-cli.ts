@@ -29,7 +29,7 @@ export function ensureAzureCli(log: (line: string) => void): { version: string }
   let found = probe();
   if (found.status !== 0) {
     if (process.getuid?.() !== 0)
-      return { skipped: "az is not installed and the bench is not root, so it cannot apt-get install azure-cli" };
+      return { skipped: "az is not installed and this process is not root, so it cannot apt-get install azure-cli" };
     log("  installing Debian's azure-cli (apt-get) …");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     let install = spawnSync("apt-get", ["install", "-y", "azure-cli"], { encoding: "utf8", env, timeout: 900_000 });
