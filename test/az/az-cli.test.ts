@@ -79,6 +79,7 @@ describe("the real az CLI against the local Azure", function () {
   let az: AzSession;
   let azVersion = "";
   const loginRequests: string[] = [];
+  let refusedBySetUp = 0;
 
   before(async function () {
     this.timeout(1_200_000);
@@ -88,6 +89,9 @@ describe("the real az CLI against the local Azure", function () {
     ({ fx, resources: r } = await startLocalAzureWithDemoResources());
     az = await startAzSession(fx);
     loginRequests.push(...fx.azure.requests.map((q) => `${q.method} ${q.path} ${q.status}`));
+    // A fresh config dir makes az probe https://azure.microsoft.com once before looking for a newer
+    // version (azure-cli core util.py `_update_latest_from_github`); the proxy refuses it.
+    refusedBySetUp = az.proxy.refused.length;
   });
 
   after(async () => {
@@ -385,4 +389,8 @@ describe("the real az CLI against the local Azure", function () {
       console.log(`      package fault (Debian azure-cli ${azVersion}), not the local Azure's: ${broken.command}: ${azError(run.stderr)}`);
     });
   }
+
+  it("every request of the commands above went to the local Azure: the proxy refused no other host", () => {
+    assert.deepEqual(az.proxy.refused.slice(refusedBySetUp), []);
+  });
 });
