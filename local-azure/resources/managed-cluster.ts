@@ -219,18 +219,31 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
  *   (azure-cli acs/custom.py `_update_addons`); spec example ManagedClustersCreate_Update shows it kept.
  * - `kubernetesVersion`: omitted or "" keeps the version in use (spec example ManagedClustersCreate_Update sends
  *   "" and answers the cluster's version).
+ * - Network settings and pool sizes AKS fills: spec example ManagedClustersCreate_Update sends a `networkProfile`
+ *   without `networkPlugin`, `podCidr(s)`, `serviceCidr(s)`, `dnsServiceIP`, `ipFamilies`, a load balancer profile
+ *   without `allocatedOutboundPorts`/`idleTimeoutInMinutes` and a pool without `maxPods`/`orchestratorVersion`, and
+ *   answers with all of them.
  * - Settings the client's api-version does not have: az 2.45 speaks 2022-11-01 (azure-cli core
  *   profiles/_shared.py, MGMT_CONTAINERSERVICE), whose models (azure-mgmt-containerservice v2022_11_01) have no
  *   `supportPlan`, `autoUpgradeProfile.nodeOSUpgradeChannel`, `networkProfile.loadBalancerProfile.backendPoolType`,
  *   `securityProfile.workloadIdentity`/`imageCleaner`, `apiServerAccessProfile.enableVnetIntegration` or an agent
  *   pool's `securityProfile`, so its GET-change-PUT drops them; a cluster keeps what an older client cannot say.
  * - `storageProfile` drivers: `az aks update` (managed_cluster_decorator.py `update_storage_profile`) sends
- *   `storageProfile: {}` unless a driver flag is given; each driver's `enabled` defaults to true in the spec
- *   (ManagedClusterStorageProfile*), and an update without the flag leaves the driver as it is.
+ *   `storageProfile: {}` unless a driver flag is given; the spec's driver descriptions (disk, file, snapshot on by default, blob off)
+ *   are about creation, and an update without the flag leaves each driver as it is.
  */
 const KEPT_WHEN_OMITTED = [
   "servicePrincipalProfile",
   "kubernetesVersion",
+  "networkProfile.networkPlugin",
+  "networkProfile.podCidr",
+  "networkProfile.podCidrs",
+  "networkProfile.serviceCidr",
+  "networkProfile.serviceCidrs",
+  "networkProfile.dnsServiceIP",
+  "networkProfile.ipFamilies",
+  "networkProfile.loadBalancerProfile.allocatedOutboundPorts",
+  "networkProfile.loadBalancerProfile.idleTimeoutInMinutes",
   "supportPlan",
   "autoUpgradeProfile.nodeOSUpgradeChannel",
   "networkProfile.loadBalancerProfile.backendPoolType",
@@ -242,7 +255,7 @@ const KEPT_WHEN_OMITTED = [
   "storageProfile.snapshotController",
   "storageProfile.blobCSIDriver",
 ];
-const KEPT_WHEN_OMITTED_IN_POOL = ["securityProfile"];
+const KEPT_WHEN_OMITTED_IN_POOL = ["securityProfile", "maxPods", "orchestratorVersion"];
 
 function keepOmittedFields(properties: Record<string, unknown>, currentProperties: Record<string, unknown>): void {
   for (const path of KEPT_WHEN_OMITTED) keepOmitted(properties, currentProperties, path.split("."));
