@@ -410,7 +410,13 @@ describe("local-azure/local-azure", () => {
       properties["storageProfile"] = {};
       properties["kubernetesVersion"] = "";
       const pools = properties["agentPoolProfiles"] as Record<string, unknown>[];
-      for (const pool of pools) delete pool["securityProfile"];
+      for (const pool of pools) {
+        delete pool["securityProfile"];
+        delete pool["maxPods"];
+      }
+      // What spec example ManagedClustersCreate_Update leaves for AKS to fill.
+      const network = properties["networkProfile"] as Record<string, unknown>;
+      for (const field of ["networkPlugin", "podCidr", "serviceCidr", "dnsServiceIP"]) delete network[field];
       const put = await arm("PUT", clusterUrl("rg-keep", "aks"), {
         location: cluster.location,
         identity: { type: "SystemAssigned" },
@@ -422,6 +428,13 @@ describe("local-azure/local-azure", () => {
       assert.deepEqual(kept.servicePrincipalProfile, { clientId: "msi" });
       assert.deepEqual(kept.securityProfile.workloadIdentity, { enabled: true });
       assert.equal(kept.supportPlan, "KubernetesOfficial");
+      const networkBefore = cluster.properties!["networkProfile"] as Record<string, unknown>;
+      for (const field of ["networkPlugin", "podCidr", "serviceCidr", "dnsServiceIP"])
+        assert.equal(kept.networkProfile[field], networkBefore[field], field);
+      assert.equal(
+        kept.agentPoolProfiles[0].maxPods,
+        (cluster.properties!["agentPoolProfiles"] as Record<string, unknown>[])[0]!["maxPods"],
+      );
       assert.equal(kept.kubernetesVersion, cluster.properties!["kubernetesVersion"]);
       assert.deepEqual(kept.storageProfile, cluster.properties!["storageProfile"]);
       assert.deepEqual(
