@@ -91,8 +91,12 @@ export function newSecretVersion(): string {
 
 const VAULT_PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const;
 
-/** Every access policy needs tenantId, objectId and a permissions object (spec: AccessPolicyEntry's required fields). */
-export function requireAccessPolicies(value: unknown, where: string): AccessPolicyEntry[] {
+/**
+ * Every access policy needs tenantId, objectId and a permissions object (spec: AccessPolicyEntry's required
+ * fields); Key Vault answers 400 "An invalid value was provided for 'accessPolicies'." otherwise
+ * (Azure/azure-libraries-for-net#361).
+ */
+export function requireAccessPolicies(value: unknown): AccessPolicyEntry[] {
   const valid =
     Array.isArray(value) &&
     value.every(
@@ -106,14 +110,15 @@ export function requireAccessPolicies(value: unknown, where: string): AccessPoli
           return list === undefined || (Array.isArray(list) && list.every((x) => typeof x === "string"));
         }),
     );
-  if (!valid) throw new ArmError(400, "BadRequest", `${where}: every access policy needs tenantId, objectId and permissions.`);
+  if (!valid) throw new ArmError(400, "BadRequest", "An invalid value was provided for 'accessPolicies'.");
   return structuredClone(value) as AccessPolicyEntry[];
 }
 
 /**
  * The vault a PUT (Vaults_CreateOrUpdate) stores, after the spec example createVault (2026-02-01) and the
  * VaultProperties descriptions: `location`, `properties.tenantId` and `properties.sku` are required;
- * `accessPolicies` too unless `createMode` is `recover`; the request's writable properties replace the
+ * `accessPolicies` too unless `createMode` is `recover` (400 "The parameter accessPolicies is not specified.",
+ * Azure/azure-sdk-for-net#28677); the request's writable properties replace the
  * current ones; `vaultUri`, `provisioningState` and `hsmPoolResourceId` are the service's. Soft delete
  * ("once set to true, it cannot be reverted to false") and purge protection ("once enabled, this cannot be
  * disabled") only go one way; soft delete defaults to on with 90 days' retention.
@@ -149,7 +154,7 @@ export function composeVaultForPut(p: {
   const accessPolicies =
     requestedProperties["accessPolicies"] === undefined
       ? ((currentProperties["accessPolicies"] as AccessPolicyEntry[] | undefined) ?? [])
-      : requireAccessPolicies(requestedProperties["accessPolicies"], "properties.accessPolicies");
+      : requireAccessPolicies(requestedProperties["accessPolicies"]);
 
   const wasOn = (name: string) => currentProperties[name] === true;
   if (wasOn("enableSoftDelete") && requestedProperties["enableSoftDelete"] === false)
