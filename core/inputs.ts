@@ -1,5 +1,4 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import * as taskLibInternal from "azure-pipelines-task-lib/internal";
 import { InputError } from "./errors";
 
 /** Readers for task inputs. Only a task's `inputs.ts` calls these; everything below it gets typed values. */
@@ -64,14 +63,4 @@ export function readSecondsVariable(variable: string, defaultSeconds: number): n
     throw new InputError(variable, `'${raw}' is not a number of seconds.`);
   }
   return seconds;
-}
-
-/**
- * An input that holds secret values (e.g. `$(dbPassword)` expanded by the agent). task-lib's
- * getInput writes `name=value` to the debug stream before the task could register the values, so
- * this reads the input from task-lib's vault the same way, without that line. Register what it
- * returns with tl.setSecret before anything else.
- */
-export function readSecretInput(name: string): string {
-  return taskLibInternal._vault.retrieveSecret(`INPUT_${taskLibInternal._getVariableKey(name)}`) ?? "";
 }

@@ -1,6 +1,7 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
 import type { UserAssignedIdentity } from "../../core/identity";
+import { markdownText } from "../../core/markdown";
 import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest, IdentityMode } from "./inputs";
 
@@ -301,7 +302,9 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   const grantsEmpty = state.grants.every((g) => g.empty);
   for (const grant of state.grants) {
     if (grant.empty && grant.existing && grant.existing.scope.toLowerCase() !== grant.grant.scope.toLowerCase()) {
-      notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} is inherited from ${grant.existing.scope}.`);
+      notes.push(
+        `'${grant.grant.role}' for ${markdownText(grant.grant.principalDescription)} is inherited from ${markdownText(grant.existing.scope)}.`,
+      );
     }
   }
 

@@ -1,7 +1,8 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import { readBoolean, readChoice, readRequired, readSecretInput, readString } from "../../core/inputs";
+import { readBoolean, readChoice, readRequired, readString } from "../../core/inputs";
+import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
 /** Key Vault's secret permission names (SecretPermissions in the Microsoft.KeyVault spec). */

@@ -1,0 +1,91 @@
+/**
+ * The one layer between the tasks and the agent's log: every byte a task writes to stdout or stderr
+ * passes through here once `guardAgentOutput` ran (the first thing `runTask` does).
+ *
+ * The agent runs a logging command found anywhere in a line, not only at its start: it searches
+ * for `##vso[` with `IndexOf` (azure-pipelines-agent, src/Microsoft.VisualStudio.Services.Agent/
+ * Command.cs, `TryParse`), and reads stderr as well as stdout. That `IndexOf` is culture-sensitive,
+ * so characters ICU collation ignores (soft hyphen, zero-width joiners, control characters) may sit
+ * between the prefix's characters and still match. The web log renders `##[error]`, `##[group]`
+ * and the like as formatting. Inputs and Azure's answers (display names, error messages, regexes)
+ * end up in log lines, so every line is neutralised: invisible characters are dropped and `##`
+ * before `vso[` or `[` becomes `**`, in any letter case — the replacement the agent itself makes
+ * when worker commands are disabled (src/Agent.Sdk/ProcessInvoker.cs).
+ *
+ * task-lib's own commands (`##vso[task.setvariable …]`, `task.issue`, `task.complete`) come through
+ * a separate stream (`taskLibStream`): their command heads are kept and only their human-readable
+ * message is neutralised; values (variables, secrets, file paths) pass unchanged.
+ */
+
+/** Control and format characters, and whatever Unicode marks as default-ignorable; tab and new line stay. */
+const INVISIBLE = /(?![\t\n])[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+const COMMAND_PREFIX = /##(?=vso\[|\[)/gi;
+
+/** Text without the characters a reader cannot see (bidi overrides, zero-width joiners, controls). */
+export function dropInvisible(text: string): string {
+  return text.replace(/\r\n?/g, "\n").replace(INVISIBLE, "");
+}
+
+/** Text that can no longer start or contain an agent logging command, whatever its origin. */
+export function neutralise(text: string): string {
+  return dropInvisible(text).replace(COMMAND_PREFIX, "**");
+}
+
+/** Commands whose message is a value the agent stores or a path it reads: never rewritten. */
+const VALUE_COMMANDS = new Set([
+  "task.setvariable",
+  "task.settaskvariable",
+  "task.setsecret",
+  "task.uploadsummary",
+  "task.uploadfile",
+  "task.addattachment",
+  "task.setendpoint",
+  "task.prependpath",
+]);
+/** A line task-lib formats: `##vso[area.action properties]message`; properties escape `]`, so the first `]` ends the head. */
+const TASK_LIB_COMMAND = /^(##vso\[([a-z]+\.[a-z]+)(?: [^\]]*)?\])([\s\S]*)$/i;
+
+/**
+ * One line as task-lib formatted it. Its message is already escaped for the agent (`%0A` for new
+ * lines, `%AZP25` for `%`), which leaves `##vso[` as it was, so neutralising the escaped message is
+ * enough.
+ */
+export function neutraliseTaskLibLine(line: string): string {
+  const command = TASK_LIB_COMMAND.exec(line);
+  if (!command) return neutralise(line);
+  const [, head, name, message] = command as unknown as [string, string, string, string];
+  return VALUE_COMMANDS.has(name.toLowerCase()) ? line : `${head}${neutralise(message)}`;
+}
+
+type Write = typeof process.stdout.write;
+
+/** What task-lib writes its command lines to (`tl.setStdStream`), once the guard is in place. */
+export interface TaskLibStream {
+  write(text: string): boolean;
+}
+
+let taskLibStream: TaskLibStream | undefined;
+
+/**
+ * Replaces `write` of stdout and stderr with one that neutralises every chunk, and returns the
+ * stream task-lib must write its commands to. Idempotent.
+ */
+export function guardAgentOutput(): TaskLibStream {
+  if (taskLibStream) return taskLibStream;
+  const rawStdout = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
+  guard(process.stdout);
+  guard(process.stderr);
+  taskLibStream = {
+    write: (text: string) => rawStdout(text.replace(/[^\r\n]+/g, neutraliseTaskLibLine)),
+  };
+  return taskLibStream;
+}
+
+function guard(stream: NodeJS.WriteStream): void {
+  const raw = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const encoding = typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8";
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(encoding);
+    return raw(neutralise(text), ...rest.filter((arg) => typeof arg === "function"));
+  }) as Write;
+}

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "mocha";
+import { Fixture } from "../harness/fixture";
+import type { StepRun } from "../harness/agent";
+
+/**
+ * Text from inputs and from Azure reaches the log and the job summary. The agent runs a logging
+ * command found anywhere in a line of stdout or stderr (azure-pipelines-agent Command.TryParse:
+ * `IndexOf("##vso[")`, culture-sensitive, so ignorable characters between its characters still
+ * match), and the summary page renders markdown and HTML. These tests feed each task such text
+ * and check that nothing of it commands the agent or renders as markup.
+ */
+
+/** A command that would set a pipeline variable, in the shapes a hostile value can take. */
+const SET_VARIABLE = "##vso[task.setvariable variable=pwned;isOutput=false]owned";
+const PAYLOADS = [
+  SET_VARIABLE,
+  "  ##VSO[task.setvariable variable=pwned]owned",
+  "##\u00advso[task.setvariable variable=pwned]owned",
+  "#\u200b#vso[task.prependpath]/tmp/evil",
+  "##[error]forged error line",
+];
+/** Characters ICU collation ignores, dropped as the agent's culture-sensitive IndexOf would skip them. */
+const IGNORABLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+const TASK_LIB_COMMAND = /^##vso\[(\w+\.\w+)[ \]]/;
+
+const RG = "rg-hostile";
+let fx: Fixture;
+let clusterCount = 0;
+
+/**
+ * Every line of output, read as the agent reads it: a `##vso[` anywhere (in any case, across
+ * ignorable characters) must be the start of one of task-lib's own commands at the start of the
+ * line, a setvariable only for the task's outputs; and no line carries a `##[` formatting command.
+ */
+function assertNoForgedCommands(run: StepRun, outputs: readonly string[]): void {
+  for (const [i, raw] of run.lines.entries()) {
+    const line = raw.replace(IGNORABLE, "");
+    const at = [...line.matchAll(/##vso\[/gi)].map((m) => m.index);
+    const own = TASK_LIB_COMMAND.exec(line);
+    assert.ok(
+      at.length === 0 || (at.length === 1 && at[0] === 0 && own),
+      `output line ${i + 1} carries a logging command the task did not mean: ${raw}`,
+    );
+    assert.ok(!/##\[/.test(line), `output line ${i + 1} carries a ##[ formatting command: ${raw}`);
+  }
+  for (const command of run.commands.filter((c) => c.area === "task" && c.action === "setvariable")) {
+    assert.ok(outputs.includes(command.properties.variable ?? ""), `setvariable of '${command.properties.variable}'`);
+  }
+  assert.ok(!run.commands.some((c) => c.action === "prependpath"), "no prependpath");
+}
+
+/** Markdown with its code spans taken out: inside them markup and HTML show as typed. */
+function outsideCode(markdown: string): string {
+  return markdown.replace(/`[^`]*`/g, "");
+}
+
+function newCluster(overrides = {}): { name: string; id: string } {
+  const name = `aks-hostile-${++clusterCount}`;
+  const cluster = fx.azure.store.addManagedCluster(RG, name, overrides);
+  fx.azure.faults.clear();
+  fx.azure.clearRequests();
+  return { name, id: cluster.id };
+}
+
+describe("hostile text from inputs and from Azure", function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+  });
+  after(async () => {
+    await fx?.close();
+  });
+
+  for (const debug of [false, true]) {
+    const variables: Record<string, string> = debug ? { "System.Debug": "true" } : {};
+    const mode = debug ? " (system.debug)" : "";
+
+    it(`an allowedImagesRegex holding logging commands commands nothing${mode}`, async () => {
+      const { name } = newCluster({ properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
+      for (const payload of PAYLOADS) {
+        // A valid RE2 expression: the payload's brackets are character classes.
+        const run = await fx.run("AssignAksPolicies", {
+          inputs: { resourceGroupName: RG, clusterName: name, policies: "allowedImages", allowedImagesRegex: `^(${payload})$` },
+          variables,
+        });
+        fx.assertSucceeded(run);
+        assertNoForgedCommands(run, ["policyAssignmentIds", "changed"]);
+        assert.match(run.stdout, /\*\*(vso)?\[/i, "the value itself is still shown, neutralised");
+      }
+    });
+
+    it(`display names and an error message from Azure command nothing and render as text${mode}`, async () => {
+      const { name, id } = newCluster({ properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
+      const displayName = `Team policy\n${SET_VARIABLE} [click](https://evil.example/x) <img src=x onerror=alert(1)> **bold**`;
+      fx.azure.store.addPolicyAssignment(id, "someone-elses", {
+        displayName,
+        policyDefinitionId: "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4",
+      });
+      const custom = fx.azure.store.addPolicyDefinition(`custom-hostile-${clusterCount}`, {
+        displayName: `<img src=x onerror=alert(1)> [label](javascript:alert(1)) ##[warning]fake`,
+        mode: "Microsoft.Kubernetes.Data",
+        parameters: { effect: { type: "String", allowedValues: ["audit", "deny"], defaultValue: "audit" } },
+        policyRule: {},
+      });
+      // The compliance read is refused with a message quoting hostile text, as ARM quotes names and scopes.
+      fx.azure.faults.add({
+        method: "POST",
+        path: /policyStates\/latest\/queryResults$/,
+        kind: "status",
+        status: 403,
+        body: {
+          error: { code: "AuthorizationFailed", message: `The client may not read '${PAYLOADS.join("\n")}'. <img src=y onerror=alert(2)>` },
+        },
+      });
+      const run = await fx.run("AssignAksPolicies", {
+        inputs: { resourceGroupName: RG, clusterName: name, customPolicyDefinitionIds: custom.id, reportCompliance: true },
+        variables,
+      });
+      fx.assertSucceeded(run);
+      assertNoForgedCommands(run, ["policyAssignmentIds", "changed"]);
+      const summary = run.summaries.join("\n");
+      assert.doesNotMatch(outsideCode(summary), /<img/, "no HTML element survives in the summary");
+      assert.doesNotMatch(outsideCode(summary), /(?<!\\)\[(label|click)\]\(/, "no markdown link survives in the summary");
+      assert.ok(summary.includes("&lt;img src=x onerror=alert\\(1\\)&gt;"), "the custom definition's name shows as text");
+    });
+  }
+
+  it("a secret name holding a logging command is refused by name and commands nothing", async () => {
+    const vault = fx.azure.store.addKeyVault(RG, `kv-hostile-${++clusterCount}`);
+    const run = await fx.run("KeyVaultSecrets", {
+      inputs: { resourceGroupName: RG, keyVaultName: vault.name, secrets: `${SET_VARIABLE}=$(value)\n##[error]x=$(value)` },
+      secrets: { value: "a-long-secret-value" },
+      variables: { "System.Debug": "true" },
+    });
+    assert.equal(run.result, "Failed");
+    assert.match(run.resultMessage ?? "", /^secrets: /);
+    assertNoForgedCommands(run, ["vaultUri", "secretNames", "changed"]);
+  });
+
+  it("a managed identity name from Azure commands nothing and renders as text in the summary", async () => {
+    const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-hostile-${++clusterCount}`);
+    const vault = fx.azure.store.addKeyVault(RG, `kv-hostile-${++clusterCount}`);
+    // ARM refuses such names on create; a hostile or broken answer is still handled as text.
+    const hostileName = `<img src=x onerror=alert(1)>${SET_VARIABLE}`;
+    fx.azure.store.put({ ...identity, name: hostileName });
+    const run = await fx.run("KeyVaultSecrets", {
+      inputs: { resourceGroupName: RG, keyVaultName: vault.name, grantTo: String((identity.properties as { clientId: string }).clientId) },
+    });
+    fx.assertSucceeded(run);
+    assertNoForgedCommands(run, ["vaultUri", "secretNames", "changed"]);
+    assert.doesNotMatch(outsideCode(run.summaries.join("\n")), /<img/);
+  });
+});
