@@ -153,3 +153,89 @@ describe("hostile text from inputs and from Azure", function () {
     assert.doesNotMatch(outsideCode(run.summaries.join("\n")), /<img/);
   });
 });
+
+describe("resource-ID inputs are checked segment by segment before any request", function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+  });
+  after(async () => {
+    await fx?.close();
+  });
+
+  const identityId = (rg: string, name: string) =>
+    `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+  const cases: [string, string, () => Record<string, string>, RegExp][] = [
+    [
+      "KeyVaultSecrets",
+      "a grantTo identity ID whose name is '..'",
+      () => ({ resourceGroupName: RG, keyVaultName: "kv-any", grantTo: identityId(RG, "..") }),
+      /^grantTo: .* has the identity name '\.\.', which is not a valid identity name/,
+    ],
+    [
+      "KeyVaultSecrets",
+      "a grantTo identity ID whose resource group is '.'",
+      () => ({ resourceGroupName: RG, keyVaultName: "kv-any", grantTo: identityId(".", "id-app") }),
+      /^grantTo: .* has the resource group '\.', which is not a valid resource group/,
+    ],
+    [
+      "EnablePodIdentity",
+      "an identity ID whose resource group is '..'",
+      () => ({
+        resourceGroupName: RG,
+        clusterName: "aks-any",
+        identity: identityId("..", "id-app"),
+        namespace: "app",
+        serviceAccountName: "app",
+      }),
+      /^identity: .* has the resource group '\.\.', which is not a valid resource group/,
+    ],
+    [
+      "EnablePodIdentity",
+      "an identity ID whose subscription is no GUID",
+      () => ({
+        resourceGroupName: RG,
+        clusterName: "aks-any",
+        identity: "/subscriptions/../resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-app",
+        namespace: "app",
+        serviceAccountName: "app",
+      }),
+      /^identity: .* has the subscription ID '\.\.', which is not a valid subscription ID \(a GUID\)/,
+    ],
+    [
+      "AssignAksPolicies",
+      "a custom definition ID whose name is '..'",
+      () => ({
+        resourceGroupName: RG,
+        clusterName: "aks-any",
+        customPolicyDefinitionIds: `/subscriptions/${fx.azure.subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/..`,
+      }),
+      /^customPolicyDefinitionIds: .* has the definition name '\.\.', which is not a valid definition name/,
+    ],
+    [
+      "AssignAksPolicies",
+      "a custom definition ID under a management group '..'",
+      () => ({
+        resourceGroupName: RG,
+        clusterName: "aks-any",
+        customPolicyDefinitionIds:
+          "/providers/Microsoft.Management/managementGroups/../providers/Microsoft.Authorization/policySetDefinitions/x",
+      }),
+      /^customPolicyDefinitionIds: .* has the management group ID '\.\.', which is not a valid management group ID/,
+    ],
+  ];
+  for (const [task, what, inputs, message] of cases) {
+    it(`${task}: ${what}`, async () => {
+      fx.azure.clearRequests();
+      const run = await fx.run(task, { inputs: inputs() });
+      assert.equal(run.result, "Failed", run.stdout);
+      assert.match(run.resultMessage ?? "", message);
+      assert.deepEqual(
+        fx.azure.requests.map((r) => `${r.method} ${r.path}`),
+        [],
+        "not one request, not even for a token",
+      );
+    });
+  }
+});
