@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { repoRoot } from "../../scripts/vsix.mjs";
 
 const SCRIPT = join(repoRoot, "scripts", "publish.mjs");
@@ -87,7 +87,7 @@ test("the token reaches tfx on standard input, never in any process's command li
         AKS_HARDENING_PUBLISHER: "aks-hardening-dev",
         AZURE_DEVOPS_EXT_PAT: token,
         AKS_HARDENING_MARKETPLACE_URL: `http://127.0.0.1:${port}`,
-        NODE_OPTIONS: `--require ${join(repoRoot, "test", "support", "argv-spy.cjs")}`,
+        NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "argv-spy.mjs")}`,
         ARGV_SPY_LOG: spyLog,
       },
     });
@@ -110,5 +110,6 @@ test("the token reaches tfx on standard input, never in any process's command li
     assert.match(out, /tfx extension publish failed/);
   } finally {
     marketplace.close();
+    rmSync(dirname(spyLog), { recursive: true, force: true });
   }
 });
