@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -9,107 +9,110 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { repoRoot } from "../../scripts/vsix.mjs";
 
-const SCRIPT = join(repoRoot, "scripts", "publish.mjs");
+describe("test/extension/publish", () => {
+  const SCRIPT = join(repoRoot, "scripts", "publish.mjs");
 
-/** Runs `npm run publish`'s script with only these variables (no network: every case stops before tfx). */
-function publish(env: Record<string, string>, ...args: string[]) {
-  const run = spawnSync(process.execPath, [SCRIPT, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-  });
-  return { status: run.status, out: `${run.stdout}${run.stderr}` };
-}
-
-test("without publisher and token it says what to set, and packages and publishes nothing", () => {
-  const r = publish({});
-  assert.equal(r.status, 1);
-  assert.match(r.out, /AKS_HARDENING_PUBLISHER is not set: set it to your Marketplace publisher ID/);
-  assert.match(r.out, /AZURE_DEVOPS_EXT_PAT is not set: set it to a personal access token with the Marketplace \(Publish\) scope/);
-  assert.match(r.out, /Nothing was packaged or published\./);
-  assert.doesNotMatch(r.out, /tfx /);
-});
-
-test("a missing token alone is named alone", () => {
-  const r = publish({ AKS_HARDENING_PUBLISHER: "contoso-platform" });
-  assert.equal(r.status, 1);
-  assert.match(r.out, /AZURE_DEVOPS_EXT_PAT is not set/);
-  assert.doesNotMatch(r.out, /AKS_HARDENING_PUBLISHER/);
-});
-
-test("a missing publisher alone is named alone", () => {
-  const r = publish({ AZURE_DEVOPS_EXT_PAT: "pat-value-123" });
-  assert.equal(r.status, 1);
-  assert.match(r.out, /AKS_HARDENING_PUBLISHER is not set/);
-  assert.doesNotMatch(r.out, /AZURE_DEVOPS_EXT_PAT/);
-  assert.doesNotMatch(r.out, /pat-value-123/);
-});
-
-test("the tfx command publishes the packaged VSIX, shares it with each organisation, and never shows the token", () => {
-  const token = "pat-secret-value-456";
-  const r = publish(
-    { AKS_HARDENING_PUBLISHER: "aks-hardening-dev", AZURE_DEVOPS_EXT_PAT: token, AKS_HARDENING_SHARE_WITH: "contoso, fabrikam-dev" },
-    "--skip-package",
-    "--dry-run",
-  );
-  assert.equal(r.status, 0, r.out);
-  assert.match(
-    r.out,
-    /Would run: tfx extension publish --vsix \S+aks-hardening-dev\.aks-hardening-tasks-[\d.]+\.vsix --no-color --share-with contoso fabrikam-dev \(token on standard input\)/,
-  );
-  assert.doesNotMatch(r.out, new RegExp(token));
-});
-
-test("a VSIX packaged for another publisher is not published", () => {
-  const r = publish({ AKS_HARDENING_PUBLISHER: "someone-else", AZURE_DEVOPS_EXT_PAT: "x" }, "--skip-package", "--dry-run");
-  assert.equal(r.status, 1);
-  assert.match(r.out, /was packaged for another publisher than 'someone-else'/);
-});
-
-test("the token reaches tfx on standard input, never in any process's command line", async () => {
-  const token = `pat-${randomUUID()}`;
-  const spyLog = join(mkdtempSync(join(tmpdir(), "argv-spy-")), "argv.log");
-  // A marketplace on loopback that records the credentials tfx sends, then says the gallery is not here.
-  const authorizations: string[] = [];
-  const marketplace = createServer((req, res) => {
-    authorizations.push(req.headers.authorization ?? "");
-    req.resume();
-    res.writeHead(404, { "content-type": "application/json" }).end('{"message":"not here"}');
-  });
-  await new Promise<void>((resolve) => marketplace.listen(0, "127.0.0.1", resolve));
-  try {
-    const port = (marketplace.address() as AddressInfo).port;
-    const run = spawn(process.execPath, [SCRIPT, "--skip-package"], {
+  /** Runs `npm run publish`'s script with only these variables (no network: every case stops before tfx). */
+  function publish(env: Record<string, string>, ...args: string[]) {
+    const run = spawnSync(process.execPath, [SCRIPT, ...args], {
       cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        AKS_HARDENING_PUBLISHER: "aks-hardening-dev",
-        AZURE_DEVOPS_EXT_PAT: token,
-        AKS_HARDENING_MARKETPLACE_URL: `http://127.0.0.1:${port}`,
-        NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "argv-spy.mjs")}`,
-        ARGV_SPY_LOG: spyLog,
-      },
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     });
-    let out = "";
-    run.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    run.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const status = await new Promise<number | null>((resolve) => run.on("close", resolve));
-    const commandLines = readFileSync(spyLog, "utf8").trim().split("\n");
-    assert.ok(
-      commandLines.some((line) => line.includes("tfx-cli.js") && line.includes('"publish"')),
-      `tfx extension publish was started:\n${commandLines.join("\n")}`,
-    );
-    for (const line of commandLines) assert.ok(!line.includes(token), "a command line held the token");
-    assert.ok(
-      authorizations.includes(`Basic ${Buffer.from(`OAuth:${token}`).toString("base64")}`),
-      `tfx sent the token it read from standard input (got ${authorizations.length} requests)`,
-    );
-    assert.equal(status, 1, "the loopback marketplace refuses the upload");
-    assert.doesNotMatch(out, new RegExp(token));
-    assert.match(out, /tfx extension publish failed/);
-  } finally {
-    marketplace.close();
-    rmSync(dirname(spyLog), { recursive: true, force: true });
+    return { status: run.status, out: `${run.stdout}${run.stderr}` };
   }
+
+  it("without publisher and token it says what to set, and packages and publishes nothing", () => {
+    const r = publish({});
+    assert.equal(r.status, 1);
+    assert.match(r.out, /AKS_HARDENING_PUBLISHER is not set: set it to your Marketplace publisher ID/);
+    assert.match(r.out, /AZURE_DEVOPS_EXT_PAT is not set: set it to a personal access token with the Marketplace \(Publish\) scope/);
+    assert.match(r.out, /Nothing was packaged or published\./);
+    assert.doesNotMatch(r.out, /tfx /);
+  });
+
+  it("a missing token alone is named alone", () => {
+    const r = publish({ AKS_HARDENING_PUBLISHER: "contoso-platform" });
+    assert.equal(r.status, 1);
+    assert.match(r.out, /AZURE_DEVOPS_EXT_PAT is not set/);
+    assert.doesNotMatch(r.out, /AKS_HARDENING_PUBLISHER/);
+  });
+
+  it("a missing publisher alone is named alone", () => {
+    const r = publish({ AZURE_DEVOPS_EXT_PAT: "pat-value-123" });
+    assert.equal(r.status, 1);
+    assert.match(r.out, /AKS_HARDENING_PUBLISHER is not set/);
+    assert.doesNotMatch(r.out, /AZURE_DEVOPS_EXT_PAT/);
+    assert.doesNotMatch(r.out, /pat-value-123/);
+  });
+
+  it("the tfx command publishes the packaged VSIX, shares it with each organisation, and never shows the token", () => {
+    const token = "pat-secret-value-456";
+    const r = publish(
+      { AKS_HARDENING_PUBLISHER: "aks-hardening-dev", AZURE_DEVOPS_EXT_PAT: token, AKS_HARDENING_SHARE_WITH: "contoso, fabrikam-dev" },
+      "--skip-package",
+      "--dry-run",
+    );
+    assert.equal(r.status, 0, r.out);
+    assert.match(
+      r.out,
+      /Would run: tfx extension publish --vsix \S+aks-hardening-dev\.aks-hardening-tasks-[\d.]+\.vsix --no-color --share-with contoso fabrikam-dev \(token on standard input\)/,
+    );
+    assert.doesNotMatch(r.out, new RegExp(token));
+  });
+
+  it("a VSIX packaged for another publisher is not published", () => {
+    const r = publish({ AKS_HARDENING_PUBLISHER: "someone-else", AZURE_DEVOPS_EXT_PAT: "x" }, "--skip-package", "--dry-run");
+    assert.equal(r.status, 1);
+    assert.match(r.out, /was packaged for another publisher than 'someone-else'/);
+  });
+
+  it("the token reaches tfx on standard input, never in any process's command line", async () => {
+    const token = `pat-${randomUUID()}`;
+    const spyLog = join(mkdtempSync(join(tmpdir(), "argv-spy-")), "argv.log");
+    // A marketplace on loopback that records the credentials tfx sends, then says the gallery is not here.
+    const authorizations: string[] = [];
+    const marketplace = createServer((req, res) => {
+      authorizations.push(req.headers.authorization ?? "");
+      req.resume();
+      res.writeHead(404, { "content-type": "application/json" }).end('{"message":"not here"}');
+    });
+    await new Promise<void>((resolve) => marketplace.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (marketplace.address() as AddressInfo).port;
+      const run = spawn(process.execPath, [SCRIPT, "--skip-package"], {
+        cwd: repoRoot,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          AKS_HARDENING_PUBLISHER: "aks-hardening-dev",
+          AZURE_DEVOPS_EXT_PAT: token,
+          AKS_HARDENING_MARKETPLACE_URL: `http://127.0.0.1:${port}`,
+          // Every Node process of the run (the script, tfx) records its own and its children's command lines.
+          NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "argv-spy.mjs")}`,
+          ARGV_SPY_LOG: spyLog,
+        },
+      });
+      let out = "";
+      run.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      run.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      const status = await new Promise<number | null>((resolve) => run.on("close", resolve));
+      const commandLines = readFileSync(spyLog, "utf8").trim().split("\n");
+      assert.ok(
+        commandLines.some((line) => line.includes("tfx-cli.js") && line.includes('"publish"')),
+        `tfx extension publish was started:\n${commandLines.join("\n")}`,
+      );
+      for (const line of commandLines) assert.ok(!line.includes(token), "a command line held the token");
+      assert.ok(
+        authorizations.includes(`Basic ${Buffer.from(`OAuth:${token}`).toString("base64")}`),
+        `tfx sent the token it read from standard input (got ${authorizations.length} requests)`,
+      );
+      assert.equal(status, 1, "the loopback marketplace refuses the upload");
+      assert.doesNotMatch(out, new RegExp(token));
+      assert.match(out, /tfx extension publish failed/);
+    } finally {
+      marketplace.close();
+      rmSync(dirname(spyLog), { recursive: true, force: true });
+    }
+  });
 });
