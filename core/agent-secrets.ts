@@ -28,6 +28,11 @@ for (const [key, name] of Object.entries(AGENT_SECRET_VARIABLES) as [keyof typeo
   process.stdout.write(`##vso[task.setsecret]${value.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
 }
 
+/** Every password taken here, for the output guard's masker (core/output.ts). */
+export function agentSecrets(): string[] {
+  return Object.values(taken).filter((value): value is string => Boolean(value));
+}
+
 /** The agent's proxy password (`Agent.ProxyPassword`), already registered as a secret. */
 export function agentProxyPassword(): string | undefined {
   return taken.proxyPassword;

@@ -165,7 +165,13 @@ export function createCredential(connection: ServiceConnection): TokenCredential
   };
   switch (connection.scheme) {
     case "ManagedServiceIdentity":
-      return new ManagedIdentityCredential({ ...options, ...(connection.clientId ? { clientId: connection.clientId } : {}) });
+      // Its tokens come from the managed-identity endpoint, not the authority: the agent's bypass list
+      // is matched against that endpoint (IMDS is link-local, where no proxy reaches).
+      return new ManagedIdentityCredential({
+        ...options,
+        proxyOptions: proxyFor(managedIdentityEndpoint()),
+        ...(connection.clientId ? { clientId: connection.clientId } : {}),
+      });
     case "WorkloadIdentityFederation":
       return new AzurePipelinesCredential(connection.tenantId, connection.clientId!, connection.id, connection.systemAccessToken!, options);
     case "ServicePrincipal":
@@ -179,6 +185,20 @@ export function createCredential(connection: ServiceConnection): TokenCredential
       }
       return new ClientSecretCredential(connection.tenantId, connection.clientId!, connection.clientSecret!, options);
   }
+}
+
+/**
+ * Where ManagedIdentityCredential asks for tokens: App Service / Arc's IDENTITY_ENDPOINT or
+ * IMDS_ENDPOINT, a pod-identity host (AZURE_POD_IDENTITY_AUTHORITY_HOST), else IMDS itself
+ * (@azure/identity's managed identity sources).
+ */
+function managedIdentityEndpoint(): string {
+  return (
+    process.env["IDENTITY_ENDPOINT"] ||
+    process.env["IMDS_ENDPOINT"] ||
+    process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] ||
+    "http://169.254.169.254/metadata/identity/oauth2/token"
+  );
 }
 
 function readRequestTimeoutMs(): number {

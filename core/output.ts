@@ -15,7 +15,15 @@
  * task-lib's own commands (`##vso[task.setvariable …]`, `task.issue`, `task.complete`) come through
  * a separate stream (`taskLibStream`): their command heads are kept and only their human-readable
  * message is neutralised; values (variables, secrets, file paths) pass unchanged.
+ *
+ * Every value registered as a secret (`task.setsecret`) is also masked here, in every later line, as
+ * the agent masks it, and so is anything shaped like a credential the task never registered: a JWT,
+ * a `Bearer`/`Basic` authorization value. With `system.debug` the Azure SDK's request log
+ * (core-rest-pipeline's sanitizer) lets through what it does not know: the request's `proxySettings`
+ * with the proxy password, and, behind a proxy, the proxy agent's open requests with their raw
+ * `Authorization: Bearer …` headers.
  */
+import { agentSecrets } from "./agent-secrets";
 
 /** Control and format characters, and whatever Unicode marks as default-ignorable; tab and new line stay. */
 const INVISIBLE = /(?![\t\n])[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
@@ -57,6 +65,49 @@ export function neutraliseTaskLibLine(line: string): string {
   return VALUE_COMMANDS.has(name.toLowerCase()) ? line : `${head}${neutralise(message)}`;
 }
 
+const secrets = new Set<string>();
+
+/** As task-lib's escapedata writes a command's message (taskcommand.ts), and back. */
+function escapeData(text: string): string {
+  return text.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+function unescapeData(text: string): string {
+  return text
+    .replace(/%0A/g, "\n")
+    .replace(/%0D/g, "\r")
+    .replace(/%AZP25/g, "%");
+}
+
+function learnSecret(value: string): void {
+  if (value) secrets.add(value);
+}
+
+const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*/g;
+const AUTHORIZATION_VALUE = /\b(Bearer|Basic)(\s+)[\w.~+/=-]{8,}/gi;
+
+/** The text with every registered secret (as typed or as escaped in a command) and every credential-shaped value replaced by `***`. */
+export function maskSecrets(text: string): string {
+  let masked = text.replace(JWT, "***").replace(AUTHORIZATION_VALUE, "$1$2***");
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    masked = masked.split(secret).join("***");
+    const escaped = escapeData(secret);
+    if (escaped !== secret) masked = masked.split(escaped).join("***");
+  }
+  return masked;
+}
+
+const SET_SECRET = /^##vso\[task\.setsecret\]([\s\S]*)$/i;
+
+/** One line task-lib wrote: a registration teaches the masker and passes as it is; anything else is masked, then neutralised. */
+function guardTaskLibLine(line: string): string {
+  const registration = SET_SECRET.exec(line);
+  if (registration) {
+    learnSecret(unescapeData(registration[1]!));
+    return line;
+  }
+  return neutraliseTaskLibLine(maskSecrets(line));
+}
+
 type Write = typeof process.stdout.write;
 
 /** What task-lib writes its command lines to (`tl.setStdStream`), once the guard is in place. */
@@ -72,11 +123,12 @@ let taskLibStream: TaskLibStream | undefined;
  */
 export function guardAgentOutput(): TaskLibStream {
   if (taskLibStream) return taskLibStream;
+  for (const secret of agentSecrets()) learnSecret(secret);
   const rawStdout = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
   guard(process.stdout);
   guard(process.stderr);
   taskLibStream = {
-    write: (text: string) => rawStdout(text.replace(/[^\r\n]+/g, neutraliseTaskLibLine)),
+    write: (text: string) => rawStdout(text.replace(/[^\r\n]+/g, guardTaskLibLine)),
   };
   return taskLibStream;
 }
@@ -86,6 +138,6 @@ function guard(stream: NodeJS.WriteStream): void {
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     const encoding = typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8";
     const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(encoding);
-    return raw(neutralise(text), ...rest.filter((arg) => typeof arg === "function"));
+    return raw(neutralise(maskSecrets(text)), ...rest.filter((arg) => typeof arg === "function"));
   }) as Write;
 }
