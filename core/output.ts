@@ -83,7 +83,8 @@ function learnSecret(value: string): void {
 }
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*/g;
-const AUTHORIZATION_VALUE = /\b(Bearer|Basic)(\s+)[\w.~+/=-]{8,}/gi;
+/** A credential, not a word: at least 12 token characters with a digit, '+', '/' or '=' among them ("Basic LoadBalancer" stays). */
+const AUTHORIZATION_VALUE = /\b(Bearer|Basic)(\s+)(?=[\w.~+/=-]*[\d+/=])[\w.~+/=-]{12,}/gi;
 
 /** The text with every registered secret (as typed or as escaped in a command) and every credential-shaped value replaced by `***`. */
 export function maskSecrets(text: string): string {
