@@ -45,7 +45,7 @@ describe("test/tasks/debug-secrets", () => {
 
   for (const connection of CONNECTIONS) {
     describe(`with a ${connection} connection`, () => {
-      it("RestrictApiServer, main and post-job step", async () => {
+      it("RestrictApiServer (main and post-job step): system.debug, each connection scheme, a proxy with a password, a secret variable → no secret, token or JWT in any output line or summary", async () => {
         const name = `aks-debug-${++count}`;
         fx.azure.store.addManagedCluster(RG, name, {});
         const job = await fx.runJob("RestrictApiServer", {
@@ -57,7 +57,7 @@ describe("test/tasks/debug-secrets", () => {
         fx.assertSucceeded(job.post);
       });
 
-      it("EnablePodIdentity", async () => {
+      it("EnablePodIdentity: system.debug, each connection scheme, a proxy with a password, a secret variable → no secret, token or JWT in any output line or summary", async () => {
         const name = `aks-debug-${++count}`;
         fx.azure.store.addManagedCluster(RG, name, {});
         const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-debug-${count}`);
@@ -76,7 +76,7 @@ describe("test/tasks/debug-secrets", () => {
         fx.assertSucceeded(run);
       });
 
-      it("KeyVaultSecrets", async () => {
+      it("KeyVaultSecrets: system.debug, each connection scheme, a proxy with a password, a secret variable → no secret, token or JWT in any output line or summary", async () => {
         const name = `kv-debug-${++count}`;
         fx.azure.store.addKeyVault(RG, name, {
           accessPolicies: [
@@ -99,7 +99,7 @@ describe("test/tasks/debug-secrets", () => {
         );
       });
 
-      it("AssignAksPolicies", async () => {
+      it("AssignAksPolicies: system.debug, each connection scheme, a proxy with a password, a secret variable → no secret, token or JWT in any output line or summary", async () => {
         const name = `aks-debug-${++count}`;
         fx.azure.store.addManagedCluster(RG, name, {});
         const run = await fx.run("AssignAksPolicies", {
@@ -114,7 +114,7 @@ describe("test/tasks/debug-secrets", () => {
 
   // Mocha runs a suite's own tests before its nested suites: this one goes in a suite after them.
   describe("afterwards", () => {
-    it("the proxy password was read and used: every tunnel carried the agent's proxy credentials", () => {
+    it("all tasks: the agent's proxy password, read without task-lib's echo → sent to the proxy on every tunnel", () => {
       assert.ok(proxy.authorizations.length > 0, "the runs went through the proxy");
       const expected = `Basic ${Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString("base64")}`;
       assert.deepEqual(new Set(proxy.authorizations), new Set([expected]));

@@ -76,7 +76,7 @@ describe("test/tasks/hostile-data", () => {
       const variables: Record<string, string> = debug ? { "System.Debug": "true" } : {};
       const mode = debug ? " (system.debug)" : "";
 
-      it(`an allowedImagesRegex holding logging commands commands nothing${mode}`, async () => {
+      it(`AssignAksPolicies: allowedImagesRegex holding ##vso[task.setvariable …], ##vso[task.prependpath …] or ##[error], in any case, across invisible characters${mode} → printed with ** instead of ##; no command but its own`, async () => {
         const { name } = newCluster({ properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
         for (const payload of PAYLOADS) {
           // A valid RE2 expression: the payload's brackets are character classes.
@@ -90,7 +90,7 @@ describe("test/tasks/hostile-data", () => {
         }
       });
 
-      it(`display names and an error message from Azure command nothing and render as text${mode}`, async () => {
+      it(`AssignAksPolicies: assignment and definition display names and a 403 message from Azure holding logging commands, a markdown link, <img onerror>${mode} → no command but its own; the summary shows them as text`, async () => {
         const { name, id } = newCluster({ properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
         const displayName = `Team policy\n${SET_VARIABLE} [click](https://evil.example/x) <img src=x onerror=alert(1)> **bold**`;
         fx.azure.store.addPolicyAssignment(id, "someone-elses", {
@@ -129,7 +129,7 @@ describe("test/tasks/hostile-data", () => {
       });
     }
 
-    it("a secret name holding a logging command is refused by name and commands nothing", async () => {
+    it("KeyVaultSecrets: secret names holding ##vso[…] and ##[error] (system.debug) → refused by name ('secrets: …'); no command but its own", async () => {
       const vault = fx.azure.store.addKeyVault(RG, `kv-hostile-${++clusterCount}`);
       const run = await fx.run("KeyVaultSecrets", {
         inputs: { resourceGroupName: RG, keyVaultName: vault.name, secrets: `${SET_VARIABLE}=$(value)\n##[error]x=$(value)` },
@@ -141,7 +141,7 @@ describe("test/tasks/hostile-data", () => {
       assertNoForgedCommands(run, ["vaultUri", "secretNames", "changed"]);
     });
 
-    it("a managed identity name from Azure commands nothing and renders as text in the summary", async () => {
+    it("KeyVaultSecrets: a managed identity name from Azure holding <img onerror> and ##vso[…] → no command but its own; the summary shows it as text", async () => {
       const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-hostile-${++clusterCount}`);
       const vault = fx.azure.store.addKeyVault(RG, `kv-hostile-${++clusterCount}`);
       // ARM refuses such names on create; a hostile or broken answer is still handled as text.
@@ -230,7 +230,7 @@ describe("test/tasks/hostile-data", () => {
       ],
     ];
     for (const [task, what, inputs, message] of cases) {
-      it(`${task}: ${what}`, async () => {
+      it(`${task}: ${what} → refused by the input's name before any request, even for a token`, async () => {
         fx.azure.clearRequests();
         const run = await fx.run(task, { inputs: inputs() });
         assert.equal(run.result, "Failed", run.stdout);
