@@ -1,7 +1,7 @@
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import type { AzureClients } from "./azure";
 import { describeFailure, InputError, TaskError } from "./errors";
-import { checkResourceIdSegments, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "./inputs";
+import { checkResourceIdSegments, isGuid, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "./inputs";
 
 const IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const RESOURCE_ID =
@@ -89,6 +89,9 @@ export async function readUserAssignedIdentity(clients: AzureClients, ref: Ident
     const identity = await identityClient(clients, ref.subscriptionId).userAssignedIdentities.get(ref.resourceGroupName, ref.name);
     if (!identity.clientId || !identity.principalId)
       throw new TaskError(`The ${describe} has no client or principal ID yet; re-run in a minute.`);
+    // They go into role assignments, outputs and the YAML the summary shows: GUIDs, or not used at all.
+    if (!isGuid(identity.clientId) || !isGuid(identity.principalId))
+      throw new TaskError(`Azure answered for the ${describe} with a client or principal ID that is not a GUID; nothing was written.`);
     return { ...ref, resourceId: identity.id ?? identityResourceId(ref), clientId: identity.clientId, principalId: identity.principalId };
   } catch (error) {
     if (error instanceof TaskError) throw error;

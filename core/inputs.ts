@@ -56,7 +56,11 @@ export interface SegmentRule {
   rule: string;
 }
 
-export const SUBSCRIPTION_SEGMENT: SegmentRule = { what: "subscription ID", test: (s) => GUID.test(s), rule: "a GUID" };
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
+
+export const SUBSCRIPTION_SEGMENT: SegmentRule = { what: "subscription ID", test: isGuid, rule: "a GUID" };
 export const RESOURCE_GROUP_SEGMENT: SegmentRule = { what: "resource group", test: isResourceGroupName, rule: RESOURCE_GROUP_RULE };
 
 /**

@@ -49,7 +49,7 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
 
   const details = [`Effect: ${code(request.effect)}, enforcement mode: ${code(request.enforcementMode)}`, ...effectExplanation(request)];
   for (const change of result.plan.changes.filter((c) => c.action === "update")) {
-    details.push(`${code(change.wanted.name)}: ${change.differences.join("; ")}`);
+    details.push(`${code(change.wanted.name)}: ${markdownText(change.differences.join("; "))}`);
   }
 
   const warnings: string[] = [];

@@ -322,7 +322,7 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
     warnings.push(...podIdentity.warnings, DEPRECATION_WARNING);
     if (podIdentity.replaced) {
       warnings.push(
-        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
+        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${markdownText(describeEntry(podIdentity.replaced))}; it is now bound to the managed identity '${markdownText(state.identity.name)}'. Pods selecting it get the new identity's tokens.`,
       );
     }
     if (!podIdentity.empty) checkPodIdentityFeature(state.podIdentityFeatureState, request.connection.subscriptionId, warnings);
@@ -339,12 +339,12 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   );
   if (credential.coveredBy) {
     notes.push(
-      `The federated credential '${credential.coveredBy}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
+      `The federated credential '${markdownText(credential.coveredBy)}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
     );
   }
   if (credential.action === "update" && credential.existing && workload.issuerUrl) {
     warnings.push(
-      `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
+      `The federated credential '${markdownText(credential.existing.name)}' trusted ${markdownText(credential.existing.subject)} from ${markdownText(credential.existing.issuer)}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
     );
   }
   return {
