@@ -1,7 +1,7 @@
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import type { AzureClients } from "./azure";
 import { describeFailure, InputError, TaskError } from "./errors";
-import { checkResourceIdSegments, isGuid, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "./inputs";
+import { checkResourceIdSegments, isGuid, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "./names";
 
 const IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const RESOURCE_ID =

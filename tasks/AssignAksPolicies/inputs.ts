@@ -1,17 +1,7 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import {
-  checkResourceIdSegments,
-  readBoolean,
-  readChoice,
-  readClusterName,
-  readResourceGroupName,
-  readSecondsVariable,
-  readString,
-  RESOURCE_GROUP_SEGMENT,
-  SUBSCRIPTION_SEGMENT,
-  type SegmentRule,
-} from "../../core/inputs";
+import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
+import { checkResourceIdSegments, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "../../core/names";
 import { DEFAULT_EXCLUDED_NAMESPACES, POLICY_KEYS, type PolicyKey } from "./catalogue";
 
 export type Effect = "Audit" | "Deny";

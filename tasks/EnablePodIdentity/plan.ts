@@ -1,5 +1,6 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { isResourceGroupName } from "../../core/names";
 import type { UserAssignedIdentity } from "../../core/identity";
 import { markdownText } from "../../core/markdown";
 import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
@@ -131,6 +132,11 @@ export function wantedGrants(
   if (request.grantReaderOnNodeResourceGroup) {
     if (!cluster.nodeResourceGroup)
       throw new TaskError("The cluster reports no node resource group yet; re-run once it has finished provisioning.");
+    // It becomes a segment of the role assignment's URL: a '.' or '..' from Azure would point it elsewhere.
+    if (!isResourceGroupName(cluster.nodeResourceGroup))
+      throw new TaskError(
+        `The cluster reports the node resource group '${cluster.nodeResourceGroup}', which is not a valid resource group name; nothing was written.`,
+      );
     grants.push({
       role: "Reader",
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.nodeResourceGroup}`,

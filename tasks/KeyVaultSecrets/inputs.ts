@@ -2,7 +2,8 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
-import { isResourceGroupName, readBoolean, readChoice, readRequired, readString, RESOURCE_GROUP_RULE } from "../../core/inputs";
+import { readBoolean, readChoice, readRequired, readString } from "../../core/inputs";
+import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
