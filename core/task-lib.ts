@@ -25,6 +25,8 @@ import type { TaskLibStream } from "./output";
  *    (`_writeLine` → `_outStream.write`), formatted `##vso[area.action key=value;]message` with `]`
  *    escaped in property values; so the output guard (core/output.ts) can tell task-lib's commands
  *    from any other text.
+ * 4. `setSecret` throws on a value with a line break (the agent masks single lines only), so a PEM is
+ *    registered line by line (core/connection.ts) and secret input values one line each.
  */
 
 /**

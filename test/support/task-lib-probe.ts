@@ -24,7 +24,13 @@ async function main(): Promise<unknown> {
       tl.setVariable("out", "v]a;l", false, true);
       tl.warning("careful");
       tl.command("task.logissue", { type: "a]b" }, "m");
-      return { written };
+      let multiLineRefused = false;
+      try {
+        tl.setSecret("line one\nline two");
+      } catch {
+        multiLineRefused = true;
+      }
+      return { written, multiLineRefused };
     }
   }
   throw new Error(`unknown scenario ${scenario}`);

@@ -75,7 +75,7 @@ describe("test/unit/task-lib", () => {
     assert.equal(guarded.result["proxyPassword"], null, "task-lib no longer holds it");
   });
 
-  it("every command goes through the stream setStdStream sets, one line each, ']' escaped in properties", () => {
+  it("every command goes through the stream setStdStream sets, one line each, ']' escaped in properties; setSecret refuses line breaks", () => {
     const { result } = probe("stream", {});
     const written = result["written"] as string[];
     assert.deepEqual(written, [
@@ -85,5 +85,6 @@ describe("test/unit/task-lib", () => {
       "##vso[task.issue type=warning;source=TaskInternal;]careful\n",
       "##vso[task.logissue type=a%5Db;]m\n",
     ]);
+    assert.equal(result["multiLineRefused"], true, "setSecret refuses a value with a line break");
   });
 });
