@@ -1,5 +1,6 @@
 import { describeCluster } from "../../core/cluster";
 import { code, type Outcome, type RunReport } from "../../core/report";
+import { markdownText } from "../../core/markdown";
 import type { UserAssignedIdentity } from "../../core/identity";
 import type { EnablePodIdentityRequest } from "./inputs";
 import type { EnablePodIdentityPlan, PodIdentityEntry } from "./plan";
@@ -51,7 +52,7 @@ export function podIdentityReport(
   for (const grant of plan.grants) {
     const where = grant.existing && grant.existing.scope.toLowerCase() !== grant.grant.scope.toLowerCase() ? " (inherited)" : "";
     changes.push({
-      setting: `${grant.grant.role} for ${grant.grant.principalDescription} on ${code(grant.grant.scope)}`,
+      setting: `${grant.grant.role} for ${markdownText(grant.grant.principalDescription)} on ${code(grant.grant.scope)}`,
       before: grant.empty ? `assigned${where}` : "_not assigned_",
       after: "assigned",
     });

@@ -1,4 +1,5 @@
 import { code, codeList, type Outcome, type RunReport } from "../../core/report";
+import { markdownText } from "../../core/markdown";
 import { describeVault, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import type { NameChange } from "./secrets";
@@ -34,7 +35,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   const details = [`Permission model: ${MODEL_TEXT[vault.model]}`, `Vault URI: ${code(vault.vaultUri)}`];
   if (grant?.kind === "accessPolicy") {
     changes.push({
-      setting: `Access policy of ${grant.principalDescription}: secret permissions`,
+      setting: `Access policy of ${markdownText(grant.principalDescription)}: secret permissions`,
       before: codeList(grant.before),
       after: codeList(grant.after),
     });
@@ -44,7 +45,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   } else if (grant?.kind === "role") {
     const has = grant.empty || input.grantResult === "existed";
     changes.push({
-      setting: `Role of ${grant.grant.principalDescription} on the vault`,
+      setting: `Role of ${markdownText(grant.grant.principalDescription)} on the vault`,
       before: grant.empty ? "Key Vault Secrets User" : "_none_",
       after: "Key Vault Secrets User",
     });
