@@ -1,6 +1,6 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import * as taskLibInternal from "azure-pipelines-task-lib/internal";
 import { InputError } from "./errors";
+import { isResourceGroupName, RESOURCE_GROUP_RULE } from "./names";
 
 /** Readers for task inputs. Only a task's `inputs.ts` calls these; everything below it gets typed values. */
 
@@ -31,15 +31,9 @@ export function readChoice<T extends string>(name: string, choices: readonly T[]
   return match;
 }
 
-/** Resource group names: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period. */
 export function readResourceGroupName(name = "resourceGroupName"): string {
   const value = readRequired(name, "enter the name of the resource group that holds the resource.");
-  if (!/^[-\w.()]{1,90}$/u.test(value) || value.endsWith(".")) {
-    throw new InputError(
-      name,
-      `'${value}' is not a valid resource group name (1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.').`,
-    );
-  }
+  if (!isResourceGroupName(value)) throw new InputError(name, `'${value}' is not a valid resource group name (${RESOURCE_GROUP_RULE}).`);
   return value;
 }
 
@@ -64,14 +58,4 @@ export function readSecondsVariable(variable: string, defaultSeconds: number): n
     throw new InputError(variable, `'${raw}' is not a number of seconds.`);
   }
   return seconds;
-}
-
-/**
- * An input that holds secret values (e.g. `$(dbPassword)` expanded by the agent). task-lib's
- * getInput writes `name=value` to the debug stream before the task could register the values, so
- * this reads the input from task-lib's vault the same way, without that line. Register what it
- * returns with tl.setSecret before anything else.
- */
-export function readSecretInput(name: string): string {
-  return taskLibInternal._vault.retrieveSecret(`INPUT_${taskLibInternal._getVariableKey(name)}`) ?? "";
 }

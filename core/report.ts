@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tl from "azure-pipelines-task-lib/task";
+import { markdownText, unescapeMarkdownText } from "./markdown";
 
 /** Markdown for a job summary; cells are escaped so Azure values cannot break the table. */
 export function markdownTable(headers: string[], rows: string[][]): string {
@@ -9,8 +10,9 @@ export function markdownTable(headers: string[], rows: string[][]): string {
   return [line(headers), line(headers.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** A value as inline code: markdown and HTML inside it show as typed; a backtick cannot end it early. */
 export function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
+  return `\`${text.replace(/`/g, "'").replace(/\r?\n|\r/g, " ")}\``;
 }
 
 export function codeList(items: readonly string[], empty = "_none_"): string {
@@ -67,7 +69,7 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
 };
 
 export function renderReport(report: RunReport): string {
-  const parts = [`### ${report.title}`, "", `**${OUTCOME_TEXT[report.outcome]}** — ${report.target}`, ""];
+  const parts = [`### ${markdownText(report.title)}`, "", `**${OUTCOME_TEXT[report.outcome]}** — ${markdownText(report.target)}`, ""];
   if (report.changes.length) {
     parts.push(
       markdownTable(
@@ -100,6 +102,10 @@ export function publishReport(report: RunReport): void {
   uploadSummary(report.title, renderReport(report));
 }
 
+/** The log's plain text of a summary line: markup dropped, `markdownText`'s escapes undone. */
 function stripMarkdown(text: string): string {
-  return text.replace(/`/g, "").replace(/\*\*/g, "").replace(/<br>/g, ", ");
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 ? part.slice(1, -1) : unescapeMarkdownText(part.replace(/\*\*/g, "").replace(/<br>/g, ", "))))
+    .join("");
 }

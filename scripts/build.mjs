@@ -185,6 +185,9 @@ for (const taskName of taskNames) {
         legalComments: "none",
         metafile: true,
         plugins: [emptyModulesPlugin],
+        // Evaluated before everything else, task-lib included: it takes the agent's passwords out of
+        // the environment before task-lib's start-up could echo them.
+        inject: [join(root, "core", "agent-secrets.ts")],
         logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.

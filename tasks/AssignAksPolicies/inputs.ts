@@ -1,6 +1,7 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
+import { checkResourceIdSegments, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "../../core/names";
 import { POLICY_KEYS, type PolicyKey } from "./catalogue";
 
 export type Effect = "Audit" | "Deny";
@@ -81,7 +82,14 @@ export function parsePolicies(text: string): PolicyKey[] {
 }
 
 const DEFINITION_ID =
-  /^(\/subscriptions\/[0-9a-f-]{36}|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/providers\/Microsoft\.Authorization\/policy(Set)?Definitions\/[^/]+$/i;
+  /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/policy(?:Set)?Definitions\/([^/]+)$/i;
+const MANAGEMENT_GROUP_SEGMENT: SegmentRule = { ...RESOURCE_GROUP_SEGMENT, what: "management group ID" };
+/** Policy (set) definition names: 1-64 characters, none of <>*%&:\?.+/ nor control characters, not ending in a space. */
+const DEFINITION_NAME_SEGMENT: SegmentRule = {
+  what: "definition name",
+  test: (s) => /^[^<>*%&:\\?.+/\x00-\x1f\x7f]{1,64}$/.test(s) && !s.endsWith(" "),
+  rule: "1-64 characters, none of <>*%&:\\?.+/ or control characters, not ending in a space",
+};
 
 /** One resource ID a line; duplicates (in any case) are kept once. */
 export function parseDefinitionIds(text: string): string[] {
@@ -89,8 +97,18 @@ export function parseDefinitionIds(text: string): string[] {
   const bad: string[] = [];
   for (const line of text.split(/[\r\n,]+/).map((l) => l.trim().replace(/\/+$/, ""))) {
     if (!line) continue;
-    if (!DEFINITION_ID.test(line)) bad.push(line);
-    else if (!ids.some((id) => id.toLowerCase() === line.toLowerCase())) ids.push(line);
+    const match = DEFINITION_ID.exec(line);
+    if (!match) {
+      bad.push(line);
+      continue;
+    }
+    const [, subscriptionId, managementGroup, name] = match as unknown as [string, string | undefined, string | undefined, string];
+    checkResourceIdSegments("customPolicyDefinitionIds", line, [
+      ...(subscriptionId === undefined ? [] : [[subscriptionId, SUBSCRIPTION_SEGMENT] as [string, SegmentRule]]),
+      ...(managementGroup === undefined ? [] : [[managementGroup, MANAGEMENT_GROUP_SEGMENT] as [string, SegmentRule]]),
+      [name, DEFINITION_NAME_SEGMENT],
+    ]);
+    if (!ids.some((id) => id.toLowerCase() === line.toLowerCase())) ids.push(line);
   }
   if (bad.length) {
     throw new InputError(

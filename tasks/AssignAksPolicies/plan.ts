@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from "uuid";
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError } from "../../core/errors";
+import { markdownText } from "../../core/markdown";
 import { BUILT_IN_POLICIES, type PolicyKey } from "./catalogue";
 import type { Effect, EnforcementMode, PolicyValues } from "./inputs";
 
@@ -90,7 +91,7 @@ export function definitionIdOf(source: AssignmentSource): string {
 /** How the summary names a source. */
 export function describeSource(source: AssignmentSource, definition?: DefinitionInfo): string {
   if (source.kind === "builtIn") return `${BUILT_IN_POLICIES[source.key].title} (\`${source.key}\`)`;
-  return `${definition?.displayName ?? source.definitionId} (custom)`;
+  return `${markdownText(definition?.displayName ?? source.definitionId)} (custom)`;
 }
 
 /** The task's values and the definition parameters they fill, with the input each comes from. */

@@ -1,5 +1,6 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import { code, codeList, markdownTable, type Outcome, type RunReport } from "../../core/report";
+import { markdownText } from "../../core/markdown";
 import type { AssignAksPoliciesRequest } from "./inputs";
 import {
   describeSource,
@@ -48,7 +49,7 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
 
   const details = [`Effect: ${code(request.effect)}, enforcement mode: ${code(request.enforcementMode)}`, ...effectExplanation(request)];
   for (const change of result.plan.changes.filter((c) => c.action === "update")) {
-    details.push(`${code(change.wanted.name)}: ${change.differences.join("; ")}`);
+    details.push(`${code(change.wanted.name)}: ${markdownText(change.differences.join("; "))}`);
   }
 
   const warnings: string[] = [];
@@ -132,7 +133,7 @@ const STATUS_TEXT: Record<ComplianceRow["status"], string> = {
 function complianceSection(compliance: ComplianceReport | { error: string }): { heading: string; markdown: string; log: string[] } {
   const heading = "Compliance (Azure Policy, latest results)";
   if ("error" in compliance) {
-    return { heading, markdown: `⚠️ ${compliance.error}`, log: [compliance.error] };
+    return { heading, markdown: `⚠️ ${markdownText(compliance.error)}`, log: [compliance.error] };
   }
   const rows = compliance.rows.map((row) => [
     `${row.title}<br>${code(row.assignmentName)}`,

@@ -1,6 +1,8 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { isResourceGroupName } from "../../core/names";
 import type { UserAssignedIdentity } from "../../core/identity";
+import { markdownText } from "../../core/markdown";
 import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest, IdentityMode } from "./inputs";
 
@@ -136,6 +138,11 @@ export function wantedGrants(
   if (request.grantReaderOnNodeResourceGroup) {
     if (!cluster.nodeResourceGroup)
       throw new TaskError("The cluster reports no node resource group yet; re-run once it has finished provisioning.");
+    // It becomes a segment of the role assignment's URL: a '.' or '..' from Azure would point it elsewhere.
+    if (!isResourceGroupName(cluster.nodeResourceGroup))
+      throw new TaskError(
+        `The cluster reports the node resource group '${cluster.nodeResourceGroup}', which is not a valid resource group name; nothing was written.`,
+      );
     grants.push({
       role: "Reader",
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.nodeResourceGroup}`,
@@ -317,7 +324,9 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   const grantsEmpty = state.grants.every((g) => g.empty);
   for (const grant of state.grants) {
     if (grant.empty && grant.existing && grant.existing.scope.toLowerCase() !== grant.grant.scope.toLowerCase()) {
-      notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} is inherited from ${grant.existing.scope}.`);
+      notes.push(
+        `'${grant.grant.role}' for ${markdownText(grant.grant.principalDescription)} is inherited from ${markdownText(grant.existing.scope)}.`,
+      );
     }
   }
 
@@ -335,7 +344,7 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
     warnings.push(...podIdentity.warnings, DEPRECATION_WARNING);
     if (podIdentity.replaced) {
       warnings.push(
-        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
+        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${markdownText(describeEntry(podIdentity.replaced))}; it is now bound to the managed identity '${markdownText(state.identity.name)}'. Pods selecting it get the new identity's tokens.`,
       );
     }
     if (podIdentity.entryAction === "reassign") {
@@ -357,12 +366,12 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   );
   if (credential.coveredBy) {
     notes.push(
-      `The federated credential '${credential.coveredBy}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
+      `The federated credential '${markdownText(credential.coveredBy)}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
     );
   }
   if (credential.action === "update" && credential.existing && workload.issuerUrl) {
     warnings.push(
-      `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
+      `The federated credential '${markdownText(credential.existing.name)}' trusted ${markdownText(credential.existing.subject)} from ${markdownText(credential.existing.issuer)}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
     );
   }
   return {

@@ -1,5 +1,6 @@
 import { describeCluster } from "../../core/cluster";
 import { code, type Outcome, type RunReport } from "../../core/report";
+import { markdownText } from "../../core/markdown";
 import type { UserAssignedIdentity } from "../../core/identity";
 import { describePrincipalKind } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
@@ -52,7 +53,7 @@ export function podIdentityReport(
   for (const grant of plan.grants) {
     const where = grant.existing && grant.existing.scope.toLowerCase() !== grant.grant.scope.toLowerCase() ? " (inherited)" : "";
     changes.push({
-      setting: `${grant.grant.role} for ${grant.grant.principalDescription} on ${code(grant.grant.scope)}`,
+      setting: `${grant.grant.role} for ${markdownText(grant.grant.principalDescription)} on ${code(grant.grant.scope)}`,
       before: grant.empty ? `assigned${where}` : "_not assigned_",
       after: "assigned",
     });
@@ -64,7 +65,9 @@ export function podIdentityReport(
     `Client ID: ${code(identity.clientId)}, principal (object) ID: ${code(identity.principalId)}`,
   ];
   for (const grant of plan.grants) {
-    details.push(`${grant.grant.role} goes to ${grant.grant.principalDescription}, a ${describePrincipalKind(grant.grant.principalType)}`);
+    details.push(
+      `${grant.grant.role} goes to ${markdownText(grant.grant.principalDescription)}, a ${describePrincipalKind(grant.grant.principalType)}`,
+    );
   }
   if (request.mode === "podIdentity") details.push(`Binding selector: ${code(request.bindingSelector)}`);
   else details.push(`OIDC issuer: ${issuerUrl ? code(issuerUrl) : planned ? "_assigned when the OIDC issuer is enabled_" : "_none_"}`);

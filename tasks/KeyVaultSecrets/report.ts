@@ -1,4 +1,5 @@
 import { code, codeList, type Outcome, type RunReport } from "../../core/report";
+import { markdownText } from "../../core/markdown";
 import { describePrincipalKind } from "../../core/roles";
 import { describeVault, type GrantResult, type ResolvedGrantee, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
@@ -37,7 +38,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   const details = [`Permission model: ${MODEL_TEXT[vault.model]}`, `Vault URI: ${code(vault.vaultUri)}`];
   if (grant?.kind === "accessPolicy") {
     changes.push({
-      setting: `Access policy of ${grant.principalDescription}: secret permissions`,
+      setting: `Access policy of ${markdownText(grant.principalDescription)}: secret permissions`,
       before: codeList(grant.before),
       after: codeList(grant.after),
     });
@@ -47,7 +48,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   } else if (grant?.kind === "role") {
     const has = grant.empty || input.grantResult?.outcome === "existed";
     changes.push({
-      setting: `Role of ${grant.grant.principalDescription} on the vault`,
+      setting: `Role of ${markdownText(grant.grant.principalDescription)} on the vault`,
       before: grant.empty ? "Key Vault Secrets User" : "_none_",
       after: "Key Vault Secrets User",
     });
@@ -58,7 +59,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   if (grant && input.principal) {
     const recorded = input.grantResult?.principalType ?? (grant.kind === "role" ? grant.existing?.principalType : undefined);
     const kind = describePrincipalKind(input.principal.principalType, recorded);
-    details.push(`Granted to: ${input.principal.description}; kind: ${kind}`);
+    details.push(`Granted to: ${markdownText(input.principal.description)}; kind: ${kind}`);
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);
