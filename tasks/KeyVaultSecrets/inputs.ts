@@ -1,7 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import { readBoolean, readChoice, readRequired, readSecretInput, readString } from "../../core/inputs";
+import { readBoolean, readChoice, readListEntries, readRequired, readSecretInput, readString } from "../../core/inputs";
 import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
 /** Key Vault's secret permission names (SecretPermissions in the Microsoft.KeyVault spec). */
@@ -101,14 +101,7 @@ function readGrantee(): Grantee | undefined {
 function readSecretPermissions(): string[] {
   const value = readString("secretPermissions");
   if (value === undefined) return DEFAULT_SECRET_PERMISSIONS;
-  const permissions = [
-    ...new Set(
-      value
-        .split(/[\s,;]+/)
-        .filter(Boolean)
-        .map((p) => p.toLowerCase()),
-    ),
-  ];
+  const permissions = [...new Set(readListEntries(value).map((p) => p.text.toLowerCase()))];
   const unknown = permissions.filter((p) => !(SECRET_PERMISSIONS as readonly string[]).includes(p));
   if (unknown.length) {
     throw new InputError(

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import { readListEntries } from "../../core/inputs";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
 
 function range(text: string): Ipv4Range {
@@ -36,7 +37,10 @@ test("malformed entries are refused", () => {
 });
 
 test("lists split on commas, spaces and new lines", () => {
-  assert.deepEqual(splitList(" 1.1.1.1, 2.2.2.0/24\n3.3.3.3\t4.4.4.4 ,,\r\n"), ["1.1.1.1", "2.2.2.0/24", "3.3.3.3", "4.4.4.4"]);
+  assert.deepEqual(
+    readListEntries(" 1.1.1.1, 2.2.2.0/24\n3.3.3.3\t4.4.4.4 ,,\r\n").map((e) => e.text),
+    ["1.1.1.1", "2.2.2.0/24", "3.3.3.3", "4.4.4.4"],
+  );
 });
 
 test("parseRanges names the input and reports every bad entry at once", () => {
