@@ -161,7 +161,7 @@ export function renderReport(report: RunReport): string {
  * fences, a table row as its first cell followed by the others under their headers.
  */
 export function renderReportLog(report: RunReport): string[] {
-  const lines = [`${report.title} — ${OUTCOME_TEXT[report.outcome]}: ${toPlainText(report.target)}`];
+  const lines = [`${report.title} — ${OUTCOME_TEXT[report.outcome]} (${toPlainText(report.target)})`];
   for (const change of report.changes)
     lines.push(`  ${toPlainText(change.setting)}: ${toPlainText(change.before)} → ${toPlainText(change.after)}`);
   for (const detail of report.details) lines.push(`  ${toPlainText(detail)}`);

@@ -67,7 +67,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
   return {
     title: `Key Vault secrets: ${vault.name}`,
-    target: `${describeVault(vault)}, permission model: ${MODEL_TEXT[vault.model]}`,
+    target: describeVault(vault),
     outcome: input.outcome,
     changes,
     details,
