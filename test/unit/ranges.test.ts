@@ -65,7 +65,7 @@ describe("test/unit/ranges", () => {
   it("an unusable entry of a multi-line list is named with its line and the reason", () => {
     assert.throws(
       () => parseRanges("203.0.113.0/24 # office\noffice-vpn\n"),
-      /^authorizedIpRanges: line 2: 'office-vpn' is not an IPv4 address or CIDR/,
+      /authorizedIpRanges: line 2: 'office-vpn' is not an IPv4 address or CIDR/,
     );
   });
 
