@@ -34,6 +34,11 @@ export interface PipelineStep {
 export interface PipelineJob {
   job: string;
   displayName: string;
+  /**
+   * The job reads files of the app's repository (the deploy manifests): YAML checks it out
+   * (`checkout: self`), the classic release downloads the pipeline's artifact. Other jobs skip both.
+   */
+  usesSource?: boolean;
   /** Job variables; `$[ stageDependencies.<stage>.<job>.outputs['<step>.<output>'] ]` reads an earlier stage's output. */
   variables?: Record<string, string>;
   steps: PipelineStep[];
@@ -46,8 +51,18 @@ export interface PipelineStage {
   jobs: PipelineJob[];
 }
 
+/** The app's repository as a classic release's linked artifact (Azure Repos Git). */
+export interface SourceArtifact {
+  /** Downloaded to `$(System.DefaultWorkingDirectory)/<alias>`. */
+  alias: string;
+  repository: string;
+  branch: string;
+}
+
 export interface Pipeline {
   name: string;
+  /** The repository holding the pipeline (YAML) and, for the classic release, linked as an artifact. */
+  source: SourceArtifact;
   variables: Record<string, string>;
   /** Secret variables: set in the pipeline's UI or a variable group, never in the YAML. */
   secretVariables: Record<string, string>;
@@ -56,8 +71,14 @@ export interface Pipeline {
 
 const connection = { azureSubscription: SERVICE_CONNECTION };
 
+/** Where a job's scripts find the repository's files: the checkout (YAML), the artifact (classic). */
+const SOURCES_YAML = "$(Build.SourcesDirectory)";
+const SOURCE = { alias: "_todo-app", repository: "todo-app", branch: "main" };
+const SOURCES_CLASSIC = `$(System.DefaultWorkingDirectory)/${SOURCE.alias}`;
+
 export const hardeningPipeline: Pipeline = {
   name: "AKS hardening",
+  source: SOURCE,
   variables: {
     resourceGroup: "rg-todo-app",
     clusterName: "aks-todo-app",
@@ -123,6 +144,7 @@ export const hardeningPipeline: Pipeline = {
         {
           job: "Deploy",
           displayName: "Deploy through a restricted API server",
+          usesSource: true,
           variables: { identityClientId: "$[ stageDependencies.IdentityAndSecrets.Identity.outputs['identity.clientId'] ]" },
           steps: [
             {
@@ -143,7 +165,7 @@ export const hardeningPipeline: Pipeline = {
             {
               task: "AzureCLI@2",
               displayName: "Deploy the app (placeholder)",
-              comment: "Your deployment: the API server now admits this agent.",
+              comment: "Your deployment: the API server now admits this agent. The manifests are the repository's deploy/ folder.",
               inputs: {
                 ...connection,
                 scriptType: "bash",
@@ -153,7 +175,7 @@ export const hardeningPipeline: Pipeline = {
                   "kubectl create namespace $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl create serviceaccount $(serviceAccount) -n $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl annotate serviceaccount $(serviceAccount) -n $(appNamespace) --overwrite azure.workload.identity/client-id=$(identityClientId)",
-                  "kubectl apply -n $(appNamespace) -f deploy/",
+                  `kubectl apply -n $(appNamespace) -f ${SOURCES_YAML}/deploy/`,
                   "",
                 ].join("\n"),
               },
@@ -165,7 +187,7 @@ export const hardeningPipeline: Pipeline = {
                   "kubectl create namespace $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl create serviceaccount $(serviceAccount) -n $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   'kubectl annotate serviceaccount $(serviceAccount) -n $(appNamespace) --overwrite azure.workload.identity/client-id="$identityClientId"',
-                  "kubectl apply -n $(appNamespace) -f deploy/",
+                  `kubectl apply -n $(appNamespace) -f ${SOURCES_CLASSIC}/deploy/`,
                   "",
                 ].join("\n"),
               },

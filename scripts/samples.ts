@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
-import { AZURE_CLI_TASK_ID, hardeningPipeline, type Pipeline, type PipelineStep } from "./demo-pipeline";
+import { AZURE_CLI_TASK_ID, hardeningPipeline, type Pipeline, type PipelineStep, type SourceArtifact } from "./demo-pipeline";
 
 export const repoRoot = path.resolve(__dirname, "..");
 export const SAMPLE_FILES = {
@@ -83,7 +83,8 @@ export function renderYaml(pipeline: Pipeline): string {
       if (job.variables) {
         out.push("        variables:", ...Object.entries(job.variables).flatMap(([k, v]) => entry("          ", k, v)));
       }
-      out.push("        steps:");
+      // A job that reads no file of the repository does not wait for its checkout.
+      out.push("        steps:", `          - checkout: ${job.usesSource ? "self" : "none"}`);
       for (const step of job.steps) {
         out.push(...comment("          ", step.comment), `          - task: ${step.task}`);
         if (step.name) out.push(`            name: ${step.name}`);
@@ -129,11 +130,36 @@ function workflowTask(step: PipelineStep, rank: number) {
   };
 }
 
+/**
+ * The repository as an Azure Repos Git artifact, in the shape the release definitions API exports.
+ * The project and repository IDs are placeholders: after import, pick the repository in the artifact.
+ */
+function sourceArtifact(source: SourceArtifact) {
+  const none = { id: "", name: "" };
+  return {
+    sourceId: "<project-id>:<repository-id>",
+    type: "Git",
+    alias: source.alias,
+    definitionReference: {
+      branches: { id: source.branch, name: source.branch },
+      checkoutSubmodules: none,
+      defaultVersionSpecific: none,
+      defaultVersionType: { id: "latestFromBranchType", name: "Latest from the default branch" },
+      definition: { id: "<repository-id>", name: source.repository },
+      fetchDepth: none,
+      gitLfsSupport: none,
+      project: { id: "<project-id>", name: "<your project>" },
+    },
+    isPrimary: true,
+    isRetained: false,
+  };
+}
+
 export function renderClassic(pipeline: Pipeline): string {
   const approvals = { approvals: [{ rank: 1, isAutomated: true, isNotificationOn: false }] };
   const definition = {
     name: pipeline.name,
-    description: `The article's hardening steps as a classic release. ${GENERATED} After importing, choose the agent pool of each stage and the Azure Resource Manager service connection of each task, and set the secret variables ${Object.keys(pipeline.secretVariables).join(", ")}.`,
+    description: `The article's hardening steps as a classic release. ${GENERATED} After importing, point the artifact ${pipeline.source.alias} at the repository holding the app's deploy/ folder, choose the agent pool of each stage and the Azure Resource Manager service connection of each task, and set the secret variables ${Object.keys(pipeline.secretVariables).join(", ")}.`,
     path: "\\",
     releaseNameFormat: "Release-$(rev:r)",
     variables: {
@@ -141,7 +167,7 @@ export function renderClassic(pipeline: Pipeline): string {
       ...Object.fromEntries(Object.keys(pipeline.secretVariables).map((k) => [k, { value: "", isSecret: true }])),
     },
     variableGroups: [],
-    artifacts: [],
+    artifacts: [sourceArtifact(pipeline.source)],
     triggers: [],
     tags: ["aks", "hardening"],
     properties: {},
@@ -160,8 +186,12 @@ export function renderClassic(pipeline: Pipeline): string {
         deploymentInput: {
           parallelExecution: { parallelExecutionType: "none" },
           agentSpecification: { identifier: "ubuntu-latest" },
-          skipArtifactsDownload: true,
-          artifactsDownloadInput: { downloadInputs: [] },
+          skipArtifactsDownload: !job.usesSource,
+          artifactsDownloadInput: {
+            downloadInputs: job.usesSource
+              ? [{ alias: pipeline.source.alias, artifactType: "Git", artifactDownloadMode: "All", artifactItems: [] }]
+              : [],
+          },
           demands: [],
           enableAccessToken: false,
           timeoutInMinutes: 0,
@@ -181,7 +211,7 @@ export function renderClassic(pipeline: Pipeline): string {
       environmentOptions: {
         emailNotificationType: "OnlyOnFailure",
         emailRecipients: "release.environment.owner;release.creator",
-        skipArtifactsDownload: true,
+        skipArtifactsDownload: !stage.jobs.some((job) => job.usesSource),
         timeoutInMinutes: 0,
         enableAccessToken: false,
         publishDeploymentStatus: true,

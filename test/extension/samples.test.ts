@@ -13,7 +13,52 @@ describe("test/extension/samples", () => {
   }
   interface ClassicRelease {
     variables: Record<string, { value: string; isSecret?: boolean }>;
-    environments: { name: string; deployPhases: { workflowTasks: WorkflowTask[] }[] }[];
+    artifacts: { alias: string; type: string }[];
+    environments: {
+      name: string;
+      environmentOptions: { skipArtifactsDownload: boolean };
+      deployPhases: {
+        name: string;
+        deploymentInput: { skipArtifactsDownload: boolean; artifactsDownloadInput: { downloadInputs: { alias: string }[] } };
+        workflowTasks: WorkflowTask[];
+      }[];
+    }[];
+  }
+
+  /** Files a script reads: the arguments of kubectl's, helm's and az's file options ('-' is standard input). */
+  function scriptPaths(script: string): string[] {
+    return [...script.matchAll(/(?:^|\s)(?:-f|--filename|-k|--kustomize|--template-file|--values)[=\s]+("[^"]+"|\S+)/g)]
+      .map((m) => m[1]!.replace(/^"|"$/g, ""))
+      .filter((file) => file !== "-");
+  }
+
+  /** A path a YAML job's script uses is in the job's checkout of the repository. */
+  function yamlPathProblems(yaml: string, job: string, script: string): string[] {
+    const block = yaml.split(/\n(?= {6}- job: )/).find((chunk) => chunk.startsWith(`      - job: ${job}\n`)) ?? "";
+    return scriptPaths(script)
+      .filter((file) => !(file.startsWith("$(Build.SourcesDirectory)/") && /\n {10}- checkout: self\n/.test(block)))
+      .map((file) => `${job}: '${file}' is not in a checkout of the job`);
+  }
+
+  /** A path a classic stage's script uses is in an artifact of the release that its stage and phase download. */
+  function classicPathProblems(release: ClassicRelease): string[] {
+    const problems: string[] = [];
+    for (const environment of release.environments) {
+      for (const phase of environment.deployPhases) {
+        const downloaded =
+          phase.deploymentInput.skipArtifactsDownload || environment.environmentOptions.skipArtifactsDownload
+            ? []
+            : phase.deploymentInput.artifactsDownloadInput.downloadInputs.map((input) => input.alias);
+        for (const task of phase.workflowTasks) {
+          for (const file of scriptPaths(task.inputs["inlineScript"] ?? "")) {
+            const alias = /^\$\(System\.DefaultWorkingDirectory\)\/([^/]+)\//.exec(file)?.[1];
+            if (!alias || !release.artifacts.some((a) => a.alias === alias) || !downloaded.includes(alias))
+              problems.push(`${environment.name}/${phase.name}: '${file}' is not in an artifact the phase downloads`);
+          }
+        }
+      }
+    }
+    return problems;
   }
 
   it("samples/azure-pipelines.yml and samples/classic-release.json are what the demo pipeline renders (run `npm run samples`)", async () => {
@@ -58,5 +103,31 @@ describe("test/extension/samples", () => {
     for (const name of Object.keys(hardeningPipeline.secretVariables)) {
       assert.deepEqual(release.variables[name], { value: "", isSecret: true });
     }
+  });
+
+  it("every path a script uses comes from the job's checkout (YAML) or an artifact its stage downloads (classic)", () => {
+    const yaml = readFileSync(SAMPLE_FILES.yaml, "utf8");
+    const release = JSON.parse(readFileSync(SAMPLE_FILES.classic, "utf8")) as ClassicRelease;
+    let checked = 0;
+    for (const job of hardeningPipeline.stages.flatMap((stage) => stage.jobs)) {
+      for (const step of job.steps) {
+        const script = step.inputs["inlineScript"];
+        if (!script) continue;
+        checked += scriptPaths(script).length;
+        assert.deepEqual(yamlPathProblems(yaml, job.job, script), []);
+      }
+    }
+    assert.ok(checked > 0, "the deploy step applies the repository's manifests");
+    assert.deepEqual(classicPathProblems(release), []);
+    assert.deepEqual(
+      release.artifacts.map((a) => [a.alias, a.type]),
+      [[hardeningPipeline.source.alias, "Git"]],
+    );
+    // The check itself: a relative path, or an artifact no stage downloads, is caught.
+    assert.equal(yamlPathProblems(yaml, "Deploy", "kubectl apply -n todo -f deploy/").length, 1);
+    assert.equal(yamlPathProblems(yaml, "Policies", "kubectl apply -f $(Build.SourcesDirectory)/deploy/").length, 1);
+    const withoutDownload = structuredClone(release);
+    for (const environment of withoutDownload.environments) environment.environmentOptions.skipArtifactsDownload = true;
+    assert.ok(classicPathProblems(withoutDownload).length > 0);
   });
 });
