@@ -22,6 +22,8 @@ export function stepLog(result: StepResult): string[] {
   const lines = [``, `── ${result.displayName} [${result.task}]: ${status}`];
   if (result.external) lines.push(...result.external.lines.map((line) => `   ${line}`));
   if (result.run) lines.push(...runLog(result.run));
+  // A leg of a matrix ran beside the others: its requests cannot be told apart, the stage's totals are shown instead.
+  if (result.parallel) return lines;
   const arm = result.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/"));
   const vault = result.requests.filter(isVaultRequest);
   if (arm.length + vault.length === 0) return lines;
@@ -94,9 +96,20 @@ export function writes(result: StepResult): { arm: number; vault: number } {
   };
 }
 
-/** One line per step: its whole name (the column is as wide as the longest), result, `changed` output and writes. */
+/** The requests of a stage whose jobs ran in parallel, counted together. */
+export function stageRequestsLine(stage: string, requests: readonly RequestLogEntry[]): string {
+  const w = writes({ requests } as StepResult);
+  const arm = requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/")).length;
+  const vault = requests.filter(isVaultRequest).length;
+  return `   Azure, stage ${stage} (its jobs ran in parallel): ${plural(arm, "Resource Manager request")} (${plural(w.arm, "write")}), ${plural(vault, "Key Vault request")} (${plural(w.vault, "write")})`;
+}
+
+/**
+ * One line per step: its whole name (the column is as wide as the longest), result, `changed` output
+ * and writes (a matrix leg's writes are counted with its stage).
+ */
 export function runTable(run: PipelineRun): string[] {
-  const label = (step: StepResult) => `${step.stage} / ${step.displayName}`;
+  const label = (step: StepResult) => `${step.stage} / ${step.job} / ${step.displayName}`;
   const width = Math.max(4, ...run.steps.map((step) => label(step).length));
   return [
     ``,
@@ -104,7 +117,7 @@ export function runTable(run: PipelineRun): string[] {
     ...run.steps.map((step) => {
       const w = writes(step);
       const changed = step.run?.outputs["changed"] ?? "—";
-      return `   ${label(step).padEnd(width)}  ${(step.succeeded ? "ok" : "FAILED").padEnd(6)}  ${changed.padEnd(7)}  ${w.arm + w.vault}`;
+      return `   ${label(step).padEnd(width)}  ${(step.succeeded ? "ok" : "FAILED").padEnd(6)}  ${changed.padEnd(7)}  ${step.parallel ? "(stage)" : w.arm + w.vault}`;
     }),
   ];
 }

@@ -7,19 +7,30 @@
  * access, which is opened and closed on every run by design).
  *
  *   npm run demo [-- --summaries <dir>]     (also writes each job summary of the first run to <dir>)
+ *   npm run demo -- --fleet                 the fleet variant (samples/fleet-pipelines.yml): the four tasks
+ *                                           over three clusters as parallel jobs, and one shared vault
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../test/harness/fixture";
-import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure, type PipelineStep } from "./demo-pipeline";
+import {
+  DEMO_AGENT_IP,
+  FLEET_CLUSTERS,
+  fleetPipeline,
+  hardeningPipeline,
+  seedFleet,
+  seedLocalAzure,
+  type PipelineStep,
+} from "./demo-pipeline";
 import { runPipeline, type ExternalResult, type PipelineRun, type StepResult } from "./pipeline-runner";
-import { runTable, stepLog } from "./demo-log";
+import { runTable, stageRequestsLine, stepLog } from "./demo-log";
 
 const summariesFlag = process.argv.indexOf("--summaries");
 const summariesDir = summariesFlag > 0 ? process.argv[summariesFlag + 1] : undefined;
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--fleet")) return fleet();
   // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS.
   const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1 });
   try {
@@ -63,6 +74,47 @@ async function main(): Promise<void> {
         "access: the agent's IP is added for the deploy job and removed by the post-job step on every run, by design,\n" +
         "so the API server is never left open to a build agent.",
     );
+  } finally {
+    await fx.close();
+  }
+}
+
+/** The fleet variant, run twice: every cluster hardened by a parallel job, then nothing to do. */
+async function fleet(): Promise<void> {
+  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1 });
+  try {
+    seedFleet(fx.azure, fx.principalObjectId(), randomUUID());
+    const secrets = {
+      dbUrl: "jdbc:sqlserver://todo-sql.database.windows.net:1433;database=todo;",
+      dbUser: "todoadmin",
+      dbPassword: `demo-${randomUUID()}`,
+    };
+    fx.secrets.push(secrets.dbPassword);
+    const clusters = Object.values(FLEET_CLUSTERS).map((c) => `'${c.clusterName}' (${c.resourceGroup})`);
+    heading(
+      `Local Azure at ${fx.azure.url}: clusters ${clusters.join(", ")}, one identity each; the team's vault '${fleetPipeline.variables.keyVaultName}'`,
+    );
+    for (const title of ["First run: harden the fleet", "Second run: the same pipeline again"]) {
+      heading(`${title} — pipeline '${fleetPipeline.name}'`);
+      const jobsShown = new Set<string>();
+      let stage = "";
+      const run = await runPipeline(fx, fleetPipeline, {
+        secrets,
+        onStep: (result) => {
+          if (result.stage !== stage) {
+            stage = result.stage;
+            console.log(`\n${"-".repeat(100)}\nStage ${stage}`);
+          }
+          if (!jobsShown.has(result.job)) console.log(`\n  Job ${result.job}`);
+          jobsShown.add(result.job);
+          for (const line of stepLog(result)) console.log(line);
+          if (result.run) fx.assertNoSecretsIn(result.run);
+        },
+      });
+      console.log(`\n${stageRequestsLine("Harden", run.stageRequests["Harden"] ?? [])}`);
+      for (const line of runTable(run)) console.log(line);
+      if (!run.succeeded) process.exitCode = 1;
+    }
   } finally {
     await fx.close();
   }
