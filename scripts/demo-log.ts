@@ -85,20 +85,23 @@ function runLog(run: StepRun): string[] {
   return lines;
 }
 
-/** Writes: ARM PUT/PATCH/DELETE and POST actions other than queries; Key Vault data-plane PUT/POST/DELETE/PATCH. */
-export function writes(result: StepResult): { arm: number; vault: number } {
-  const isWrite = (m: string) => ["PUT", "PATCH", "DELETE", "POST"].includes(m);
-  return {
-    arm: result.requests.filter(
-      (r) => r.path.toLowerCase().startsWith("/subscriptions/") && isWrite(r.method) && !/\/(queryResults|summarize)$/i.test(r.path),
-    ).length,
-    vault: result.requests.filter((r) => isVaultRequest(r) && isWrite(r.method)).length,
-  };
+/** A write: ARM PUT/PATCH/DELETE and POST actions other than queries; Key Vault data-plane PUT/POST/DELETE/PATCH. */
+export function isWriteRequest(r: RequestLogEntry): boolean {
+  if (!["PUT", "PATCH", "DELETE", "POST"].includes(r.method)) return false;
+  if (isVaultRequest(r)) return true;
+  return r.path.toLowerCase().startsWith("/subscriptions/") && !/\/(queryResults|summarize)$/i.test(r.path);
+}
+
+/** The writes among a step's requests, ARM and Key Vault apart. */
+export function writes(result: Pick<StepResult, "requests">): { arm: number; vault: number } {
+  const written = result.requests.filter(isWriteRequest);
+  const vault = written.filter(isVaultRequest).length;
+  return { arm: written.length - vault, vault };
 }
 
 /** The requests of a stage whose jobs ran in parallel, counted together. */
 export function stageRequestsLine(stage: string, requests: readonly RequestLogEntry[]): string {
-  const w = writes({ requests } as StepResult);
+  const w = writes({ requests: [...requests] });
   const arm = requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/")).length;
   const vault = requests.filter(isVaultRequest).length;
   return `   Azure, stage ${stage} (its jobs ran in parallel): ${plural(arm, "Resource Manager request")} (${plural(w.arm, "write")}), ${plural(vault, "Key Vault request")} (${plural(w.vault, "write")})`;

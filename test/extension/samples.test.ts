@@ -1,7 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { hardeningPipeline } from "../../scripts/demo-pipeline";
+import { fleetPipeline, hardeningPipeline } from "../../scripts/demo-pipeline";
 import { extensionTask, renderSamples, SAMPLE_FILES } from "../../scripts/samples";
 
 describe("test/extension/samples", () => {
@@ -65,10 +65,29 @@ describe("test/extension/samples", () => {
     const rendered = await renderSamples();
     assert.equal(readFileSync(SAMPLE_FILES.yaml, "utf8"), rendered.yaml);
     assert.equal(readFileSync(SAMPLE_FILES.classic, "utf8"), rendered.classic);
+    assert.equal(readFileSync(SAMPLE_FILES.fleet, "utf8"), rendered.fleet);
   });
 
-  it("every input the pipeline gives this extension's tasks is an input (or alias) of that task", () => {
-    for (const stage of hardeningPipeline.stages) {
+  it("the fleet sample runs the four tasks in one stage over a matrix of clusters, as parallel jobs", () => {
+    const fleet = readFileSync(SAMPLE_FILES.fleet, "utf8");
+    const harden = fleetPipeline.stages.find((stage) => stage.stage === "Harden")!;
+    const job = harden.jobs[0]!;
+    assert.equal(harden.jobs.length, 1);
+    const legs = Object.keys(job.strategy!.matrix);
+    assert.ok(legs.length >= 3);
+    assert.equal(job.strategy!.maxParallel, legs.length, "every leg can run at once");
+    assert.deepEqual(
+      job.steps.map((s) => s.task),
+      ["EnablePodIdentity@1", "KeyVaultSecrets@1", "RestrictApiServer@1", "AssignAksPolicies@1"],
+    );
+    assert.match(
+      fleet,
+      new RegExp(`strategy:\\n {10}maxParallel: ${legs.length}\\n {10}matrix:\\n {12}${legs[0]}:\\n {14}resourceGroup: `),
+    );
+  });
+
+  it("every input the pipelines give this extension's tasks is an input (or alias) of that task", () => {
+    for (const stage of [...hardeningPipeline.stages, ...fleetPipeline.stages]) {
       for (const step of stage.jobs.flatMap((j) => j.steps)) {
         const task = extensionTask(step.task);
         if (!task) continue;
