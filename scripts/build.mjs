@@ -19,7 +19,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync
 import { isBuiltin, createRequire } from "node:module";
 import { basename, dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { manifestLinks } from "./manifest-links.mjs";
+import { manifestLinks, overviewWithSource } from "./manifest-links.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -279,13 +279,7 @@ manifest.content = { ...(manifest.content ?? {}), license: { path: "LICENSE" } }
 writeJson(join(outRoot, "vss-extension.json"), manifest);
 
 // The overview stands on its own; with a repository it also says where the samples and the source are.
-const overview = readFileSync(join(root, "overview.md"), "utf8");
-writeFileSync(
-  join(outRoot, "overview.md"),
-  links.repository
-    ? `${overview.trimEnd()}\n\n## Source and samples\n\nThe source, the sample pipelines (multi-stage YAML and a classic release definition to import) and the issue tracker: [${links.repository.uri}](${links.repository.uri}).\n`
-    : overview,
-);
+writeFileSync(join(outRoot, "overview.md"), overviewWithSource(readFileSync(join(root, "overview.md"), "utf8"), links));
 cpSync(join(root, "images"), join(outRoot, "images"), { recursive: true });
 if (existsSync(join(root, "LICENSE"))) {
   cpSync(join(root, "LICENSE"), join(outRoot, "LICENSE"));

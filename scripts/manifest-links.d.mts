@@ -8,3 +8,4 @@ export declare function manifestLinks(pkg: PackageJsonLinks): {
   repository?: { type: "git"; uri: string };
   links?: { support: { uri: string } };
 };
+export declare function overviewWithSource(overview: string, links: ReturnType<typeof manifestLinks>): string;

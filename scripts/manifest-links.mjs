@@ -30,3 +30,10 @@ export function manifestLinks(pkg) {
   const support = bugs?.trim() || (/^https:\/\/github\.com\//.test(repository) ? `${repository}/issues` : undefined);
   return { repository: { type: "git", uri: repository }, ...(support ? { links: { support: { uri: support } } } : {}) };
 }
+
+/** The overview as shipped: as written, plus where the source and samples are when there is a repository. */
+export function overviewWithSource(overview, links) {
+  if (!links.repository) return overview;
+  const url = links.repository.uri;
+  return `${overview.trimEnd()}\n\n## Source and samples\n\nThe source, the sample pipelines (multi-stage YAML, a fleet of clusters, and a classic release definition to import) and the issue tracker: [${url}](${url}).\n`;
+}

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import AdmZip from "adm-zip";
 import { findVsix, repoRoot, VSIX_SIZE_BUDGET } from "../../scripts/vsix.mjs";
 import { vsixProblems } from "../../scripts/check-vsix.mjs";
-import { manifestLinks, type PackageJsonLinks } from "../../scripts/manifest-links.mjs";
+import { manifestLinks, overviewWithSource, type PackageJsonLinks } from "../../scripts/manifest-links.mjs";
 
 describe("test/extension/package", () => {
   const TASKS = ["AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
@@ -97,5 +97,11 @@ describe("test/extension/package", () => {
       support: { uri: "https://contoso.example/support" },
     });
     assert.throws(() => manifestLinks({ repository: "ftp://example.com/x" }), /not a URL the Marketplace can link to/);
+    const overview = readFileSync(join(repoRoot, "overview.md"), "utf8");
+    assert.equal(overviewWithSource(overview, {}), overview);
+    assert.match(
+      overviewWithSource(overview, manifestLinks({ repository: "github:contoso/x" })),
+      /\n## Source and samples\n\n.*\[https:\/\/github\.com\/contoso\/x\]\(https:\/\/github\.com\/contoso\/x\)\.\n$/,
+    );
   });
 });
