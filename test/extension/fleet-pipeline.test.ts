@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
 import { FLEET_CLUSTERS, fleetPipeline, seedFleet } from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun } from "../../scripts/pipeline-runner";
-import { isWriteRequest } from "../../scripts/demo-log";
+import { isWriteRequest, runTable, stepLog } from "../../scripts/demo-log";
+import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/extension/fleet-pipeline", () => {
   const v = fleetPipeline.variables as Record<string, string>;
@@ -108,5 +109,13 @@ describe("test/extension/fleet-pipeline", () => {
     for (const [stage, requests] of Object.entries(second.stageRequests)) assert.deepEqual(requests.filter(isWriteRequest), [], stage);
     for (const s of second.steps.filter((step) => step.kind === "main"))
       assert.equal(s.run!.outputs["changed"], "false", `${s.job} / ${s.displayName}`);
+  });
+
+  it("the fleet's log reads cleanly, and its table names each step with its matrix leg", () => {
+    const lines = first.steps.flatMap(stepLog).filter((line) => !line.startsWith("   │"));
+    assert.deepEqual(readableLogProblems(lines), []);
+    const table = runTable(first).join("\n");
+    for (const [leg] of clusters)
+      assert.match(table, new RegExp(`Harden / Harden\\.${leg} / Workload ID for the app's pods +ok +true +\\(stage\\)`));
   });
 });
