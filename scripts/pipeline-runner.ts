@@ -67,6 +67,13 @@ export interface PipelineRun {
   stageRequests: Record<string, RequestLogEntry[]>;
 }
 
+/** Predefined variables a script step uses, with the values a Microsoft-hosted Ubuntu agent gives them (one checkout). */
+const PREDEFINED: Record<string, string> = {
+  "Pipeline.Workspace": "/home/vsts/work/1",
+  "Build.SourcesDirectory": "/home/vsts/work/1/s",
+  "System.DefaultWorkingDirectory": "/home/vsts/work/1/s",
+};
+
 const STAGE_DEPENDENCY = /^\$\[\s*stageDependencies\.(\w+)\.(\w+)\.outputs\['(\w+)\.(\w+)'\]\s*\]$/;
 
 /** Expands `$(name)` macros the agent knows; unknown ones stay as written, as the agent leaves them. */
@@ -90,7 +97,7 @@ export async function runPipeline(fx: Fixture, pipeline: Pipeline, options: Pipe
     const before = fx.azure.requests.length;
     for (const job of stage.jobs) {
       // Variables visible in this job: pipeline, job (stage dependencies resolved), secrets, then step outputs.
-      const values: Record<string, string> = { ...pipeline.variables };
+      const values: Record<string, string> = { ...PREDEFINED, ...pipeline.variables };
       for (const [name, value] of Object.entries(job.variables ?? {})) {
         const dependency = STAGE_DEPENDENCY.exec(value);
         values[name] = dependency ? (outputs[dependency.slice(1).join(".")] ?? "") : expandMacros(value, values);
