@@ -165,7 +165,7 @@ describe("test/extension/demo-pipeline", () => {
 
   it("the demo's table shows every step's whole name", () => {
     const table = runTable(first).join("\n");
-    for (const s of first.steps) assert.ok(table.includes(`${s.stage} / ${s.displayName}`), `${s.displayName} is cut`);
+    for (const s of first.steps) assert.ok(table.includes(`${s.stage} / ${s.job} / ${s.displayName}`), `${s.displayName} is cut`);
   });
 
   it("Key Vault's 401 challenge is labelled as such in the request log, and no other 401 is", () => {
