@@ -40,7 +40,7 @@ export function unexpandedMacroProblem(macro: string): string {
   }
   return (
     `'${macro}' was not expanded: no variable '${name}' is defined where this step runs. ` +
-    `Is it defined (pipeline, stage or job variables, or a linked variable group), or, if a script sets it with ##vso[task.setvariable], does that step run earlier in the same job? ` +
+    `Is it defined (pipeline, stage or job variables, or a linked variable group), or, if a script step sets it (the task.setvariable logging command), does that step run earlier in the same job? ` +
     `For a value from an earlier stage, map it to a job variable with $[ stageDependencies.<stage>.<job>.outputs['<step>.${name}'] ].`
   );
 }
