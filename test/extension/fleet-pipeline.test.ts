@@ -5,6 +5,7 @@ import { Fixture } from "../harness/fixture";
 import { FLEET_CLUSTERS, fleetPipeline, seedFleet } from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun } from "../../scripts/pipeline-runner";
 import { isWriteRequest, runTable, stepLog } from "../../scripts/demo-log";
+import type { RequestContext } from "../../local-azure/http";
 import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/extension/fleet-pipeline", () => {
@@ -23,11 +24,37 @@ describe("test/extension/fleet-pipeline", () => {
     permissions: Record<string, string[]>;
   }
 
+  /**
+   * Holds the grants on the shared vault until every leg's grant has arrived, so that they are in
+   * flight together whatever the machine's speed: an event (the last arrival) releases them, no timer.
+   * (Once the local Azure's fault injector can hold requests until others arrive, this is a fault.)
+   */
+  function holdVaultGrantsUntilAllArrive(count: number): { arrived: () => number; restore: () => void } {
+    const faults = fx.azure.faults;
+    const intercept = faults.intercept.bind(faults);
+    let arrived = 0;
+    let release!: () => void;
+    const allArrived = new Promise<void>((resolve) => (release = resolve));
+    faults.intercept = async (ctx: RequestContext) => {
+      if (ctx.method === "PUT" && /\/vaults\/[^/]+\/accessPolicies\/add$/i.test(ctx.path) && arrived < count) {
+        if (++arrived === count) release();
+        await allArrived;
+      }
+      return intercept(ctx);
+    };
+    return { arrived: () => arrived, restore: () => void (faults.intercept = intercept) };
+  }
+
+  let grantsHeldTogether = 0;
+
   before(async () => {
     fx = await Fixture.start({ operationPolls: 0 });
     fx.secrets.push(...Object.values(SECRETS));
     seedFleet(fx.azure, fx.principalObjectId(), BYSTANDER);
+    const hold = holdVaultGrantsUntilAllArrive(clusters.length);
     first = await runPipeline(fx, fleetPipeline, { secrets: SECRETS });
+    grantsHeldTogether = hold.arrived();
+    hold.restore();
     second = await runPipeline(fx, fleetPipeline, { secrets: SECRETS });
   });
   after(async () => {
@@ -99,6 +126,7 @@ describe("test/extension/fleet-pipeline", () => {
     assert.equal(policies.length, clusters.length + 2);
     const vaultWrites = first.stageRequests["Harden"]!.filter((r) => r.method === "PUT" && /\/accessPolicies\/add$/.test(r.path));
     assert.equal(vaultWrites.length, clusters.length, "each job made its own grant");
+    assert.equal(grantsHeldTogether, clusters.length, "the grants were in flight together");
     for (const name of ["db-url", "db-user", "db-password"]) {
       assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, name);
     }
