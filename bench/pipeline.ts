@@ -115,6 +115,7 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
         inputs: {
           resourceGroupName: r.rg,
           clusterName: r.cluster,
+          identityMode: "podIdentity",
           identity: r.identityName,
           namespace: "spboot-app",
           podIdentityName: "spboot-pod-identity",

@@ -9,7 +9,7 @@ import {
 import type { ProxySettings } from "@azure/core-rest-pipeline";
 import { agentProxyPassword } from "./agent-secrets";
 import { InputError } from "./errors";
-import { readSecondsVariable } from "./inputs";
+import { readSecondsVariable, readString } from "./inputs";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, perTryTimeoutPolicy, REQUEST_TIMEOUT_VARIABLE } from "./timeout";
 
 /** The AzureRM service connection, read once from the agent and validated. */
@@ -48,7 +48,7 @@ const KNOWN_AUTHORITY_HOSTS = new Set([
  * registered with the agent before anything could print them.
  */
 export function readServiceConnection(inputName: string): ServiceConnection {
-  const id = tl.getInput(inputName, false)?.trim();
+  const id = readString(inputName);
   if (!id) throw new InputError(inputName, "select an Azure Resource Manager service connection.");
   const auth = tl.getEndpointAuthorization(id, true);
   if (!auth) {

@@ -8,8 +8,8 @@ import { dropInvisible } from "./output";
  * punctuation is backslash-escaped (CommonMark allows a backslash before any ASCII punctuation;
  * an escaped `:` or `.` also keeps linkify from turning a URL into a link), `&`, `<` and `>`
  * become entities, line breaks become spaces and invisible characters (bidi overrides, zero-width
- * joiners) are dropped. The one escaping function for summaries; the
- * log shows the text unescaped (`stripMarkdown`).
+ * joiners) are dropped. The one escaping function for summaries (`toMarkdown` applies it to
+ * every plain piece of a report); the log is rendered from the same pieces, unescaped.
  */
 export function markdownText(text: string): string {
   return dropInvisible(text)
@@ -18,13 +18,4 @@ export function markdownText(text: string): string {
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;");
-}
-
-/** The text `markdownText` escaped, for the plain-text log. */
-export function unescapeMarkdownText(text: string): string {
-  return text
-    .replace(/\\([!-/:-@[-`{-~])/g, "$1")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&");
 }

@@ -4,7 +4,6 @@ import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { identityClient, readUserAssignedIdentity, type UserAssignedIdentity } from "../../core/identity";
-import { markdownText } from "../../core/markdown";
 import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
@@ -147,10 +146,7 @@ export async function applyPlan(
     for (const grant of grants.filter((g) => !g.empty)) {
       const { outcome } = await applyRoleGrant(clients, grant);
       if (outcome === "created") written = true;
-      else
-        plan.notes.push(
-          `'${grant.grant.role}' for ${markdownText(grant.grant.principalDescription)} already existed under another assignment name.`,
-        );
+      else plan.notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} already existed under another assignment name.`);
     }
   };
 

@@ -2,7 +2,6 @@ import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
 import { isResourceGroupName } from "../../core/names";
 import type { UserAssignedIdentity } from "../../core/identity";
-import { markdownText } from "../../core/markdown";
 import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest, IdentityMode } from "./inputs";
 
@@ -89,8 +88,16 @@ export interface EnablePodIdentityPlan {
   notes: string[];
 }
 
-export const DEPRECATION_WARNING =
-  "The AAD pod-identity add-on is deprecated (its open-source project was archived on 2023-10-02) and gets no fixes. Switch to Microsoft Entra Workload ID: run this task with identityMode: workloadIdentity and a serviceAccountName, move the pods to that service account, then remove the pod identity.";
+/** The add-on is deprecated: the warning gives the Workload ID inputs that replace this binding. */
+export function deprecationWarning(request: Pick<EnablePodIdentityRequest, "namespace" | "bindingSelector" | "podIdentityName">): string {
+  return (
+    "The AAD pod-identity add-on is deprecated (its open-source project was archived on 2023-10-02) and gets no fixes. " +
+    `To move to Microsoft Entra Workload ID, run this task with identityMode: workloadIdentity, the same identity and namespace '${request.namespace}', ` +
+    `and serviceAccountName: <the service account the pods run as> instead of podIdentityName and bindingSelector; ` +
+    `then annotate that service account with azure.workload.identity/client-id, give the pods the label azure.workload.identity/use: "true" ` +
+    `instead of aadpodidbinding: ${request.bindingSelector}, and remove the pod identity '${request.podIdentityName}'.`
+  );
+}
 
 export function subjectFor(namespace: string, serviceAccountName: string): string {
   return `system:serviceaccount:${namespace}:${serviceAccountName}`;
@@ -324,9 +331,7 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   const grantsEmpty = state.grants.every((g) => g.empty);
   for (const grant of state.grants) {
     if (grant.empty && grant.existing && grant.existing.scope.toLowerCase() !== grant.grant.scope.toLowerCase()) {
-      notes.push(
-        `'${grant.grant.role}' for ${markdownText(grant.grant.principalDescription)} is inherited from ${markdownText(grant.existing.scope)}.`,
-      );
+      notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} is inherited from ${grant.existing.scope}.`);
     }
   }
 
@@ -341,10 +346,10 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
       },
       state.cluster,
     );
-    warnings.push(...podIdentity.warnings, DEPRECATION_WARNING);
+    warnings.push(...podIdentity.warnings, deprecationWarning(request));
     if (podIdentity.replaced) {
       warnings.push(
-        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${markdownText(describeEntry(podIdentity.replaced))}; it is now bound to the managed identity '${markdownText(state.identity.name)}'. Pods selecting it get the new identity's tokens.`,
+        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
       );
     }
     if (podIdentity.entryAction === "reassign") {
@@ -366,12 +371,12 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   );
   if (credential.coveredBy) {
     notes.push(
-      `The federated credential '${markdownText(credential.coveredBy)}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
+      `The federated credential '${credential.coveredBy}' already trusts ${credential.want.subject} from this cluster's issuer; '${request.federatedCredentialName}' is not created.`,
     );
   }
   if (credential.action === "update" && credential.existing && workload.issuerUrl) {
     warnings.push(
-      `The federated credential '${markdownText(credential.existing.name)}' trusted ${markdownText(credential.existing.subject)} from ${markdownText(credential.existing.issuer)}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
+      `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
     );
   }
   return {

@@ -2,7 +2,7 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
-import { readBoolean, readChoice, readRequired, readString } from "../../core/inputs";
+import { readBoolean, readChoice, readListEntries, readRequired, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
@@ -100,14 +100,7 @@ function readGrantee(): Grantee | undefined {
 function readSecretPermissions(): string[] {
   const value = readString("secretPermissions");
   if (value === undefined) return DEFAULT_SECRET_PERMISSIONS;
-  const permissions = [
-    ...new Set(
-      value
-        .split(/[\s,;]+/)
-        .filter(Boolean)
-        .map((p) => p.toLowerCase()),
-    ),
-  ];
+  const permissions = [...new Set(readListEntries(value).map((p) => p.text.toLowerCase()))];
   const unknown = permissions.filter((p) => !(SECRET_PERMISSIONS as readonly string[]).includes(p));
   if (unknown.length) {
     throw new InputError(

@@ -35,6 +35,13 @@ describe("real Azure answers the tasks survive", () => {
   });
 
   const succeeded = (run: StepRun) => fx.assertSucceeded(run);
+  /** The job summary as the reader sees the text: markdown's backslash escapes and entities removed. */
+  const summary = (run: StepRun) =>
+    (run.summaries[0] ?? "")
+      .replace(/\\([!-/:-@[-`{-~])/g, "$1")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
 
   function assignRole(scope: string, principalId: string, role: string): void {
     fx.azure.store.put({
@@ -88,7 +95,7 @@ describe("real Azure answers the tasks survive", () => {
           .find((a) => a.properties!["principalId"] === objectId && String(a.properties!["scope"]) === id);
         assert.equal(stored?.properties!["principalType"], kind, "Azure records the directory's type");
         assert.ok(String(stored?.properties!["roleDefinitionId"]).endsWith(SECRETS_USER));
-        assert.match(run.summaries[0]!, new RegExp(`kind: ${kind}, as Azure recorded it on the role assignment`));
+        assert.match(summary(run), new RegExp(`kind: ${kind}, as Azure recorded it on the role assignment`));
         assert.equal(run.outputs.changed, "true");
       });
     }
@@ -102,7 +109,7 @@ describe("real Azure answers the tasks survive", () => {
       const again = await fx.run("KeyVaultSecrets", { inputs: { keyVaultName: name, resourceGroupName: RG, grantTo: app.objectId } });
       succeeded(again);
       assert.deepEqual(fx.armWrites(), []);
-      assert.match(again.summaries[0]!, /kind: ServicePrincipal, as Azure recorded it/);
+      assert.match(summary(again), /kind: ServicePrincipal, as Azure recorded it/);
     });
 
     it("a managed identity the task resolved is sent as principalType ServicePrincipal, and the summary says how the task knows", async () => {
@@ -115,7 +122,7 @@ describe("real Azure answers the tasks survive", () => {
       const sent = (roleAssignmentPuts()[0]!.body as { properties: Record<string, unknown> }).properties;
       assert.equal(sent["principalType"], "ServicePrincipal");
       assert.equal(sent["principalId"], identity.properties!["principalId"]);
-      assert.match(run.summaries[0]!, /kind: service principal: a managed identity the task read from Azure Resource Manager/);
+      assert.match(summary(run), /kind: service principal: a managed identity the task read from Azure Resource Manager/);
     });
 
     it("the local Azure refuses a principalType that does not match the directory (400 UnmatchedPrincipalType)", async () => {
@@ -326,7 +333,7 @@ describe("real Azure answers the tasks survive", () => {
       succeeded(cleared);
       assert.equal(assignment(id, "aks-hardening-noPrivilegedContainers").parameters["excludedNamespaces"], undefined);
       assert.equal(cleared.outputs.changed, "true");
-      assert.match(cleared.summaries[0]!, /excludedNamespaces: kube-system, monitoring → \(the definition's default\)/);
+      assert.match(summary(cleared), /excludedNamespaces: kube-system, monitoring → \(the definition's default\)/);
     });
 
     it("1,500 non-compliant results are counted as 1,500: every @odata.nextLink is POSTed, none is fetched with GET", async () => {
@@ -514,7 +521,7 @@ describe("real Azure answers the tasks survive", () => {
           /could not use the managed identity .* yet \(BadRequest\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 5 s/,
         );
         assert.equal(run.outputs.changed, "true");
-        assert.match(run.summaries[0]!, /Managed Identity Operator goes to the cluster's control-plane identity/);
+        assert.match(summary(run), /Managed Identity Operator goes to the cluster's control-plane identity/);
       } finally {
         fx.azure.store.roleAssignmentPropagationChecks = 0;
       }

@@ -1,7 +1,8 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { maskSecrets, neutralise, neutraliseTaskLibLine } from "../../core/output";
-import { markdownText, unescapeMarkdownText } from "../../core/markdown";
+import { markdownText } from "../../core/markdown";
+import { rich, toMarkdown, toPlainText } from "../../core/report";
 
 describe("test/unit/output", () => {
   it("no logging command survives, anywhere in a line, in any case, across invisible characters", () => {
@@ -46,11 +47,13 @@ describe("test/unit/output", () => {
     assert.equal(maskSecrets("a Basic LoadBalancer cluster"), "a Basic LoadBalancer cluster", "words stay");
   });
 
-  it("markdown from Azure text shows as typed, and reads back for the log", () => {
+  it("markdown from Azure text shows as typed in the summary, and as typed in the log", () => {
     const name = "[x](https://evil.example) <img src=x onerror=alert(1)> **b** `c` a|b";
     const md = markdownText(name);
     assert.doesNotMatch(md, /<img|(?<!\\)\[x\]|(?<!\\)\*\*|(?<!\\)`|(?<!\\)\|/);
     assert.doesNotMatch(md, /https:\/\//, "no bare URL for linkify");
-    assert.equal(unescapeMarkdownText(md), name);
+    const text = rich`Role of ${name} on the vault`;
+    assert.equal(toMarkdown(text), `Role of ${md} on the vault`, "every plain piece of a report is escaped");
+    assert.equal(toPlainText(text), `Role of ${name} on the vault`);
   });
 });
