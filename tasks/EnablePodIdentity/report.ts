@@ -64,7 +64,9 @@ export function podIdentityReport(
     rich`Client ID: ${code(identity.clientId)}, principal (object) ID: ${code(identity.principalId)}`,
   ];
   for (const grant of plan.grants) {
-    details.push(rich`${grant.grant.role} goes to ${grant.grant.principalDescription}, a ${describePrincipalKind(grant.grant.principalType)}`);
+    details.push(
+      rich`${grant.grant.role} goes to ${grant.grant.principalDescription}, a ${describePrincipalKind(grant.grant.principalType)}`,
+    );
   }
   if (request.mode === "podIdentity") details.push(rich`Binding selector: ${code(request.bindingSelector)}`);
   else
