@@ -47,6 +47,8 @@ export interface RunReport {
   /** The Azure resource, e.g. "managed cluster 'aks-prod' in resource group 'rg-prod'". */
   target: string;
   outcome: Outcome;
+  /** Replaces the outcome's standard wording where it would mislead (e.g. a write that changed no lasting setting). */
+  headline?: string;
   /** Rows of the before → after table (markdown allowed in cells). */
   changes: { setting: string; before: string; after: string }[];
   /** Further facts as markdown bullet lines (without the bullet). */
@@ -67,7 +69,7 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
 };
 
 export function renderReport(report: RunReport): string {
-  const parts = [`### ${report.title}`, "", `**${OUTCOME_TEXT[report.outcome]}** — ${report.target}`, ""];
+  const parts = [`### ${report.title}`, "", `**${report.headline ?? OUTCOME_TEXT[report.outcome]}** — ${report.target}`, ""];
   if (report.changes.length) {
     parts.push(
       markdownTable(
@@ -87,7 +89,7 @@ export function renderReport(report: RunReport): string {
 
 /** Writes the report to the log (warnings as pipeline warnings) and to the run's summary page. */
 export function publishReport(report: RunReport): void {
-  console.log(`${report.title} — ${OUTCOME_TEXT[report.outcome]}`);
+  console.log(`${report.title} — ${report.headline ?? OUTCOME_TEXT[report.outcome]}`);
   for (const change of report.changes)
     console.log(`  ${stripMarkdown(change.setting)}: ${stripMarkdown(change.before)} → ${stripMarkdown(change.after)}`);
   for (const line of report.details) console.log(`  ${stripMarkdown(line)}`);

@@ -1,17 +1,36 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
-import { planAgentIpRemoval, planAuthorizedRanges, type ClusterAccess, type RangesRequest } from "../../tasks/RestrictApiServer/plan";
+import { parseJobScopedIps } from "../../core/job-scoped-ips";
+import {
+  planAuthorizedRanges,
+  planJobScopedRelease,
+  type ClusterAccess,
+  type JobIdentity,
+  type RangesRequest,
+} from "../../tasks/RestrictApiServer/plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
 
 const AGENT = "198.51.100.23/32";
+const NOW = new Date("2026-11-29T18:00:00Z");
+const JOB: JobIdentity = { holder: "aaaa0001", now: NOW, until: new Date("2026-11-29T19:05:00Z") };
+const OUR_HOLD = `${AGENT} aaaa0001 2026-11-29T19:05Z`;
 
-function cluster(ranges: string[], extra: Partial<ClusterAccess> = {}): ClusterAccess {
-  return { authorizedIPRanges: ranges, privateCluster: false, basicLoadBalancer: false, vnetIntegration: false, ...extra };
+function cluster(ranges: string[], extra: Partial<ClusterAccess> & { marker?: never } = {}, tag?: string): ClusterAccess {
+  const tags: Record<string, string> = tag === undefined ? {} : { "aks-hardening-job-scoped-ips": tag };
+  return {
+    authorizedIPRanges: ranges,
+    privateCluster: false,
+    basicLoadBalancer: false,
+    vnetIntegration: false,
+    tags,
+    marker: parseJobScopedIps(tag),
+    ...extra,
+  };
 }
 
 function request(action: RangesRequest["action"], ranges: string, extra: Partial<RangesRequest> = {}): RangesRequest {
-  return { action, ranges: ranges ? parseRanges(ranges) : [], agentIpScope: "job", ...extra };
+  return { action, ranges: ranges ? parseRanges(ranges) : [], agentIpScope: "job", job: JOB, ...extra };
 }
 
 function agent(cidr = AGENT): Ipv4Range {
@@ -140,7 +159,16 @@ test("aggregation leaves the job's agent entry alone so the post-job step finds 
 test("the agent IP is added for the job and marked for removal after it", () => {
   const plan = planAuthorizedRanges(request("set", "203.0.113.0/24", { agentIp: agent() }), cluster(["203.0.113.0/24"]));
   assert.deepEqual(plan.after, ["203.0.113.0/24", AGENT]);
-  assert.deepEqual(plan.agentIp, { cidr: AGENT, scope: "job", alreadyAuthorized: false, listedBefore: false, removeAfterJob: true });
+  assert.deepEqual(plan.agentIp, {
+    cidr: AGENT,
+    scope: "job",
+    alreadyAuthorized: false,
+    listedBefore: false,
+    removeAfterJob: true,
+    sharedWith: [],
+  });
+  assert.deepEqual(plan.tags, { "aks-hardening-job-scoped-ips": OUR_HOLD }, "the marker is written in the same PUT");
+  assert.deepEqual(plan.lastingAdded, [], "job-scoped access is not a lasting change");
 });
 
 test("an agent IP listed before the task ran is not removed after the job", () => {
@@ -175,15 +203,23 @@ test("permanent scope adds the agent IP and never schedules its removal", () => 
   assert.equal(plan.agentIp?.removeAfterJob, false);
 });
 
-test("post-job removal takes out only the agent entry", () => {
-  const plan = planAgentIpRemoval(AGENT, cluster(["203.0.113.0/24", AGENT, "192.0.2.0/24"]));
+test("post-job release takes out only the agent entry this job holds, and its marker", () => {
+  const plan = planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT, "192.0.2.0/24"], {}, OUR_HOLD));
   assert.deepEqual(plan.after, ["203.0.113.0/24", "192.0.2.0/24"]);
   assert.deepEqual(plan.removed, [AGENT]);
+  assert.deepEqual(plan.closed, [AGENT]);
+  assert.deepEqual(plan.tags, {});
 });
 
-test("post-job removal is a no-op when the entry is gone, and never empties the list", () => {
-  assert.equal(planAgentIpRemoval(AGENT, cluster(["203.0.113.0/24"])).empty, true);
-  const last = planAgentIpRemoval(AGENT, cluster([AGENT]));
+test("post-job release never closes an address without a hold (authorized on purpose)", () => {
+  assert.equal(planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT])).empty, true);
+});
+
+test("post-job release is a no-op when the entry is gone, and never empties the list", () => {
+  const gone = planJobScopedRelease(JOB, cluster(["203.0.113.0/24"], {}, OUR_HOLD));
+  assert.deepEqual(gone.removed, []);
+  assert.deepEqual(gone.tags, {}, "the stale hold is forgotten");
+  const last = planJobScopedRelease(JOB, cluster([AGENT], {}, OUR_HOLD));
   assert.equal(last.empty, true);
-  assert.ok(last.warnings.some((w) => /only authorized range left/.test(w)));
+  assert.ok(last.warnings.some((w: string) => /only authorized range left/.test(w)));
 });
