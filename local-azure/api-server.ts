@@ -42,6 +42,12 @@ export class ApiServerEndpoints {
     private readonly agentIp: () => string,
   ) {}
 
+  /** The cluster's ranges before a write are what its API server enforces until the write propagates. */
+  beforeWrite(cluster: ArmResource): void {
+    const fqdn = String(cluster.properties?.["fqdn"] ?? "").toLowerCase();
+    if (fqdn && !this.firewalls.has(fqdn)) this.firewalls.set(fqdn, { effective: rangesOf(cluster) });
+  }
+
   /** Puts every written list of the cluster in force now. */
   propagate(fqdn: string): void {
     const cluster = this.clusterByFqdn(fqdn);
@@ -98,7 +104,7 @@ export class ApiServerEndpoints {
     const written = rangesOf(cluster);
     let firewall = this.firewalls.get(fqdn);
     if (!firewall) {
-      // First contact: whatever the cluster had before any test write is in force.
+      // Never written through ARM: what the cluster holds is in force.
       firewall = { effective: written };
       this.firewalls.set(fqdn, firewall);
     }

@@ -152,7 +152,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...publicIpRoutes(() => publicIp),
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
-    ...managedClusterRoutes(armEnv),
+    ...managedClusterRoutes({ ...armEnv, apiServers }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),

@@ -33,9 +33,12 @@ void runTask(async () => {
     },
   });
   const plan = result.plan;
-  // Holds left behind are closed after this job even when this run writes nothing.
-  if (!request.dryRun && !result.written && plan.leftBehind.length) {
-    tl.setTaskVariable(LEFT_BEHIND_TASK_VARIABLE, [...new Set(plan.leftBehind.map((hold) => hold.cidr))].join(","));
+  // Also without a write: this job may hold an address it already held (the same agent, a hold not
+  // yet closed), and holds left behind are closed after this job either way.
+  if (!request.dryRun && !result.written) {
+    if (plan.agentIp?.removeAfterJob) tl.setTaskVariable(AGENT_IP_TASK_VARIABLE, plan.agentIp.cidr);
+    if (plan.leftBehind.length)
+      tl.setTaskVariable(LEFT_BEHIND_TASK_VARIABLE, [...new Set(plan.leftBehind.map((hold) => hold.cidr))].join(","));
   }
 
   publishReport(rangesReport(request, plan, { written: result.written, dryRun: request.dryRun }));

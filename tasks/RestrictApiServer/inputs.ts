@@ -159,7 +159,7 @@ function readProbeTimeoutSeconds(): number {
   const seconds = readSecondsVariable("AksHardening.ApiServerProbeTimeoutSeconds", 10);
   if (seconds <= 0)
     throw new InputError("AksHardening.ApiServerProbeTimeoutSeconds", `'${seconds}' must be a number of seconds above zero.`);
-  return seconds * 1000;
+  return seconds;
 }
 
 function readBusyTimeoutMs(): number {
