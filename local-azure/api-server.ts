@@ -42,10 +42,21 @@ export class ApiServerEndpoints {
     private readonly agentIp: () => string,
   ) {}
 
-  /** The cluster's ranges before a write are what its API server enforces until the write propagates. */
+  /**
+   * The cluster's ranges before a write are what its API server enforces until the write propagates.
+   * An earlier write counts as propagated by the time the next one is made (one pending change per
+   * cluster keeps the model small; AKS runs one update at a time anyway).
+   */
   beforeWrite(cluster: ArmResource): void {
     const fqdn = String(cluster.properties?.["fqdn"] ?? "").toLowerCase();
-    if (fqdn && !this.firewalls.has(fqdn)) this.firewalls.set(fqdn, { effective: rangesOf(cluster) });
+    if (fqdn) this.firewalls.set(fqdn, { effective: rangesOf(cluster) });
+  }
+
+  /** Whether the ranges in force admit the agent now; counts as no connection attempt. */
+  admitsAgent(fqdn: string): boolean {
+    const cluster = this.clusterByFqdn(fqdn);
+    if (!cluster) return false;
+    return allows(this.firewalls.get(fqdn.toLowerCase())?.effective ?? rangesOf(cluster), this.agentIp());
   }
 
   /** Puts every written list of the cluster in force now. */

@@ -3,8 +3,8 @@
  * samples/azure-pipelines.yml) against the built-in local Azure. Every task runs from the packaged
  * VSIX exactly as the agent runs it, outputs of one step feed the next, and the demo prints what the
  * pipeline log would show, each job summary and the Azure calls each step made; then it runs the
- * pipeline again to show that a hardened cluster gets no write (except the agent's own job-scoped
- * access, which is opened and closed on every run by design).
+ * pipeline again to show that a hardened cluster gets no lasting change (the agent's own job-scoped
+ * access is opened and closed on every run by design, and reported apart from `changed`).
  *
  *   npm run demo [-- --summaries <dir>]     (also writes each job summary of the first run to <dir>)
  */
@@ -13,7 +13,15 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../test/harness/fixture";
 import type { StepRun } from "../test/harness/agent";
-import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure, type PipelineStep } from "./demo-pipeline";
+import {
+  apiServerAdmitsAgent,
+  DEMO_AGENT_IP,
+  DEMO_BLOCKED_PROBES,
+  DEMO_VARIABLES,
+  hardeningPipeline,
+  seedLocalAzure,
+  type PipelineStep,
+} from "./demo-pipeline";
 import { runPipeline, type ExternalResult, type PipelineRun, type StepResult } from "./pipeline-runner";
 
 const summariesFlag = process.argv.indexOf("--summaries");
@@ -33,7 +41,8 @@ async function main(): Promise<void> {
     fx.secrets.push(secrets.dbPassword);
     heading(
       `Local Azure at ${fx.azure.url}: cluster '${v.clusterName}' in '${v.resourceGroup}' (API server open to every address), ` +
-        `identity '${v.identityName}', key vault '${v.keyVaultName}'; this agent's public IP is ${DEMO_AGENT_IP}`,
+        `identity '${v.identityName}', key vault '${v.keyVaultName}'; this agent's public IP is ${DEMO_AGENT_IP}; ` +
+        `a change of authorized ranges reaches the API server after ${DEMO_BLOCKED_PROBES} dropped connection attempts`,
     );
 
     const runs: PipelineRun[] = [];
@@ -43,6 +52,7 @@ async function main(): Promise<void> {
       const run = await runPipeline(fx, hardeningPipeline, {
         secrets,
         inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
+        variables: DEMO_VARIABLES,
         external: (step, inputs) => deployPlaceholder(fx, step, inputs),
         onStep: (result) => {
           if (result.stage !== stage) {
@@ -59,8 +69,8 @@ async function main(): Promise<void> {
       if (!run.succeeded) process.exitCode = 1;
     }
     console.log(
-      "\nOn the second run every step reports changed=false and writes nothing, except RestrictApiServer@1's job-scoped\n" +
-        "access: the agent's IP is added for the deploy job and removed by the post-job step on every run, by design,\n" +
+      "\nOn the second run every step reports changed=false. RestrictApiServer@1 still writes twice, by design: it opens\n" +
+        "the API server to this agent for the deploy job (output jobScopedAccess) and its post-job step closes it again,\n" +
         "so the API server is never left open to a build agent.",
     );
   } finally {
@@ -74,7 +84,8 @@ function deployPlaceholder(fx: Fixture, step: PipelineStep, inputs: Record<strin
   const cluster = fx.azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!);
   const ranges = ((cluster?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined)?.authorizedIPRanges ??
     []) as string[];
-  const admitted = ranges.includes(`${DEMO_AGENT_IP}/32`);
+  // Not just listed: in force, so kubectl would connect.
+  const admitted = apiServerAdmitsAgent(fx.azure);
   return {
     succeeded: admitted,
     lines: [
@@ -154,9 +165,17 @@ function table(run: PipelineRun): void {
     const w = writes(step);
     const label = `${step.stage} / ${step.displayName}`.slice(0, 78);
     console.log(
-      `   ${label.padEnd(78)} ${(step.succeeded ? "ok" : "FAILED").padEnd(10)} ${(step.run?.outputs["changed"] ?? "-").padEnd(8)} ${w.arm + w.vault}`,
+      `   ${label.padEnd(78)} ${(step.succeeded ? "ok" : "FAILED").padEnd(10)} ${(step.run?.outputs["changed"] ?? "-").padEnd(8)} ${w.arm + w.vault}${outcomeNote(step)}`,
     );
   }
+}
+
+/** What a step without a `changed` output did (a post-job step), or job-scoped access a step opened: from its summary and outputs. */
+function outcomeNote(step: StepResult): string {
+  const jobScoped = step.run?.outputs["jobScopedAccess"];
+  if (jobScoped) return `  (job-scoped access opened: ${jobScoped})`;
+  const headline = step.kind === "post" ? /^\*\*(.+?)\*\*/m.exec(step.run?.summaries[0] ?? "")?.[1] : undefined;
+  return headline ? `  (${headline})` : "";
 }
 
 main().catch((error: unknown) => {
