@@ -2,10 +2,12 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import { describeFailure, TaskError } from "../../core/errors";
+import { JOB_SCOPED_IPS_TAG } from "../../core/job-scoped-ips";
 import { publishReport } from "../../core/report";
 import { runTask } from "../../core/run";
 import { AGENT_IP_TASK_VARIABLE, applyRanges, currentJob, LEFT_BEHIND_TASK_VARIABLE } from "./apply";
 import { readPostJobRequest } from "./inputs";
+import { isRangeError, parseIpv4Range } from "./ranges";
 import { planJobScopedRelease } from "./plan";
 import { releaseReport } from "./report";
 
@@ -47,7 +49,7 @@ void runTask(async () => {
 function stillOpen(ref: ClusterRef, cidrs: string[], lastRead: string[] | undefined, reason: string): string {
   const what = `${cidrs.join(", ")} ${cidrs.length === 1 ? "stays" : "stay"} authorized on the API server of ${describeCluster(ref)}`;
   const base = `az aks update --resource-group ${ref.resourceGroupName} --name ${ref.clusterName} --api-server-authorized-ip-ranges`;
-  const remaining = lastRead?.filter((entry) => !cidrs.includes(entry.includes("/") ? entry : `${entry}/32`));
+  const remaining = lastRead?.filter((entry) => !cidrs.includes(canonicalCidr(entry)));
   let fix: string;
   if (!remaining) {
     const filter = cidrs.map((cidr) => `@ != '${cidr}'`).join(" && ");
@@ -58,5 +60,13 @@ function stillOpen(ref: ClusterRef, cidrs: string[], lastRead: string[] | undefi
   } else {
     fix = `close it once the cluster can be updated: ${base} ${remaining.join(",")}`;
   }
-  return `The post-job step could not close the job-scoped access: ${what} (${reason.replace(/\.$/, "")}). The next run of RestrictApiServer on this cluster closes it after its job; to close it now, ${fix}`;
+  return (
+    `The post-job step could not close the job-scoped access: ${what} (${reason.replace(/\.$/, "")}). ` +
+    `The cluster's tag '${JOB_SCOPED_IPS_TAG}' still marks it as job-scoped, so a later run of RestrictApiServer on this cluster closes it after its own job (a run on this agent at once, any run once this job's timeout has passed); to close it now, ${fix}`
+  );
+}
+
+function canonicalCidr(entry: string): string {
+  const parsed = parseIpv4Range(entry.trim());
+  return isRangeError(parsed) ? entry : parsed.cidr;
 }

@@ -61,7 +61,9 @@ export function releaseReport(ref: ClusterRef, plan: ReleasePlan, written: boole
     details.push(`Kept: ${codeList(cidrs)}, ${heldBy(plan.stillHeld)} still holds it; the last of them closes it`);
   }
   if (ownCidr && !plan.released.some((hold) => hold.cidr === ownCidr) && !plan.closed.includes(ownCidr)) {
-    details.push(`${code(ownCidr)} was no longer held by this job (closed already, or authorized on purpose since); left as it is`);
+    details.push(
+      `${code(ownCidr)} is not held by this job (its write did not land, it was closed already, or it was authorized on purpose since); left as it is`,
+    );
   }
   const headline = plan.closed.length
     ? `Closed job-scoped access: ${plan.closed.join(", ")}`
