@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as tl from "azure-pipelines-task-lib/task";
 import { containsCidr } from "cidr-tools";
@@ -6,6 +5,7 @@ import type { AzureClients } from "../../core/azure";
 import { getText } from "../../core/azure";
 import { clusterClient, updateCluster, type ClusterRef, type ClusterUpdateResult, type ManagedCluster } from "../../core/cluster";
 import { TaskError } from "../../core/errors";
+import { holderOf } from "../../core/job-scoped-ips";
 import { clusterAccess, type AuthorizedRangesPlan, type ClusterAccess, type JobIdentity } from "./plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
 
@@ -57,10 +57,11 @@ const CANCEL_GRACE_MINUTES = 5;
  * (`System.JobTimeout`, minutes), the longest the job can still need the address.
  */
 export function currentJob(now = new Date()): JobIdentity {
-  const agent = [tl.getVariable("System.CollectionId"), tl.getVariable("Agent.Id"), tl.getVariable("Agent.Name") ?? os.hostname()].join(
-    "|",
-  );
-  const holder = createHash("sha256").update(agent).digest("hex").slice(0, 8);
+  const holder = holderOf({
+    collectionId: tl.getVariable("System.CollectionId"),
+    agentId: tl.getVariable("Agent.Id"),
+    agentName: tl.getVariable("Agent.Name") ?? os.hostname(),
+  });
   const timeout = Number(tl.getVariable("System.JobTimeout") ?? DEFAULT_JOB_TIMEOUT_MINUTES);
   const minutes =
     !Number.isFinite(timeout) || timeout < 0 ? DEFAULT_JOB_TIMEOUT_MINUTES : timeout === 0 ? UNLIMITED_JOB_HOLD_MINUTES : timeout;
