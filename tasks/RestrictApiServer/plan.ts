@@ -359,7 +359,11 @@ function finishPlan(p: {
     after: added.length === 0 && removed.length === 0 ? p.before : p.after,
     added,
     removed,
-    lastingAdded: added.filter((text) => !heldAfter.has(canonical(text))),
+    // An address taken over from a job (named by the user, or permanent scope) joins the lasting list.
+    lastingAdded: [
+      ...added.filter((text) => !heldAfter.has(canonical(text))),
+      ...p.after.filter((text) => p.heldBefore.has(canonical(text)) && !heldAfter.has(canonical(text)) && beforeSet.has(canonical(text))),
+    ],
     lastingRemoved: removed.filter((text) => !p.heldBefore.has(canonical(text))),
     ...(p.tags ? { tags: p.tags } : {}),
     leftBehind: p.leftBehind,

@@ -238,6 +238,7 @@ describe("test/unit/plan", () => {
     const plan = planAuthorizedRanges(request("add", "192.0.2.77"), cluster(["203.0.113.0/24", "192.0.2.77/32"], {}, OTHER_EXPIRED));
     assert.deepEqual(plan.tags, { owner: "team-a" });
     assert.deepEqual(plan.leftBehind, []);
+    assert.deepEqual(plan.lastingAdded, ["192.0.2.77/32"], "taking it over is a lasting change");
     assert.ok(plan.notes.some((note) => /now authorized for good/.test(note)));
   });
 
