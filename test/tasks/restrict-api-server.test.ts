@@ -66,12 +66,12 @@ describe("test/tasks/restrict-api-server", () => {
   async function postJob(
     name: string,
     main: StepRun,
-    options: { variables?: Record<string, string>; jobStatus?: string } = {},
+    options: { variables?: Record<string, string>; jobStatus?: string; env?: Record<string, string> } = {},
   ): Promise<StepRun> {
     const stepOptions = fx.stepOptions({
       inputs: agentInputs(name),
       ...(options.variables ? { variables: options.variables } : {}),
-      env: { AGENT_JOBSTATUS: options.jobStatus ?? "Succeeded" },
+      env: { AGENT_JOBSTATUS: options.jobStatus ?? "Succeeded", ...options.env },
     });
     const run = await runStep(path.join(fx.taskDir(TASK), "post.js"), { ...stepOptions, taskVariables: main.taskVariables });
     fx.assertNoSecretsIn(run);
@@ -323,6 +323,36 @@ describe("test/tasks/restrict-api-server", () => {
       assert.equal(next.main.outputs.jobScopedAccess, "198.51.100.31/32", "not mistaken for an address authorized on purpose");
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24"]);
       assert.equal(tagsOf(name)[JOB_SCOPED_IPS_TAG], undefined);
+    });
+
+    it("a post-job step that cannot sign in (the credential expired) fails with an az command that reads the list and drops the CIDR", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.37";
+      const main = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(main);
+      const connection = fx.connection("spnKey");
+      const revoked = "revoked-secret-of-the-job";
+      fx.secrets.push(revoked);
+      const post = await postJob(name, main, {
+        env: {
+          [`ENDPOINT_AUTH_PARAMETER_${connection.endpoint.id}_SERVICEPRINCIPALKEY`]: revoked,
+          [`ENDPOINT_AUTH_${connection.endpoint.id}`]: JSON.stringify({
+            scheme: "ServicePrincipal",
+            parameters: { ...connection.endpoint.parameters, serviceprincipalkey: revoked },
+          }),
+        },
+      });
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(message, /198\.51\.100\.37\/32 stays authorized on the API server of managed cluster/);
+      assert.match(message, /Could not sign in with the service connection/);
+      assert.ok(
+        message.includes(
+          `az aks update --resource-group ${RG} --name ${name} --api-server-authorized-ip-ranges "$(az aks show --resource-group ${RG} --name ${name} --query "join(',', apiServerAccessProfile.authorizedIpRanges[?@ != '198.51.100.37/32'])" --output tsv)"`,
+        ),
+        message,
+      );
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.37/32"]);
     });
 
     it("a job-scoped IP another agent left behind (its job's timeout passed) is reported and closed after the next job", async () => {
