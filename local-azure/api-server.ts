@@ -17,16 +17,18 @@ interface ClusterFirewall {
 
 /**
  * The clusters' API server endpoints, as the agent sees them. AKS applies a change of authorized
- * IP ranges some time after the update completes ("may take up to two minutes to propagate",
- * https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges), and traffic from an address
- * outside the ranges is dropped, so a client gets no answer at all and times out
- * ("dial tcp …:443: i/o timeout",
+ * IP ranges some time after the update completes (up to about two minutes, as issue 12 and
+ * DESIGN.md cite from https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges; the
+ * copies of that page searched here did not show the sentence itself), and traffic from an address
+ * outside the ranges is dropped, so a client gets no answer at all and times out ("dial tcp
+ * <API-server-IP>:443: i/o timeout" when the client's IP is not among the authorized ranges,
  * https://learn.microsoft.com/azure/architecture/operator-guides/aks/troubleshoot-network-aks).
  *
  * Modelled so that no test depends on the clock: a newly written list takes effect after
- * `propagationProbes` connection attempts have been blocked (0: at once; Infinity: never, until
- * the test calls `propagate`). A blocked connection is accepted by TCP but its TLS handshake is never
- * answered: what the caller observes is the same as a dropped SYN, no answer until it gives up.
+ * `propagationProbes` connection attempts have been blocked (0: at once; Infinity: never; the
+ * next write puts the earlier one in force). A blocked connection is accepted by TCP but its TLS
+ * handshake is never answered: what the caller observes is the same as a dropped SYN, no answer
+ * until it gives up.
  * The caller is always the agent, whose public address is the local Azure's `publicIp`.
  */
 export class ApiServerEndpoints {
@@ -57,12 +59,6 @@ export class ApiServerEndpoints {
     const cluster = this.clusterByFqdn(fqdn);
     if (!cluster) return false;
     return allows(this.firewalls.get(fqdn.toLowerCase())?.effective ?? rangesOf(cluster), this.agentIp());
-  }
-
-  /** Puts every written list of the cluster in force now. */
-  propagate(fqdn: string): void {
-    const cluster = this.clusterByFqdn(fqdn);
-    if (cluster) this.firewalls.set(fqdn.toLowerCase(), { effective: rangesOf(cluster) });
   }
 
   /**

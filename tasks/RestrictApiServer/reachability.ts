@@ -23,7 +23,7 @@ type ProbeResult = { answered: true; status: number } | { answered: false; reaso
 
 /**
  * Waits until the API server answers this agent. AKS applies a change of authorized IP ranges some
- * time after the write completes (up to about two minutes, per
+ * time after the write completes (about two minutes at most, as the AKS docs are cited for:
  * https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges); until then the agent's
  * packets are dropped and a client sees a connect timeout ("dial tcp …:443: i/o timeout", in
  * https://learn.microsoft.com/azure/architecture/operator-guides/aks/troubleshoot-network-aks).
