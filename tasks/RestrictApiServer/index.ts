@@ -9,6 +9,8 @@ import { planAuthorizedRanges } from "./plan";
 import { waitForApiServer } from "./reachability";
 import { rangesReport } from "./report";
 
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
 void runTask(async () => {
   const request = readRequest();
   for (const input of request.ignored) tl.warning(`${input} is ignored with action '${request.action}'.`);
@@ -54,8 +56,11 @@ void runTask(async () => {
   const restricted = (result.written ? plan.after : plan.before).length > 0;
   if (agentIp && !request.dryRun && restricted && request.apiServerWaitMs > 0) {
     const fqdn = result.after.fqdn ?? result.before.fqdn;
-    if (!fqdn) {
-      tl.warning(`${describeCluster(request)} reports no API server FQDN, so the task cannot check that the API server admits this agent.`);
+    // Text from Azure: only a host name is probed (and printed).
+    if (!fqdn || !HOST_NAME.test(fqdn)) {
+      tl.warning(
+        `${describeCluster(request)} reports no usable API server FQDN, so the task cannot check that the API server admits this agent.`,
+      );
       return;
     }
     await waitForApiServer({

@@ -457,6 +457,19 @@ describe("test/tasks/restrict-api-server", () => {
       }
     });
 
+    it("an FQDN from Azure that is not a host name is neither probed nor echoed", async () => {
+      const { name } = newCluster({ ...withRanges(["10.1.0.0/16"]), fqdn: "##vso[task.setvariable variable=hijacked]yes" });
+      fx.azure.publicIp = "198.51.100.38";
+      const run = await fx.run(TASK, { inputs: agentInputs(name, { agentIpScope: "permanent" }) });
+      assertSucceeded(run);
+      assert.ok(
+        run.warnings.some((w) => /reports no usable API server FQDN/.test(w)),
+        run.warnings.join("\n"),
+      );
+      assert.ok(!run.commands.some((c) => c.properties.variable === "hijacked"));
+      assert.ok(!run.stdout.includes("hijacked"));
+    });
+
     it("waitForApiServerSeconds 0 goes on without probing", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16"]));
       fx.azure.publicIp = "198.51.100.36";
