@@ -36,7 +36,12 @@ export function etagMismatchBody(): Record<string, unknown> {
   };
 }
 
-export function managedClusterRoutes(env: ArmEnv): Route[] {
+/** Told of every accepted cluster write, before it changes anything (the API server's firewall lags behind it). */
+export interface ClusterWriteObserver {
+  beforeWrite(cluster: ArmResource): void;
+}
+
+export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteObserver }): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
 
@@ -127,6 +132,8 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           isFeatureRegistered: (namespace, feature) => store.isFeatureRegistered(namespace, feature),
         });
         assignPodIdentities(desired, current, store);
+        // Only a write AKS accepts (validation and the pod-identity check passed) reaches the API server.
+        if (current) env.apiServers?.beforeWrite(current);
 
         if (!current) {
           // A new cluster exists (Creating) from the moment the PUT is accepted.
