@@ -4,6 +4,7 @@ import type { ManagedCluster } from "@azure/arm-containerservice";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import { WaitBudget } from "./wait-budget";
 
 export type { ManagedCluster };
 
@@ -28,7 +29,7 @@ export interface ClusterUpdateOptions<P extends ClusterPlan> {
   dryRun: boolean;
   /** The cluster as the task already read it: planned first instead of reading it again. */
   initial?: ManagedCluster;
-  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed). */
+  /** How long to wait, in all, for another operation on the cluster to finish (409 OperationNotAllowed). */
   busyTimeoutMs: number;
 }
 
@@ -77,7 +78,7 @@ export async function updateCluster<P extends ClusterPlan>(
   ref: ClusterRef,
   options: ClusterUpdateOptions<P>,
 ): Promise<ClusterUpdateResult<P>> {
-  const busyDeadline = Date.now() + options.busyTimeoutMs;
+  const busyBudget = new WaitBudget(options.busyTimeoutMs);
   let staleRetries = 0;
   let initial = options.initial;
   /** The cluster as first read: the "before" of a change that landed although its answer was lost. */
@@ -117,14 +118,14 @@ export async function updateCluster<P extends ClusterPlan>(
       }
       if (status === 409 && code === "OperationNotAllowed") {
         const waitMs = busyWaitMs(error, options.busyTimeoutMs);
-        if (Date.now() + waitMs > busyDeadline) {
+        if (!busyBudget.allows(waitMs)) {
           throw new TaskError(
             `Another operation is still running on ${describeCluster(ref)} after waiting ${formatDuration(options.busyTimeoutMs)}; ` +
               `wait for it to finish (see the cluster's activity log) and re-run, or raise the pipeline variable AksHardening.ClusterBusyTimeoutSeconds.`,
           );
         }
         console.log(`Another operation is running on ${describeCluster(ref)}; trying again in ${formatDuration(waitMs)}.`);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await busyBudget.wait(waitMs);
         continue;
       }
       throw new TaskError(describeWriteFailure(error, ref));

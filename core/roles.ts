@@ -3,6 +3,7 @@ import { v5 as uuidv5 } from "uuid";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import { WaitBudget } from "./wait-budget";
 
 /** Built-in role definition GUIDs (the same in every cloud). */
 export const BUILT_IN_ROLES = {
@@ -105,7 +106,7 @@ export async function applyRoleGrant(
   replicationTimeoutMs = 120_000,
 ): Promise<"created" | "existed"> {
   const { grant } = plan;
-  const deadline = Date.now() + replicationTimeoutMs;
+  const replication = new WaitBudget(replicationTimeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       await authorizationClient(clients).roleAssignments.create(grant.scope, plan.assignmentName, {
@@ -120,9 +121,9 @@ export async function applyRoleGrant(
       const { code } = azureErrorDetails(error);
       if (code === "RoleAssignmentExists") return "existed";
       const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
-      if (code === "PrincipalNotFound" && Date.now() + waitMs < deadline) {
+      if (code === "PrincipalNotFound" && replication.allows(waitMs)) {
         tl.debug(`Principal ${grant.principalId} not found yet (replication delay); retrying in ${waitMs} ms.`);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await replication.wait(waitMs);
         continue;
       }
       throw new TaskError(

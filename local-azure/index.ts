@@ -31,15 +31,23 @@ export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { PolicyStateRecord } from "./resources/policy";
-export type { ArmResource, Operation } from "./store";
+export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
+export { Pending } from "./pending";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
+  /** Port of the HTTPS listener (ARM, Entra, Azure DevOps OIDC, Key Vault); default any free port. */
+  httpsPort?: number;
+  /** Port of the managed-identity (IMDS) listener; default any free port. */
+  imdsPort?: number;
   /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
   operationPolls?: number;
-  /** Retry-After (seconds) on long-running operation responses; default 0 so tests do not sleep. */
+  /**
+   * Retry-After (seconds) on long-running operation responses; default 1, the smallest that shortens a
+   * wait: core-lro reads 0 as "no value" and polls after its own 2 s.
+   */
   retryAfterSeconds?: number;
 }
 
@@ -78,10 +86,10 @@ export interface LocalAzure {
 
 const ARM_AUDIENCE = "https://management.core.windows.net/";
 
-function listen(server: HttpServer): Promise<number> {
+function listen(server: HttpServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -105,7 +113,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   };
   const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle("https"));
   const imds = createHttpServer(handle("imds"));
-  const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
+  const [httpsPort, imdsPort] = await Promise.all([listen(https, options.httpsPort), listen(imds, options.imdsPort)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;
 
@@ -119,7 +127,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     operationPolls: options.operationPolls ?? 1,
     defaultLocation: "westeurope",
   });
-  const retryAfterSeconds = options.retryAfterSeconds ?? 0;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   const armEnv = { url, store, retryAfterSeconds };
 
   const managedIdentityClientId = newGuid();

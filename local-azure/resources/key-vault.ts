@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ArmResource } from "../store";
+import type { ArmResource } from "./arm-resource";
 
 export const KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults";
 export const VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets";
