@@ -1,5 +1,5 @@
-// Preloaded into task processes by the test Fixture (NODE_OPTIONS=--import), never shipped: a vault's
-// URI is https://<vault>.vault.azure.net with no port, so TLS connections to such hosts are sent to
+// Preloaded into task processes that talk to the local Azure (NODE_OPTIONS=--import, see clients.ts),
+// never shipped: a vault's URI is https://<vault>.vault.azure.net with no port, so TLS connections to such hosts are sent to
 // the local Azure's HTTPS port on loopback instead. The server name (SNI and certificate check) and
 // the Host header stay the vault's, so the task and the Key Vault client run unchanged, challenge
 // resource verification included.
