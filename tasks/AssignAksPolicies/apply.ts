@@ -1,10 +1,6 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
 import { PolicyInsightsClient } from "@azure/arm-policyinsights";
-import { create as createAssignment, listForResource } from "@azure/arm-policy/api/policyAssignments";
-import * as definitions from "@azure/arm-policy/api/policyDefinitions";
-import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
-import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
@@ -46,20 +42,19 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
   const initiative = kind.toLowerCase() === "policysetdefinitions";
   try {
     let found: PolicyDefinition | PolicySetDefinition;
+    const policy = policyClient(clients);
     if (managementGroup) {
       found = initiative
-        ? await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name)
-        : await definitions.getAtManagementGroup(policyClient(clients), managementGroup, name);
+        ? await policy.policySetDefinitions.getAtManagementGroup(managementGroup, name)
+        : await policy.policyDefinitions.getAtManagementGroup(managementGroup, name);
     } else if (subscriptionId) {
-      const context =
+      const inSubscription =
         subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
-          ? policyClient(clients)
-          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
-      found = initiative ? await setDefinitions.get(context, name) : await definitions.get(context, name);
+          ? policy
+          : new PolicyClient(clients.credential, subscriptionId, clients.classicArmOptions());
+      found = initiative ? await inSubscription.policySetDefinitions.get(name) : await inSubscription.policyDefinitions.get(name);
     } else {
-      found = initiative
-        ? await setDefinitions.getBuiltIn(policyClient(clients), name)
-        : await definitions.getBuiltIn(policyClient(clients), name);
+      found = initiative ? await policy.policySetDefinitions.getBuiltIn(name) : await policy.policyDefinitions.getBuiltIn(name);
     }
     return {
       id: found.id ?? id,
@@ -106,8 +101,7 @@ export function applyAddon(
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
   const found: ExistingAssignment[] = [];
   try {
-    const pages = listForResource(
-      policyClient(clients),
+    const pages = policyClient(clients).policyAssignments.listForResource(
       ref.resourceGroupName,
       "Microsoft.ContainerService",
       "",
@@ -173,7 +167,7 @@ export async function writeAssignments(
       metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
     };
     try {
-      const result = await createAssignment(policyClient(clients), scope, wanted.name, body);
+      const result = await policyClient(clients).policyAssignments.create(scope, wanted.name, body);
       written.push({
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
@@ -230,8 +224,11 @@ export async function readPolicyStates(
   return states;
 }
 
-function policyClient(clients: AzureClients): PolicyContext {
-  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+function policyClient(clients: AzureClients): PolicyClient {
+  return clients.client(
+    "policy",
+    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }
 
 function policyInsightsClient(clients: AzureClients): PolicyInsightsClient {
