@@ -170,7 +170,7 @@ describe("local-azure/local-azure", () => {
       assert.equal(armCalls[7], `PUT ${cluster}/aks-busy 409`);
       assert.deepEqual(armCalls.slice(8), [`GET ${cluster}/aks-throttled 429`, `GET ${cluster}/aks-throttled 200`]);
       const put = az.requests.find((r) => r.method === "PUT");
-      assert.equal(put?.apiVersion, "2026-06-01");
+      assert.equal(put?.apiVersion, "2026-04-01");
       assert.equal(put?.ifMatch, out.getETag);
       assert.ok(log.includes(`GET /${az.tenantId}/v2.0/.well-known/openid-configuration 200`));
       assert.ok(log.some((l) => /^POST \/local-org\/.+\/oidctoken 200$/.test(l)));
