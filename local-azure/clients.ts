@@ -9,7 +9,7 @@ import type { LocalAzure } from "./index";
  * `npm run local-azure` all get them from here.
  */
 
-/** Sends `<vault>.vault.azure.net` to the local Azure inside the client process (see vault-host.mjs). */
+/** Sends `<vault>.vault.azure.net` and `<cluster fqdn>.azmk8s.io` to the local Azure inside the client process (see vault-host.mjs). */
 export const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
 
 /**

@@ -111,7 +111,7 @@ export class FaultInjector implements RequestInterceptor {
     this.watches = [];
   }
 
-  intercept(ctx: RequestContext): Interception {
+  intercept(ctx: RequestContext): Interception | Promise<Interception> {
     for (const watch of this.watches) if (matches(watch, ctx)) watch.pending.observe();
     this.watches = this.watches.filter((w) => !w.pending.ended);
     const fault = this.faults.find((f) => f.remaining > 0 && matches(f, ctx));

@@ -159,7 +159,7 @@ export type Interception = Reply | "reset" | "lostResponse" | { hold: Pending } 
 
 /** The fault injector, as the dispatcher sees it. */
 export interface RequestInterceptor {
-  intercept(ctx: RequestContext): Interception;
+  intercept(ctx: RequestContext): Interception | Promise<Interception>;
 }
 
 export interface DispatchDeps {
@@ -220,7 +220,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   const route = "route" in matched ? matched.route : undefined;
   log.body = route?.logBody ? safe(() => route.logBody?.(ctx)) : defaultLogBody(ctx);
 
-  const fault = deps.faults.intercept(ctx);
+  const fault = await deps.faults.intercept(ctx);
   if (fault === "reset") {
     log.status = 0;
     req.socket.destroy();

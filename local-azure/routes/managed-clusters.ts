@@ -21,7 +21,12 @@ import {
 const NAMESPACE = "Microsoft.ContainerService";
 const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
 
-export function managedClusterRoutes(env: ArmEnv): Route[] {
+/** Told of every accepted cluster write, before it changes anything (the API server's firewall lags behind it). */
+export interface ClusterWriteObserver {
+  beforeWrite(cluster: ArmResource): void;
+}
+
+export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteObserver }): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
 
@@ -87,6 +92,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
         const running = current && store.refuseWrite(id);
         if (running) throw busy(running);
 
+        if (current) env.apiServers?.beforeWrite(current);
         const base: ArmResource =
           current ??
           defaultManagedCluster({

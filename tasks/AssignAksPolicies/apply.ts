@@ -1,6 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
 import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
@@ -97,21 +98,51 @@ export function applyAddon(
   });
 }
 
-/** Assignments made at the cluster's own scope (not inherited from its resource group or subscription). */
+/** The list API's page (Microsoft.Authorization policyAssignments, PolicyAssignmentListResult), as sent on the wire. */
+interface AssignmentPage {
+  value?: {
+    id?: string;
+    name?: string;
+    properties?: {
+      displayName?: string;
+      policyDefinitionId?: string;
+      parameters?: Record<string, { value?: unknown }>;
+      enforcementMode?: string;
+      metadata?: Record<string, unknown>;
+    };
+    systemData?: { createdAt?: string; lastModifiedAt?: string };
+  }[];
+  nextLink?: string;
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * Assignments made at the cluster's own scope (not inherited from its resource group or subscription).
+ * The SDK's listForResource has a parentResourcePath slot that, empty for a top-level resource,
+ * leaves `Microsoft.ContainerService//managedClusters` in the path; the list is asked for at the
+ * cluster's own resource ID instead, the same route `{scope}/providers/Microsoft.Authorization/policyAssignments`.
+ */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
+  const policy = policyClient(clients);
   const found: ExistingAssignment[] = [];
   try {
-    const pages = policyClient(clients).policyAssignments.listForResource(
-      ref.resourceGroupName,
-      "Microsoft.ContainerService",
-      "",
-      "managedClusters",
-      ref.clusterName,
-      {
-        filter: "atExactScope()",
-      },
-    );
-    for await (const assignment of pages) found.push(toExisting(assignment));
+    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atExactScope()" });
+    let url: string | undefined =
+      `${policy.$host.replace(/\/+$/, "")}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
+    while (url) {
+      // Through the client's pipeline: sign-in, retries, proxy and the per-try timeout, as every other call.
+      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
+      if (response.status !== 200) {
+        throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
+          statusCode: response.status,
+          code: page.error?.code,
+        });
+      }
+      for (const assignment of page.value ?? []) found.push(toExisting(assignment));
+      url = page.nextLink;
+    }
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -123,16 +154,19 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
   return found;
 }
 
-function toExisting(assignment: PolicyAssignment): ExistingAssignment {
+/** The api-version of @azure/arm-policy's operations (its default when the client sets none). */
+
+function toExisting(assignment: NonNullable<AssignmentPage["value"]>[number]): ExistingAssignment {
+  const properties = assignment.properties ?? {};
   const changedAt = assignment.systemData?.lastModifiedAt ?? assignment.systemData?.createdAt;
   return {
     id: assignment.id ?? "",
     name: assignment.name ?? "",
-    policyDefinitionId: assignment.policyDefinitionId ?? "",
-    parameters: Object.fromEntries(Object.entries(assignment.parameters ?? {}).map(([k, v]) => [k, { value: v.value as unknown }])),
-    enforcementMode: assignment.enforcementMode ?? "Default",
-    metadata: (assignment.metadata ?? {}) as Record<string, unknown>,
-    ...(assignment.displayName ? { displayName: assignment.displayName } : {}),
+    policyDefinitionId: properties.policyDefinitionId ?? "",
+    parameters: Object.fromEntries(Object.entries(properties.parameters ?? {}).map(([k, v]) => [k, { value: v.value }])),
+    enforcementMode: properties.enforcementMode ?? "Default",
+    metadata: properties.metadata ?? {},
+    ...(properties.displayName ? { displayName: properties.displayName } : {}),
     ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
   };
 }

@@ -2,8 +2,17 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
-import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure } from "../../scripts/demo-pipeline";
+import {
+  apiServerAdmitsAgent,
+  DEMO_AGENT_IP,
+  DEMO_BLOCKED_PROBES,
+  DEMO_VARIABLES,
+  hardeningPipeline,
+  seedLocalAzure,
+} from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
+import { runTable, stepLog } from "../../scripts/demo-log";
+import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/extension/demo-pipeline", () => {
   const v = hardeningPipeline.variables as Record<string, string>;
@@ -19,6 +28,8 @@ describe("test/extension/demo-pipeline", () => {
   let second: PipelineRun;
   /** The API server's ranges when the deploy placeholder ran, per run. */
   const rangesAtDeploy: string[][] = [];
+  /** Whether the API server let the agent in (ranges in force) when the deploy placeholder ran, per run. */
+  const admittedAtDeploy: boolean[] = [];
   const deployScripts: string[] = [];
 
   function ranges(): string[] {
@@ -30,8 +41,10 @@ describe("test/extension/demo-pipeline", () => {
     return runPipeline(fx, hardeningPipeline, {
       secrets: SECRETS,
       inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
+      variables: DEMO_VARIABLES,
       external: (_step, inputs) => {
         rangesAtDeploy.push(ranges());
+        admittedAtDeploy.push(apiServerAdmitsAgent(fx.azure));
         deployScripts.push(inputs.inlineScript ?? "");
         return { succeeded: true, lines: [] };
       },
@@ -117,14 +130,36 @@ describe("test/extension/demo-pipeline", () => {
       assert.deepEqual((a.properties!["parameters"] as Record<string, { value: unknown }>)["effect"], { value: "Deny" });
   });
 
-  it("a second run changes nothing but the job-scoped agent access: exactly one conditional cluster PUT to add it and one to remove it", () => {
+  it("the deploy step goes on only once the API server admits the agent, and the restrict step's log shows the wait", () => {
+    assert.deepEqual(admittedAtDeploy, [true, true], "the ranges were in force, not just written, when the deploy step ran");
+    // First run: the API server was open to every address, so the agent was never shut out.
+    assert.match(step(first, "apiServer").run!.stdout, /The API server \S+\.azmk8s\.io answers this agent \(HTTP 401\)/);
+    // Second run: the list in force no longer holds the agent (the last post-job step closed it), so the new entry must propagate.
+    const log = step(second, "apiServer").run!.stdout;
+    assert.match(log, /Waiting for the API server \S+\.azmk8s\.io to admit this agent/);
+    assert.match(log, new RegExp(`admitted this agent after \\S+ (ms|s) \\(${DEMO_BLOCKED_PROBES + 1} probes; HTTP 401\\)`));
+  });
+
+  it("job-scoped access is reported apart from changed: an output, a summary line, and the post-job step's own outcome", () => {
+    assert.equal(step(first, "apiServer").run!.outputs["changed"], "true", "the first run sets the admin ranges");
+    for (const run of [first, second]) {
+      const main = step(run, "apiServer").run!;
+      assert.equal(main.outputs["jobScopedAccess"], `${DEMO_AGENT_IP}/32`);
+      assert.match(main.summaries[0]!, /opened for this job, closed by the post-job step/);
+      const post = step(run, "apiServer", "post").run!;
+      assert.match(post.summaries[0]!, new RegExp(`\\*\\*Closed job-scoped access: ${DEMO_AGENT_IP.replace(/\./g, "\\.")}/32\\*\\*`));
+      assert.match(post.summaries[0]!, /Closed: `[\d.]+\/32` \(opened for this job\)/);
+    }
+  });
+
+  it("a second run changes no lasting setting: changed=false everywhere; the job-scoped access is one conditional cluster PUT to open it and one to close it", () => {
     assert.ok(second.succeeded);
     for (const s of second.steps) {
       if (s.run) fx.assertNoSecretsIn(s.run);
       assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
+      if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
       if (s.name === "apiServer") continue;
       assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
-      if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
     }
     const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
     for (const kind of ["main", "post"] as const) {
@@ -140,5 +175,38 @@ describe("test/extension/demo-pipeline", () => {
     for (const name of ["db-url", "db-user", "db-password"]) {
       assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, `${name}: no new version`);
     }
+  });
+
+  it("the demo's log reads cleanly from top to bottom: no markup, no bare 'yaml', counts with their plurals", () => {
+    for (const run of [first, second]) {
+      // What the demo prints, without the boxed job summaries (those are the summary page's markdown, shown as such).
+      const lines = run.steps.flatMap(stepLog).filter((line) => !line.startsWith("   │"));
+      assert.deepEqual(readableLogProblems(lines), []);
+      assert.ok(
+        lines.some((line) => /^ {3}Azure: \d+ Resource Manager requests \(1 write\)/.test(line)),
+        "one write is '1 write'",
+      );
+      // The Kubernetes snippet is indented YAML, not a fenced block.
+      assert.ok(lines.some((line) => /^\s+azure\.workload\.identity\/client-id: "[0-9a-f-]{36}"$/.test(line)));
+    }
+    assert.deepEqual(
+      readableLogProblems(["  OIDC issuer: _off_ → enabled", "    yaml", "(1 writes)", "2 write", "`x`"]).length,
+      5,
+      "the reader notices",
+    );
+  });
+
+  it("the demo's table shows every step's whole name", () => {
+    const table = runTable(first).join("\n");
+    for (const s of first.steps) assert.ok(table.includes(`${s.stage} / ${s.job} / ${s.displayName}`), `${s.displayName} is cut`);
+  });
+
+  it("Key Vault's 401 challenge is labelled as such in the request log, and no other 401 is", () => {
+    const lines = stepLog(step(first, "secrets"));
+    const challenged = lines.filter((line) => / → 401\b/.test(line));
+    assert.ok(challenged.length > 0, "the vault challenged the client");
+    for (const line of challenged)
+      assert.match(line, /→ 401 {2}\(Key Vault's sign-in challenge: normal, the client then sends the request again with a token\)$/);
+    assert.ok(!stepLog(step(first, "identity")).some((line) => /challenge/.test(line)));
   });
 });

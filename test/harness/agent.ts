@@ -26,6 +26,8 @@ export interface StepOptions {
   /** Raw environment additions (e.g. NODE_EXTRA_CA_CERTS), applied last. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** The job is cancelled when this settles: the agent sends the running step SIGINT. */
+  cancel?: Promise<unknown>;
 }
 
 export interface VsoCommand {
@@ -88,6 +90,8 @@ export function buildEnvironment(options: StepOptions, tempDir: string): NodeJS.
   }
   for (const [name, value] of Object.entries(options.variables ?? {})) env[envName(name)] = value;
   for (const [name, value] of Object.entries(options.secrets ?? {})) env[`SECRET_${envName(name)}`] = value;
+  // As the agent lists them (Agent.Worker Handlers/Handler.cs): task-lib marks these names as secret.
+  if (options.secrets) env["VSTS_SECRET_VARIABLES"] = JSON.stringify(Object.keys(options.secrets));
   for (const [name, value] of Object.entries(options.taskVariables ?? {})) env[`VSTS_TASKVARIABLE_${envName(name)}`] = value;
   return { ...env, ...options.env };
 }
@@ -110,6 +114,7 @@ export async function runStep(script: string, options: StepOptions): Promise<Ste
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  void options.cancel?.then(() => child.exitCode === null && child.kill("SIGINT"));
   const timeoutMs = options.timeoutMs ?? 60_000;
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {
