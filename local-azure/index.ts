@@ -34,6 +34,7 @@ export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
+export { privateEndpointConnectionItem } from "./resources/key-vault";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {

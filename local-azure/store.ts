@@ -390,22 +390,28 @@ export class ResourceStore {
   addKeyVault(
     resourceGroup: string,
     name: string,
-    p: { enableRbacAuthorization?: boolean; enableSoftDelete?: boolean; accessPolicies?: AccessPolicyEntry[]; location?: string } = {},
+    p: {
+      enableRbacAuthorization?: boolean;
+      enableSoftDelete?: boolean;
+      accessPolicies?: AccessPolicyEntry[];
+      location?: string;
+      /** Further vault properties as GET returns them (networkAcls, enablePurgeProtection, publicNetworkAccess, ...). */
+      properties?: Record<string, unknown>;
+    } = {},
   ): ArmResource {
     const location = p.location ?? this.options.defaultLocation;
     if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
-    return this.put(
-      defaultKeyVault({
-        subscriptionId: this.subscriptionId,
-        tenantId: this.tenantId,
-        resourceGroup,
-        name,
-        location,
-        enableRbacAuthorization: p.enableRbacAuthorization ?? false,
-        enableSoftDelete: p.enableSoftDelete ?? true,
-        accessPolicies: p.accessPolicies ?? [],
-      }),
-    );
+    const vault = defaultKeyVault({
+      subscriptionId: this.subscriptionId,
+      tenantId: this.tenantId,
+      resourceGroup,
+      name,
+      location,
+      enableRbacAuthorization: p.enableRbacAuthorization ?? false,
+      enableSoftDelete: p.enableSoftDelete ?? true,
+      accessPolicies: p.accessPolicies ?? [],
+    });
+    return this.put({ ...vault, properties: { ...vault.properties, ...p.properties } });
   }
 
   getKeyVault(resourceGroup: string, name: string): ArmResource | undefined {

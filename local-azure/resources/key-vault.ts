@@ -86,3 +86,27 @@ export function defaultKeyVault(p: {
 export function newSecretVersion(): string {
   return randomBytes(16).toString("hex");
 }
+
+/**
+ * An entry of a vault's `properties.privateEndpointConnections` as GET returns it
+ * (PrivateEndpointConnectionItem in the 2026-02-01 spec: id, etag, properties.privateEndpoint.id,
+ * properties.privateLinkServiceConnectionState{status, description, actionsRequired}, provisioningState).
+ */
+export function privateEndpointConnectionItem(
+  vaultId: string,
+  p: { name: string; privateEndpointId: string; status: "Approved" | "Pending" | "Rejected" | "Disconnected" },
+): Record<string, unknown> {
+  return {
+    id: `${vaultId}/privateEndpointConnections/${p.name}`,
+    etag: "",
+    properties: {
+      privateEndpoint: { id: p.privateEndpointId },
+      privateLinkServiceConnectionState: {
+        status: p.status,
+        description: p.status === "Approved" ? "Auto-approved" : "",
+        actionsRequired: "None",
+      },
+      provisioningState: "Succeeded",
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The report's "apply" step only reads: one cluster GET serves most checks, the rest go out beside it
+ * in parallel. A read Azure refuses (403) becomes `{ ok: false, permission }` so the checks it feeds
+ * are reported as unknown; a cluster or vault that does not exist, or any other error, fails the task.
+ */
+import { get as getCluster, getUpgradeProfile, listKubernetesVersions } from "@azure/arm-containerservice/api/managedClusters";
+import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { listForResource } from "@azure/arm-policy/api/policyAssignments";
+import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
+import type { PolicyAssignment, PolicySetDefinition } from "@azure/arm-policy";
+import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import { get as getVault } from "@azure/arm-keyvault/api/vaults";
+import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
+import type { AzureClients } from "../../core/azure";
+import { clusterClient, describeCluster, type ManagedCluster } from "../../core/cluster";
+import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import type { AksHardeningReportRequest, VaultRef } from "./inputs";
+import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./plan";
+
+const PERMISSIONS = {
+  cluster: "Microsoft.ContainerService/managedClusters/read",
+  upgradeProfile: "Microsoft.ContainerService/managedClusters/upgradeProfiles/read",
+  supportedVersions: "Microsoft.ContainerService/locations/kubernetesVersions/read",
+  assignments: "Microsoft.Authorization/policyAssignments/read",
+  setDefinitions: "Microsoft.Authorization/policySetDefinitions/read",
+  policyStates: "Microsoft.PolicyInsights/policyStates/queryResults/read",
+  vault: "Microsoft.KeyVault/vaults/read",
+} as const;
+
+/** A 403 from ARM: the identity lacks the permission (AuthorizationFailed and its kin). */
+function isRefused(error: unknown): boolean {
+  const { status, code } = azureErrorDetails(error);
+  return status === 403 || code === "AuthorizationFailed" || code === "LinkedAuthorizationFailed";
+}
+
+/** Runs a read; a refusal becomes a value the checks report as unknown, anything else is thrown as the sentence the user reads. */
+async function attempt<T>(permission: string, action: string, read: () => Promise<T>): Promise<Read<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (error) {
+    if (error instanceof TaskError) throw error;
+    if (isRefused(error)) return { ok: false, permission, reason: azureErrorDetails(error).message };
+    throw new TaskError(describeFailure(error, { action, permission }));
+  }
+}
+
+export interface ReadState {
+  facts: ClusterFacts;
+  vaults: { name: string; read: Read<VaultFacts> }[];
+}
+
+/** Every read the checks need, in parallel where they do not depend on each other. */
+export async function readState(clients: AzureClients, request: AksHardeningReportRequest): Promise<ReadState> {
+  const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
+  const clusterId = `/subscriptions/${clients.connection.subscriptionId}/resourceGroups/${ref.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${ref.clusterName}`;
+  const containers = clusterClient(clients);
+
+  const clusterRead = attempt<ManagedCluster>(PERMISSIONS.cluster, `read ${describeCluster(ref)}`, () =>
+    getCluster(containers, ref.resourceGroupName, ref.clusterName),
+  );
+  const supportedVersionsRead = clusterRead.then((cluster) =>
+    cluster.ok
+      ? attempt(PERMISSIONS.supportedVersions, `list the Kubernetes versions of region '${cluster.value.location}'`, () =>
+          readSupportedVersions(clients, cluster.value.location),
+        )
+      : ({ ok: false, permission: cluster.permission, reason: cluster.reason } as const),
+  );
+  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await Promise.all([
+    clusterRead,
+    attempt(PERMISSIONS.upgradeProfile, `read the upgrade profile of ${describeCluster(ref)}`, () => readUpgradeProfile(clients, request)),
+    supportedVersionsRead,
+    readAssignments(clients, request),
+    attempt(PERMISSIONS.policyStates, `read the policy compliance of ${describeCluster(ref)}`, () => readPolicyStates(clients, clusterId)),
+    Promise.all(request.vaults.map(async (vault) => ({ name: vault.name, read: await readVault(clients, vault) }))),
+  ]);
+  return { facts: { cluster, upgradeProfile, supportedVersions, assignments, policyStates }, vaults };
+}
+
+async function readUpgradeProfile(clients: AzureClients, request: AksHardeningReportRequest): Promise<UpgradeProfileFacts> {
+  const profile = await getUpgradeProfile(clusterClient(clients), request.resourceGroupName, request.clusterName);
+  const controlPlane = profile.controlPlaneProfile;
+  return {
+    kubernetesVersion: controlPlane.kubernetesVersion,
+    upgrades: (controlPlane.upgrades ?? [])
+      .filter((u) => typeof u.kubernetesVersion === "string")
+      .map((u) => ({ kubernetesVersion: u.kubernetesVersion!, isPreview: u.isPreview === true })),
+  };
+}
+
+async function readSupportedVersions(clients: AzureClients, location: string): Promise<SupportedVersion[]> {
+  const list = await listKubernetesVersions(clusterClient(clients), location);
+  return (list.values ?? [])
+    .filter((v) => typeof v.version === "string")
+    .map((v) => ({ version: v.version!, isPreview: v.isPreview === true, supportPlans: [...(v.capabilities?.supportPlan ?? [])] }));
+}
+
+const SET_DEFINITION_ID =
+  /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/policySetDefinitions\/([^/]+)$/i;
+
+/** Assignments made at the cluster or above it; for initiatives, the definitions they contain. */
+async function readAssignments(clients: AzureClients, request: AksHardeningReportRequest): Promise<Read<AssignmentFacts[]>> {
+  const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
+  const assignments = await attempt(PERMISSIONS.assignments, `list the policy assignments of ${describeCluster(ref)}`, async () => {
+    const found: PolicyAssignment[] = [];
+    for await (const assignment of listForResource(
+      policyClient(clients),
+      ref.resourceGroupName,
+      "Microsoft.ContainerService",
+      "",
+      "managedClusters",
+      ref.clusterName,
+      { filter: "atScope()" },
+    )) {
+      found.push(assignment);
+    }
+    return found;
+  });
+  if (!assignments.ok) return assignments;
+
+  const initiativeIds = [...new Set(assignments.value.map((a) => a.policyDefinitionId ?? "").filter((id) => SET_DEFINITION_ID.test(id)))];
+  const initiatives = await attempt(PERMISSIONS.setDefinitions, "read the policy initiatives assigned to the cluster", () =>
+    Promise.all(initiativeIds.map(async (id) => ({ id, definition: await readSetDefinition(clients, id) }))),
+  );
+  if (!initiatives.ok) return initiatives;
+  return {
+    ok: true,
+    value: assignments.value.map((a): AssignmentFacts => {
+      const definitionId = a.policyDefinitionId ?? "";
+      const initiative = initiatives.value.find((i) => i.id === definitionId)?.definition;
+      const changedAt = a.systemData?.lastModifiedAt ?? a.systemData?.createdAt;
+      const effect = Object.entries(a.parameters ?? {}).find(([name]) => name.toLowerCase() === "effect")?.[1]?.value;
+      return {
+        id: a.id ?? "",
+        name: a.name ?? "",
+        ...(a.displayName ? { displayName: a.displayName } : {}),
+        scope: a.scope ?? "",
+        policyDefinitionId: definitionId,
+        memberDefinitionIds: (initiative?.policyDefinitions ?? []).map((m) => m.policyDefinitionId),
+        ...(typeof effect === "string" ? { effect } : {}),
+        enforcementMode: a.enforcementMode ?? "Default",
+        ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
+      };
+    }),
+  };
+}
+
+async function readSetDefinition(clients: AzureClients, id: string): Promise<PolicySetDefinition | undefined> {
+  const [, subscriptionId, managementGroup, name] = SET_DEFINITION_ID.exec(id)!;
+  try {
+    if (managementGroup) return await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name!);
+    if (subscriptionId) {
+      const context =
+        subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
+          ? policyClient(clients)
+          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
+      return await setDefinitions.get(context, name!);
+    }
+    return await setDefinitions.getBuiltIn(policyClient(clients), name!);
+  } catch (error) {
+    // An initiative deleted after it was assigned contains nothing the checks can count.
+    if (azureErrorDetails(error).status === 404) return undefined;
+    throw error;
+  }
+}
+
+async function readPolicyStates(clients: AzureClients, clusterId: string): Promise<PolicyStateFacts[]> {
+  const states: PolicyStateFacts[] = [];
+  const client = clients.client(
+    "policyInsights",
+    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
+  for await (const state of client.policyStates.listQueryResultsForResource("latest", clusterId.replace(/^\/+/, ""))) {
+    states.push({
+      policyAssignmentId: state.policyAssignmentId ?? "",
+      complianceState:
+        state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
+      ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
+    });
+  }
+  return states;
+}
+
+async function readVault(clients: AzureClients, ref: VaultRef): Promise<Read<VaultFacts>> {
+  const where = `key vault '${ref.name}' in resource group '${ref.resourceGroupName}'`;
+  return attempt(PERMISSIONS.vault, `read ${where}`, async () => {
+    const subscriptionId = ref.subscriptionId ?? clients.connection.subscriptionId;
+    const context = clients.client(`keyVaults:${subscriptionId.toLowerCase()}`, (): KeyVaultManagementContext =>
+      createKeyVaultManagement(clients.credential, subscriptionId, clients.armOptions()),
+    );
+    try {
+      const vault = await getVault(context, ref.resourceGroupName, ref.name);
+      const p = vault.properties;
+      return {
+        name: vault.name ?? ref.name,
+        resourceGroupName: ref.resourceGroupName,
+        id: vault.id ?? "",
+        enableRbacAuthorization: p.enableRbacAuthorization === true,
+        // Soft delete is on unless the vault says otherwise (Azure turns it on for every vault).
+        enableSoftDelete: p.enableSoftDelete !== false,
+        enablePurgeProtection: p.enablePurgeProtection === true,
+        ...(p.publicNetworkAccess ? { publicNetworkAccess: p.publicNetworkAccess } : {}),
+        ...(p.networkAcls
+          ? {
+              networkAcls: {
+                ...(p.networkAcls.defaultAction ? { defaultAction: p.networkAcls.defaultAction } : {}),
+                ipRules: (p.networkAcls.ipRules ?? []).map((r) => r.value),
+              },
+            }
+          : {}),
+        privateEndpointConnections: (p.privateEndpointConnections ?? []).map((c) => ({
+          ...(c.id ? { id: c.id } : {}),
+          ...(c.privateLinkServiceConnectionState?.status ? { status: c.privateLinkServiceConnectionState.status } : {}),
+        })),
+      };
+    } catch (error) {
+      if (azureErrorDetails(error).status === 404) {
+        throw new TaskError(
+          `keyVaultNames: there is no ${where}${ref.subscriptionId ? ` of subscription '${ref.subscriptionId}'` : ""}. Check the name, or give the vault's resource ID.`,
+        );
+      }
+      throw error;
+    }
+  });
+}
+
+function policyClient(clients: AzureClients): PolicyContext {
+  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+}
