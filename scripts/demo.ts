@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     console.log(
       "\nOn the second run every step reports changed=false and writes nothing, except RestrictApiServer@1's job-scoped\n" +
         "access: the agent's IP is added for the deploy job and removed by the post-job step on every run, by design,\n" +
-        "so the API server is never left open to a build agent.",
+        "so the API server is never left open to a build agent.\n" +
+        "AksHardeningReport@1 runs first (the scorecard before: the article's checks fail) and last (a gate: they pass);\n" +
+        "it only reads.",
     );
   } finally {
     await fx.close();
