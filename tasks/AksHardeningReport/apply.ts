@@ -65,14 +65,19 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
         )
       : ({ ok: false, permission: cluster.permission, reason: cluster.reason } as const),
   );
-  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await Promise.all([
+  const reads = [
     clusterRead,
     attempt(PERMISSIONS.upgradeProfile, `read the upgrade profile of ${describeCluster(ref)}`, () => readUpgradeProfile(clients, request)),
     supportedVersionsRead,
     readAssignments(clients, request),
     attempt(PERMISSIONS.policyStates, `read the policy compliance of ${describeCluster(ref)}`, () => readPolicyStates(clients, clusterId)),
     Promise.all(request.vaults.map(async (vault) => ({ name: vault.name, read: await readVault(clients, vault) }))),
-  ]);
+  ] as const;
+  // When several reads fail (a missing cluster fails them all), the first in this order says why.
+  const settled = await Promise.allSettled(reads);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failure) throw failure.reason;
+  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await Promise.all(reads);
   return { facts: { cluster, upgradeProfile, supportedVersions, assignments, policyStates }, vaults };
 }
 
