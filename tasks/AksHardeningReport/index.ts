@@ -39,6 +39,7 @@ void runTask(async () => {
       .filter((r) => r.status === "fail")
       .map(resultKey)
       .join(","),
+    changed: "false",
   });
   if (gate) throw new TaskError(gate);
 });

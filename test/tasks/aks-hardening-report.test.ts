@@ -481,7 +481,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
       assert.match(summary, /^### AKS hardening report: aks-pass\n\n\*\*17 passed · 0 warning\(s\) · 0 failed\*\*/);
       const areas = [...summary.matchAll(/^#### (.+)$/gm)].map((m) => m[1]);
       assert.deepEqual(areas, ["API server", "Identity", "Policy", "Network", "Key Vault", "Cluster"]);
-      assert.deepEqual(passing.outputs, { passed: "17", failed: "0", warnings: "0", failedChecks: "" });
+      assert.deepEqual(passing.outputs, { passed: "17", failed: "0", warnings: "0", failedChecks: "", changed: "false" });
 
       const lines = scorecardLines(failing);
       const failed = lines.filter((l) => l.status === "fail");
