@@ -8,12 +8,12 @@ import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
 import { listForResource } from "@azure/arm-policy/api/policyAssignments";
 import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
 import type { PolicyAssignment, PolicySetDefinition } from "@azure/arm-policy";
-import { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { get as getVault } from "@azure/arm-keyvault/api/vaults";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
 import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./plan";
 
@@ -169,20 +169,11 @@ async function readSetDefinition(clients: AzureClients, id: string): Promise<Pol
 }
 
 async function readPolicyStates(clients: AzureClients, clusterId: string): Promise<PolicyStateFacts[]> {
-  const states: PolicyStateFacts[] = [];
-  const client = clients.client(
-    "policyInsights",
-    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
-  for await (const state of client.policyStates.listQueryResultsForResource("latest", clusterId.replace(/^\/+/, ""))) {
-    states.push({
-      policyAssignmentId: state.policyAssignmentId ?? "",
-      complianceState:
-        state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
-      ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
-    });
-  }
-  return states;
+  return (await queryLatestPolicyStates(clients, clusterId)).map((row) => ({
+    policyAssignmentId: row.policyAssignmentId,
+    complianceState: row.complianceState,
+    ...(row.timestamp ? { timestamp: row.timestamp } : {}),
+  }));
 }
 
 async function readVault(clients: AzureClients, ref: VaultRef): Promise<Read<VaultFacts>> {
