@@ -461,10 +461,11 @@ export const CHECKS: readonly Check[] = [
           fix: { command: az(target, `--network-policy ${plugin.toLowerCase() === "kubenet" ? "calico" : "azure"}`) },
         };
       }
+      // "On 31 March 2028, kubenet networking for AKS will be retired" (learn.microsoft.com/azure/aks/concepts-network-legacy-cni).
       if (plugin.toLowerCase() === "kubenet") {
         return {
           status: "warn",
-          finding: `Network policy engine ${engine}, on the kubenet network plugin, which AKS retires: plan the move to Azure CNI Overlay.`,
+          finding: `Network policy engine ${engine}, on the kubenet network plugin, which AKS retires on 31 March 2028: plan the move to Azure CNI Overlay.`,
           fix: { command: az(target, "--network-plugin azure --network-plugin-mode overlay") },
         };
       }
@@ -486,6 +487,7 @@ export const CHECKS: readonly Check[] = [
           finding: `Outbound type ${outbound}: egress follows your route table (e.g. through a firewall) or is closed.`,
         };
       }
+      // Basic Load Balancer was retired on 30 September 2025 (learn.microsoft.com/azure/load-balancer/load-balancer-basic-upgrade-guidance).
       if (outbound.toLowerCase() === "loadbalancer" && network?.loadBalancerSku?.toLowerCase() === "basic") {
         return {
           status: "fail",
