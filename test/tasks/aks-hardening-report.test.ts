@@ -613,6 +613,29 @@ describe("AksHardeningReport@1 (packaged)", () => {
     });
   });
 
+  it("without read permission on the cluster, every check it feeds is unknown and the vault checks still run", async () => {
+    const scope = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass`;
+    fx.azure.faults.denyAuthorization({
+      method: "GET",
+      path: /\/managedClusters\/aks-pass$/i,
+      action: "Microsoft.ContainerService/managedClusters/read",
+      scope,
+      objectId: fx.principalObjectId(),
+    });
+    let run: StepRun;
+    try {
+      run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
+    } finally {
+      fx.azure.faults.clear();
+    }
+    fx.assertSucceeded(run);
+    for (const id of ["apiServer.access", "identity.entraId", "policy.addon", "network.policy", "cluster.version", "cluster.defender"]) {
+      expect(run, id, "unknown", /needs Microsoft\.ContainerService\/managedClusters\/read\)/);
+    }
+    expect(run, "policy.builtIns", "pass", /All three are assigned in Deny/);
+    expect(run, "keyVault.recovery", "pass", /Soft delete and purge protection are on/, undefined, "kv-pass");
+  });
+
   describe("bad inputs fail before any read of the cluster, naming the input", () => {
     const cases: [string, Record<string, string>, RegExp][] = [
       ["failOn", { clusterName: "aks-pass", failOn: "sometimes" }, /^failOn: 'sometimes' is not one of 'never', 'error', 'warning'\./],
