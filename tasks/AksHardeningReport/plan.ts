@@ -229,7 +229,14 @@ export const CHECKS: readonly Check[] = [
       };
       const podIdentity = cluster!.podIdentityProfile;
       if (podIdentity?.enabled) {
-        const bindings = (podIdentity.userAssignedIdentities ?? []).map((b) => `${b.namespace}/${b.name}`);
+        const identities = podIdentity.userAssignedIdentities ?? [];
+        const bindings = identities.map((b) => `${b.namespace}/${b.name}`);
+        // With one binding the fix can name its identity and namespace; with several, each is migrated the same way.
+        const only = identities.length === 1 ? identities[0] : undefined;
+        if (only?.identity?.resourceId) {
+          migrate.inputs.identity = only.identity.resourceId;
+          migrate.inputs.namespace = only.namespace;
+        }
         return {
           status: "warn",
           finding: `The deprecated AAD pod-identity add-on is in use${bindings.length ? ` with ${bindings.length} binding(s) to migrate to Workload ID: ${bindings.join(", ")}` : " (no bindings)"}${oidc && workloadIdentity ? "; Workload ID is on" : ""}.`,

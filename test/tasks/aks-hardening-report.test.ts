@@ -287,7 +287,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         "identity.workloadIdentity",
         "warn",
         /deprecated AAD pod-identity add-on is in use with 1 binding\(s\) to migrate to Workload ID: todo\/todo-app/,
-        /EnablePodIdentity@1 \(identityMode: workloadIdentity.*--disable-pod-identity/,
+        /EnablePodIdentity@1 \(identityMode: workloadIdentity; identity: \/subscriptions\/.*\/userAssignedIdentities\/id-todo; namespace: todo; serviceAccountName: <service account>\); then after migrating each binding: az aks update -g rg-report -n aks-warn --disable-pod-identity/,
       ));
     it("identity.workloadIdentity fails when Workload ID is off", () =>
       expect(
