@@ -636,6 +636,28 @@ describe("AksHardeningReport@1 (packaged)", () => {
     expect(run, "keyVault.recovery", "pass", /Soft delete and purge protection are on/, undefined, "kv-pass");
   });
 
+  it("without read permission on a vault, that vault's checks are unknown and the other vault's still run", async () => {
+    fx.azure.faults.denyAuthorization({
+      method: "GET",
+      path: /\/vaults\/kv-warn$/i,
+      action: "Microsoft.KeyVault/vaults/read",
+      scope: fx.azure.store.getKeyVault(RG, "kv-warn")!.id,
+      objectId: fx.principalObjectId(),
+    });
+    let run: StepRun;
+    try {
+      run = await report({ clusterName: "aks-fail", keyVaultNames: "kv-warn, kv-fail" });
+    } finally {
+      fx.azure.faults.clear();
+    }
+    fx.assertSucceeded(run);
+    for (const id of ["keyVault.permissionModel", "keyVault.network", "keyVault.privateEndpoint", "keyVault.recovery"]) {
+      expect(run, id, "unknown", /needs Microsoft\.KeyVault\/vaults\/read\)/, undefined, "kv-warn");
+    }
+    expect(run, "keyVault.recovery", "fail", /Soft delete is off/, undefined, "kv-fail");
+    assert.ok(run.warnings.some((w) => /4 check\(s\) could not be read/.test(w)));
+  });
+
   describe("bad inputs fail before any read of the cluster, naming the input", () => {
     const cases: [string, Record<string, string>, RegExp][] = [
       ["failOn", { clusterName: "aks-pass", failOn: "sometimes" }, /^failOn: 'sometimes' is not one of 'never', 'error', 'warning'\./],
