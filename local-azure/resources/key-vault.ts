@@ -88,9 +88,11 @@ export function newSecretVersion(): string {
 }
 
 /**
- * An entry of a vault's `properties.privateEndpointConnections` as GET returns it
- * (PrivateEndpointConnectionItem in the 2026-02-01 spec: id, etag, properties.privateEndpoint.id,
- * properties.privateLinkServiceConnectionState{status, description, actionsRequired}, provisioningState).
+ * An entry of a vault's `properties.privateEndpointConnections` as GET returns it: the shape of the
+ * spec examples updateVault (the vault's own list) and getPrivateEndpointConnection (2023-07-01; the
+ * model PrivateEndpointConnectionItem is unchanged in 2026-02-01): id, etag, properties.privateEndpoint.id,
+ * properties.privateLinkServiceConnectionState{status, description, actionsRequired}, provisioningState.
+ * `networkAcls` ({bypass, defaultAction, ipRules[{value}], virtualNetworkRules}) is in updateVault too.
  */
 export function privateEndpointConnectionItem(
   vaultId: string,
