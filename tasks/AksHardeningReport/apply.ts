@@ -15,7 +15,7 @@ import { clusterClient, describeCluster, type ManagedCluster } from "../../core/
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
-import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./plan";
+import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./checks";
 
 const PERMISSIONS = {
   cluster: "Microsoft.ContainerService/managedClusters/read",

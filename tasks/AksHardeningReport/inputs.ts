@@ -1,7 +1,7 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError, listProblems } from "../../core/errors";
 import { readChoice, readClusterName, readResourceGroupName, readString } from "../../core/inputs";
-import { CHECK_IDS } from "./plan";
+import { CHECK_IDS } from "./checks";
 
 export type FailOn = "never" | "error" | "warning";
 

@@ -1,6 +1,7 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import { code, markdownTable } from "../../core/report";
-import { AREAS, type CheckResult, type Counts, type Fix, type Status } from "./plan";
+import { AREAS, type Fix } from "./checks";
+import type { CheckResult, Counts, Status } from "./plan";
 
 const STATUS_TEXT: Record<Status, { icon: string; word: string }> = {
   pass: { icon: "✅", word: "pass" },

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
 import { privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
-import { CHECK_IDS } from "../../tasks/AksHardeningReport/plan";
+import { CHECK_IDS } from "../../tasks/AksHardeningReport/checks";
 
 const TASK = "AksHardeningReport";
 const RG = "rg-report";

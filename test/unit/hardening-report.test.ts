@@ -3,16 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { InputError } from "../../core/errors";
 import { parseSkipChecks, parseVaults } from "../../tasks/AksHardeningReport/inputs";
-import {
-  CHECK_IDS,
-  CHECKS,
-  countResults,
-  gateFailure,
-  scorecard,
-  type ClusterFacts,
-  type ScorecardInput,
-  type VaultFacts,
-} from "../../tasks/AksHardeningReport/plan";
+import { CHECK_IDS, CHECKS, type ClusterFacts, type VaultFacts } from "../../tasks/AksHardeningReport/checks";
+import { countResults, gateFailure, scorecard, type ScorecardInput } from "../../tasks/AksHardeningReport/plan";
 import { neutralize, renderScorecard } from "../../tasks/AksHardeningReport/report";
 
 describe("test/unit/hardening-report", () => {
