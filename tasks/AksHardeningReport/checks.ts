@@ -119,6 +119,11 @@ export type Check = ClusterCheck | VaultCheck;
 const az = (target: Target, args: string) => `az aks update -g ${target.resourceGroupName} -n ${target.clusterName} ${args}`;
 const kv = (vault: VaultFacts, args: string) => `az keyvault update -g ${vault.resourceGroupName} -n ${vault.name} ${args}`;
 
+/** "1 range", "3 ranges": a count with its noun as a person writes it. */
+export function counted(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
+
 function prefixOf(cidr: string): number {
   const prefix = /\/(\d{1,2})$/.exec(cidr)?.[1];
   return prefix === undefined ? 32 : Number(prefix);
@@ -185,11 +190,14 @@ export const CHECKS: readonly Check[] = [
       }
       const problems: string[] = [];
       const broad = ranges.filter((r) => prefixOf(r) < 16);
-      if (broad.length) problems.push(`${broad.length} range(s) broader than /16: ${broad.join(", ")}`);
+      if (broad.length) problems.push(`${counted(broad.length, "range")} broader than /16: ${broad.join(", ")}`);
       const leftBehind = readJobScopedIps(cluster!.tags)
         .holds.filter((hold) => isLeftBehind(hold, target.now, undefined) && ranges.includes(hold.cidr))
         .map((hold) => hold.cidr);
-      if (leftBehind.length) problems.push(`job-scoped agent IP(s) left behind after their job: ${[...new Set(leftBehind)].join(", ")}`);
+      if (leftBehind.length)
+        problems.push(
+          `${[...new Set(leftBehind)].length === 1 ? "a job-scoped agent IP" : "job-scoped agent IPs"} left behind after their job: ${[...new Set(leftBehind)].join(", ")}`,
+        );
       if (problems.length) {
         return {
           status: "warn",
@@ -205,7 +213,7 @@ export const CHECKS: readonly Check[] = [
         };
       }
       const widest = Math.min(...ranges.map(prefixOf));
-      return { status: "pass", finding: `${ranges.length} authorized IP range(s), the widest a /${widest}.` };
+      return { status: "pass", finding: `${counted(ranges.length, "authorized IP range")}, the widest a /${widest}.` };
     },
   },
   {
@@ -238,7 +246,7 @@ export const CHECKS: readonly Check[] = [
         }
         return {
           status: "warn",
-          finding: `The deprecated AAD pod-identity add-on is in use${bindings.length ? ` with ${bindings.length} binding(s) to migrate to Workload ID: ${bindings.join(", ")}` : " (no bindings)"}${oidc && workloadIdentity ? "; Workload ID is on" : ""}.`,
+          finding: `The deprecated AAD pod-identity add-on is in use${bindings.length ? ` with ${counted(bindings.length, "binding")} to migrate to Workload ID: ${bindings.join(", ")}` : " (no bindings)"}${oidc && workloadIdentity ? "; Workload ID is on" : ""}.`,
           fix: {
             task: migrate,
             command: `${bindings.length ? "after migrating each binding: " : ""}${az(target, "--disable-pod-identity")}`,
@@ -286,7 +294,7 @@ export const CHECKS: readonly Check[] = [
       const aad = cluster!.aadProfile;
       if (aad?.managed === true) {
         const groups = aad.adminGroupObjectIDs?.length ?? 0;
-        return { status: "pass", finding: `AKS-managed Entra ID integration is on (${groups} admin group(s)).` };
+        return { status: "pass", finding: `AKS-managed Entra ID integration is on (${counted(groups, "admin group")}).` };
       }
       if (aad) {
         return {
@@ -352,7 +360,7 @@ export const CHECKS: readonly Check[] = [
       }
       return {
         status: "pass",
-        finding: `The Azure Policy add-on is on${assignments ? `; ${assignments.length} assignment(s) apply to the cluster` : ""}.`,
+        finding: `The Azure Policy add-on is on${assignments ? `; ${counted(assignments.length, "assignment")} ${assignments.length === 1 ? "applies" : "apply"} to the cluster` : ""}.`,
       };
     },
   },
@@ -437,17 +445,20 @@ export const CHECKS: readonly Check[] = [
       const compliant = count("compliant");
       const times = fresh.map((s) => s.timestamp?.getTime() ?? 0).filter((t) => t > 0);
       const last = times.length ? `; last evaluated ${new Date(Math.max(...times)).toISOString()}` : "";
-      const notYet = pending.length ? `; ${pending.length} assignment(s) not evaluated yet` : "";
+      const notYet = pending.length ? `; ${counted(pending.length, "assignment")} not evaluated yet` : "";
       if (nonCompliant > 0) {
         return {
           status: "fail",
-          finding: `${nonCompliant} non-compliant and ${compliant} compliant result(s)${notYet}${last}.`,
+          finding: `${counted(nonCompliant, "non-compliant result")} and ${compliant} compliant${notYet}${last}.`,
           fix: {
             command: `az policy state list --resource ${target.clusterName} -g ${target.resourceGroupName} --resource-type Microsoft.ContainerService/managedClusters --filter "complianceState eq 'NonCompliant'" (then fix those workloads)`,
           },
         };
       }
-      return { status: pending.length ? "warn" : "pass", finding: `${compliant} compliant, 0 non-compliant result(s)${notYet}${last}.` };
+      return {
+        status: pending.length ? "warn" : "pass",
+        finding: `${counted(compliant, "compliant result")}, none non-compliant${notYet}${last}.`,
+      };
     },
   },
   {
@@ -536,11 +547,11 @@ export const CHECKS: readonly Check[] = [
         if (broad.length) {
           return {
             status: "warn",
-            finding: `The firewall denies by default, but allows ${broad.length} range(s) broader than /16: ${broad.join(", ")}.`,
+            finding: `The firewall denies by default, but allows ${counted(broad.length, "range")} broader than /16: ${broad.join(", ")}.`,
             fix: { command: `az keyvault network-rule remove -g ${vault.resourceGroupName} -n ${vault.name} --ip-address <range>` },
           };
         }
-        return { status: "pass", finding: `The firewall denies by default (${vault.networkAcls.ipRules.length} IP rule(s)).` };
+        return { status: "pass", finding: `The firewall denies by default (${counted(vault.networkAcls.ipRules.length, "IP rule")}).` };
       }
       return {
         status: "fail",
@@ -556,12 +567,12 @@ export const CHECKS: readonly Check[] = [
     title: "An approved private endpoint connection",
     evaluate: (vault) => {
       const approved = vault.privateEndpointConnections.filter((c) => c.status?.toLowerCase() === "approved");
-      if (approved.length) return { status: "pass", finding: `${approved.length} approved private endpoint connection(s).` };
+      if (approved.length) return { status: "pass", finding: `${counted(approved.length, "approved private endpoint connection")}.` };
       const waiting = vault.privateEndpointConnections.filter((c) => c.status?.toLowerCase() === "pending");
       if (waiting.length) {
         return {
           status: "warn",
-          finding: `${waiting.length} private endpoint connection(s) waiting for approval, none approved.`,
+          finding: `${counted(waiting.length, "private endpoint connection")} waiting for approval, none approved.`,
           fix: { command: `az keyvault private-endpoint-connection approve --id ${waiting[0]!.id ?? "<connection id>"}` },
         };
       }

@@ -5,6 +5,7 @@ import { setOutputs, uploadSummary } from "../../core/report";
 import { runTask } from "../../core/run";
 import { readState } from "./apply";
 import { readRequest } from "./inputs";
+import { counted } from "./checks";
 import { countResults, gateFailure, resultKey, scorecard } from "./plan";
 import { renderScorecard } from "./report";
 
@@ -28,7 +29,7 @@ void runTask(async () => {
   const unknown = results.filter((r) => r.status === "unknown");
   if (unknown.length) {
     tl.warning(
-      `${unknown.length} check(s) could not be read and are unknown: ${unknown.map(resultKey).join(", ")}. Grant the service connection the read permissions the summary names (Reader on the cluster, its resource group and the vaults has them all).`,
+      `${counted(unknown.length, "check")} could not be read and ${unknown.length === 1 ? "is" : "are"} unknown: ${unknown.map(resultKey).join(", ")}. Grant the service connection the read permissions the summary names (Reader on the cluster, its resource group and the vaults has them all).`,
     );
   }
   setOutputs({

@@ -1,5 +1,6 @@
 import {
   CHECKS,
+  counted,
   type Area,
   type ClusterFacts,
   type ClusterReadKey,
@@ -101,7 +102,7 @@ export function gateFailure(results: readonly CheckResult[], failOn: "never" | "
   const flagged = failOn === "warning" ? results.filter((r) => r.status === "warn" || r.status === "unknown") : [];
   if (!failed.length && !flagged.length) return undefined;
   const parts = [];
-  if (failed.length) parts.push(`${failed.length} check(s) failed: ${failed.map(resultKey).join(", ")}`);
+  if (failed.length) parts.push(`${counted(failed.length, "check")} failed: ${failed.map(resultKey).join(", ")}`);
   if (flagged.length) parts.push(`${flagged.length} warned or could not be read: ${flagged.map(resultKey).join(", ")}`);
   return `The hardening report does not pass (failOn: ${failOn}): ${parts.join("; ")}. See the job summary for each finding and its fix.`;
 }

@@ -1,6 +1,7 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import { code, markdownTable } from "../../core/report";
-import { AREAS, type Fix } from "./checks";
+import { markdownText } from "../../core/markdown";
+import { code, joinText, LINE_BREAK, markdownTable, rich, type Text } from "../../core/report";
+import { AREAS, counted, type Fix } from "./checks";
 import type { CheckResult, Counts, Status } from "./plan";
 
 const STATUS_TEXT: Record<Status, { icon: string; word: string }> = {
@@ -11,29 +12,33 @@ const STATUS_TEXT: Record<Status, { icon: string; word: string }> = {
   skipped: { icon: "⏭️", word: "skipped" },
 };
 
-/**
- * Azure's text (binding names, assignment names) reaches the log: a line holding `##vso[` or `##[`
- * would be run by the agent as a command, so those markers are broken up.
- */
-export function neutralize(text: string): string {
-  return text.replace(/##(vso)?\[/gi, (marker) => marker.replace("[", " ["));
+/** The fix as the summary shows it: the task and each input as code, then the command as code. */
+function fixCell(fix: Fix | undefined): Text {
+  if (!fix) return "";
+  const parts: Text[] = [];
+  if (fix.task)
+    parts.push(joinText([code(fix.task.name), ...Object.entries(fix.task.inputs).map(([name, value]) => code(`${name}: ${value}`))], " "));
+  if (fix.command) parts.push(code(fix.command));
+  return joinText(parts, ", then ");
 }
 
-function fixText(fix: Fix | undefined, markdown: boolean): string {
-  if (!fix) return "";
+/** The fix as the log shows it: `Task@1 (input: value; …); then <command>`. */
+function fixLine(fix: Fix): string {
   const parts: string[] = [];
-  if (fix.task) {
-    const inputs = Object.entries(fix.task.inputs).map(([name, value]) => `${name}: ${value}`);
-    parts.push(markdown ? `${code(fix.task.name)} ${inputs.map(code).join(" ")}` : `${fix.task.name} (${inputs.join("; ")})`);
-  }
-  if (fix.command) parts.push(markdown ? code(fix.command) : fix.command);
-  return parts.join(markdown ? ", then " : "; then ");
+  if (fix.task)
+    parts.push(
+      `${fix.task.name} (${Object.entries(fix.task.inputs)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join("; ")})`,
+    );
+  if (fix.command) parts.push(fix.command);
+  return parts.join("; then ");
 }
 
 function countsLine(counts: Counts): string {
   return [
     `${counts.passed} passed`,
-    `${counts.warnings} warning(s)`,
+    counted(counts.warnings, "warning"),
     `${counts.failed} failed`,
     ...(counts.unknown ? [`${counts.unknown} unknown`] : []),
     ...(counts.skipped ? [`${counts.skipped} skipped`] : []),
@@ -46,13 +51,17 @@ export interface Scorecard {
   log: string[];
 }
 
-/** The scorecard: counts at the top, then one line per check, grouped by area; the log carries the same lines, plainly. */
+/**
+ * The scorecard: counts at the top, then one line per check, grouped by area; the log carries the
+ * same lines, plainly. Text from Azure is escaped in the summary (core/report's toMarkdown); the
+ * log goes through core/output's guard like every line a task prints.
+ */
 export function renderScorecard(ref: ClusterRef, results: readonly CheckResult[], counts: Counts, gate: string | undefined): Scorecard {
   const title = `AKS hardening report: ${ref.clusterName}`;
-  const markdown: string[] = [`### ${title}`, "", `**${countsLine(counts)}** — ${describeCluster(ref)}`, ""];
+  const markdown: string[] = [`### ${markdownText(title)}`, "", `**${countsLine(counts)}** — ${markdownText(describeCluster(ref))}`, ""];
   const log: string[] = [`${title} — ${countsLine(counts)}`];
   if (gate) {
-    markdown.push(`❌ ${gate}`, "");
+    markdown.push(`❌ ${markdownText(gate)}`, "");
     log.push(gate);
   }
   for (const area of AREAS) {
@@ -65,9 +74,9 @@ export function renderScorecard(ref: ClusterRef, results: readonly CheckResult[]
         ["Status", "Check", "Finding", "Fix"],
         rows.map((r) => [
           `${STATUS_TEXT[r.status].icon} ${STATUS_TEXT[r.status].word}`,
-          `${code(r.id)}${r.subject ? ` (${code(r.subject)})` : ""}<br>${r.title}`,
+          r.subject ? rich`${code(r.id)} (${code(r.subject)})${LINE_BREAK}${r.title}` : rich`${code(r.id)}${LINE_BREAK}${r.title}`,
           r.finding,
-          fixText(r.fix, true),
+          fixCell(r.fix),
         ]),
       ),
       "",
@@ -75,8 +84,8 @@ export function renderScorecard(ref: ClusterRef, results: readonly CheckResult[]
     log.push(`${area}:`);
     for (const r of rows) {
       log.push(`  [${STATUS_TEXT[r.status].word.toUpperCase()}] ${r.id}${r.subject ? ` (${r.subject})` : ""}: ${r.finding}`);
-      if (r.fix) log.push(`      fix: ${fixText(r.fix, false)}`);
+      if (r.fix) log.push(`      fix: ${fixLine(r.fix)}`);
     }
   }
-  return { title, markdown: markdown.join("\n"), log: log.map(neutralize) };
+  return { title, markdown: markdown.join("\n"), log };
 }

@@ -71,6 +71,7 @@ describe("test/reliability/concurrency", () => {
     const inputs = (identity: string, namespace: string) => ({
       resourceGroupName: "rg-conc",
       clusterName: name,
+      identityMode: "podIdentity",
       identity,
       namespace,
       podIdentityName: "app",
@@ -213,7 +214,14 @@ describe("test/reliability/concurrency", () => {
       },
     });
     const run = await fx.run("EnablePodIdentity", {
-      inputs: { resourceGroupName: "rg-conc", clusterName: name, identity: identity.name, namespace: "todo", podIdentityName: "app" },
+      inputs: {
+        resourceGroupName: "rg-conc",
+        clusterName: name,
+        identityMode: "podIdentity",
+        identity: identity.name,
+        namespace: "todo",
+        podIdentityName: "app",
+      },
     });
     assertSucceeded(run);
     const now = fx.azure.store.get(cluster.id)!;
@@ -269,7 +277,7 @@ describe("test/reliability/concurrency", () => {
     });
     const run = await fx.run("AksHardeningReport", { inputs: { resourceGroupName: "rg-conc", clusterName: name } });
     assertSucceeded(run);
-    assert.match(run.stdout, /\[PASS\] apiServer\.access: 1 authorized IP range\(s\), the widest a \/24\./);
+    assert.match(run.stdout, /\[PASS\] apiServer\.access: 1 authorized IP range, the widest a \/24\./);
     const ranges = (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
       .authorizedIPRanges;
     assert.deepEqual(ranges, ["198.51.100.0/24"], "the outside change is untouched");
