@@ -14,6 +14,8 @@
  * name ≤ 512 characters without `<>%&\?/`, value ≤ 256 characters. Every other tag is user data
  * and is kept as read.
  */
+import { createHash } from "node:crypto";
+
 export const JOB_SCOPED_IPS_TAG = "aks-hardening-job-scoped-ips";
 export const MAX_TAG_VALUE_LENGTH = 256;
 
@@ -70,6 +72,21 @@ export function withJobScopedIps(tags: Record<string, string> | undefined, marke
  */
 export function isLeftBehind(hold: JobScopedIpHold, now: Date, currentHolder: string | undefined): boolean {
   return hold.holder === currentHolder || hold.until.getTime() <= now.getTime();
+}
+
+/**
+ * The holder an agent writes: 8 hex digits of a hash of the organisation and the agent's ID and name
+ * (`System.CollectionId`, `Agent.Id`, `Agent.Name`), so the tag names no agent in clear text.
+ */
+export function holderOf(agent: {
+  collectionId?: string | undefined;
+  agentId?: string | undefined;
+  agentName?: string | undefined;
+}): string {
+  return createHash("sha256")
+    .update([agent.collectionId ?? "", agent.agentId ?? "", agent.agentName ?? ""].join("|"))
+    .digest("hex")
+    .slice(0, 8);
 }
 
 /** Minute precision, rounded up, so a hold never ends before its job could. */

@@ -296,6 +296,14 @@ export const hardeningPipeline: Pipeline = {
 export const DEMO_AGENT_IP = "198.51.100.200";
 
 /**
+ * In the demo a newly authorized address reaches the API server only after two of the agent's
+ * connection attempts were dropped (AKS applies authorized ranges late), and each attempt gives up
+ * after half a second instead of ten, so the wait shows without slowing the demo down.
+ */
+export const DEMO_BLOCKED_PROBES = 2;
+export const DEMO_VARIABLES = { "AksHardening.ApiServerProbeTimeoutSeconds": "0.5" };
+
+/**
  * The settings the platform team's cluster template gives every cluster, which this pipeline does not
  * change: Entra ID with Azure RBAC and no local accounts, a network policy engine, an auto-upgrade
  * channel and Defender for Containers (field names as ManagedCluster in the 2026-06-01 spec).
@@ -331,6 +339,14 @@ export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): v
     ],
   });
   azure.publicIp = DEMO_AGENT_IP;
+  azure.apiServers.propagationProbes = DEMO_BLOCKED_PROBES;
+}
+
+/** Whether the cluster's API server lets the agent in now (its ranges in force, not just written). */
+export function apiServerAdmitsAgent(azure: LocalAzure): boolean {
+  const v = hardeningPipeline.variables;
+  const fqdn = azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!)?.properties?.["fqdn"];
+  return typeof fqdn === "string" && azure.apiServers.admitsAgent(fqdn);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
 import {
+  assignPodIdentities,
   composeManagedClusterForPut,
   defaultManagedCluster,
   kubernetesVersionList,
@@ -23,7 +24,26 @@ import {
 const NAMESPACE = "Microsoft.ContainerService";
 const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
 
-export function managedClusterRoutes(env: ArmEnv): Route[] {
+/**
+ * AKS's other answer to a write that meets a running operation: 409 EtagMismatch, sent without ARM's
+ * `error` envelope. Body as quoted in Azure/terraform-azurerm-aks#604, message as in
+ * Azure/terraform-azurerm-aks#354 and terraform-provider-azapi#889.
+ */
+export function etagMismatchBody(): Record<string, unknown> {
+  return {
+    code: "EtagMismatch",
+    details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
+    message:
+      "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+  };
+}
+
+/** Told of every accepted cluster write, before it changes anything (the API server's firewall lags behind it). */
+export interface ClusterWriteObserver {
+  beforeWrite(cluster: ArmResource): void;
+}
+
+export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteObserver }): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
 
@@ -112,6 +132,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
         checkPreconditions(ctx, current);
         if (current) {
           const running = store.activeOperation(id);
+          if (running?.busyCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
           if (running) {
             throw new ArmError(
               409,
@@ -135,6 +156,9 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           ...(current ? { current } : {}),
           isFeatureRegistered: (namespace, feature) => store.isFeatureRegistered(namespace, feature),
         });
+        assignPodIdentities(desired, current, store);
+        // Only a write AKS accepts (validation and the pod-identity check passed) reaches the API server.
+        if (current) env.apiServers?.beforeWrite(current);
 
         if (!current) {
           // A new cluster exists (Creating) from the moment the PUT is accepted.

@@ -1,6 +1,5 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
-import { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { create as createAssignment } from "@azure/arm-policy/api/policyAssignments";
 import * as definitions from "@azure/arm-policy/api/policyDefinitions";
 import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
@@ -8,6 +7,7 @@ import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@a
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
+import { queryLatestPolicyStates } from "../../core/policy-states";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
   definitionIdOf,
@@ -228,8 +228,9 @@ export async function writeAssignments(
 }
 
 /**
- * The latest compliance states of the cluster for the given assignments. A read (a POST query);
- * when it is refused the run still succeeds, with a warning, as the assignments are already made.
+ * The latest compliance states of the cluster for the given assignments, every page (a POST query
+ * each: core/policy-states.ts); when it is refused the run still succeeds, with a warning, as the
+ * assignments are already made.
  */
 export async function readPolicyStates(
   clients: AzureClients,
@@ -238,23 +239,8 @@ export async function readPolicyStates(
 ): Promise<PolicyStateInfo[] | { error: string }> {
   if (assignmentIds.length === 0) return [];
   const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
-  const states: PolicyStateInfo[] = [];
   try {
-    for await (const state of policyInsightsClient(clients).policyStates.listQueryResultsForResource(
-      "latest",
-      clusterId.replace(/^\/+/, ""),
-      {
-        queryOptions: { filter },
-      },
-    )) {
-      states.push({
-        policyAssignmentId: state.policyAssignmentId ?? "",
-        complianceState:
-          state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
-        ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
-        ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
-      });
-    }
+    return await queryLatestPolicyStates(clients, clusterId, filter);
   } catch (error) {
     const message = describeFailure(error, {
       action: "read the cluster's policy compliance",
@@ -263,16 +249,8 @@ export async function readPolicyStates(
     tl.debug(message);
     return { error: message };
   }
-  return states;
 }
 
 function policyClient(clients: AzureClients): PolicyContext {
   return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
-}
-
-function policyInsightsClient(clients: AzureClients): PolicyInsightsClient {
-  return clients.client(
-    "policyInsights",
-    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
 }

@@ -1,7 +1,17 @@
 import { AzureClients } from "../../core/azure";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
-import { applyGrant, applySecrets, readGrant, readSecrets, readVault, resolveGrantee, type SecretOutcome } from "./apply";
+import {
+  applyGrant,
+  applySecrets,
+  readGrant,
+  readSecrets,
+  readVault,
+  resolveGrantee,
+  type GrantResult,
+  type ResolvedGrantee,
+  type SecretOutcome,
+} from "./apply";
 import { readRequest } from "./inputs";
 import { planSecret, type GrantPlan } from "./plan";
 import { keyVaultReport } from "./report";
@@ -14,8 +24,9 @@ void runTask(async () => {
   const warnings: string[] = [];
 
   let grant: GrantPlan | undefined;
+  let principal: ResolvedGrantee | undefined;
   if (request.grantTo) {
-    const principal = await resolveGrantee(clients, request.grantTo);
+    principal = await resolveGrantee(clients, request.grantTo);
     if (principal.note) notes.push(principal.note);
     if (vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
       warnings.push(
@@ -32,18 +43,21 @@ void runTask(async () => {
   const secrets = request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
   const planEmpty = (grant?.empty ?? true) && secrets.every((s) => s.action === "unchanged");
 
-  let grantResult: "created" | "existed" | "updated" | undefined;
+  let grantResult: GrantResult | undefined;
   let outcomes: Map<string, SecretOutcome> | undefined;
   if (!request.dryRun && !planEmpty) {
     if (grant && !grant.empty) grantResult = await applyGrant(clients, vault, grant);
     outcomes = await applySecrets(clients, vault, secrets);
   }
-  const changed = grantResult === "created" || grantResult === "updated" || [...(outcomes?.values() ?? [])].some((o) => o !== "unchanged");
+  const changed =
+    grantResult?.outcome === "created" ||
+    grantResult?.outcome === "updated" ||
+    [...(outcomes?.values() ?? [])].some((o) => o !== "unchanged");
 
   publishReport(
     keyVaultReport({
       vault,
-      ...(grant ? { grant } : {}),
+      ...(grant && principal ? { grant, principal } : {}),
       ...(grantResult ? { grantResult } : {}),
       secrets,
       ...(outcomes ? { outcomes } : {}),

@@ -76,7 +76,7 @@ export class Fixture {
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
       env: {
         NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
-        // <vault>.vault.azure.net reaches the local Azure (see vault-host.mjs); nothing else changes.
+        // <vault>.vault.azure.net and <cluster fqdn>.azmk8s.io reach the local Azure (see vault-host.mjs); nothing else changes.
         NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`,
         LOCAL_AZURE_HTTPS_PORT: String(this.azure.httpsPort),
         ...connection.env,

@@ -473,7 +473,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
   describe("scorecard, outputs and reads", () => {
     it("the summary has the counts at the top and one table per area; the outputs count the lines", () => {
       const summary = passing.summaries[0]!;
-      assert.match(summary, /^### AKS hardening report\\: aks-pass\n\n\*\*17 passed · 0 warnings · 0 failed\*\*/);
+      assert.match(summary, /^### AKS hardening report\\?: aks-pass\n\n\*\*17 passed · 0 warnings · 0 failed\*\*/);
       const areas = [...summary.matchAll(/^#### (.+)$/gm)].map((m) => m[1]);
       assert.deepEqual(areas, ["API server", "Identity", "Policy", "Network", "Key Vault", "Cluster"]);
       assert.deepEqual(passing.outputs, { passed: "17", failed: "0", warnings: "0", failedChecks: "", changed: "false" });
