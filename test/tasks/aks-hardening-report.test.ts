@@ -608,6 +608,24 @@ describe("AksHardeningReport@1 (packaged)", () => {
     });
   });
 
+  it("compliance is counted over every page of policy states, each page POSTed", async () => {
+    const cluster = fx.azure.store.addManagedCluster(RG, "aks-many", { properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
+    assign(cluster.id, "no-privileged", NO_PRIVILEGED, "Deny");
+    const [state] = fx.azure.store.evaluatePolicies(cluster.id);
+    fx.azure.store.recordPolicyStates(
+      cluster.id,
+      Array.from({ length: 2500 }, (_, i) => ({ ...state!, complianceState: i < 3 ? "NonCompliant" : "Compliant", isCompliant: i >= 3 })),
+    );
+    const run = await report({ clusterName: "aks-many" });
+    expect(run, "policy.compliance", "fail", /^3 non-compliant results and 2497 compliant; last evaluated/);
+    const queries = fx.azure.requests.filter((r) => /\/policyStates\/latest\/queryResults$/i.test(r.path));
+    assert.deepEqual(
+      queries.map((r) => `${r.method} ${r.status}`),
+      ["POST 200", "POST 200", "POST 200"],
+      "three pages, each POSTed",
+    );
+  });
+
   it("without read permission on the cluster, every check it feeds is unknown and the vault checks still run", async () => {
     const scope = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass`;
     fx.azure.faults.denyAuthorization({
