@@ -10,10 +10,11 @@ import * as path from "node:path";
 import { buildEnvironment, parseCommand, type StepOptions } from "../test/harness/agent";
 import type { ConnectionKind, Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
+import { VAULT_HOST_PRELOAD } from "../local-azure/clients";
 
 export const REPO = path.join(__dirname, "..");
 /** Test-only preload that sends `<vault>.vault.azure.net` to the local Azure (KeyVaultSecrets needs it; never shipped). */
-export const VAULT_HOST_PRELOAD = path.join(REPO, "test", "harness", "vault-host.mjs");
+export { VAULT_HOST_PRELOAD };
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with `Date` times in the request log. */
 export const now = (): number => performance.timeOrigin + performance.now();

@@ -38,12 +38,20 @@ export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRec
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
 export { etagMismatchBody } from "./routes/managed-clusters";
+export { Pending } from "./pending";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
+  /** Port of the HTTPS listener (ARM, Entra, Azure DevOps OIDC, Key Vault); default any free port. */
+  httpsPort?: number;
+  /** Port of the managed-identity (IMDS) listener; default any free port. */
+  imdsPort?: number;
   /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
   operationPolls?: number;
-  /** Retry-After (seconds) on long-running operation responses; default 0 so tests do not sleep. */
+  /**
+   * Retry-After (seconds) on long-running operation responses; default 1, the smallest that shortens a
+   * wait: core-lro reads 0 as "no value" and polls after its own 2 s.
+   */
   retryAfterSeconds?: number;
 }
 
@@ -84,10 +92,10 @@ export interface LocalAzure {
 
 const ARM_AUDIENCE = "https://management.core.windows.net/";
 
-function listen(server: HttpServer): Promise<number> {
+function listen(server: HttpServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -121,7 +129,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   );
   https.on("connection", (socket: Socket) => endpoints.apiServers?.track(socket));
   const imds = createHttpServer(handle("imds"));
-  const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
+  const [httpsPort, imdsPort] = await Promise.all([listen(https, options.httpsPort), listen(imds, options.imdsPort)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;
 
@@ -135,7 +143,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     operationPolls: options.operationPolls ?? 1,
     defaultLocation: "westeurope",
   });
-  const retryAfterSeconds = options.retryAfterSeconds ?? 0;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   const armEnv = { url, store, retryAfterSeconds };
 
   const managedIdentityClientId = newGuid();

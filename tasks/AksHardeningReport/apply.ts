@@ -4,10 +4,8 @@
  * are reported as unknown; a cluster or vault that does not exist, or any other error, fails the task.
  */
 import { get as getCluster, getUpgradeProfile, listKubernetesVersions } from "@azure/arm-containerservice/api/managedClusters";
-import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
-import { listForResource } from "@azure/arm-policy/api/policyAssignments";
-import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
-import type { PolicyAssignment, PolicySetDefinition } from "@azure/arm-policy";
+import { PolicyClient, type PolicySetDefinition } from "@azure/arm-policy";
+import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import { get as getVault } from "@azure/arm-keyvault/api/vaults";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import type { AzureClients } from "../../core/azure";
@@ -102,27 +100,61 @@ async function readSupportedVersions(clients: AzureClients, location: string): P
 const SET_DEFINITION_ID =
   /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/policySetDefinitions\/([^/]+)$/i;
 
-/** Assignments made at the cluster or above it; for initiatives, the definitions they contain. */
+/** A page of policy assignments as ARM answers it. */
+interface AssignmentPage {
+  value?: {
+    id?: string;
+    name?: string;
+    properties?: {
+      displayName?: string;
+      scope?: string;
+      policyDefinitionId?: string;
+      parameters?: Record<string, { value?: unknown }>;
+      enforcementMode?: string;
+    };
+    systemData?: { createdAt?: string; lastModifiedAt?: string };
+  }[];
+  nextLink?: string;
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * Assignments that apply to the cluster (`atScope()`: made at it or above it); for initiatives, the
+ * definitions they contain. Asked for at the cluster's own resource ID, as AssignAksPolicies does
+ * (the SDK's listForResource leaves `Microsoft.ContainerService//managedClusters` in the path).
+ */
 async function readAssignments(clients: AzureClients, request: AksHardeningReportRequest): Promise<Read<AssignmentFacts[]>> {
   const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
   const assignments = await attempt(PERMISSIONS.assignments, `list the policy assignments of ${describeCluster(ref)}`, async () => {
-    const found: PolicyAssignment[] = [];
-    for await (const assignment of listForResource(
-      policyClient(clients),
-      ref.resourceGroupName,
-      "Microsoft.ContainerService",
-      "",
-      "managedClusters",
-      ref.clusterName,
-      { filter: "atScope()" },
-    )) {
-      found.push(assignment);
+    const policy = policyClient(clients);
+    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atScope()" });
+    const arm = new URL(clients.connection.armUrl);
+    const found: NonNullable<AssignmentPage["value"]> = [];
+    let url: string | undefined =
+      `${clients.connection.armUrl}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
+    while (url) {
+      // The link comes from Azure's answer: the connection's token only goes to the connection's ARM host.
+      if (new URL(url).origin !== arm.origin)
+        throw new TaskError(`The policy assignments' next page points to another host than ${arm.origin}; not followed.`);
+      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
+      if (response.status !== 200) {
+        throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
+          statusCode: response.status,
+          code: page.error?.code,
+        });
+      }
+      found.push(...(page.value ?? []));
+      url = page.nextLink;
     }
     return found;
   });
   if (!assignments.ok) return assignments;
 
-  const initiativeIds = [...new Set(assignments.value.map((a) => a.policyDefinitionId ?? "").filter((id) => SET_DEFINITION_ID.test(id)))];
+  const initiativeIds = [
+    ...new Set(assignments.value.map((a) => a.properties?.policyDefinitionId ?? "").filter((id) => SET_DEFINITION_ID.test(id))),
+  ];
   const initiatives = await attempt(PERMISSIONS.setDefinitions, "read the policy initiatives assigned to the cluster", () =>
     Promise.all(initiativeIds.map(async (id) => ({ id, definition: await readSetDefinition(clients, id) }))),
   );
@@ -130,19 +162,20 @@ async function readAssignments(clients: AzureClients, request: AksHardeningRepor
   return {
     ok: true,
     value: assignments.value.map((a): AssignmentFacts => {
-      const definitionId = a.policyDefinitionId ?? "";
+      const p = a.properties ?? {};
+      const definitionId = p.policyDefinitionId ?? "";
       const initiative = initiatives.value.find((i) => i.id === definitionId)?.definition;
       const changedAt = a.systemData?.lastModifiedAt ?? a.systemData?.createdAt;
-      const effect = Object.entries(a.parameters ?? {}).find(([name]) => name.toLowerCase() === "effect")?.[1]?.value;
+      const effect = Object.entries(p.parameters ?? {}).find(([name]) => name.toLowerCase() === "effect")?.[1]?.value;
       return {
         id: a.id ?? "",
         name: a.name ?? "",
-        ...(a.displayName ? { displayName: a.displayName } : {}),
-        scope: a.scope ?? "",
+        ...(p.displayName ? { displayName: p.displayName } : {}),
+        scope: p.scope ?? "",
         policyDefinitionId: definitionId,
         memberDefinitionIds: (initiative?.policyDefinitions ?? []).map((m) => m.policyDefinitionId),
         ...(typeof effect === "string" ? { effect } : {}),
-        enforcementMode: a.enforcementMode ?? "Default",
+        enforcementMode: p.enforcementMode ?? "Default",
         ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
       };
     }),
@@ -152,15 +185,15 @@ async function readAssignments(clients: AzureClients, request: AksHardeningRepor
 async function readSetDefinition(clients: AzureClients, id: string): Promise<PolicySetDefinition | undefined> {
   const [, subscriptionId, managementGroup, name] = SET_DEFINITION_ID.exec(id)!;
   try {
-    if (managementGroup) return await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name!);
+    if (managementGroup) return await policyClient(clients).policySetDefinitions.getAtManagementGroup(managementGroup, name!);
     if (subscriptionId) {
-      const context =
+      const client =
         subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
           ? policyClient(clients)
-          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
-      return await setDefinitions.get(context, name!);
+          : new PolicyClient(clients.credential, subscriptionId, clients.classicArmOptions());
+      return await client.policySetDefinitions.get(name!);
     }
-    return await setDefinitions.getBuiltIn(policyClient(clients), name!);
+    return await policyClient(clients).policySetDefinitions.getBuiltIn(name!);
   } catch (error) {
     // An initiative deleted after it was assigned contains nothing the checks can count.
     if (azureErrorDetails(error).status === 404) return undefined;
@@ -219,6 +252,9 @@ async function readVault(clients: AzureClients, ref: VaultRef): Promise<Read<Vau
   });
 }
 
-function policyClient(clients: AzureClients): PolicyContext {
-  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+function policyClient(clients: AzureClients): PolicyClient {
+  return clients.client(
+    "policy",
+    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

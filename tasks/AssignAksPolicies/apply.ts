@@ -1,13 +1,10 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
-import { create as createAssignment } from "@azure/arm-policy/api/policyAssignments";
-import * as definitions from "@azure/arm-policy/api/policyDefinitions";
-import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
-import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
+import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
+import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
-import { queryLatestPolicyStates } from "../../core/policy-states";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
   definitionIdOf,
@@ -46,20 +43,19 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
   const initiative = kind.toLowerCase() === "policysetdefinitions";
   try {
     let found: PolicyDefinition | PolicySetDefinition;
+    const policy = policyClient(clients);
     if (managementGroup) {
       found = initiative
-        ? await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name)
-        : await definitions.getAtManagementGroup(policyClient(clients), managementGroup, name);
+        ? await policy.policySetDefinitions.getAtManagementGroup(managementGroup, name)
+        : await policy.policyDefinitions.getAtManagementGroup(managementGroup, name);
     } else if (subscriptionId) {
-      const context =
+      const inSubscription =
         subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
-          ? policyClient(clients)
-          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
-      found = initiative ? await setDefinitions.get(context, name) : await definitions.get(context, name);
+          ? policy
+          : new PolicyClient(clients.credential, subscriptionId, clients.classicArmOptions());
+      found = initiative ? await inSubscription.policySetDefinitions.get(name) : await inSubscription.policyDefinitions.get(name);
     } else {
-      found = initiative
-        ? await setDefinitions.getBuiltIn(policyClient(clients), name)
-        : await definitions.getBuiltIn(policyClient(clients), name);
+      found = initiative ? await policy.policySetDefinitions.getBuiltIn(name) : await policy.policyDefinitions.getBuiltIn(name);
     }
     return {
       id: found.id ?? id,
@@ -127,28 +123,25 @@ interface AssignmentPage {
  * cluster's own resource ID instead, the same route `{scope}/providers/Microsoft.Authorization/policyAssignments`.
  */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
-  const context = policyClient(clients);
+  const policy = policyClient(clients);
   const found: ExistingAssignment[] = [];
   try {
-    let response = await context
-      .path(
-        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/providers/Microsoft.Authorization/policyAssignments",
-        context.subscriptionId,
-        ref.resourceGroupName,
-        ref.clusterName,
-      )
-      .get({ queryParameters: { "api-version": context.apiVersion ?? POLICY_API_VERSION, $filter: "atExactScope()" } });
-    for (;;) {
-      const page = response.body as AssignmentPage;
-      if (response.status !== "200") {
+    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atExactScope()" });
+    let url: string | undefined =
+      `${policy.$host.replace(/\/+$/, "")}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
+    while (url) {
+      // Through the client's pipeline: sign-in, retries, proxy and the per-try timeout, as every other call.
+      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
+      if (response.status !== 200) {
         throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
-          statusCode: Number(response.status),
+          statusCode: response.status,
           code: page.error?.code,
         });
       }
       for (const assignment of page.value ?? []) found.push(toExisting(assignment));
-      if (!page.nextLink) break;
-      response = await context.pathUnchecked(page.nextLink).get();
+      url = page.nextLink;
     }
   } catch (error) {
     throw new TaskError(
@@ -162,7 +155,6 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
 }
 
 /** The api-version of @azure/arm-policy's operations (its default when the client sets none). */
-const POLICY_API_VERSION = "2025-03-01";
 
 function toExisting(assignment: NonNullable<AssignmentPage["value"]>[number]): ExistingAssignment {
   const properties = assignment.properties ?? {};
@@ -209,7 +201,7 @@ export async function writeAssignments(
       metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
     };
     try {
-      const result = await createAssignment(policyClient(clients), scope, wanted.name, body);
+      const result = await policyClient(clients).policyAssignments.create(scope, wanted.name, body);
       written.push({
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
@@ -227,10 +219,28 @@ export async function writeAssignments(
   return written;
 }
 
+/** Policy Insights' API version for policy states (the one @azure/arm-policyinsights 6 speaks). */
+const POLICY_STATES_API_VERSION = "2024-10-01";
+
+interface PolicyStatesPage {
+  value?: {
+    policyAssignmentId?: string;
+    complianceState?: string;
+    isCompliant?: boolean;
+    timestamp?: string;
+    policyDefinitionReferenceId?: string;
+  }[];
+  "@odata.nextLink"?: string;
+}
+
 /**
- * The latest compliance states of the cluster for the given assignments, every page (a POST query
- * each: core/policy-states.ts); when it is refused the run still succeeds, with a warning, as the
- * assignments are already made.
+ * The latest compliance states of the cluster for the given assignments. A read (a POST query);
+ * when it is refused the run still succeeds, with a warning, as the assignments are already made.
+ *
+ * Policy Insights answers at most 1,000 rows a page with an `@odata.nextLink`, and only a POST of
+ * that link is served: a GET is refused with HttpMethodNotSupported (azure-sdk-for-python#17280,
+ * azure-cli#20370). @azure/arm-policyinsights follows the link with a GET, so the pages are
+ * requested here, through the client's own pipeline (token, retries, proxy).
  */
 export async function readPolicyStates(
   clients: AzureClients,
@@ -239,18 +249,62 @@ export async function readPolicyStates(
 ): Promise<PolicyStateInfo[] | { error: string }> {
   if (assignmentIds.length === 0) return [];
   const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
+  const arm = new URL(clients.connection.armUrl);
+  const first = new URL(
+    `${clusterId.replace(/^\/+/, "/")}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=${POLICY_STATES_API_VERSION}&$filter=${encodeURIComponent(filter)}`,
+    arm,
+  );
+  const states: PolicyStateInfo[] = [];
+  const action = "read the cluster's policy compliance";
   try {
-    return await queryLatestPolicyStates(clients, clusterId, filter);
+    let next: string | undefined = first.toString();
+    for (let page = 1; next; page++) {
+      const response = await policyInsightsClient(clients).sendRequest(
+        createPipelineRequest({ url: next, method: "POST", headers: createHttpHeaders({ accept: "application/json" }) }),
+      );
+      if (response.status !== 200) {
+        throw new RestError(`Policy Insights answered HTTP ${response.status}`, {
+          statusCode: response.status,
+          request: response.request,
+          response,
+        });
+      }
+      const body = JSON.parse(response.bodyAsText ?? "{}") as PolicyStatesPage;
+      for (const state of body.value ?? []) {
+        states.push({
+          policyAssignmentId: state.policyAssignmentId ?? "",
+          complianceState:
+            state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
+          ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
+          ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
+        });
+      }
+      next = body["@odata.nextLink"];
+      // The link comes from Azure's answer: the connection's token goes only to the connection's ARM host.
+      if (next !== undefined && new URL(next).origin !== arm.origin) {
+        throw new TaskError(
+          `Could not ${action}: page ${page + 1} of the results points to another host than the connection's Azure Resource Manager (${arm.origin}).`,
+        );
+      }
+    }
   } catch (error) {
-    const message = describeFailure(error, {
-      action: "read the cluster's policy compliance",
-      permission: "Microsoft.PolicyInsights/policyStates/queryResults/read",
-    });
+    const message = describeFailure(error, { action, permission: "Microsoft.PolicyInsights/policyStates/queryResults/read" });
     tl.debug(message);
     return { error: message };
   }
+  return states;
 }
 
-function policyClient(clients: AzureClients): PolicyContext {
-  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+function policyClient(clients: AzureClients): PolicyClient {
+  return clients.client(
+    "policy",
+    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
+}
+
+function policyInsightsClient(clients: AzureClients): PolicyInsightsClient {
+  return clients.client(
+    "policyInsights",
+    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

@@ -1,6 +1,6 @@
-// Preloaded into task processes by the test Fixture (NODE_OPTIONS=--import), never shipped: a vault's
-// URI is https://<vault>.vault.azure.net and a cluster's API server https://<fqdn>.azmk8s.io, both
-// without a port, so TLS connections to such hosts are sent to the local Azure's HTTPS port on
+// Preloaded into task processes that talk to the local Azure (NODE_OPTIONS=--import, see clients.ts),
+// never shipped: a vault's URI is https://<vault>.vault.azure.net and a cluster's API server
+// https://<fqdn>.azmk8s.io, both without a port, so TLS connections to such hosts are sent to the local Azure's HTTPS port on
 // loopback instead. The server name (SNI and certificate check) and the Host header stay the real
 // ones, so the task and the Key Vault client run unchanged, challenge resource verification included,
 // and the local Azure knows which API server the agent is trying to reach.
