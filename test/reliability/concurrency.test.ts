@@ -229,7 +229,9 @@ describe("test/reliability/concurrency", () => {
   it(cellName("AksHardeningReport", "concurrent runs", "two reports of one cluster while RestrictApiServer restricts it"), async () => {
     const name = `aks-conc-${++count}`;
     const cluster = fx.azure.store.addManagedCluster("rg-conc", name);
-    holdFirstWrite(new RegExp(`${escape(cluster.id)}$`, "i"));
+    // The write lands only once both reports and the task itself have read the cluster (three GETs).
+    const path = new RegExp(`${escape(cluster.id)}$`, "i");
+    fx.azure.faults.add({ method: "PUT", path, kind: "hold", until: fx.azure.faults.afterRequests({ method: "GET", path }, 3) });
     const firstRequest = fx.azure.requests.length;
     const report = () => fx.run("AksHardeningReport", { inputs: { resourceGroupName: "rg-conc", clusterName: name } });
     const [restrict, ...reports] = await Promise.all([
