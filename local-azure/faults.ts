@@ -92,6 +92,27 @@ export class FaultInjector implements RequestInterceptor {
     });
   }
 
+  /**
+   * The caller lacks a permission: ARM's 403 AuthorizationFailed, with its message as users report it
+   * (Azure/Azure-Landing-Zones#3668, Azure/enterprise-azure-policy-as-code#1339), for every matching
+   * request unless `times` is given.
+   */
+  denyAuthorization(p: { method?: string; path: RegExp; action: string; scope: string; objectId: string; times?: number }): void {
+    this.add({
+      ...(p.method === undefined ? {} : { method: p.method }),
+      path: p.path,
+      kind: "status",
+      status: 403,
+      body: {
+        error: {
+          code: "AuthorizationFailed",
+          message: `The client '${p.objectId}' with object id '${p.objectId}' does not have authorization to perform action '${p.action}' over scope '${p.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+        },
+      },
+      times: p.times ?? Number.POSITIVE_INFINITY,
+    });
+  }
+
   /** The next long-running operation on a resource whose id matches ends Failed or Canceled instead of Succeeded. */
   failNextOperation(resourceId: RegExp, outcome: OperationOutcome): void {
     this.outcomes.push({ resourceId, ...outcome });

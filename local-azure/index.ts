@@ -36,6 +36,7 @@ export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
+export { privateEndpointConnectionItem } from "./resources/key-vault";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";

@@ -595,4 +595,78 @@ describe("local-azure/local-azure", () => {
       assert.equal(anonymous.status, 401);
     });
   });
+  describe("what AksHardeningReport reads", () => {
+    let az: LocalAzure;
+    let token: string;
+    const sp = { clientId: "22222222-3333-4444-5555-666666666666", clientSecret: "local-secret-report" };
+    const get = (path: string) => call(az, "GET", `${az.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+    before(async () => {
+      az = await startLocalAzure();
+      az.addServicePrincipal(sp);
+      token = await armToken(az, sp.clientId, sp.clientSecret);
+    });
+    after(() => az.close());
+
+    it("a cluster's upgrade profile (ManagedClustersGetUpgradeProfile's shape): its version and the next minor's patches, never two minors ahead", async () => {
+      const cluster = az.store.addManagedCluster("rg-up", "aks-up", {
+        properties: { kubernetesVersion: "1.32.7", currentKubernetesVersion: "1.32.7" },
+      });
+      const res = await get(`${cluster.id}/upgradeProfiles/default?api-version=2026-06-01`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.name, "default");
+      assert.equal(res.json.type, "Microsoft.ContainerService/managedClusters/upgradeprofiles");
+      assert.equal(res.json.properties.controlPlaneProfile.kubernetesVersion, "1.32.7");
+      assert.deepEqual(
+        res.json.properties.controlPlaneProfile.upgrades.map((u: { kubernetesVersion: string }) => u.kubernetesVersion),
+        ["1.32.9", "1.33.3", "1.33.5"],
+      );
+      assert.equal(res.json.properties.agentPoolProfiles[0].name, "nodepool1");
+      assert.equal((await get(`${cluster.id.replace("aks-up", "aks-none")}/upgradeProfiles/default?api-version=2026-06-01`)).status, 404);
+    });
+
+    it("the region's Kubernetes versions (KubernetesVersions_List's shape), the newest minor in preview", async () => {
+      const res = await get(
+        `/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions?api-version=2026-06-01`,
+      );
+      assert.equal(res.status, 200, res.text);
+      const versions = res.json.values as {
+        version: string;
+        isPreview?: boolean;
+        capabilities: { supportPlan: string[] };
+        patchVersions: Record<string, { upgrades: string[] }>;
+      }[];
+      assert.deepEqual(
+        versions.map((v) => `${v.version}${v.isPreview ? " (preview)" : ""}`),
+        ["1.32", "1.33", "1.34", "1.35 (preview)"],
+      );
+      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["KubernetesOfficial"]);
+      assert.deepEqual(versions[1]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
+    });
+
+    it("a refused permission answers ARM's 403 AuthorizationFailed for every matching request", async () => {
+      const cluster = az.store.addManagedCluster("rg-deny", "aks-deny");
+      az.faults.denyAuthorization({
+        method: "GET",
+        path: /\/upgradeProfiles\/default$/i,
+        action: "Microsoft.ContainerService/managedClusters/upgradeProfiles/read",
+        scope: cluster.id,
+        objectId: "0a0b0c0d-0000-4000-8000-000000000001",
+      });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const res = await get(`${cluster.id}/upgradeProfiles/default?api-version=2026-06-01`);
+          assert.equal(res.status, 403);
+          assert.equal(res.json.error.code, "AuthorizationFailed");
+          assert.match(
+            res.json.error.message,
+            /does not have authorization to perform action 'Microsoft\.ContainerService\/managedClusters\/upgradeProfiles\/read' over scope '\/subscriptions\//,
+          );
+        }
+        assert.equal((await get(`${cluster.id}?api-version=2026-06-01`)).status, 200, "other reads are allowed");
+      } finally {
+        az.faults.clear();
+      }
+    });
+  });
 });

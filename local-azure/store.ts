@@ -458,23 +458,24 @@ export class ResourceStore {
       accessPolicies?: AccessPolicyEntry[];
       location?: string;
       networkAcls?: VaultNetworkAcls;
+      /** Further vault properties as GET returns them (enablePurgeProtection, publicNetworkAccess, privateEndpointConnections, ...). */
+      properties?: Record<string, unknown>;
     } = {},
   ): ArmResource {
     const location = p.location ?? this.options.defaultLocation;
     if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
-    return this.put(
-      defaultKeyVault({
-        subscriptionId: this.subscriptionId,
-        tenantId: this.tenantId,
-        resourceGroup,
-        name,
-        location,
-        enableRbacAuthorization: p.enableRbacAuthorization ?? false,
-        enableSoftDelete: p.enableSoftDelete ?? true,
-        accessPolicies: p.accessPolicies ?? [],
-        ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
-      }),
-    );
+    const vault = defaultKeyVault({
+      subscriptionId: this.subscriptionId,
+      tenantId: this.tenantId,
+      resourceGroup,
+      name,
+      location,
+      enableRbacAuthorization: p.enableRbacAuthorization ?? false,
+      enableSoftDelete: p.enableSoftDelete ?? true,
+      accessPolicies: p.accessPolicies ?? [],
+      ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
+    });
+    return this.put({ ...vault, properties: { ...vault.properties, ...p.properties } });
   }
 
   getKeyVault(resourceGroup: string, name: string): ArmResource | undefined {

@@ -103,6 +103,31 @@ export const hardeningPipeline: Pipeline = {
   },
   stages: [
     {
+      stage: "Assess",
+      displayName: "Hardening report (before)",
+      jobs: [
+        {
+          job: "Assess",
+          displayName: "Where the cluster stands before this release",
+          steps: [
+            {
+              task: "AksHardeningReport@1",
+              name: "before",
+              displayName: "Hardening scorecard before the release",
+              comment: "Read-only. A gate that reports without stopping (failOn: never); raise it to error once the cluster passes.",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                clusterName: "$(clusterName)",
+                keyVaultNames: "$(keyVaultName)",
+                failOn: "never",
+              },
+            },
+          ],
+        },
+      ],
+    },
+    {
       stage: "IdentityAndSecrets",
       displayName: "Identity and Key Vault",
       jobs: [
@@ -235,6 +260,35 @@ export const hardeningPipeline: Pipeline = {
         },
       ],
     },
+    {
+      stage: "Verify",
+      displayName: "Hardening report (after)",
+      dependsOn: "Policies",
+      jobs: [
+        {
+          job: "Verify",
+          displayName: "Proof that the hardening is in place",
+          steps: [
+            {
+              task: "AksHardeningReport@1",
+              name: "after",
+              displayName: "Hardening scorecard after the release (gate)",
+              comment:
+                "Fails the release if a check fails. The vault's network checks are skipped with their reason: this pipeline's\nagent writes the secrets over the vault's public endpoint.",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                clusterName: "$(clusterName)",
+                keyVaultNames: "$(keyVaultName)",
+                failOn: "error",
+                skipChecks:
+                  "keyVault.network, keyVault.privateEndpoint: the Microsoft-hosted agent writes the secrets over the vault's public endpoint; close it once the agents run in the VNet\n",
+              },
+            },
+          ],
+        },
+      ],
+    },
   ],
 };
 
@@ -250,15 +304,36 @@ export const DEMO_BLOCKED_PROBES = 2;
 export const DEMO_VARIABLES = { "AksHardening.ApiServerProbeTimeoutSeconds": "0.5" };
 
 /**
- * What the pipeline starts from in the local Azure: the cluster (Azure CNI, API server open to every
- * address), the app's user-assigned identity, and the key vault whose access policy lets the pipeline's
- * service connection (`connectionObjectId`) write secrets.
+ * The settings the platform team's cluster template gives every cluster, which this pipeline does not
+ * change: Entra ID with Azure RBAC and no local accounts, a network policy engine, an auto-upgrade
+ * channel and Defender for Containers (field names as ManagedCluster in the 2026-06-01 spec).
+ */
+export const PLATFORM_TEMPLATE = {
+  aadProfile: { managed: true, enableAzureRBAC: true, adminGroupObjectIDs: ["5f8e4b2a-7c1d-4e3f-9a6b-2d0c8e1f7a34"] },
+  disableLocalAccounts: true,
+  networkProfile: { networkPlugin: "azure", networkPolicy: "azure" },
+  autoUpgradeProfile: { upgradeChannel: "stable", nodeOSUpgradeChannel: "NodeImage" },
+  securityProfile: {
+    defender: {
+      logAnalyticsWorkspaceResourceId:
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/law-platform",
+      securityMonitoring: { enabled: true },
+    },
+  },
+};
+
+/**
+ * What the pipeline starts from in the local Azure: the cluster (the platform template, Azure CNI, API
+ * server open to every address), the app's user-assigned identity, and the key vault (soft delete and
+ * purge protection on) whose access policy lets the pipeline's service connection (`connectionObjectId`)
+ * write secrets.
  */
 export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): void {
   const v = hardeningPipeline.variables;
-  azure.store.addManagedCluster(v.resourceGroup!, v.clusterName!, { properties: { networkProfile: { networkPlugin: "azure" } } });
+  azure.store.addManagedCluster(v.resourceGroup!, v.clusterName!, { properties: structuredClone(PLATFORM_TEMPLATE) });
   azure.store.addUserAssignedIdentity(v.resourceGroup!, v.identityName!);
   azure.store.addKeyVault(v.resourceGroup!, v.keyVaultName!, {
+    properties: { enablePurgeProtection: true },
     accessPolicies: [
       { tenantId: azure.tenantId, objectId: connectionObjectId, permissions: { secrets: ["get", "list", "set", "recover"] } },
     ],
@@ -291,7 +366,7 @@ export const FLEET_CLUSTERS = {
 export const fleetPipeline: Pipeline = {
   name: "AKS hardening, fleet",
   description:
-    "the four tasks over several clusters in one stage, as parallel jobs (a matrix leg per cluster).\n" +
+    "the four tasks over several clusters in one stage, as parallel jobs (a matrix leg per cluster), each leg scored before and after.\n" +
     "Add a cluster by adding a leg; each leg needs one parallel job (Organization settings → Parallel jobs) to run at the same time.",
   demoCommand: "npm run demo -- --fleet",
   source: SOURCE,
@@ -340,6 +415,13 @@ export const fleetPipeline: Pipeline = {
             matrix: Object.fromEntries(Object.entries(FLEET_CLUSTERS).map(([leg, cluster]) => [leg, { ...cluster }])),
           },
           steps: [
+            {
+              task: "AksHardeningReport@1",
+              name: "before",
+              displayName: "Hardening scorecard of this cluster, before",
+              comment: "Read-only, report only (failOn: never): where this cluster stands before the job hardens it.",
+              inputs: { ...connection, resourceGroupName: "$(resourceGroup)", clusterName: "$(clusterName)", failOn: "never" },
+            },
             {
               task: "EnablePodIdentity@1",
               name: "identity",
@@ -390,6 +472,13 @@ export const fleetPipeline: Pipeline = {
                 memoryLimit: "512Mi",
                 allowedImagesRegex: "^todoappregistry\\.azurecr\\.io/.+$",
               },
+            },
+            {
+              task: "AksHardeningReport@1",
+              name: "after",
+              displayName: "Hardening scorecard of this cluster, after",
+              comment: "The same scorecard after the job: its outputs (passed, failed, failedChecks) are this cluster's proof.",
+              inputs: { ...connection, resourceGroupName: "$(resourceGroup)", clusterName: "$(clusterName)", failOn: "never" },
             },
           ],
         },

@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     console.log(
       "\nOn the second run every step reports changed=false. RestrictApiServer@1 still writes twice, by design: it opens\n" +
         "the API server to this agent for the deploy job (output jobScopedAccess) and its post-job step closes it again,\n" +
-        "so the API server is never left open to a build agent.",
+        "so the API server is never left open to a build agent.\n" +
+        "AksHardeningReport@1 runs first (the scorecard before: the article's checks fail) and last (a gate: they pass);\n" +
+        "it only reads.",
     );
   } finally {
     await fx.close();

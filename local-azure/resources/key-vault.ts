@@ -236,3 +236,29 @@ export function composeVaultForPut(p: {
     },
   };
 }
+
+/**
+ * An entry of a vault's `properties.privateEndpointConnections` as GET returns it: the shape of the
+ * spec examples updateVault (the vault's own list) and getPrivateEndpointConnection (2023-07-01; the
+ * model PrivateEndpointConnectionItem is unchanged in 2026-02-01): id, etag, properties.privateEndpoint.id,
+ * properties.privateLinkServiceConnectionState{status, description, actionsRequired}, provisioningState.
+ * `networkAcls` ({bypass, defaultAction, ipRules[{value}], virtualNetworkRules}) is in updateVault too.
+ */
+export function privateEndpointConnectionItem(
+  vaultId: string,
+  p: { name: string; privateEndpointId: string; status: "Approved" | "Pending" | "Rejected" | "Disconnected" },
+): Record<string, unknown> {
+  return {
+    id: `${vaultId}/privateEndpointConnections/${p.name}`,
+    etag: "",
+    properties: {
+      privateEndpoint: { id: p.privateEndpointId },
+      privateLinkServiceConnectionState: {
+        status: p.status,
+        description: p.status === "Approved" ? "Auto-approved" : "",
+        actionsRequired: "None",
+      },
+      provisioningState: "Succeeded",
+    },
+  };
+}

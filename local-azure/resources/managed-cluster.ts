@@ -502,3 +502,76 @@ function cidrProblem(range: string): string | undefined {
   if (value % hostBits !== 0) return "the address has host bits set for its prefix length";
   return undefined;
 }
+
+/**
+ * The Kubernetes releases the local AKS offers in every region, as ManagedClusters_ListKubernetesVersions
+ * answers (shape of the spec example KubernetesVersions_List, 2025-10-01; the SDK's 2026-06-01 has the same
+ * model): GA minors with their patches, the newest minor in preview. Patch upgrades go to newer patches of
+ * the same minor and to every patch of the next minor, never across two minors.
+ */
+export const KUBERNETES_RELEASES: readonly { version: string; isPreview?: boolean; isDefault?: boolean; patches: string[] }[] = [
+  { version: "1.32", patches: ["1.32.7", "1.32.9"] },
+  { version: "1.33", isDefault: true, patches: ["1.33.3", "1.33.5"] },
+  { version: "1.34", patches: ["1.34.1", "1.34.2"] },
+  { version: "1.35", isPreview: true, patches: ["1.35.0"] },
+];
+
+function minorOf(version: string): string {
+  return version.split(".").slice(0, 2).join(".");
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
+/** Versions a cluster on `version` may upgrade to: newer patches of its minor and the next minor's patches. */
+function upgradesFrom(version: string): { kubernetesVersion: string; isPreview?: boolean }[] {
+  const [major, minor] = minorOf(version).split(".").map(Number);
+  const next = `${major}.${(minor ?? 0) + 1}`;
+  return KUBERNETES_RELEASES.flatMap((release) =>
+    release.patches
+      .filter((patch) => (release.version === minorOf(version) && compareVersions(patch, version) > 0) || release.version === next)
+      .map((patch) => ({ kubernetesVersion: patch, ...(release.isPreview ? { isPreview: true } : {}) })),
+  );
+}
+
+/** GET .../locations/{location}/kubernetesVersions, shaped as the spec example KubernetesVersions_List. */
+export function kubernetesVersionList(): { values: unknown[] } {
+  return {
+    values: KUBERNETES_RELEASES.map((release) => ({
+      version: release.version,
+      ...(release.isDefault ? { isDefault: true } : {}),
+      ...(release.isPreview ? { isPreview: true } : {}),
+      capabilities: { supportPlan: ["KubernetesOfficial"] },
+      patchVersions: Object.fromEntries(
+        release.patches.map((patch) => [patch, { upgrades: upgradesFrom(patch).map((u) => u.kubernetesVersion) }]),
+      ),
+    })),
+  };
+}
+
+/**
+ * GET .../managedClusters/{name}/upgradeProfiles/default, shaped as the spec example
+ * ManagedClustersGetUpgradeProfile (2026-06-01): the control plane's and each pool's current version with
+ * the versions each may upgrade to (`isPreview` only on preview ones).
+ */
+export function managedClusterUpgradeProfile(cluster: ArmResource): ArmResource {
+  const properties = cluster.properties ?? {};
+  const current = String(properties["currentKubernetesVersion"] ?? properties["kubernetesVersion"] ?? KUBERNETES_VERSION);
+  const pools = Array.isArray(properties["agentPoolProfiles"]) ? (properties["agentPoolProfiles"] as Record<string, unknown>[]) : [];
+  return {
+    id: `${cluster.id}/upgradeprofiles/default`,
+    name: "default",
+    type: "Microsoft.ContainerService/managedClusters/upgradeprofiles",
+    properties: {
+      controlPlaneProfile: { name: "master", kubernetesVersion: current, osType: "Linux", upgrades: upgradesFrom(current) },
+      agentPoolProfiles: pools.map((pool) => {
+        const version = String(pool["currentOrchestratorVersion"] ?? pool["orchestratorVersion"] ?? current);
+        return { name: pool["name"], kubernetesVersion: version, osType: pool["osType"] ?? "Linux", upgrades: upgradesFrom(version) };
+      }),
+    },
+  };
+}

@@ -4,8 +4,10 @@ import {
   assignPodIdentities,
   composeManagedClusterForPut,
   defaultManagedCluster,
+  kubernetesVersionList,
   MANAGED_CLUSTER_TYPE,
   managedClusterId,
+  managedClusterUpgradeProfile,
   validateManagedCluster,
 } from "../resources/managed-cluster";
 import type { ArmResource, Operation } from "../store";
@@ -81,6 +83,29 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
           value.push(...store.list(`${group.id}/providers/Microsoft.ContainerService/managedClusters`, MANAGED_CLUSTER_TYPE));
         }
         return { status: 200, body: { value } };
+      },
+    },
+    {
+      // ManagedClusters_GetUpgradeProfile: the only profile is "default".
+      method: "GET",
+      path: `${BASE}/{resourceName}/upgradeProfiles/default`,
+      auth: "arm",
+      handler: (ctx) => {
+        const group = requireResourceGroup(env, ctx);
+        const name = ctx.params["resourceName"] ?? "";
+        const cluster = store.get(idOf(group.name, name));
+        if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
+        return { status: 200, body: managedClusterUpgradeProfile(cluster) };
+      },
+    },
+    {
+      // ManagedClusters_ListKubernetesVersions (what `az aks get-versions` shows).
+      method: "GET",
+      path: "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/kubernetesVersions",
+      auth: "arm",
+      handler: (ctx) => {
+        requireSubscription(env, ctx);
+        return { status: 200, body: kubernetesVersionList() };
       },
     },
     {

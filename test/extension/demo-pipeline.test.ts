@@ -86,12 +86,14 @@ describe("test/extension/demo-pipeline", () => {
     assert.deepEqual(
       first.steps.map((s) => `${s.stage}/${s.task}/${s.kind}`),
       [
+        "Assess/AksHardeningReport@1/main",
         "IdentityAndSecrets/EnablePodIdentity@1/main",
         "IdentityAndSecrets/KeyVaultSecrets@1/main",
         "Deploy/RestrictApiServer@1/main",
         "Deploy/AzureCLI@2/external",
         "Deploy/RestrictApiServer@1/post",
         "Policies/AssignAksPolicies@1/main",
+        "Verify/AksHardeningReport@1/main",
       ],
     );
     for (const s of first.steps) {
@@ -128,6 +130,30 @@ describe("test/extension/demo-pipeline", () => {
     ]);
     for (const a of assignments)
       assert.deepEqual((a.properties!["parameters"] as Record<string, { value: unknown }>)["effect"], { value: "Deny" });
+  });
+
+  it("the hardening report fails the article's checks before the hardening and passes them after it (as a gate), writing nothing", () => {
+    const article = ["apiServer.access", "identity.workloadIdentity", "policy.addon", "policy.builtIns"];
+    const status = (s: StepResult, id: string) => new RegExp(`^\\s+\\[(\\w+)\\] ${id.replace(".", "\\.")}:`, "m").exec(s.run!.stdout)?.[1];
+    const before = step(first, "before");
+    const after = step(first, "after");
+    for (const id of article) {
+      assert.equal(status(before, id), "FAIL", `${id} before`);
+      assert.equal(status(after, id), "PASS", `${id} after`);
+    }
+    assert.equal(after.inputs["failOn"], "error");
+    assert.equal(after.run!.outputs["failed"], "0");
+    assert.match(
+      after.run!.summaries[0]!,
+      /^### AKS hardening report\\?: aks-todo-app\n\n\*\*\d+ passed · \d+ warnings? · 0 failed · 2 skipped\*\*/,
+    );
+    assert.match(before.run!.outputs["failedChecks"]!, /apiServer\.access,identity\.workloadIdentity,policy\.addon,policy\.builtIns/);
+    for (const run of [first, second]) {
+      for (const s of run.steps.filter((x) => x.task === "AksHardeningReport@1")) {
+        assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
+        assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
+      }
+    }
   });
 
   it("the deploy step goes on only once the API server admits the agent, and the restrict step's log shows the wait", () => {

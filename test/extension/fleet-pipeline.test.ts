@@ -75,7 +75,14 @@ describe("test/extension/fleet-pipeline", () => {
     for (const leg of legs) {
       assert.deepEqual(
         first.steps.filter((s) => s.job === leg && s.kind === "main").map((s) => s.task),
-        ["EnablePodIdentity@1", "KeyVaultSecrets@1", "RestrictApiServer@1", "AssignAksPolicies@1"],
+        [
+          "AksHardeningReport@1",
+          "EnablePodIdentity@1",
+          "KeyVaultSecrets@1",
+          "RestrictApiServer@1",
+          "AssignAksPolicies@1",
+          "AksHardeningReport@1",
+        ],
       );
     }
     assert.ok(first.steps.filter((s) => s.stage === "Harden").every((s) => s.parallel));
@@ -129,6 +136,23 @@ describe("test/extension/fleet-pipeline", () => {
     assert.equal(grantsHeldTogether, clusters.length, "the grants were in flight together");
     for (const name of ["db-url", "db-user", "db-password"]) {
       assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, name);
+    }
+  });
+
+  it("each leg's scorecard shows the article's checks failing before the job and passing after it", () => {
+    const status = (s: { run?: { stdout: string } }, id: string) =>
+      new RegExp(`^\\s+\\[(\\w+)\\] ${id.replace(".", "\\.")}:`, "m").exec(s.run!.stdout)?.[1];
+    for (const [leg] of clusters) {
+      const steps = first.steps.filter((s) => s.job === `Harden.${leg}` && s.task === "AksHardeningReport@1");
+      assert.deepEqual(
+        steps.map((s) => s.name),
+        ["before", "after"],
+        leg,
+      );
+      for (const id of ["apiServer.access", "identity.workloadIdentity", "policy.addon", "policy.builtIns"]) {
+        assert.equal(status(steps[0]!, id), "FAIL", `${leg} ${id} before`);
+        assert.equal(status(steps[1]!, id), "PASS", `${leg} ${id} after`);
+      }
     }
   });
 

@@ -8,7 +8,7 @@ import { vsixProblems } from "../../scripts/check-vsix.mjs";
 import { manifestLinks, overviewWithSource, type PackageJsonLinks } from "../../scripts/manifest-links.mjs";
 
 describe("test/extension/package", () => {
-  const TASKS = ["AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
+  const TASKS = ["AksHardeningReport", "AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
   const vsix = findVsix();
   const zip = new AdmZip(vsix);
   const text = (name: string) => zip.readAsText(name);
@@ -49,7 +49,7 @@ describe("test/extension/package", () => {
     assert.match(manifest, /Type="Microsoft\.VisualStudio\.Services\.Screenshots\.1"[^>]*Path="images\/job-summary\.png"/);
   });
 
-  it("the four tasks are contributed, each from its own folder", () => {
+  it("the five tasks are contributed, each from its own folder", () => {
     const vso = JSON.parse(text("extension.vsomanifest")) as {
       contributions: { id: string; type: string; properties: { name: string } }[];
     };

@@ -68,7 +68,7 @@ describe("test/extension/samples", () => {
     assert.equal(readFileSync(SAMPLE_FILES.fleet, "utf8"), rendered.fleet);
   });
 
-  it("the fleet sample runs the four tasks in one stage over a matrix of clusters, as parallel jobs", () => {
+  it("the fleet sample runs the four tasks in one stage over a matrix of clusters, as parallel jobs, with the scorecard before and after", () => {
     const fleet = readFileSync(SAMPLE_FILES.fleet, "utf8");
     const harden = fleetPipeline.stages.find((stage) => stage.stage === "Harden")!;
     const job = harden.jobs[0]!;
@@ -78,7 +78,14 @@ describe("test/extension/samples", () => {
     assert.equal(job.strategy!.maxParallel, legs.length, "every leg can run at once");
     assert.deepEqual(
       job.steps.map((s) => s.task),
-      ["EnablePodIdentity@1", "KeyVaultSecrets@1", "RestrictApiServer@1", "AssignAksPolicies@1"],
+      [
+        "AksHardeningReport@1",
+        "EnablePodIdentity@1",
+        "KeyVaultSecrets@1",
+        "RestrictApiServer@1",
+        "AssignAksPolicies@1",
+        "AksHardeningReport@1",
+      ],
     );
     assert.match(
       fleet,

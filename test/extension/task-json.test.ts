@@ -13,7 +13,7 @@ describe("test/extension/task-json", () => {
     validateTask: (taskPath: string, task: unknown) => string[];
   };
 
-  const TASKS = ["AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
+  const TASKS = ["AksHardeningReport", "AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
   let dir: string;
 
   before(() => {
@@ -29,7 +29,7 @@ describe("test/extension/task-json", () => {
   }
 
   describe("the packaged task.json files", () => {
-    it("the VSIX holds exactly the four tasks", () => {
+    it("the VSIX holds exactly the five tasks", () => {
       assert.deepEqual(readdirSync(join(dir, "tasks")).sort(), TASKS);
     });
 

@@ -70,6 +70,7 @@ describe("test/reliability/bad-inputs", () => {
     }),
     KeyVaultSecrets: () => ({ keyVaultName: "kv-bad-inputs", resourceGroupName: RG, secrets: `db-url=${DB_URL}` }),
     AssignAksPolicies: () => ({ resourceGroupName: RG, clusterName: "aks-bad", policies: "noPrivilegedContainers", effect: "Deny" }),
+    AksHardeningReport: () => ({ resourceGroupName: RG, clusterName: "aks-bad", keyVaultNames: "kv-bad-inputs", failOn: "error" }),
   };
 
   const CASES: Record<TaskName, BadInput[]> = {
@@ -374,6 +375,32 @@ describe("test/reliability/bad-inputs", () => {
       { what: "reportCompliance that is not a boolean", inputs: { reportCompliance: "yes" }, names: "reportCompliance" },
       { what: "enableAddon that is not a boolean", inputs: { enableAddon: "no" }, names: "enableAddon" },
     ],
+    AksHardeningReport: [
+      { what: "an unknown failOn", inputs: { failOn: "sometimes" }, names: "failOn" },
+      { what: "failOn as a boolean", inputs: { failOn: "true" }, names: "failOn" },
+      { what: "a check ID that does not exist", inputs: { skipChecks: "cluster.defenders: typo" }, names: "skipChecks", says: /IDs: / },
+      { what: "a valid and an unknown check ID", inputs: { skipChecks: "cluster.version, network.firewall" }, names: "skipChecks" },
+      { what: "a reason without a check ID", inputs: { skipChecks: ": we accept the risk" }, names: "skipChecks" },
+      { what: "a vault name with '_'", inputs: { keyVaultNames: "kv_bad" }, names: "keyVaultNames" },
+      { what: "a vault name of two characters", inputs: { keyVaultNames: "kv" }, names: "keyVaultNames" },
+      { what: "a vault name over 24 characters", inputs: { keyVaultNames: `kv-${long(22)}` }, names: "keyVaultNames" },
+      { what: "a vault name with '--'", inputs: { keyVaultNames: "kv--bad" }, names: "keyVaultNames" },
+      {
+        what: "an identity's resource ID as a vault",
+        inputs: () => ({ keyVaultNames: identity.id }),
+        names: "keyVaultNames",
+        says: /resource ID/,
+      },
+      {
+        what: "a vault that does not exist",
+        inputs: { keyVaultNames: "kv-not-here" },
+        names: "keyVaultNames",
+        says: /there is no key vault/,
+      },
+      { what: "a cluster name starting with '-'", inputs: { clusterName: "-aks" }, names: "clusterName" },
+      { what: "no cluster name", inputs: { clusterName: undefined }, names: "clusterName" },
+      { what: "a resource group with '/'", inputs: { resourceGroupName: "rg/bad" }, names: "resourceGroupName" },
+    ],
   };
 
   function writes() {
@@ -406,7 +433,7 @@ describe("test/reliability/bad-inputs", () => {
     });
   }
 
-  it("the matrix has at least 60 bad inputs, across all four tasks", () => {
+  it("the matrix has at least 60 bad inputs, at least 10 for each task", () => {
     const counts = Object.values(CASES).map((cases) => cases.length);
     assert.ok(counts.every((n) => n >= 10));
     assert.ok(counts.reduce((a, b) => a + b) >= 60);

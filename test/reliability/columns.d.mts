@@ -1,4 +1,10 @@
-export declare const TASKS: readonly ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
+export declare const TASKS: readonly [
+  "RestrictApiServer",
+  "EnablePodIdentity",
+  "KeyVaultSecrets",
+  "AssignAksPolicies",
+  "AksHardeningReport",
+];
 export declare const FAULT_COLUMNS: readonly [
   "429 Retry-After",
   "500/503",

@@ -226,4 +226,59 @@ describe("test/reliability/concurrency", () => {
     assert.equal((now["tags"] as Record<string, string>)["owner"], "someone-else", "the outside change is kept");
     assert.equal((now.properties!["podIdentityProfile"] as { enabled: boolean }).enabled, true);
   });
+  it(cellName("AksHardeningReport", "concurrent runs", "two reports of one cluster while RestrictApiServer restricts it"), async () => {
+    const name = `aks-conc-${++count}`;
+    const cluster = fx.azure.store.addManagedCluster("rg-conc", name);
+    // The write lands only once both reports and the task itself have read the cluster (three GETs).
+    const path = new RegExp(`${escape(cluster.id)}$`, "i");
+    fx.azure.faults.add({ method: "PUT", path, kind: "hold", until: fx.azure.faults.afterRequests({ method: "GET", path }, 3) });
+    const firstRequest = fx.azure.requests.length;
+    const report = () => fx.run("AksHardeningReport", { inputs: { resourceGroupName: "rg-conc", clusterName: name } });
+    const [restrict, ...reports] = await Promise.all([
+      fx.run("RestrictApiServer", { inputs: { resourceGroupName: "rg-conc", clusterName: name, authorizedIpRanges: "203.0.113.0/24" } }),
+      report(),
+      report(),
+    ]);
+    assertSucceeded(restrict!);
+    reports.forEach(assertSucceeded);
+    for (const run of reports) {
+      // Each report saw the cluster either before or after the write, never a mix the API server check could misread.
+      assert.match(
+        run.stdout,
+        /\[(FAIL|PASS)\] apiServer\.access: (The API server accepts connections from every address|1 authorized IP range)/,
+      );
+    }
+    const writes = fx.azure.requests.slice(firstRequest).filter((r) => ["PUT", "PATCH", "DELETE"].includes(r.method));
+    assert.deepEqual(
+      writes.map((r) => `${r.method} ${r.path}`),
+      [`PUT ${cluster.id}`],
+      "only RestrictApiServer wrote",
+    );
+    const ranges = (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
+      .authorizedIPRanges;
+    assert.deepEqual(ranges, ["203.0.113.0/24"]);
+  });
+
+  it(cellName("AksHardeningReport", "outside change", "someone restricts the API server as the report reads the cluster"), async () => {
+    const name = `aks-conc-${++count}`;
+    const cluster = fx.azure.store.addManagedCluster("rg-conc", name);
+    fx.azure.faults.add({
+      method: "GET",
+      path: new RegExp(`${escape(cluster.id)}$`, "i"),
+      kind: "pass",
+      onMatch: () => {
+        const current = fx.azure.store.get(cluster.id)!;
+        fx.azure.store.put({
+          ...current,
+          properties: { ...current.properties, apiServerAccessProfile: { authorizedIPRanges: ["198.51.100.0/24"] } },
+        });
+      },
+    });
+    const run = await fx.run("AksHardeningReport", { inputs: { resourceGroupName: "rg-conc", clusterName: name } });
+    assertSucceeded(run);
+    assert.match(run.stdout, /\[PASS\] apiServer\.access: 1 authorized IP range, the widest a \/24\./);
+    const ranges = (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
+      .authorizedIPRanges;
+    assert.deepEqual(ranges, ["198.51.100.0/24"], "the outside change is untouched");
+  });
 });

@@ -302,7 +302,46 @@ describe("test/reliability/fault-matrix", () => {
     },
   };
 
-  const SCENARIOS = [restrictApiServer, enablePodIdentity, keyVaultSecrets, assignAksPolicies];
+  // ---- AksHardeningReport@1: only reads (cluster, upgrade profile, Kubernetes versions, assignments, policy states, vault) ----
+
+  const aksHardeningReport: Scenario = {
+    task: "AksHardeningReport",
+    routeNames: ["cluster read", "policy states query", "vault read", "upgrade profile read"],
+    setUp() {
+      const n = ++count;
+      const name = `aks-rel-ahr-${n}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-ahr", name, {
+        properties: {
+          apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24"] },
+          addonProfiles: { azurepolicy: { enabled: true } },
+        },
+      });
+      const vault = fx.azure.store.addKeyVault("rg-rel-ahr", `kv-rel-ahr-${n}`);
+      const before = [fx.azure.store.get(cluster.id), fx.azure.store.get(vault.id)];
+      const firstRequest = fx.azure.requests.length;
+      const unchanged = () => {
+        assert.deepEqual([fx.azure.store.get(cluster.id), fx.azure.store.get(vault.id)], before, "the report changed nothing");
+        assert.deepEqual(
+          fx.azure.requests.slice(firstRequest).filter((r) => ["PUT", "PATCH", "DELETE"].includes(r.method)),
+          [],
+          "the report never writes",
+        );
+      };
+      return {
+        inputs: { resourceGroupName: "rg-rel-ahr", clusterName: name, keyVaultNames: vault.name },
+        routes: {
+          "cluster read": { method: "GET", path: new RegExp(`/managedClusters/${name}$`) },
+          "policy states query": { method: "POST", path: new RegExp(`/managedClusters/${name}/providers/Microsoft\\.PolicyInsights/`) },
+          "vault read": { method: "GET", path: new RegExp(`/vaults/${vault.name}$`) },
+          "upgrade profile read": { method: "GET", path: new RegExp(`/managedClusters/${name}/upgradeProfiles/default$`) },
+        },
+        assertDone: unchanged,
+        assertUntouched: unchanged,
+      };
+    },
+  };
+
+  const SCENARIOS = [restrictApiServer, enablePodIdentity, keyVaultSecrets, assignAksPolicies, aksHardeningReport];
 
   interface RouteFault {
     column: string;
@@ -381,6 +420,11 @@ describe("test/reliability/fault-matrix", () => {
         notApplicable(task, "412 stale If-Match", "sends no If-Match: accessPolicies/add merges on the server, secrets are versioned");
         notApplicable(task, "LRO Failed", "no long-running operation: accessPolicies/add and secret writes complete in the response");
         notApplicable(task, "LRO Canceled", "no long-running operation: accessPolicies/add and secret writes complete in the response");
+        continue;
+      }
+      if (task === "AksHardeningReport") {
+        const reason = "only reads: no cluster write to be refused, conditioned or awaited";
+        for (const column of ["409 cluster busy", "412 stale If-Match", "LRO Failed", "LRO Canceled"]) notApplicable(task, column, reason);
         continue;
       }
 
@@ -528,8 +572,12 @@ describe("test/reliability/fault-matrix", () => {
 
     for (const scenario of SCENARIOS) {
       const { task } = scenario;
-      if (task === "KeyVaultSecrets") {
-        notApplicable(task, "409 EtagMismatch", "writes no cluster");
+      if (task === "KeyVaultSecrets" || task === "AksHardeningReport") {
+        notApplicable(
+          task,
+          "409 EtagMismatch",
+          task === "KeyVaultSecrets" ? "writes no cluster" : "only reads: no cluster write to be refused",
+        );
         continue;
       }
       // AKS refuses a write that meets a running operation with 409 EtagMismatch as well as OperationNotAllowed;

@@ -1,0 +1,708 @@
+import { after, before, describe, it } from "mocha";
+import assert from "node:assert/strict";
+import { markdownText } from "../../core/markdown";
+import { Fixture } from "../harness/fixture";
+import type { StepRun } from "../harness/agent";
+import { privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
+import { CHECK_IDS } from "../../tasks/AksHardeningReport/checks";
+
+const TASK = "AksHardeningReport";
+const RG = "rg-report";
+const NO_PRIVILEGED = "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4";
+const RESOURCE_LIMITS = "/providers/Microsoft.Authorization/policyDefinitions/e345eecc-fa47-480f-9e88-67dcc122b164";
+const ALLOWED_IMAGES = "/providers/Microsoft.Authorization/policyDefinitions/febd0533-8e55-448f-b837-bd0e06f16469";
+const ARTICLE_DEFINITIONS = [NO_PRIVILEGED, RESOURCE_LIMITS, ALLOWED_IMAGES];
+const POLICY_PARAMETERS: Record<string, Record<string, { value: unknown }>> = {
+  [RESOURCE_LIMITS]: { cpuLimit: { value: "500m" }, memoryLimit: { value: "512Mi" } },
+  [ALLOWED_IMAGES]: { allowedContainerImagesRegex: { value: "^myregistry\\.azurecr\\.io/.+$" } },
+};
+
+type Line = { status: string; id: string; subject?: string; finding: string; fix?: string };
+
+/** The scorecard as the log shows it: `[STATUS] id (vault): finding`, then `fix: …`. */
+function scorecardLines(run: StepRun): Line[] {
+  const lines: Line[] = [];
+  for (const text of run.stdout.split("\n")) {
+    const check = /^\s+\[(PASS|WARN|FAIL|UNKNOWN|SKIPPED)\] (\S+?)(?: \(([^)]+)\))?: (.*)$/.exec(text);
+    if (check) {
+      lines.push({ status: check[1]!.toLowerCase(), id: check[2]!, ...(check[3] ? { subject: check[3] } : {}), finding: check[4]! });
+      continue;
+    }
+    const fix = /^\s+fix: (.*)$/.exec(text);
+    if (fix && lines.length) lines.at(-1)!.fix = fix[1]!;
+  }
+  return lines;
+}
+
+describe("AksHardeningReport@1 (packaged)", () => {
+  let fx: Fixture;
+
+  before(async () => {
+    fx = await Fixture.start({ operationPolls: 0 });
+  });
+  after(async () => {
+    await fx?.close();
+  });
+
+  function assign(scope: string, name: string, definitionId: string, effect: string, enforcementMode = "Default"): ArmResource {
+    return fx.azure.store.addPolicyAssignment(scope, name, {
+      displayName: name,
+      policyDefinitionId: definitionId,
+      parameters: { effect: { value: effect }, ...POLICY_PARAMETERS[definitionId] },
+      enforcementMode,
+    });
+  }
+
+  /** Runs the report and checks the rule every run keeps: no write, to ARM or to a vault's data plane. */
+  async function report(inputs: Record<string, string>): Promise<StepRun> {
+    fx.azure.clearRequests();
+    const run = await fx.run(TASK, { inputs: { resourceGroupName: RG, ...inputs } });
+    assert.deepEqual(fx.armWrites(), [], "the report never writes to ARM");
+    assert.deepEqual(
+      fx.azure.requests.filter((r) => r.host.includes(".vault.azure.net")),
+      [],
+      "the report never calls a vault's data plane",
+    );
+    return run;
+  }
+
+  /** The status and finding of one check in a run, failing the test when the check is missing. */
+  function line(run: StepRun, id: string, subject?: string): Line {
+    const found = scorecardLines(run).find((l) => l.id === id && l.subject === subject);
+    assert.ok(found, `no line for ${id}${subject ? ` (${subject})` : ""} in:\n${run.stdout}`);
+    return found;
+  }
+
+  function expect(run: StepRun, id: string, status: string, finding: RegExp, fix?: RegExp, subject?: string): void {
+    const found = line(run, id, subject);
+    assert.equal(found.status, status, `${id}: ${found.finding}`);
+    assert.match(found.finding, finding);
+    if (fix) assert.match(found.fix ?? "", fix);
+    // The job summary carries the same line (its text escaped for markdown).
+    assert.ok(
+      run.summaries[0]!.includes(`\`${id}\``) && run.summaries[0]!.includes(markdownText(found.finding).replace(/\|/g, "\\|")),
+      `${id} is not in the summary`,
+    );
+  }
+
+  // Three clusters: one with every check's passing state, one with the warning states, one with the
+  // failing states; two more for the states the first three cannot hold at once.
+  let passing: StepRun;
+  let warning: StepRun;
+  let failing: StepRun;
+  let warningMore: StepRun;
+  let nonCompliant: StepRun;
+
+  before(async () => {
+    const store = fx.azure.store;
+    store.addResourceGroup(RG);
+
+    // ---- passing ----
+    const pass = store.addManagedCluster("rg-pass", "aks-pass", {
+      properties: {
+        apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "198.51.100.7/32"] },
+        oidcIssuerProfile: { enabled: true },
+        securityProfile: {
+          workloadIdentity: { enabled: true },
+          defender: {
+            logAnalyticsWorkspaceResourceId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-mon/providers/Microsoft.OperationalInsights/workspaces/law`,
+            securityMonitoring: { enabled: true },
+          },
+        },
+        aadProfile: { managed: true, enableAzureRBAC: true, adminGroupObjectIDs: ["0b5a6c4e-3f2d-4e1a-9c8b-7d6e5f4a3b2c"] },
+        disableLocalAccounts: true,
+        addonProfiles: { azurepolicy: { enabled: true } },
+        networkProfile: { networkPlugin: "azure", networkPolicy: "cilium", outboundType: "userDefinedRouting" },
+        autoUpgradeProfile: { upgradeChannel: "stable" },
+      },
+    });
+    // One of the three at the cluster's resource group: "at the cluster or above" counts.
+    assign(pass.id, "no-privileged", NO_PRIVILEGED, "Deny");
+    assign(pass.id, "limits", RESOURCE_LIMITS, "Deny");
+    assign(store.resourceGroupId("rg-pass"), "images", ALLOWED_IMAGES, "Deny");
+    store.evaluatePolicies(pass.id);
+    const kvPass = store.addKeyVault("rg-pass", "kv-pass", {
+      enableRbacAuthorization: true,
+      properties: { enablePurgeProtection: true, publicNetworkAccess: "Disabled" },
+    });
+    store.put({
+      ...kvPass,
+      properties: {
+        ...kvPass.properties,
+        privateEndpointConnections: [
+          privateEndpointConnectionItem(kvPass.id, {
+            name: "pe-kv-pass.1f2e",
+            privateEndpointId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-kv-pass`,
+            status: "Approved",
+          }),
+        ],
+      },
+    });
+
+    // ---- warning ----
+    const warn = store.addManagedCluster(RG, "aks-warn", {
+      tags: { "aks-hardening-job-scoped-ips": "198.51.100.200/32 3f9a1c2b 2020-01-01T00:00Z" },
+      properties: {
+        kubernetesVersion: "1.32.9",
+        currentKubernetesVersion: "1.32.9",
+        apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "198.51.100.200/32"] },
+        podIdentityProfile: {
+          enabled: true,
+          allowNetworkPluginKubenet: true,
+          userAssignedIdentities: [
+            {
+              name: "todo-app",
+              namespace: "todo",
+              bindingSelector: "todo-app",
+              identity: {
+                resourceId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-todo`,
+                clientId: "2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+                objectId: "6e5d4c3b-2a19-4f8e-8d7c-6b5a4f3e2d1c",
+              },
+            },
+          ],
+        },
+        aadProfile: { managed: true },
+        disableLocalAccounts: false,
+        addonProfiles: { azurepolicy: { enabled: true } },
+        networkProfile: { networkPlugin: "kubenet", networkPolicy: "calico" },
+        autoUpgradeProfile: { upgradeChannel: "rapid" },
+      },
+    });
+    // The three through one custom initiative, in Audit.
+    const initiative = store.addPolicyDefinition("article-policies", {
+      displayName: "The article's Kubernetes policies",
+      parameters: { effect: { type: "String", allowedValues: ["Audit", "Deny", "Disabled"], defaultValue: "Audit" } },
+      policyDefinitions: ARTICLE_DEFINITIONS.map((id, i) => ({ policyDefinitionId: id, policyDefinitionReferenceId: `member-${i}` })),
+    });
+    fx.azure.store.addPolicyAssignment(warn.id, "article-initiative", {
+      displayName: "article-initiative",
+      policyDefinitionId: initiative.id,
+      parameters: { effect: { value: "Audit" } },
+    });
+    store.addKeyVault(RG, "kv-warn", {
+      properties: {
+        networkAcls: { bypass: "AzureServices", defaultAction: "Deny", ipRules: [{ value: "10.0.0.0/8" }], virtualNetworkRules: [] },
+      },
+    });
+    const kvWarn = store.getKeyVault(RG, "kv-warn")!;
+    store.put({
+      ...kvWarn,
+      properties: {
+        ...kvWarn.properties,
+        privateEndpointConnections: [
+          privateEndpointConnectionItem(kvWarn.id, {
+            name: "pe-kv-warn.9a8b",
+            privateEndpointId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-kv-warn`,
+            status: "Pending",
+          }),
+        ],
+      },
+    });
+
+    // ---- failing ----
+    store.addManagedCluster(RG, "aks-fail", {
+      properties: {
+        kubernetesVersion: "1.31.8",
+        currentKubernetesVersion: "1.31.8",
+        enableRBAC: false,
+        networkProfile: { loadBalancerSku: "basic" },
+      },
+    });
+    store.addKeyVault(RG, "kv-fail", { enableSoftDelete: false });
+
+    // ---- more warnings: broad ranges, legacy Entra ID, add-on without assignments, node-image channel, no private endpoint behind a firewall ----
+    store.addManagedCluster("rg-more", "aks-more", {
+      properties: {
+        apiServerAccessProfile: { authorizedIPRanges: ["10.0.0.0/8"] },
+        aadProfile: {
+          managed: false,
+          clientAppID: "c1d2e3f4-0000-4000-8000-000000000001",
+          serverAppID: "c1d2e3f4-0000-4000-8000-000000000002",
+        },
+        addonProfiles: { azurepolicy: { enabled: true } },
+        autoUpgradeProfile: { upgradeChannel: "node-image" },
+      },
+    });
+    store.addKeyVault(RG, "kv-more", { properties: { publicNetworkAccess: "Disabled" } });
+
+    // ---- non-compliant workloads ----
+    const bad = store.addManagedCluster(RG, "aks-noncompliant", { properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
+    assign(bad.id, "no-privileged", NO_PRIVILEGED, "Deny");
+    assign(bad.id, "limits", RESOURCE_LIMITS, "Deny");
+    assign(bad.id, "images", ALLOWED_IMAGES, "Deny", "DoNotEnforce");
+    store.evaluatePolicies(bad.id, ["no-privileged"]);
+
+    passing = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
+    warning = await report({ clusterName: "aks-warn", keyVaultNames: "kv-warn" });
+    failing = await report({ clusterName: "aks-fail", keyVaultNames: "kv-fail" });
+    warningMore = await report({
+      resourceGroupName: "rg-more",
+      clusterName: "aks-more",
+      keyVaultNames: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-more`,
+    });
+    nonCompliant = await report({ clusterName: "aks-noncompliant" });
+  });
+
+  it("every check of the table appears once per run (once per vault for Key Vault checks), and every run succeeds with failOn: never", () => {
+    for (const run of [passing, warning, failing, warningMore]) {
+      fx.assertSucceeded(run);
+      assert.deepEqual(
+        scorecardLines(run)
+          .map((l) => l.id)
+          .sort(),
+        [...CHECK_IDS].sort(),
+      );
+    }
+  });
+
+  describe("API server", () => {
+    it("apiServer.access passes with authorized ranges of /16 or narrower", () =>
+      expect(passing, "apiServer.access", "pass", /2 authorized IP ranges, the widest a \/24/));
+    it("apiServer.access warns on a job-scoped agent IP left behind, and says how to remove it", () =>
+      expect(
+        warning,
+        "apiServer.access",
+        "warn",
+        /a job-scoped agent IP left behind after their job: 198\.51\.100\.200\/32/,
+        /RestrictApiServer@1 \(action: remove; authorizedIpRanges: 198\.51\.100\.200\/32\)/,
+      ));
+    it("apiServer.access warns on a range broader than /16", () =>
+      expect(warningMore, "apiServer.access", "warn", /1 range broader than \/16: 10\.0\.0\.0\/8/, /RestrictApiServer@1 \(action: set/));
+    it("apiServer.access fails on an open API server, pointing to RestrictApiServer@1", () =>
+      expect(failing, "apiServer.access", "fail", /accepts connections from every address/, /RestrictApiServer@1 \(action: set/));
+  });
+
+  describe("Identity", () => {
+    it("identity.workloadIdentity passes with Workload ID and the OIDC issuer on", () =>
+      expect(passing, "identity.workloadIdentity", "pass", /Workload ID and the OIDC issuer are on/));
+    it("identity.workloadIdentity warns while the pod-identity add-on is in use, naming the bindings to migrate", () =>
+      expect(
+        warning,
+        "identity.workloadIdentity",
+        "warn",
+        /deprecated AAD pod-identity add-on is in use with 1 binding to migrate to Workload ID: todo\/todo-app/,
+        /EnablePodIdentity@1 \(identityMode: workloadIdentity; identity: \/subscriptions\/.*\/userAssignedIdentities\/id-todo; namespace: todo; serviceAccountName: <service account>\); then after migrating each binding: az aks update -g rg-report -n aks-warn --disable-pod-identity/,
+      ));
+    it("identity.workloadIdentity fails when Workload ID is off", () =>
+      expect(
+        failing,
+        "identity.workloadIdentity",
+        "fail",
+        /Workload ID is off \(OIDC issuer off, workload identity off\)/,
+        /EnablePodIdentity@1/,
+      ));
+    it("identity.localAccounts passes when local accounts are disabled", () =>
+      expect(passing, "identity.localAccounts", "pass", /Local accounts are disabled/));
+    it("identity.localAccounts warns when they are enabled beside Entra ID", () =>
+      expect(
+        warning,
+        "identity.localAccounts",
+        "warn",
+        /Local accounts are enabled/,
+        /az aks update -g rg-report -n aks-warn --disable-local-accounts/,
+      ));
+    it("identity.localAccounts fails when they are the only way in", () =>
+      expect(failing, "identity.localAccounts", "fail", /only way in/, /--enable-aad .*--disable-local-accounts/));
+    it("identity.entraId passes with AKS-managed Entra ID", () =>
+      expect(passing, "identity.entraId", "pass", /AKS-managed Entra ID integration is on \(1 admin group\)/));
+    it("identity.entraId warns on the legacy integration", () =>
+      expect(warningMore, "identity.entraId", "warn", /legacy \(deprecated\)/, /--enable-aad/));
+    it("identity.entraId fails without Entra ID", () =>
+      expect(failing, "identity.entraId", "fail", /No Entra ID integration/, /--enable-aad/));
+    it("identity.azureRbac passes with Azure RBAC", () =>
+      expect(passing, "identity.azureRbac", "pass", /Azure RBAC authorizes Kubernetes requests/));
+    it("identity.azureRbac warns with Kubernetes RBAC only", () =>
+      expect(warning, "identity.azureRbac", "warn", /Kubernetes RBAC only/, /--enable-azure-rbac/));
+    it("identity.azureRbac fails with Kubernetes RBAC disabled", () =>
+      expect(failing, "identity.azureRbac", "fail", /Kubernetes RBAC is disabled/, /cannot be turned on in an existing cluster/));
+  });
+
+  describe("Policy", () => {
+    it("policy.addon passes with the add-on on and assignments applying", () =>
+      expect(passing, "policy.addon", "pass", /add-on is on; 3 assignments apply to the cluster/));
+    it("policy.addon warns when the add-on is on but nothing is assigned", () =>
+      expect(
+        warningMore,
+        "policy.addon",
+        "warn",
+        /no policy is assigned/,
+        /AssignAksPolicies@1 \(policies: noPrivilegedContainers,resourceLimits,allowedImages/,
+      ));
+    it("policy.addon fails when the add-on is off", () =>
+      expect(failing, "policy.addon", "fail", /add-on is off/, /AssignAksPolicies@1 \(enableAddon: true\)/));
+    it("policy.builtIns passes with the three built-ins in Deny, also when one is assigned at the resource group", () =>
+      expect(
+        passing,
+        "policy.builtIns",
+        "pass",
+        /All three are assigned in Deny: .*allowedImages: Deny via 'images' at resource group rg-pass/,
+      ));
+    it("policy.builtIns warns when an initiative holds the three but audits, with the effect and where it is assigned", () =>
+      expect(
+        warning,
+        "policy.builtIns",
+        "warn",
+        /noPrivilegedContainers: Audit via 'article-initiative' at the cluster/,
+        /AssignAksPolicies@1 \(policies: noPrivilegedContainers,resourceLimits,allowedImages; effect: Deny/,
+      ));
+    it("policy.builtIns warns on an assignment in DoNotEnforce", () =>
+      expect(nonCompliant, "policy.builtIns", "warn", /allowedImages: Deny \(DoNotEnforce\)/));
+    it("policy.builtIns fails when they are not assigned", () =>
+      expect(
+        failing,
+        "policy.builtIns",
+        "fail",
+        /Not assigned to the cluster or above it: noPrivilegedContainers, resourceLimits, allowedImages/,
+      ));
+    it("policy.compliance passes with fresh results and none non-compliant", () =>
+      expect(passing, "policy.compliance", "pass", /3 compliant results, none non-compliant; last evaluated/));
+    it("policy.compliance warns honestly while nothing is evaluated yet", () =>
+      expect(warning, "policy.compliance", "warn", /Not evaluated yet: .*Missing results are not compliance/));
+    it("policy.compliance fails on non-compliant results", () =>
+      expect(nonCompliant, "policy.compliance", "fail", /1 non-compliant result and 2 compliant/, /az policy state list/));
+  });
+
+  describe("Network", () => {
+    it("network.policy passes with an engine on Azure CNI", () =>
+      expect(passing, "network.policy", "pass", /Network policy engine cilium \(network plugin azure\)/));
+    it("network.policy warns on kubenet", () => expect(warning, "network.policy", "warn", /calico, on the kubenet network plugin/));
+    it("network.policy fails without an engine", () =>
+      expect(failing, "network.policy", "fail", /No network policy engine/, /--network-policy calico/));
+    it("network.outbound passes with user-defined routing", () => expect(passing, "network.outbound", "pass", /userDefinedRouting/));
+    it("network.outbound notes load-balancer egress as a warning", () =>
+      expect(warning, "network.outbound", "warn", /Outbound type loadBalancer: pods reach the internet directly/));
+    it("network.outbound fails on the retired Basic load balancer", () =>
+      expect(failing, "network.outbound", "fail", /Basic load balancer/, /--load-balancer-sku standard/));
+  });
+
+  describe("Key Vault", () => {
+    it("keyVault.permissionModel passes with Azure RBAC", () =>
+      expect(passing, "keyVault.permissionModel", "pass", /Azure RBAC permission model/, undefined, "kv-pass"));
+    it("keyVault.permissionModel warns on access policies (it has no failing state)", () =>
+      expect(warning, "keyVault.permissionModel", "warn", /Access-policy permission model/, /--enable-rbac-authorization true/, "kv-warn"));
+    it("keyVault.network passes with public network access disabled", () =>
+      expect(passing, "keyVault.network", "pass", /Public network access is disabled/, undefined, "kv-pass"));
+    it("keyVault.network warns when the firewall allows a range broader than /16", () =>
+      expect(
+        warning,
+        "keyVault.network",
+        "warn",
+        /denies by default, but allows 1 range broader than \/16: 10\.0\.0\.0\/8/,
+        undefined,
+        "kv-warn",
+      ));
+    it("keyVault.network fails when the vault is open to every network", () =>
+      expect(
+        failing,
+        "keyVault.network",
+        "fail",
+        /Reachable from every network/,
+        /az keyvault update -g rg-report -n kv-fail --default-action Deny/,
+        "kv-fail",
+      ));
+    it("keyVault.privateEndpoint passes with an approved connection", () =>
+      expect(passing, "keyVault.privateEndpoint", "pass", /1 approved private endpoint connection/, undefined, "kv-pass"));
+    it("keyVault.privateEndpoint warns on a connection waiting for approval, naming it", () =>
+      expect(
+        warning,
+        "keyVault.privateEndpoint",
+        "warn",
+        /waiting for approval/,
+        /az keyvault private-endpoint-connection approve --id .*\/privateEndpointConnections\/pe-kv-warn\.9a8b/,
+        "kv-warn",
+      ));
+    it("keyVault.privateEndpoint warns without a connection behind a closed firewall (a vault given by resource ID)", () =>
+      expect(
+        warningMore,
+        "keyVault.privateEndpoint",
+        "warn",
+        /No private endpoint connection \(the firewall restricts/,
+        undefined,
+        "kv-more",
+      ));
+    it("keyVault.privateEndpoint fails without a connection on an open vault", () =>
+      expect(
+        failing,
+        "keyVault.privateEndpoint",
+        "fail",
+        /No private endpoint connection, and the vault is reachable/,
+        /az network private-endpoint create/,
+        "kv-fail",
+      ));
+    it("keyVault.recovery passes with soft delete and purge protection", () =>
+      expect(passing, "keyVault.recovery", "pass", /Soft delete and purge protection are on/, undefined, "kv-pass"));
+    it("keyVault.recovery warns without purge protection", () =>
+      expect(warning, "keyVault.recovery", "warn", /purge protection off/, /--enable-purge-protection true/, "kv-warn"));
+    it("keyVault.recovery fails without soft delete", () =>
+      expect(failing, "keyVault.recovery", "fail", /Soft delete is off/, undefined, "kv-fail"));
+  });
+
+  describe("Cluster", () => {
+    it("cluster.version passes on a supported minor version", () =>
+      expect(passing, "cluster.version", "pass", /Kubernetes 1\.33\.5 is supported \(1\.32–1\.34\)/));
+    it("cluster.version warns on the oldest supported minor, naming the upgrade from the cluster's upgrade profile", () =>
+      expect(
+        warning,
+        "cluster.version",
+        "warn",
+        /1\.32\.9 is the oldest supported minor version/,
+        /az aks upgrade -g rg-report -n aks-warn --kubernetes-version 1\.33\.5/,
+      ));
+    it("cluster.version fails out of support", () =>
+      expect(
+        failing,
+        "cluster.version",
+        "fail",
+        /1\.31\.8 is out of support \(supported in this region: 1\.32–1\.34\)/,
+        /--kubernetes-version 1\.32\.9/,
+      ));
+    it("cluster.autoUpgrade passes with the stable channel", () =>
+      expect(passing, "cluster.autoUpgrade", "pass", /Auto-upgrade channel stable/));
+    it("cluster.autoUpgrade warns on rapid and on node-image", () => {
+      expect(warning, "cluster.autoUpgrade", "warn", /rapid/, /--auto-upgrade-channel stable/);
+      expect(warningMore, "cluster.autoUpgrade", "warn", /node-image: node images are upgraded, Kubernetes itself is not/);
+    });
+    it("cluster.autoUpgrade fails without a channel", () => expect(failing, "cluster.autoUpgrade", "fail", /No auto-upgrade channel/));
+    it("cluster.defender passes with Defender's security monitoring on", () =>
+      expect(passing, "cluster.defender", "pass", /security monitoring is on/));
+    it("cluster.defender fails with it off (it has no warning state)", () =>
+      expect(failing, "cluster.defender", "fail", /security monitoring is off/, /--enable-defender/));
+  });
+
+  describe("scorecard, outputs and reads", () => {
+    it("the summary has the counts at the top and one table per area; the outputs count the lines", () => {
+      const summary = passing.summaries[0]!;
+      assert.match(summary, /^### AKS hardening report\\?: aks-pass\n\n\*\*17 passed · 0 warnings · 0 failed\*\*/);
+      const areas = [...summary.matchAll(/^#### (.+)$/gm)].map((m) => m[1]);
+      assert.deepEqual(areas, ["API server", "Identity", "Policy", "Network", "Key Vault", "Cluster"]);
+      assert.deepEqual(passing.outputs, { passed: "17", failed: "0", warnings: "0", failedChecks: "", changed: "false" });
+
+      const lines = scorecardLines(failing);
+      const failed = lines.filter((l) => l.status === "fail");
+      assert.equal(failing.outputs["failed"], String(failed.length));
+      assert.equal(failing.outputs["warnings"], String(lines.filter((l) => l.status === "warn").length));
+      assert.equal(failing.outputs["passed"], String(lines.filter((l) => l.status === "pass").length));
+      assert.deepEqual(
+        failing.outputs["failedChecks"]!.split(","),
+        failed.map((l) => (l.subject ? `${l.id}:${l.subject}` : l.id)),
+      );
+      assert.ok(failing.outputs["failedChecks"]!.includes("keyVault.recovery:kv-fail"));
+    });
+
+    it("the reads are the few the checks need: one each, and the initiative's definition only when one is assigned", async () => {
+      const paths = (run: () => Promise<StepRun>) =>
+        run().then(() =>
+          fx
+            .armRequests()
+            .map((r) => `${r.method} ${r.path.replace(/^\/subscriptions\/[^/]+/, "").replace(/\/{2,}/g, "/")}`)
+            .sort(),
+        );
+      assert.deepEqual(await paths(() => report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" })), [
+        "GET /providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions",
+        "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass",
+        "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.Authorization/policyAssignments",
+        "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/upgradeProfiles/default",
+        "GET /resourceGroups/rg-pass/providers/Microsoft.KeyVault/vaults/kv-pass",
+        "POST /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults",
+      ]);
+      const withInitiative = await paths(() => report({ clusterName: "aks-warn" }));
+      assert.ok(
+        withInitiative.includes("GET /providers/Microsoft.Authorization/policySetDefinitions/article-policies"),
+        withInitiative.join("\n"),
+      );
+      assert.equal(withInitiative.length, 6);
+    });
+
+    it("a skipped check carries its reason in the log and the summary, and counts nowhere", async () => {
+      const run = await report({
+        clusterName: "aks-fail",
+        keyVaultNames: "kv-fail",
+        skipChecks: "cluster.defender: Defender is bought at the tenant level\nkeyVault.network, keyVault.privateEndpoint",
+      });
+      fx.assertSucceeded(run);
+      expect(run, "cluster.defender", "skipped", /Skipped: Defender is bought at the tenant level/);
+      expect(run, "keyVault.network", "skipped", /Skipped: no reason given/, undefined, "kv-fail");
+      assert.doesNotMatch(run.outputs["failedChecks"]!, /cluster\.defender|keyVault\.network|keyVault\.privateEndpoint/);
+      assert.match(run.summaries[0]!, /· 3 skipped\*\*/);
+    });
+  });
+
+  describe("gate", () => {
+    it("failOn: error fails the task on a failing check, after the scorecard and outputs, naming the failed checks", async () => {
+      const run = await report({ clusterName: "aks-fail", keyVaultNames: "kv-fail", failOn: "error" });
+      assert.equal(run.result, "Failed");
+      assert.match(
+        run.resultMessage ?? "",
+        /does not pass \(failOn: error\): 15 checks failed: apiServer\.access, .*keyVault\.recovery:kv-fail/,
+      );
+      assert.equal(run.outputs["failed"], "15");
+      assert.equal(run.summaries.length, 1, "the scorecard is published before the gate fails the task");
+    });
+
+    it("failOn: error lets warnings through; failOn: warning stops them", async () => {
+      fx.assertSucceeded(
+        await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass", failOn: "error" }),
+      );
+      const warned = await report({
+        resourceGroupName: "rg-more",
+        clusterName: "aks-more",
+        failOn: "error",
+        skipChecks:
+          "identity.workloadIdentity, identity.localAccounts, policy.builtIns, network.policy, cluster.defender: not under test here",
+      });
+      fx.assertSucceeded(warned);
+      const stopped = await report({ clusterName: "aks-warn", keyVaultNames: "kv-warn", failOn: "warning" });
+      assert.equal(stopped.result, "Failed");
+      assert.match(
+        stopped.resultMessage ?? "",
+        /failOn: warning\): 1 check failed: cluster\.defender; 14 warned or could not be read: apiServer\.access, /,
+      );
+    });
+  });
+
+  describe("a service connection without read permission on policy", () => {
+    let run: StepRun;
+    before(async () => {
+      const scope = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass`;
+      fx.azure.faults.denyAuthorization({
+        method: "GET",
+        path: /\/providers\/Microsoft\.Authorization\/policyAssignments$/i,
+        action: "Microsoft.Authorization/policyAssignments/read",
+        scope,
+        objectId: fx.principalObjectId(),
+      });
+      fx.azure.faults.denyAuthorization({
+        method: "POST",
+        path: /\/providers\/Microsoft\.PolicyInsights\/policyStates\/latest\/queryResults$/i,
+        action: "Microsoft.PolicyInsights/policyStates/queryResults/read",
+        scope,
+        objectId: fx.principalObjectId(),
+      });
+      try {
+        run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
+      } finally {
+        fx.azure.faults.clear();
+      }
+    });
+
+    it("reports the policy checks it feeds as unknown, naming the permission, and still succeeds", () => {
+      fx.assertSucceeded(run);
+      expect(run, "policy.builtIns", "unknown", /needs Microsoft\.Authorization\/policyAssignments\/read\)/);
+      expect(
+        run,
+        "policy.compliance",
+        "unknown",
+        /needs Microsoft\.Authorization\/policyAssignments\/read and Microsoft\.PolicyInsights\/policyStates\/queryResults\/read\)/,
+      );
+      assert.ok(
+        run.warnings.some((w) => /2 checks could not be read and are unknown: policy\.builtIns, policy\.compliance/.test(w)),
+        run.warnings.join("\n"),
+      );
+      assert.match(run.summaries[0]!, /15 passed · 0 warnings · 0 failed · 2 unknown/);
+    });
+
+    it("checks that only use the refused read still say what they can", () => {
+      expect(run, "policy.addon", "pass", /^The Azure Policy add-on is on\.$/);
+      expect(run, "apiServer.access", "pass", /authorized IP range/);
+    });
+  });
+
+  it("compliance is counted over every page of policy states, each page POSTed", async () => {
+    const cluster = fx.azure.store.addManagedCluster(RG, "aks-many", { properties: { addonProfiles: { azurepolicy: { enabled: true } } } });
+    assign(cluster.id, "no-privileged", NO_PRIVILEGED, "Deny");
+    const [state] = fx.azure.store.evaluatePolicies(cluster.id);
+    fx.azure.store.recordPolicyStates(
+      cluster.id,
+      Array.from({ length: 2500 }, (_, i) => ({ ...state!, complianceState: i < 3 ? "NonCompliant" : "Compliant", isCompliant: i >= 3 })),
+    );
+    const run = await report({ clusterName: "aks-many" });
+    expect(run, "policy.compliance", "fail", /^3 non-compliant results and 2497 compliant; last evaluated/);
+    const queries = fx.azure.requests.filter((r) => /\/policyStates\/latest\/queryResults$/i.test(r.path));
+    assert.deepEqual(
+      queries.map((r) => `${r.method} ${r.status}`),
+      ["POST 200", "POST 200", "POST 200"],
+      "three pages, each POSTed",
+    );
+  });
+
+  it("without read permission on the cluster, every check it feeds is unknown and the vault checks still run", async () => {
+    const scope = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass`;
+    fx.azure.faults.denyAuthorization({
+      method: "GET",
+      path: /\/managedClusters\/aks-pass$/i,
+      action: "Microsoft.ContainerService/managedClusters/read",
+      scope,
+      objectId: fx.principalObjectId(),
+    });
+    let run: StepRun;
+    try {
+      run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
+    } finally {
+      fx.azure.faults.clear();
+    }
+    fx.assertSucceeded(run);
+    for (const id of ["apiServer.access", "identity.entraId", "policy.addon", "network.policy", "cluster.version", "cluster.defender"]) {
+      expect(run, id, "unknown", /needs Microsoft\.ContainerService\/managedClusters\/read\)/);
+    }
+    expect(run, "policy.builtIns", "pass", /All three are assigned in Deny/);
+    expect(run, "keyVault.recovery", "pass", /Soft delete and purge protection are on/, undefined, "kv-pass");
+  });
+
+  it("without read permission on a vault, that vault's checks are unknown and the other vault's still run", async () => {
+    fx.azure.faults.denyAuthorization({
+      method: "GET",
+      path: /\/vaults\/kv-warn$/i,
+      action: "Microsoft.KeyVault/vaults/read",
+      scope: fx.azure.store.getKeyVault(RG, "kv-warn")!.id,
+      objectId: fx.principalObjectId(),
+    });
+    let run: StepRun;
+    try {
+      run = await report({ clusterName: "aks-fail", keyVaultNames: "kv-warn, kv-fail" });
+    } finally {
+      fx.azure.faults.clear();
+    }
+    fx.assertSucceeded(run);
+    for (const id of ["keyVault.permissionModel", "keyVault.network", "keyVault.privateEndpoint", "keyVault.recovery"]) {
+      expect(run, id, "unknown", /needs Microsoft\.KeyVault\/vaults\/read\)/, undefined, "kv-warn");
+    }
+    expect(run, "keyVault.recovery", "fail", /Soft delete is off/, undefined, "kv-fail");
+    assert.ok(run.warnings.some((w) => /4 checks could not be read/.test(w)));
+  });
+
+  describe("bad inputs fail before any read of the cluster, naming the input", () => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["failOn", { clusterName: "aks-pass", failOn: "sometimes" }, /^failOn: 'sometimes' is not one of 'never', 'error', 'warning'\./],
+      [
+        "skipChecks with an unknown ID",
+        { clusterName: "aks-pass", skipChecks: "cluster.defenders: typo" },
+        /^skipChecks: 'cluster\.defenders' is not a check ID\. .*IDs: apiServer\.access, /,
+      ],
+      ["skipChecks with only a reason", { clusterName: "aks-pass", skipChecks: ": no id" }, /^skipChecks: ': no id' names no check\./],
+      [
+        "keyVaultNames",
+        { clusterName: "aks-pass", keyVaultNames: "kv-pass, kv_with_underscore" },
+        /^keyVaultNames: 'kv_with_underscore' is neither a key vault name/,
+      ],
+      ["clusterName", { clusterName: "-aks" }, /^clusterName: '-aks' is not a valid AKS cluster name/],
+    ];
+    for (const [what, inputs, message] of cases) {
+      it(what, async () => {
+        const run = await report(inputs);
+        fx.assertFailedBeforeAnyWrite(run, message);
+        assert.deepEqual(fx.armRequests(), [], "nothing is read either");
+      });
+    }
+
+    it("a vault that does not exist fails the task naming keyVaultNames (after reading, still without a write)", async () => {
+      const run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass\nkv-missing" });
+      fx.assertFailedBeforeAnyWrite(run, /^keyVaultNames: there is no key vault 'kv-missing' in resource group 'rg-pass'/);
+    });
+
+    it("a cluster that does not exist fails the task", async () => {
+      const run = await report({ clusterName: "aks-missing" });
+      fx.assertFailedBeforeAnyWrite(run, /Could not read managed cluster 'aks-missing' in resource group 'rg-report': it does not exist/);
+    });
+  });
+});
