@@ -8,12 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildEnvironment, parseCommand, type StepOptions } from "../test/harness/agent";
-import type { ConnectionKind, Fixture } from "../test/harness/fixture";
+import { localAzureHosts, type ConnectionKind, type Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
 
 export const REPO = path.join(__dirname, "..");
-/** Test-only preload that sends `<vault>.vault.azure.net` to the local Azure (KeyVaultSecrets needs it; never shipped). */
-export const VAULT_HOST_PRELOAD = path.join(REPO, "test", "harness", "vault-host.mjs");
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with `Date` times in the request log. */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -70,8 +68,6 @@ export interface TaskSpec {
   variables?: Record<string, string>;
   taskVariables?: Record<string, string>;
   env?: Record<string, string>;
-  /** KeyVaultSecrets reaches `<vault>.vault.azure.net`: preload the test-only redirect. */
-  vaultHosts?: boolean;
 }
 
 export interface TaskRun extends Spawned {
@@ -94,7 +90,8 @@ export async function runTask(fx: Fixture, script: string, spec: TaskSpec, timeo
     ...(spec.taskVariables ? { taskVariables: spec.taskVariables } : {}),
     env: {
       NODE_EXTRA_CA_CERTS: fx.azure.caCertPath,
-      ...(spec.vaultHosts ? { NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`, LOCAL_AZURE_HTTPS_PORT: String(fx.azure.httpsPort) } : {}),
+      // Azure's host names (vaults; ARM and Entra when the local Azure poses as the public cloud) reach the local Azure.
+      ...localAzureHosts(fx.azure),
       ...connection.env,
       ...spec.env,
     },
@@ -161,6 +158,26 @@ export function countCalls(requests: readonly RequestLogEntry[]): CallCounts {
   for (const r of requests) counts[classify(r)]++;
   counts.total = requests.length;
   return counts;
+}
+
+/**
+ * Sequential round trips: the longest chain of requests in which each was sent after the answer to
+ * the one before it had come back. Requests in flight together count once. From the local Azure's
+ * arrival and answer times, so it is read best from a run with injected latency, where every answer
+ * takes at least that long.
+ */
+export function sequentialRoundTrips(requests: readonly RequestLogEntry[]): number {
+  const sorted = [...requests].sort((a, b) => a.receivedAt - b.receivedAt);
+  const depth: number[] = [];
+  sorted.forEach((r, i) => {
+    let before = 0;
+    for (let j = 0; j < i; j++) {
+      const answeredAt = sorted[j]!.answeredAt;
+      if (answeredAt !== undefined && answeredAt < r.receivedAt) before = Math.max(before, depth[j]!);
+    }
+    depth.push(before + 1);
+  });
+  return Math.max(0, ...depth);
 }
 
 // ---- statistics -------------------------------------------------------------------------------

@@ -100,7 +100,6 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
       group: "Key Vault: grant + 3 secrets",
       task: "KeyVaultSecrets",
       spec: {
-        vaultHosts: true,
         secrets: SECRETS,
         inputs: {
           resourceGroupName: r.rg,

@@ -6,7 +6,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from "@azure/identity";
-import type { ProxySettings } from "@azure/core-rest-pipeline";
+import type { HttpClient, ProxySettings } from "@azure/core-rest-pipeline";
 import { InputError } from "./errors";
 import { readSecondsVariable } from "./inputs";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, perTryTimeoutPolicy, REQUEST_TIMEOUT_VARIABLE } from "./timeout";
@@ -137,10 +137,11 @@ export function proxyFor(url: string): ProxySettings | undefined {
 }
 
 /** Builds the credential for the connection's scheme, pointed at the connection's own cloud. */
-export function createCredential(connection: ServiceConnection): TokenCredential {
+export function createCredential(connection: ServiceConnection, httpClient?: HttpClient): TokenCredential {
   const authority = new URL(connection.authorityHost);
   const options = {
     authorityHost: connection.authorityHost,
+    ...(httpClient ? { httpClient } : {}),
     // MSAL asks the public cloud's login host to validate any other authority; offline clouds
     // (Azure Stack, the local test Azure) would fail that after a timeout.
     disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),

@@ -12,7 +12,13 @@ export interface RequestLogEntry {
   /** Parsed JSON for ARM; for token requests only grant_type/client_id/scope; never secrets. */
   body?: unknown;
   time: Date;
+  /** When the request arrived and when its answer left, in epoch milliseconds with sub-millisecond precision. */
+  receivedAt: number;
+  answeredAt?: number;
 }
+
+/** Epoch milliseconds with sub-millisecond precision (Date.now() cannot order requests made within one millisecond). */
+export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 /** Every request, in arrival order. */
 export class RequestLog {
@@ -20,7 +26,15 @@ export class RequestLog {
 
   start(p: { method: string; host: string; path: string; query: Record<string, string>; headers: IncomingHttpHeaders }): RequestLogEntry {
     const ifMatch = p.headers["if-match"];
-    const entry: RequestLogEntry = { method: p.method, host: p.host, path: p.path, query: p.query, status: 0, time: new Date() };
+    const entry: RequestLogEntry = {
+      method: p.method,
+      host: p.host,
+      path: p.path,
+      query: p.query,
+      status: 0,
+      time: new Date(),
+      receivedAt: preciseNow(),
+    };
     const apiVersion = p.query["api-version"];
     if (apiVersion !== undefined) entry.apiVersion = apiVersion;
     if (typeof ifMatch === "string") entry.ifMatch = ifMatch;

@@ -6,8 +6,7 @@ import { TaskError } from "../../core/errors";
 import { clusterAccess, type AuthorizedRangesPlan } from "./plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
 
-/** Task variable the main step leaves for the post-job step: the agent /32 to remove after the job. */
-export const AGENT_IP_TASK_VARIABLE = "RestrictApiServer.AgentIpToRemove";
+export { AGENT_IP_TASK_VARIABLE } from "./task-variables";
 
 /** The cluster as read, with only its authorized IP ranges replaced. */
 export function withAuthorizedRanges(cluster: ManagedCluster, ranges: string[]): ManagedCluster {

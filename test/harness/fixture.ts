@@ -8,7 +8,7 @@ import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type Ste
 
 /** ARM actions sent as POST that only read (queries), by path. */
 const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
-const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
+const AZURE_HOSTS_PRELOAD = path.join(__dirname, "azure-hosts.cjs");
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
@@ -76,9 +76,7 @@ export class Fixture {
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
       env: {
         NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
-        // <vault>.vault.azure.net reaches the local Azure (see vault-host.mjs); nothing else changes.
-        NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`,
-        LOCAL_AZURE_HTTPS_PORT: String(this.azure.httpsPort),
+        ...localAzureHosts(this.azure),
         ...connection.env,
         ...invocation.env,
       },
@@ -179,10 +177,11 @@ export class Fixture {
       subscriptionName: "Local subscription",
       environment: "AzureCloud",
       scopeLevel: "Subscription",
-      environmentAuthorityUrl: `${azure.url}/`,
+      environmentAuthorityUrl: `${azure.authorityUrl}/`,
       activeDirectoryServiceEndpointResourceId: azure.armAudience,
+      AzureKeyVaultServiceEndpointResourceId: "https://vault.azure.net",
     };
-    const armUrl = `${azure.url}/`;
+    const armUrl = `${azure.armUrl}/`;
 
     const secretSp = { clientId: randomUUID(), clientSecret: `secret-${randomUUID()}` };
     azure.addServicePrincipal(secretSp);
@@ -259,3 +258,18 @@ export class Fixture {
     });
   }
 }
+
+/**
+ * What a task process needs to reach the local Azure under Azure's host names: `<vault>.vault.azure.net`
+ * always, and management.azure.com and login.microsoftonline.com when the local Azure poses as the
+ * public cloud (see azure-hosts.cjs). Shared by the fixture and the benchmark.
+ */
+export function localAzureHosts(azure: LocalAzure): Record<string, string> {
+  return {
+    NODE_OPTIONS: `--require ${AZURE_HOSTS_PRELOAD}`,
+    LOCAL_AZURE_HTTPS_PORT: String(azure.httpsPort),
+    ...(azure.armUrl !== azure.url ? { LOCAL_AZURE_PUBLIC_HOSTS: "1" } : {}),
+  };
+}
+
+export { AZURE_HOSTS_PRELOAD };
