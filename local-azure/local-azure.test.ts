@@ -4,387 +4,394 @@ import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, it } from "mocha";
 import { promisify } from "node:util";
 import { generate } from "selfsigned";
 import { startLocalAzure } from "./index";
 import type { LocalAzure } from "./index";
 import type { SdkCheckInput, SdkCheckOutput } from "./test-support/sdk-checks";
 
-const execFileAsync = promisify(execFile);
+describe("local-azure/local-azure", () => {
+  const execFileAsync = promisify(execFile);
 
-interface Response {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+  interface Response {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    text: string;
+    json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
 
-/** In-process raw HTTP(S) calls that trust the local Azure's certificate explicitly. */
-function call(az: LocalAzure, method: string, url: string, p: { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
-  const target = new URL(url);
-  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      target,
-      { method, headers: p.headers, ...(target.protocol === "https:" ? { ca: readFileSync(az.caCertPath) } : {}) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(p.body);
-  });
-}
-
-async function armToken(az: LocalAzure, clientId: string, clientSecret: string): Promise<string> {
-  const body = new URLSearchParams({
-    grant_type: "client_credentials",
-    client_id: clientId,
-    client_secret: clientSecret,
-    scope: `${az.armAudience}/.default`,
-  }).toString();
-  const res = await call(az, "POST", `${az.url}/${az.tenantId}/oauth2/v2.0/token`, {
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body,
-  });
-  assert.equal(res.status, 200, res.text);
-  return res.json.access_token as string;
-}
-
-describe("local Azure", () => {
-  let az: LocalAzure;
-  let token: string;
-  const sp = { clientId: "11111111-2222-3333-4444-555555555555", clientSecret: "local-secret-value" };
-  const clusterUrl = (rg: string, name: string) =>
-    `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-06-01`;
-  const arm = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-    call(az, method, url, {
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  /** In-process raw HTTP(S) calls that trust the local Azure's certificate explicitly. */
+  function call(
+    az: LocalAzure,
+    method: string,
+    url: string,
+    p: { headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> {
+    const target = new URL(url);
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        target,
+        { method, headers: p.headers, ...(target.protocol === "https:" ? { ca: readFileSync(az.caCertPath) } : {}) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(p.body);
     });
+  }
 
-  before(async () => {
-    az = await startLocalAzure();
-    az.addServicePrincipal(sp);
-    token = await armToken(az, sp.clientId, sp.clientSecret);
-  });
-  after(() => az.close());
-
-  test("the real credentials get ARM tokens and the container service SDK GETs, PUTs with If-Match, waits for the LRO and sees 412, 409 and a retried 429", async () => {
-    const pems = await generate([{ name: "commonName", value: "aks-hardening-sp" }], { keySize: 2048, algorithm: "sha256" });
-    const certificateClient = { clientId: "c0c0c0c0-0000-4000-8000-000000000001", certificatePem: `${pems.private}\n${pems.cert}` };
-    az.addServicePrincipal({ clientId: certificateClient.clientId, certificatePem: pems.cert });
-    const federatedClient = {
-      clientId: "fed0fed0-0000-4000-8000-000000000002",
-      serviceConnectionId: "0f0e0d0c-0b0a-4908-8706-050403020100",
-      systemAccessToken: az.adoOidc.systemAccessToken,
-    };
-    az.addServicePrincipal({ clientId: federatedClient.clientId });
-    az.addFederatedCredential({
-      clientId: federatedClient.clientId,
-      issuer: az.adoOidc.issuer,
-      subject: az.adoOidc.subjectFor(federatedClient.serviceConnectionId),
-    });
-
-    az.store.addManagedCluster("rg-sdk", "aks1");
-    const busy = az.store.addManagedCluster("rg-sdk", "aks-busy");
-    az.store.startOperation(busy.id, { durationMs: 60_000 });
-    az.store.addManagedCluster("rg-sdk", "aks-throttled");
-    az.faults.throttle({ method: "GET", path: /managedClusters\/aks-throttled$/i, retryAfterSeconds: 1 });
-    az.clearRequests();
-
-    const input: SdkCheckInput = {
-      url: az.url,
-      tenantId: az.tenantId,
-      subscriptionId: az.subscriptionId,
-      armAudience: az.armAudience,
-      secretClient: sp,
-      certificateClient,
-      federatedClient,
-      resourceGroup: "rg-sdk",
-      cluster: "aks1",
-      busyCluster: "aks-busy",
-      throttledCluster: "aks-throttled",
-    };
-    const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", join(__dirname, "test-support", "sdk-checks.ts")], {
-      env: {
-        ...process.env,
-        NODE_EXTRA_CA_CERTS: az.caCertPath,
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: az.imdsUrl,
-        SYSTEM_OIDCREQUESTURI: az.adoOidc.requestUri,
-        LOCAL_AZURE_CHECK: JSON.stringify(input),
-      },
-      timeout: 60_000,
-    });
-    const out = JSON.parse(stdout) as SdkCheckOutput;
-
-    for (const name of ["clientSecret", "clientCertificate", "managedIdentity", "azurePipelines"]) {
-      assert.deepEqual(out.tokens[name], { ok: true, audience: az.armAudience }, `${name}: ${JSON.stringify(out.tokens[name])}`);
-    }
-    assert.match(out.wrongSecret ?? "", /AADSTS7000215/);
-    assert.ok(out.getETag);
-    assert.equal(out.putProvisioningState, "Succeeded");
-    assert.deepEqual(out.putAuthorizedIpRanges, ["198.51.100.0/24"]);
-    assert.notEqual(out.afterPutETag, out.getETag);
-    assert.deepEqual(out.staleIfMatch && { status: out.staleIfMatch.status, code: out.staleIfMatch.code }, {
-      status: 412,
-      code: "PreconditionFailed",
-    });
-    assert.equal(out.busy?.status, 409);
-    assert.equal(out.busy?.code, "OperationNotAllowed");
-    assert.match(out.busy?.message ?? "", /in progress update managed cluster operation/);
-    assert.equal(out.throttledName, "aks-throttled");
-    assert.deepEqual(az.store.getManagedCluster("rg-sdk", "aks1")?.properties?.["apiServerAccessProfile"], {
-      authorizedIPRanges: ["198.51.100.0/24"],
-    });
-
-    const log = az.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
-    const cluster = `/subscriptions/${az.subscriptionId}/resourceGroups/rg-sdk/providers/Microsoft.ContainerService/managedClusters`;
-    const opPath = /^GET \/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/westeurope\/operations\/[^/ ]+ 200$/;
-    const armCalls = log.filter((l) => l.includes("/subscriptions/"));
-    assert.equal(armCalls[0], `GET ${cluster}/aks1 200`);
-    assert.equal(armCalls[1], `PUT ${cluster}/aks1 200`);
-    assert.match(armCalls[2] ?? "", opPath);
-    assert.match(armCalls[3] ?? "", opPath);
-    assert.equal(armCalls[4], `GET ${cluster}/aks1 200`);
-    assert.equal(armCalls[5], `PUT ${cluster}/aks1 412`);
-    assert.equal(armCalls[6], `GET ${cluster}/aks-busy 200`);
-    assert.equal(armCalls[7], `PUT ${cluster}/aks-busy 409`);
-    assert.deepEqual(armCalls.slice(8), [`GET ${cluster}/aks-throttled 429`, `GET ${cluster}/aks-throttled 200`]);
-    const put = az.requests.find((r) => r.method === "PUT");
-    assert.equal(put?.apiVersion, "2026-06-01");
-    assert.equal(put?.ifMatch, out.getETag);
-    assert.ok(log.includes(`GET /${az.tenantId}/v2.0/.well-known/openid-configuration 200`));
-    assert.ok(log.some((l) => /^POST \/local-org\/.+\/oidctoken 200$/.test(l)));
-    // MSAL normalizes the IMDS URL with a trailing slash.
-    assert.ok(log.includes("GET /metadata/identity/oauth2/token/ 200"), log.join("\n"));
-    const tokenBodies = az.requests.filter((r) => r.path.endsWith("/oauth2/v2.0/token")).map((r) => r.body);
-    for (const body of tokenBodies) assert.deepEqual(Object.keys(body as object).sort(), ["client_id", "grant_type", "scope"]);
-    assert.ok(!JSON.stringify(az.requests).includes(sp.clientSecret), "the request log never holds a secret");
-  });
-
-  test("ARM refuses a request without a bearer token with 401 and a challenge naming the authority", async () => {
-    az.store.addResourceGroup("rg-auth");
-    const res = await call(az, "GET", `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth?api-version=2021-04-01`);
-    assert.equal(res.status, 401);
-    assert.equal(res.json.error.code, "AuthenticationFailed");
-    assert.match(String(res.headers["www-authenticate"]), new RegExp(`^Bearer authorization_uri="${az.url}/${az.tenantId}"`));
-    assert.ok(res.headers["x-ms-request-id"]);
-    const ok = await arm("GET", `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth?api-version=2021-04-01`);
-    assert.equal(ok.status, 200);
-    assert.deepEqual(ok.json, {
-      id: `/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth`,
-      name: "rg-auth",
-      type: "Microsoft.Resources/resourceGroups",
-      location: "westeurope",
-      properties: { provisioningState: "Succeeded" },
-    });
-  });
-
-  test("a missing cluster is 404 ResourceNotFound in ARM wording; ids are case-insensitive", async () => {
-    az.store.addManagedCluster("rg-case", "AksCase");
-    const missing = await arm("GET", clusterUrl("rg-case", "nope"));
-    assert.equal(missing.status, 404);
-    assert.equal(missing.json.error.code, "ResourceNotFound");
-    assert.match(
-      missing.json.error.message,
-      /The Resource 'Microsoft\.ContainerService\/managedClusters\/nope' under resource group 'rg-case' was not found/,
-    );
-    const found = await arm(
-      "GET",
-      clusterUrl("RG-CASE", "akscase").replace("/providers/Microsoft.ContainerService/", "/providers/microsoft.containerservice/"),
-    );
-    assert.equal(found.status, 200);
-    assert.equal(found.json.name, "AksCase");
-  });
-
-  test("an outside change between GET and PUT makes the old If-Match fail with 412", async () => {
-    const cluster = az.store.addManagedCluster("rg-etag", "aks");
-    az.store.touch(cluster.id);
-    const res = await arm("PUT", clusterUrl("rg-etag", "aks"), cluster, { "if-match": String(cluster["eTag"]) });
-    assert.equal(res.status, 412);
-    assert.equal(res.json.error.code, "PreconditionFailed");
-  });
-
-  test("a PUT is long-running: InProgress for the configured polls, then the new state is visible", async () => {
-    const cluster = az.store.addManagedCluster("rg-lro", "aks");
-    const desired = {
-      ...cluster,
-      properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24"] } },
-    };
-    const put = await arm("PUT", clusterUrl("rg-lro", "aks"), desired);
-    assert.equal(put.status, 200);
-    assert.equal(put.json.properties.provisioningState, "Updating");
-    assert.equal(put.headers["retry-after"], "0");
-    const operation = String(put.headers["azure-asyncoperation"]);
-    assert.match(
-      operation,
-      new RegExp(
-        `^${az.url}/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/[0-9a-f-]+\\?api-version=2026-06-01$`,
-      ),
-    );
-    const during = await arm("GET", clusterUrl("rg-lro", "aks"));
-    assert.equal(during.json.properties.provisioningState, "Updating");
-    assert.equal(during.json.properties.apiServerAccessProfile, undefined);
-    const first = await arm("GET", operation);
-    assert.equal(first.json.status, "InProgress");
-    const second = await arm("GET", operation);
-    assert.equal(second.json.status, "Succeeded");
-    assert.ok(second.json.startTime && second.json.endTime);
-    const afterwards = await arm("GET", clusterUrl("rg-lro", "aks"));
-    assert.equal(afterwards.json.properties.provisioningState, "Succeeded");
-    assert.deepEqual(afterwards.json.properties.apiServerAccessProfile, { authorizedIPRanges: ["203.0.113.0/24"] });
-    assert.equal(afterwards.json.properties.fqdn, cluster.properties?.["fqdn"], "read-only fields survive the PUT");
-  });
-
-  test("an injected LRO failure ends the operation Failed with its error and leaves the previous spec", async () => {
-    const cluster = az.store.addManagedCluster("rg-fail", "aks");
-    az.faults.failNextOperation(/rg-fail\/providers\/Microsoft.ContainerService\/managedClusters\/aks$/i, {
-      status: "Failed",
-      error: { code: "ReconcileError", message: "Reconciling the API server failed." },
-    });
-    const put = await arm("PUT", clusterUrl("rg-fail", "aks"), {
-      ...cluster,
-      properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ["192.0.2.0/24"] } },
-    });
-    const operation = String(put.headers["azure-asyncoperation"]);
-    await arm("GET", operation);
-    const final = await arm("GET", operation);
-    assert.deepEqual(
-      { status: final.json.status, error: final.json.error },
-      { status: "Failed", error: { code: "ReconcileError", message: "Reconciling the API server failed." } },
-    );
-    const state = az.store.getManagedCluster("rg-fail", "aks");
-    assert.equal(state?.properties?.["provisioningState"], "Failed");
-    assert.equal(state?.properties?.["apiServerAccessProfile"], undefined);
-  });
-
-  test("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200", async () => {
-    const cluster = az.store.addManagedCluster("rg-ranges", "aks");
-    const withRanges = (ranges: string[]) => ({
-      ...cluster,
-      properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ranges } },
-    });
-    for (const ranges of [
-      ["10.0.0.0/33"],
-      ["not-an-ip"],
-      ["192.0.2.1/24"],
-      Array.from({ length: 201 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`),
-    ]) {
-      const res = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(ranges));
-      assert.equal(res.status, 400, ranges.slice(0, 1).join());
-      assert.equal(res.json.error.code, "InvalidParameter");
-    }
-    assert.equal(az.store.activeOperation(cluster.id), undefined, "a refused PUT starts no operation");
-  });
-
-  test("faults: status, reset and delay apply per route and are consumed", async () => {
-    az.store.addResourceGroup("rg-faults");
-    const url = `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-faults?api-version=2021-04-01`;
-    az.faults.add({
-      method: "GET",
-      path: /resourceGroups\/rg-faults$/,
-      kind: "status",
-      status: 503,
-      headers: { "retry-after": "2" },
-      body: { error: { code: "ServiceUnavailable", message: "Try later." } },
-    });
-    const unavailable = await arm("GET", url);
-    assert.deepEqual(
-      [unavailable.status, unavailable.headers["retry-after"], unavailable.json.error.code],
-      [503, "2", "ServiceUnavailable"],
-    );
-    assert.equal((await arm("GET", url)).status, 200);
-    az.faults.add({ path: /resourceGroups\/rg-faults$/, kind: "reset" });
-    await assert.rejects(arm("GET", url), /socket hang up|ECONNRESET/);
-    az.faults.add({ path: /resourceGroups\/rg-faults$/, kind: "delay", delayMs: 150 });
-    const started = Date.now();
-    assert.equal((await arm("GET", url)).status, 200);
-    assert.ok(Date.now() - started >= 140);
-  });
-
-  test("faults: onMatch runs an outside change before the request is handled", async () => {
-    const cluster = az.store.addManagedCluster("rg-onmatch", "aks");
-    const read = await arm("GET", clusterUrl("rg-onmatch", "aks"));
-    az.faults.add({
-      method: "PUT",
-      path: /rg-onmatch\/.*managedClusters\/aks$/,
-      kind: "delay",
-      delayMs: 0,
-      onMatch: () => az.store.touch(cluster.id),
-    });
-    const stale = await arm("PUT", clusterUrl("rg-onmatch", "aks"), read.json, { "if-match": read.json.eTag });
-    assert.equal(stale.status, 412);
-  });
-
-  test("every issued access token is recorded, so output scans can look for it", async () => {
-    const before = az.issuedTokens.length;
-    const issued = await armToken(az, sp.clientId, sp.clientSecret);
-    assert.equal(az.issuedTokens.length, before + 1);
-    assert.equal(az.issuedTokens.at(-1), issued);
-  });
-
-  test("IMDS answers the probe without Metadata with 400 and issues tokens per client_id", async () => {
-    const probe = await call(az, "GET", `${az.imdsUrl}/metadata/identity/oauth2/token`);
-    assert.equal(probe.status, 400);
-    assert.equal(probe.json.error, "invalid_request");
-    const res = await call(
-      az,
-      "GET",
-      `${az.imdsUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(az.armAudience)}&client_id=${az.managedIdentityClientId}`,
-      { headers: { metadata: "true" } },
-    );
-    assert.equal(res.status, 200);
-    assert.equal(res.json.client_id, az.managedIdentityClientId);
-    assert.equal(typeof res.json.expires_on, "string");
-    const unknown = await call(
-      az,
-      "GET",
-      `${az.imdsUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x&client_id=00000000-0000-0000-0000-000000000000`,
-      { headers: { metadata: "true" } },
-    );
-    assert.equal(unknown.status, 400);
-  });
-
-  test("Entra answers an unknown client with 400 unauthorized_client AADSTS700016", async () => {
+  async function armToken(az: LocalAzure, clientId: string, clientSecret: string): Promise<string> {
     const body = new URLSearchParams({
       grant_type: "client_credentials",
-      client_id: "deadbeef-0000-0000-0000-000000000000",
-      client_secret: "x",
+      client_id: clientId,
+      client_secret: clientSecret,
       scope: `${az.armAudience}/.default`,
     }).toString();
     const res = await call(az, "POST", `${az.url}/${az.tenantId}/oauth2/v2.0/token`, {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body,
     });
-    assert.equal(res.status, 400);
-    assert.equal(res.json.error, "unauthorized_client");
-    assert.match(res.json.error_description, /^AADSTS700016: /);
-  });
+    assert.equal(res.status, 200, res.text);
+    return res.json.access_token as string;
+  }
 
-  test("the ADO OIDC endpoint refuses a wrong system access token with 401", async () => {
-    const res = await call(az, "POST", `${az.adoOidc.requestUri}?api-version=7.1&serviceConnectionId=abc`, {
-      headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+  describe("local Azure", () => {
+    let az: LocalAzure;
+    let token: string;
+    const sp = { clientId: "11111111-2222-3333-4444-555555555555", clientSecret: "local-secret-value" };
+    const clusterUrl = (rg: string, name: string) =>
+      `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-06-01`;
+    const arm = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+      call(az, method, url, {
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+
+    before(async () => {
+      az = await startLocalAzure();
+      az.addServicePrincipal(sp);
+      token = await armToken(az, sp.clientId, sp.clientSecret);
     });
-    assert.equal(res.status, 401);
-  });
+    after(() => az.close());
 
-  test("GET /ip answers the settable public IP as text/plain", async () => {
-    az.publicIp = "198.51.100.77";
-    const res = await call(az, "GET", `${az.url}/ip`);
-    assert.equal(res.text, "198.51.100.77");
-    assert.match(String(res.headers["content-type"]), /^text\/plain/);
+    it("the real credentials get ARM tokens and the container service SDK GETs, PUTs with If-Match, waits for the LRO and sees 412, 409 and a retried 429", async () => {
+      const pems = await generate([{ name: "commonName", value: "aks-hardening-sp" }], { keySize: 2048, algorithm: "sha256" });
+      const certificateClient = { clientId: "c0c0c0c0-0000-4000-8000-000000000001", certificatePem: `${pems.private}\n${pems.cert}` };
+      az.addServicePrincipal({ clientId: certificateClient.clientId, certificatePem: pems.cert });
+      const federatedClient = {
+        clientId: "fed0fed0-0000-4000-8000-000000000002",
+        serviceConnectionId: "0f0e0d0c-0b0a-4908-8706-050403020100",
+        systemAccessToken: az.adoOidc.systemAccessToken,
+      };
+      az.addServicePrincipal({ clientId: federatedClient.clientId });
+      az.addFederatedCredential({
+        clientId: federatedClient.clientId,
+        issuer: az.adoOidc.issuer,
+        subject: az.adoOidc.subjectFor(federatedClient.serviceConnectionId),
+      });
+
+      az.store.addManagedCluster("rg-sdk", "aks1");
+      const busy = az.store.addManagedCluster("rg-sdk", "aks-busy");
+      az.store.startOperation(busy.id, { durationMs: 60_000 });
+      az.store.addManagedCluster("rg-sdk", "aks-throttled");
+      az.faults.throttle({ method: "GET", path: /managedClusters\/aks-throttled$/i, retryAfterSeconds: 1 });
+      az.clearRequests();
+
+      const input: SdkCheckInput = {
+        url: az.url,
+        tenantId: az.tenantId,
+        subscriptionId: az.subscriptionId,
+        armAudience: az.armAudience,
+        secretClient: sp,
+        certificateClient,
+        federatedClient,
+        resourceGroup: "rg-sdk",
+        cluster: "aks1",
+        busyCluster: "aks-busy",
+        throttledCluster: "aks-throttled",
+      };
+      const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", join(__dirname, "test-support", "sdk-checks.ts")], {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: az.caCertPath,
+          AZURE_POD_IDENTITY_AUTHORITY_HOST: az.imdsUrl,
+          SYSTEM_OIDCREQUESTURI: az.adoOidc.requestUri,
+          LOCAL_AZURE_CHECK: JSON.stringify(input),
+        },
+        timeout: 60_000,
+      });
+      const out = JSON.parse(stdout) as SdkCheckOutput;
+
+      for (const name of ["clientSecret", "clientCertificate", "managedIdentity", "azurePipelines"]) {
+        assert.deepEqual(out.tokens[name], { ok: true, audience: az.armAudience }, `${name}: ${JSON.stringify(out.tokens[name])}`);
+      }
+      assert.match(out.wrongSecret ?? "", /AADSTS7000215/);
+      assert.ok(out.getETag);
+      assert.equal(out.putProvisioningState, "Succeeded");
+      assert.deepEqual(out.putAuthorizedIpRanges, ["198.51.100.0/24"]);
+      assert.notEqual(out.afterPutETag, out.getETag);
+      assert.deepEqual(out.staleIfMatch && { status: out.staleIfMatch.status, code: out.staleIfMatch.code }, {
+        status: 412,
+        code: "PreconditionFailed",
+      });
+      assert.equal(out.busy?.status, 409);
+      assert.equal(out.busy?.code, "OperationNotAllowed");
+      assert.match(out.busy?.message ?? "", /in progress update managed cluster operation/);
+      assert.equal(out.throttledName, "aks-throttled");
+      assert.deepEqual(az.store.getManagedCluster("rg-sdk", "aks1")?.properties?.["apiServerAccessProfile"], {
+        authorizedIPRanges: ["198.51.100.0/24"],
+      });
+
+      const log = az.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
+      const cluster = `/subscriptions/${az.subscriptionId}/resourceGroups/rg-sdk/providers/Microsoft.ContainerService/managedClusters`;
+      const opPath = /^GET \/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/westeurope\/operations\/[^/ ]+ 200$/;
+      const armCalls = log.filter((l) => l.includes("/subscriptions/"));
+      assert.equal(armCalls[0], `GET ${cluster}/aks1 200`);
+      assert.equal(armCalls[1], `PUT ${cluster}/aks1 200`);
+      assert.match(armCalls[2] ?? "", opPath);
+      assert.match(armCalls[3] ?? "", opPath);
+      assert.equal(armCalls[4], `GET ${cluster}/aks1 200`);
+      assert.equal(armCalls[5], `PUT ${cluster}/aks1 412`);
+      assert.equal(armCalls[6], `GET ${cluster}/aks-busy 200`);
+      assert.equal(armCalls[7], `PUT ${cluster}/aks-busy 409`);
+      assert.deepEqual(armCalls.slice(8), [`GET ${cluster}/aks-throttled 429`, `GET ${cluster}/aks-throttled 200`]);
+      const put = az.requests.find((r) => r.method === "PUT");
+      assert.equal(put?.apiVersion, "2026-06-01");
+      assert.equal(put?.ifMatch, out.getETag);
+      assert.ok(log.includes(`GET /${az.tenantId}/v2.0/.well-known/openid-configuration 200`));
+      assert.ok(log.some((l) => /^POST \/local-org\/.+\/oidctoken 200$/.test(l)));
+      // MSAL normalizes the IMDS URL with a trailing slash.
+      assert.ok(log.includes("GET /metadata/identity/oauth2/token/ 200"), log.join("\n"));
+      const tokenBodies = az.requests.filter((r) => r.path.endsWith("/oauth2/v2.0/token")).map((r) => r.body);
+      for (const body of tokenBodies) assert.deepEqual(Object.keys(body as object).sort(), ["client_id", "grant_type", "scope"]);
+      assert.ok(!JSON.stringify(az.requests).includes(sp.clientSecret), "the request log never holds a secret");
+    });
+
+    it("ARM refuses a request without a bearer token with 401 and a challenge naming the authority", async () => {
+      az.store.addResourceGroup("rg-auth");
+      const res = await call(az, "GET", `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth?api-version=2021-04-01`);
+      assert.equal(res.status, 401);
+      assert.equal(res.json.error.code, "AuthenticationFailed");
+      assert.match(String(res.headers["www-authenticate"]), new RegExp(`^Bearer authorization_uri="${az.url}/${az.tenantId}"`));
+      assert.ok(res.headers["x-ms-request-id"]);
+      const ok = await arm("GET", `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth?api-version=2021-04-01`);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json, {
+        id: `/subscriptions/${az.subscriptionId}/resourceGroups/rg-auth`,
+        name: "rg-auth",
+        type: "Microsoft.Resources/resourceGroups",
+        location: "westeurope",
+        properties: { provisioningState: "Succeeded" },
+      });
+    });
+
+    it("a missing cluster is 404 ResourceNotFound in ARM wording; ids are case-insensitive", async () => {
+      az.store.addManagedCluster("rg-case", "AksCase");
+      const missing = await arm("GET", clusterUrl("rg-case", "nope"));
+      assert.equal(missing.status, 404);
+      assert.equal(missing.json.error.code, "ResourceNotFound");
+      assert.match(
+        missing.json.error.message,
+        /The Resource 'Microsoft\.ContainerService\/managedClusters\/nope' under resource group 'rg-case' was not found/,
+      );
+      const found = await arm(
+        "GET",
+        clusterUrl("RG-CASE", "akscase").replace("/providers/Microsoft.ContainerService/", "/providers/microsoft.containerservice/"),
+      );
+      assert.equal(found.status, 200);
+      assert.equal(found.json.name, "AksCase");
+    });
+
+    it("an outside change between GET and PUT makes the old If-Match fail with 412", async () => {
+      const cluster = az.store.addManagedCluster("rg-etag", "aks");
+      az.store.touch(cluster.id);
+      const res = await arm("PUT", clusterUrl("rg-etag", "aks"), cluster, { "if-match": String(cluster["eTag"]) });
+      assert.equal(res.status, 412);
+      assert.equal(res.json.error.code, "PreconditionFailed");
+    });
+
+    it("a PUT is long-running: InProgress for the configured polls, then the new state is visible", async () => {
+      const cluster = az.store.addManagedCluster("rg-lro", "aks");
+      const desired = {
+        ...cluster,
+        properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24"] } },
+      };
+      const put = await arm("PUT", clusterUrl("rg-lro", "aks"), desired);
+      assert.equal(put.status, 200);
+      assert.equal(put.json.properties.provisioningState, "Updating");
+      assert.equal(put.headers["retry-after"], "0");
+      const operation = String(put.headers["azure-asyncoperation"]);
+      assert.match(
+        operation,
+        new RegExp(
+          `^${az.url}/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/[0-9a-f-]+\\?api-version=2026-06-01$`,
+        ),
+      );
+      const during = await arm("GET", clusterUrl("rg-lro", "aks"));
+      assert.equal(during.json.properties.provisioningState, "Updating");
+      assert.equal(during.json.properties.apiServerAccessProfile, undefined);
+      const first = await arm("GET", operation);
+      assert.equal(first.json.status, "InProgress");
+      const second = await arm("GET", operation);
+      assert.equal(second.json.status, "Succeeded");
+      assert.ok(second.json.startTime && second.json.endTime);
+      const afterwards = await arm("GET", clusterUrl("rg-lro", "aks"));
+      assert.equal(afterwards.json.properties.provisioningState, "Succeeded");
+      assert.deepEqual(afterwards.json.properties.apiServerAccessProfile, { authorizedIPRanges: ["203.0.113.0/24"] });
+      assert.equal(afterwards.json.properties.fqdn, cluster.properties?.["fqdn"], "read-only fields survive the PUT");
+    });
+
+    it("an injected LRO failure ends the operation Failed with its error and leaves the previous spec", async () => {
+      const cluster = az.store.addManagedCluster("rg-fail", "aks");
+      az.faults.failNextOperation(/rg-fail\/providers\/Microsoft.ContainerService\/managedClusters\/aks$/i, {
+        status: "Failed",
+        error: { code: "ReconcileError", message: "Reconciling the API server failed." },
+      });
+      const put = await arm("PUT", clusterUrl("rg-fail", "aks"), {
+        ...cluster,
+        properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ["192.0.2.0/24"] } },
+      });
+      const operation = String(put.headers["azure-asyncoperation"]);
+      await arm("GET", operation);
+      const final = await arm("GET", operation);
+      assert.deepEqual(
+        { status: final.json.status, error: final.json.error },
+        { status: "Failed", error: { code: "ReconcileError", message: "Reconciling the API server failed." } },
+      );
+      const state = az.store.getManagedCluster("rg-fail", "aks");
+      assert.equal(state?.properties?.["provisioningState"], "Failed");
+      assert.equal(state?.properties?.["apiServerAccessProfile"], undefined);
+    });
+
+    it("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200", async () => {
+      const cluster = az.store.addManagedCluster("rg-ranges", "aks");
+      const withRanges = (ranges: string[]) => ({
+        ...cluster,
+        properties: { ...cluster.properties, apiServerAccessProfile: { authorizedIPRanges: ranges } },
+      });
+      for (const ranges of [
+        ["10.0.0.0/33"],
+        ["not-an-ip"],
+        ["192.0.2.1/24"],
+        Array.from({ length: 201 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`),
+      ]) {
+        const res = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(ranges));
+        assert.equal(res.status, 400, ranges.slice(0, 1).join());
+        assert.equal(res.json.error.code, "InvalidParameter");
+      }
+      assert.equal(az.store.activeOperation(cluster.id), undefined, "a refused PUT starts no operation");
+    });
+
+    it("faults: status, reset and delay apply per route and are consumed", async () => {
+      az.store.addResourceGroup("rg-faults");
+      const url = `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-faults?api-version=2021-04-01`;
+      az.faults.add({
+        method: "GET",
+        path: /resourceGroups\/rg-faults$/,
+        kind: "status",
+        status: 503,
+        headers: { "retry-after": "2" },
+        body: { error: { code: "ServiceUnavailable", message: "Try later." } },
+      });
+      const unavailable = await arm("GET", url);
+      assert.deepEqual(
+        [unavailable.status, unavailable.headers["retry-after"], unavailable.json.error.code],
+        [503, "2", "ServiceUnavailable"],
+      );
+      assert.equal((await arm("GET", url)).status, 200);
+      az.faults.add({ path: /resourceGroups\/rg-faults$/, kind: "reset" });
+      await assert.rejects(arm("GET", url), /socket hang up|ECONNRESET/);
+      az.faults.add({ path: /resourceGroups\/rg-faults$/, kind: "delay", delayMs: 150 });
+      const started = Date.now();
+      assert.equal((await arm("GET", url)).status, 200);
+      assert.ok(Date.now() - started >= 140);
+    });
+
+    it("faults: onMatch runs an outside change before the request is handled", async () => {
+      const cluster = az.store.addManagedCluster("rg-onmatch", "aks");
+      const read = await arm("GET", clusterUrl("rg-onmatch", "aks"));
+      az.faults.add({
+        method: "PUT",
+        path: /rg-onmatch\/.*managedClusters\/aks$/,
+        kind: "delay",
+        delayMs: 0,
+        onMatch: () => az.store.touch(cluster.id),
+      });
+      const stale = await arm("PUT", clusterUrl("rg-onmatch", "aks"), read.json, { "if-match": read.json.eTag });
+      assert.equal(stale.status, 412);
+    });
+
+    it("every issued access token is recorded, so output scans can look for it", async () => {
+      const before = az.issuedTokens.length;
+      const issued = await armToken(az, sp.clientId, sp.clientSecret);
+      assert.equal(az.issuedTokens.length, before + 1);
+      assert.equal(az.issuedTokens.at(-1), issued);
+    });
+
+    it("IMDS answers the probe without Metadata with 400 and issues tokens per client_id", async () => {
+      const probe = await call(az, "GET", `${az.imdsUrl}/metadata/identity/oauth2/token`);
+      assert.equal(probe.status, 400);
+      assert.equal(probe.json.error, "invalid_request");
+      const res = await call(
+        az,
+        "GET",
+        `${az.imdsUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(az.armAudience)}&client_id=${az.managedIdentityClientId}`,
+        { headers: { metadata: "true" } },
+      );
+      assert.equal(res.status, 200);
+      assert.equal(res.json.client_id, az.managedIdentityClientId);
+      assert.equal(typeof res.json.expires_on, "string");
+      const unknown = await call(
+        az,
+        "GET",
+        `${az.imdsUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x&client_id=00000000-0000-0000-0000-000000000000`,
+        { headers: { metadata: "true" } },
+      );
+      assert.equal(unknown.status, 400);
+    });
+
+    it("Entra answers an unknown client with 400 unauthorized_client AADSTS700016", async () => {
+      const body = new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: "deadbeef-0000-0000-0000-000000000000",
+        client_secret: "x",
+        scope: `${az.armAudience}/.default`,
+      }).toString();
+      const res = await call(az, "POST", `${az.url}/${az.tenantId}/oauth2/v2.0/token`, {
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error, "unauthorized_client");
+      assert.match(res.json.error_description, /^AADSTS700016: /);
+    });
+
+    it("the ADO OIDC endpoint refuses a wrong system access token with 401", async () => {
+      const res = await call(az, "POST", `${az.adoOidc.requestUri}?api-version=7.1&serviceConnectionId=abc`, {
+        headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+      });
+      assert.equal(res.status, 401);
+    });
+
+    it("GET /ip answers the settable public IP as text/plain", async () => {
+      az.publicIp = "198.51.100.77";
+      const res = await call(az, "GET", `${az.url}/ip`);
+      assert.equal(res.text, "198.51.100.77");
+      assert.match(String(res.headers["content-type"]), /^text\/plain/);
+    });
   });
 });

@@ -1,39 +1,56 @@
-// A node:test reporter for the reliability matrices. Tests are named `<Task> × <column>[ — <detail>]`;
+// A mocha reporter for the reliability matrices. Tests are named `<Task> × <column>[ — <detail>]`;
 // this groups them by task and column into one markdown table: cells passed / total and the worst-case
 // duration, "n/a" (with the reason) where a cell does not apply. It also counts the runs the secret
-// scan covered (every packaged-task run of every test).
-import { FAULT_COLUMNS as FAULTS, OTHER_COLUMNS as OTHERS, TASKS } from "../test/reliability/columns.mjs";
+// scan covered (every packaged-task run of every test). The table goes to the file named by the
+// reporter option `output` (`--reporter-option output=docs/reliability.md`); the console gets mocha's
+// spec reporter.
+import { writeFileSync } from "node:fs";
+import Mocha from "mocha";
+import { FAULT_COLUMNS as FAULTS, NOT_APPLICABLE_PREFIX, OTHER_COLUMNS as OTHERS, TASKS } from "../test/reliability/columns.mjs";
 
 const NAME = /^(\w+) × (.+?)(?: — (.+))?$/;
+const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END } = Mocha.Runner.constants;
 
-export default async function* reliabilityReporter(source) {
-  const cells = new Map();
-  let properties = { passed: 0, total: 0 };
-  for await (const event of source) {
-    if (event.type !== "test:pass" && event.type !== "test:fail") continue;
-    const data = event.data;
-    if (data.details?.type === "suite") continue;
-    if (/no-data-lost\.property/.test(data.file ?? "")) {
-      properties.total++;
-      if (event.type === "test:pass") properties.passed++;
-      continue;
-    }
-    const match = NAME.exec(data.name);
-    if (!match) continue;
-    const [, task, column] = match;
-    const key = `${task}|${column}`;
-    const cell = cells.get(key) ?? { passed: 0, total: 0, worstMs: 0, na: undefined, failures: [] };
-    if (typeof data.skip === "string" && data.skip.startsWith("not applicable")) {
-      cell.na = data.skip.replace(/^not applicable:\s*/, "");
-    } else if (!data.skip) {
-      cell.total++;
-      if (event.type === "test:pass") cell.passed++;
-      else cell.failures.push(data.name);
-      cell.worstMs = Math.max(cell.worstMs, data.details?.duration_ms ?? 0);
-    }
-    cells.set(key, cell);
+export default class ReliabilityReporter extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    const output = options?.reporterOptions?.output ?? "docs/reliability.md";
+    const cells = new Map();
+    const properties = { passed: 0, total: 0 };
+    const record = (test, outcome) => {
+      if (/no-data-lost\.property/.test(test.file ?? "")) {
+        if (outcome === "pending") return;
+        properties.total++;
+        if (outcome === "pass") properties.passed++;
+        return;
+      }
+      let title = test.title;
+      let na;
+      const at = title.indexOf(` ${NOT_APPLICABLE_PREFIX}`);
+      if (at >= 0) {
+        na = title.slice(at + NOT_APPLICABLE_PREFIX.length + 1, -1);
+        title = title.slice(0, at);
+      }
+      const match = NAME.exec(title);
+      if (!match) return;
+      const [, task, column] = match;
+      const key = `${task}|${column}`;
+      const cell = cells.get(key) ?? { passed: 0, total: 0, worstMs: 0, na: undefined, failures: [] };
+      if (outcome === "pending") {
+        if (na) cell.na = na;
+      } else {
+        cell.total++;
+        if (outcome === "pass") cell.passed++;
+        else cell.failures.push(title);
+        cell.worstMs = Math.max(cell.worstMs, test.duration ?? 0);
+      }
+      cells.set(key, cell);
+    };
+    runner.on(EVENT_TEST_PASS, (test) => record(test, "pass"));
+    runner.on(EVENT_TEST_FAIL, (test) => record(test, "fail"));
+    runner.on(EVENT_TEST_PENDING, (test) => record(test, "pending"));
+    runner.once(EVENT_RUN_END, () => writeFileSync(output, render(cells, properties)));
   }
-  yield render(cells, properties);
 }
 
 function render(cells, properties) {

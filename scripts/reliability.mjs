@@ -1,5 +1,5 @@
-// `npm run test:reliability`: runs the reliability matrices with node's test runner (the spec reporter
-// on the console), writes the table to docs/reliability.md and prints it. Exits as the tests did.
+// `npm run test:reliability`: runs the reliability matrices with mocha (the spec reporter on the
+// console), writes the table to docs/reliability.md and prints it. Exits as the tests did.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 
@@ -14,13 +14,11 @@ const started = Date.now();
 const result = spawnSync(
   process.execPath,
   [
-    "--import",
-    "tsx",
-    "--test",
-    "--test-reporter=spec",
-    "--test-reporter-destination=stdout",
-    "--test-reporter=./scripts/reliability-reporter.mjs",
-    "--test-reporter-destination=docs/reliability.md",
+    "node_modules/mocha/bin/mocha.js",
+    "--reporter",
+    "./scripts/reliability-reporter.mjs",
+    "--reporter-option",
+    "output=docs/reliability.md",
     ...files,
   ],
   { stdio: "inherit", env: { ...process.env, RELIABILITY_SLICE: "0" } },

@@ -1,142 +1,144 @@
-import { after, before, test } from "node:test";
+import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
 import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure } from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
 
-const v = hardeningPipeline.variables as Record<string, string>;
-const SECRETS = {
-  dbUrl: `jdbc:sqlserver://todo-sql.database.windows.net:1433;database=todo;x=${randomUUID()}`,
-  dbUser: `todoadmin-${randomUUID().slice(0, 8)}`,
-  dbPassword: `P@ss=${randomUUID()}`,
-};
-const ADMIN_RANGES = ["203.0.113.0/24", "198.51.100.14/32"];
+describe("test/extension/demo-pipeline", () => {
+  const v = hardeningPipeline.variables as Record<string, string>;
+  const SECRETS = {
+    dbUrl: `jdbc:sqlserver://todo-sql.database.windows.net:1433;database=todo;x=${randomUUID()}`,
+    dbUser: `todoadmin-${randomUUID().slice(0, 8)}`,
+    dbPassword: `P@ss=${randomUUID()}`,
+  };
+  const ADMIN_RANGES = ["203.0.113.0/24", "198.51.100.14/32"];
 
-let fx: Fixture;
-let first: PipelineRun;
-let second: PipelineRun;
-/** The API server's ranges when the deploy placeholder ran, per run. */
-const rangesAtDeploy: string[][] = [];
-const deployScripts: string[] = [];
+  let fx: Fixture;
+  let first: PipelineRun;
+  let second: PipelineRun;
+  /** The API server's ranges when the deploy placeholder ran, per run. */
+  const rangesAtDeploy: string[][] = [];
+  const deployScripts: string[] = [];
 
-function ranges(): string[] {
-  const cluster = fx.azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!);
-  return (cluster?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined)?.authorizedIPRanges ?? [];
-}
+  function ranges(): string[] {
+    const cluster = fx.azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!);
+    return (cluster?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined)?.authorizedIPRanges ?? [];
+  }
 
-async function runOnce(): Promise<PipelineRun> {
-  return runPipeline(fx, hardeningPipeline, {
-    secrets: SECRETS,
-    inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
-    external: (_step, inputs) => {
-      rangesAtDeploy.push(ranges());
-      deployScripts.push(inputs.inlineScript ?? "");
-      return { succeeded: true, lines: [] };
-    },
+  async function runOnce(): Promise<PipelineRun> {
+    return runPipeline(fx, hardeningPipeline, {
+      secrets: SECRETS,
+      inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
+      external: (_step, inputs) => {
+        rangesAtDeploy.push(ranges());
+        deployScripts.push(inputs.inlineScript ?? "");
+        return { succeeded: true, lines: [] };
+      },
+    });
+  }
+
+  before(async () => {
+    fx = await Fixture.start({ operationPolls: 0 });
+    fx.secrets.push(...Object.values(SECRETS));
+    seedLocalAzure(fx.azure, fx.principalObjectId());
+    first = await runOnce();
+    second = await runOnce();
   });
-}
+  after(async () => {
+    await fx?.close();
+  });
 
-before(async () => {
-  fx = await Fixture.start({ operationPolls: 0 });
-  fx.secrets.push(...Object.values(SECRETS));
-  seedLocalAzure(fx.azure, fx.principalObjectId());
-  first = await runOnce();
-  second = await runOnce();
-});
-after(async () => {
-  await fx?.close();
-});
-
-function step(run: PipelineRun, name: string, kind: StepResult["kind"] = "main"): StepResult {
-  const found = run.steps.find((s) => s.name === name && s.kind === kind);
-  assert.ok(found, `no ${kind} step ${name}`);
-  return found;
-}
-
-/** ARM writes: PUT/PATCH/DELETE and POST actions other than read-only queries. */
-function armWrites(s: StepResult) {
-  return s.requests.filter(
-    (r) =>
-      r.path.toLowerCase().startsWith("/subscriptions/") &&
-      ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
-      !/\/(queryResults|summarize)$/i.test(r.path),
-  );
-}
-
-function vaultWrites(s: StepResult) {
-  return s.requests.filter((r) => r.host.includes(".vault.azure.net") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method));
-}
-
-test("the pipeline runs the article's steps in its order, every one succeeding, the agent's access closed after the deploy job", () => {
-  assert.deepEqual(
-    first.steps.map((s) => `${s.stage}/${s.task}/${s.kind}`),
-    [
-      "IdentityAndSecrets/EnablePodIdentity@1/main",
-      "IdentityAndSecrets/KeyVaultSecrets@1/main",
-      "Deploy/RestrictApiServer@1/main",
-      "Deploy/AzureCLI@2/external",
-      "Deploy/RestrictApiServer@1/post",
-      "Policies/AssignAksPolicies@1/main",
-    ],
-  );
-  for (const s of first.steps) {
-    assert.ok(s.succeeded, `${s.displayName}: ${s.run?.resultMessage}\n${s.run?.stdout}`);
-    if (s.run) fx.assertNoSecretsIn(s.run);
+  function step(run: PipelineRun, name: string, kind: StepResult["kind"] = "main"): StepResult {
+    const found = run.steps.find((s) => s.name === name && s.kind === kind);
+    assert.ok(found, `no ${kind} step ${name}`);
+    return found;
   }
-  assert.ok(first.succeeded);
-});
 
-test("outputs flow: the identity's principalId is KeyVaultSecrets' grantTo, its clientId reaches the deploy stage", () => {
-  const identity = fx.azure.store.listByType("Microsoft.ManagedIdentity/userAssignedIdentities").find((i) => i.name === v.identityName)!;
-  const principalId = identity.properties!["principalId"] as string;
-  const clientId = identity.properties!["clientId"] as string;
-  assert.equal(step(first, "identity").run!.outputs["principalId"], principalId);
-  assert.equal(step(first, "secrets").inputs["grantTo"], principalId);
-  const vault = fx.azure.store.getKeyVault(v.resourceGroup!, v.keyVaultName!)!;
-  const policies = vault.properties!["accessPolicies"] as { objectId: string; permissions: { secrets?: string[] } }[];
-  assert.deepEqual(policies.find((p) => p.objectId === principalId)?.permissions.secrets?.sort(), ["get", "list"]);
-  assert.equal(first.outputs["IdentityAndSecrets.Identity.identity.clientId"], clientId);
-  assert.match(deployScripts[0]!, new RegExp(`azure\\.workload\\.identity/client-id=${clientId}`));
-});
+  /** ARM writes: PUT/PATCH/DELETE and POST actions other than read-only queries. */
+  function armWrites(s: StepResult) {
+    return s.requests.filter(
+      (r) =>
+        r.path.toLowerCase().startsWith("/subscriptions/") &&
+        ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
+        !/\/(queryResults|summarize)$/i.test(r.path),
+    );
+  }
 
-test("the article's secrets are in the vault, the API server admitted the agent during the deploy job only, the policies are assigned in Deny", () => {
-  assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-url")?.properties.versions.at(-1)?.value, SECRETS.dbUrl);
-  assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-user")?.properties.versions.at(-1)?.value, SECRETS.dbUser);
-  assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-password")?.properties.versions.at(-1)?.value, SECRETS.dbPassword);
-  assert.deepEqual(rangesAtDeploy[0], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`]);
-  assert.deepEqual(ranges(), ADMIN_RANGES);
-  const assignments = fx.azure.store.listByType("Microsoft.Authorization/policyAssignments");
-  assert.deepEqual(assignments.map((a) => a.name).sort(), [
-    "aks-hardening-allowedImages",
-    "aks-hardening-noPrivilegedContainers",
-    "aks-hardening-resourceLimits",
-  ]);
-  for (const a of assignments)
-    assert.deepEqual((a.properties!["parameters"] as Record<string, { value: unknown }>)["effect"], { value: "Deny" });
-});
+  function vaultWrites(s: StepResult) {
+    return s.requests.filter((r) => r.host.includes(".vault.azure.net") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method));
+  }
 
-test("a second run changes nothing but the job-scoped agent access: exactly one conditional cluster PUT to add it and one to remove it", () => {
-  assert.ok(second.succeeded);
-  for (const s of second.steps) {
-    if (s.run) fx.assertNoSecretsIn(s.run);
-    assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
-    if (s.name === "apiServer") continue;
-    assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
-    if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
-  }
-  const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
-  for (const kind of ["main", "post"] as const) {
-    const writes = armWrites(step(second, "apiServer", kind));
-    assert.equal(writes.length, 1, `${kind}: one write`);
-    assert.equal(writes[0]!.method, "PUT");
-    assert.equal(writes[0]!.path.toLowerCase(), clusterPath.toLowerCase());
-    assert.ok(writes[0]!.ifMatch, "the write is conditional (If-Match)");
-  }
-  assert.equal(step(second, "apiServer").run!.outputs["authorizedIpRanges"], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`].join(","));
-  assert.deepEqual(rangesAtDeploy[1], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`]);
-  assert.deepEqual(ranges(), ADMIN_RANGES, "the admin ranges are what remains");
-  for (const name of ["db-url", "db-user", "db-password"]) {
-    assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, `${name}: no new version`);
-  }
+  it("the pipeline runs the article's steps in its order, every one succeeding, the agent's access closed after the deploy job", () => {
+    assert.deepEqual(
+      first.steps.map((s) => `${s.stage}/${s.task}/${s.kind}`),
+      [
+        "IdentityAndSecrets/EnablePodIdentity@1/main",
+        "IdentityAndSecrets/KeyVaultSecrets@1/main",
+        "Deploy/RestrictApiServer@1/main",
+        "Deploy/AzureCLI@2/external",
+        "Deploy/RestrictApiServer@1/post",
+        "Policies/AssignAksPolicies@1/main",
+      ],
+    );
+    for (const s of first.steps) {
+      assert.ok(s.succeeded, `${s.displayName}: ${s.run?.resultMessage}\n${s.run?.stdout}`);
+      if (s.run) fx.assertNoSecretsIn(s.run);
+    }
+    assert.ok(first.succeeded);
+  });
+
+  it("outputs flow: the identity's principalId is KeyVaultSecrets' grantTo, its clientId reaches the deploy stage", () => {
+    const identity = fx.azure.store.listByType("Microsoft.ManagedIdentity/userAssignedIdentities").find((i) => i.name === v.identityName)!;
+    const principalId = identity.properties!["principalId"] as string;
+    const clientId = identity.properties!["clientId"] as string;
+    assert.equal(step(first, "identity").run!.outputs["principalId"], principalId);
+    assert.equal(step(first, "secrets").inputs["grantTo"], principalId);
+    const vault = fx.azure.store.getKeyVault(v.resourceGroup!, v.keyVaultName!)!;
+    const policies = vault.properties!["accessPolicies"] as { objectId: string; permissions: { secrets?: string[] } }[];
+    assert.deepEqual(policies.find((p) => p.objectId === principalId)?.permissions.secrets?.sort(), ["get", "list"]);
+    assert.equal(first.outputs["IdentityAndSecrets.Identity.identity.clientId"], clientId);
+    assert.match(deployScripts[0]!, new RegExp(`azure\\.workload\\.identity/client-id=${clientId}`));
+  });
+
+  it("the article's secrets are in the vault, the API server admitted the agent during the deploy job only, the policies are assigned in Deny", () => {
+    assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-url")?.properties.versions.at(-1)?.value, SECRETS.dbUrl);
+    assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-user")?.properties.versions.at(-1)?.value, SECRETS.dbUser);
+    assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, "db-password")?.properties.versions.at(-1)?.value, SECRETS.dbPassword);
+    assert.deepEqual(rangesAtDeploy[0], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`]);
+    assert.deepEqual(ranges(), ADMIN_RANGES);
+    const assignments = fx.azure.store.listByType("Microsoft.Authorization/policyAssignments");
+    assert.deepEqual(assignments.map((a) => a.name).sort(), [
+      "aks-hardening-allowedImages",
+      "aks-hardening-noPrivilegedContainers",
+      "aks-hardening-resourceLimits",
+    ]);
+    for (const a of assignments)
+      assert.deepEqual((a.properties!["parameters"] as Record<string, { value: unknown }>)["effect"], { value: "Deny" });
+  });
+
+  it("a second run changes nothing but the job-scoped agent access: exactly one conditional cluster PUT to add it and one to remove it", () => {
+    assert.ok(second.succeeded);
+    for (const s of second.steps) {
+      if (s.run) fx.assertNoSecretsIn(s.run);
+      assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
+      if (s.name === "apiServer") continue;
+      assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
+      if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
+    }
+    const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
+    for (const kind of ["main", "post"] as const) {
+      const writes = armWrites(step(second, "apiServer", kind));
+      assert.equal(writes.length, 1, `${kind}: one write`);
+      assert.equal(writes[0]!.method, "PUT");
+      assert.equal(writes[0]!.path.toLowerCase(), clusterPath.toLowerCase());
+      assert.ok(writes[0]!.ifMatch, "the write is conditional (If-Match)");
+    }
+    assert.equal(step(second, "apiServer").run!.outputs["authorizedIpRanges"], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`].join(","));
+    assert.deepEqual(rangesAtDeploy[1], [...ADMIN_RANGES, `${DEMO_AGENT_IP}/32`]);
+    assert.deepEqual(ranges(), ADMIN_RANGES, "the admin ranges are what remains");
+    for (const name of ["db-url", "db-user", "db-password"]) {
+      assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, `${name}: no new version`);
+    }
+  });
 });

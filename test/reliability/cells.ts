@@ -1,7 +1,7 @@
-import { test } from "node:test";
+import { it } from "mocha";
 import assert from "node:assert/strict";
 import type { StepRun } from "../harness/agent";
-import { FAULT_COLUMNS, TASKS } from "./columns.mjs";
+import { FAULT_COLUMNS, NOT_APPLICABLE_PREFIX, TASKS } from "./columns.mjs";
 
 /**
  * The reliability matrices name every test `<Task> × <column>[ — <detail>]`; the reliability
@@ -15,9 +15,12 @@ export function cellName(task: TaskName, column: string, detail?: string): strin
   return `${task} × ${column}${detail ? ` — ${detail}` : ""}`;
 }
 
-/** A cell that does not apply is in the table as such, with the reason, rather than faked. */
+/**
+ * A cell that does not apply is in the table as such, with the reason, rather than faked: a pending
+ * test whose title carries the reason (the reliability reporter reads it from there).
+ */
 export function notApplicable(task: TaskName, column: string, reason: string): void {
-  test(cellName(task, column), { skip: `not applicable: ${reason}` }, () => {});
+  it.skip(`${cellName(task, column)} ${NOT_APPLICABLE_PREFIX}${reason})`);
 }
 
 /** Every cell ends in bounded time: the slowest legitimate cell waits out a few Retry-After seconds. */
@@ -28,9 +31,8 @@ export function assertSucceeded(run: StepRun): void {
   assert.ok(run.durationMs < CELL_BOUND_MS, `took ${run.durationMs} ms`);
 }
 
-/** Failed with one line that matches: what the pipeline shows as the task's result (kept as the test's diagnostic). */
-export function assertFailedWithOneLine(run: StepRun, message: RegExp, t?: { diagnostic(text: string): void }): void {
-  t?.diagnostic(`error line: ${run.resultMessage ?? ""}`);
+/** Failed with one line that matches: what the pipeline shows as the task's result. */
+export function assertFailedWithOneLine(run: StepRun, message: RegExp): void {
   assert.equal(run.result, "Failed", `expected a failure\n${run.stdout.slice(-3000)}`);
   const line = run.resultMessage ?? "";
   assert.ok(!/[\r\n]/.test(line), `the error is one line: ${line}`);

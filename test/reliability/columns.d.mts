@@ -12,3 +12,4 @@ export declare const FAULT_COLUMNS: readonly [
   "OIDC endpoint down",
 ];
 export declare const OTHER_COLUMNS: readonly ["bad input", "concurrent runs", "outside change"];
+export declare const NOT_APPLICABLE_PREFIX: "(not applicable: ";

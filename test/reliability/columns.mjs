@@ -16,3 +16,6 @@ export const FAULT_COLUMNS = [
 ];
 
 export const OTHER_COLUMNS = ["bad input", "concurrent runs", "outside change"];
+
+/** A cell that does not apply is a pending test titled `<Task> × <column> (not applicable: <reason>)`. */
+export const NOT_APPLICABLE_PREFIX = "(not applicable: ";

@@ -1,512 +1,519 @@
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import type { AccessPolicyEntry, ArmResource, RequestLogEntry } from "../../local-azure/index";
 import { assertFailedWithOneLine, assertSucceeded, cellName, notApplicable, TASKS, VOLATILE, without, type TaskName } from "./cells";
 
-/**
- * The fault matrix: every task × every fault Azure or the network can throw at it, injected on
- * each route the task reads or writes. A cell ends in success after bounded retries, or in one
- * actionable line; either way the local Azure's state afterwards holds the whole change or none
- * of it, and nothing the task does not own has changed. Waits are bounded only by what a real user
- * has: Retry-After headers and the pipeline variables AksHardening.RequestTimeoutSeconds and
- * AksHardening.ClusterBusyTimeoutSeconds.
- *
- * RELIABILITY_SLICE=1 (set by `npm test`) keeps one route per fault and task and the sign-in
- * failures of one task; `npm run test:reliability` runs every cell.
- */
+describe("test/reliability/fault-matrix", () => {
+  /**
+   * The fault matrix: every task × every fault Azure or the network can throw at it, injected on
+   * each route the task reads or writes. A cell ends in success after bounded retries, or in one
+   * actionable line; either way the local Azure's state afterwards holds the whole change or none
+   * of it, and nothing the task does not own has changed. Waits are bounded only by what a real user
+   * has: Retry-After headers and the pipeline variables AksHardening.RequestTimeoutSeconds and
+   * AksHardening.ClusterBusyTimeoutSeconds.
+   *
+   * RELIABILITY_SLICE=1 (set by `npm test`) keeps one route per fault and task and the sign-in
+   * failures of one task; `npm run test:reliability` runs every cell.
+   */
 
-const SLICE = process.env.RELIABILITY_SLICE === "1";
-let fx: Fixture;
-let count = 0;
+  const SLICE = process.env.RELIABILITY_SLICE === "1";
+  let fx: Fixture;
+  let count = 0;
 
-before(async () => {
-  fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
-  fx.azure.store.addResourceGroup("rg-rel-ids");
-});
-after(async () => {
-  await fx?.close();
-});
-
-interface Route {
-  method: string;
-  path: RegExp;
-}
-
-/** One cell's fresh resources, the run that goes with them, and what the state must be afterwards. */
-interface Setup {
-  inputs: Record<string, string | boolean>;
-  secrets?: Record<string, string>;
-  routes: Record<string, Route>;
-  /** The cluster the task writes, when it writes one. */
-  cluster?: ArmResource;
-  /** The wanted change is all there; nothing the task does not own has changed. */
-  assertDone(): void;
-  /** Nothing was written at all (a failure before or at the first write). */
-  assertUntouched(): void;
-}
-
-interface Scenario {
-  task: TaskName;
-  setUp(connection: ConnectionKind): Setup;
-  /** The routes faults are injected on (keys of Setup.routes); the first is the slice `npm test` runs. */
-  routeNames: readonly string[];
-}
-
-function run(task: TaskName, setup: Setup, p: { connection?: ConnectionKind; variables?: Record<string, string> } = {}) {
-  return fx.run(task, {
-    inputs: setup.inputs,
-    ...(setup.secrets ? { secrets: setup.secrets } : {}),
-    ...(p.connection ? { connection: p.connection } : {}),
-    variables: { "AksHardening.ClusterBusyTimeoutSeconds": "20", ...p.variables },
-    timeoutMs: 60_000,
+  before(async () => {
+    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx.azure.store.addResourceGroup("rg-rel-ids");
   });
-}
+  after(async () => {
+    await fx?.close();
+  });
 
-function clusterState(cluster: ArmResource, owned: readonly string[]): unknown {
-  return without(fx.azure.store.get(cluster.id), [...VOLATILE, ...owned]);
-}
+  interface Route {
+    method: string;
+    path: RegExp;
+  }
 
-function requestsOn(route: Route): RequestLogEntry[] {
-  return fx.azure.requests.filter((r) => r.method === route.method && route.path.test(r.path));
-}
+  /** One cell's fresh resources, the run that goes with them, and what the state must be afterwards. */
+  interface Setup {
+    inputs: Record<string, string | boolean>;
+    secrets?: Record<string, string>;
+    routes: Record<string, Route>;
+    /** The cluster the task writes, when it writes one. */
+    cluster?: ArmResource;
+    /** The wanted change is all there; nothing the task does not own has changed. */
+    assertDone(): void;
+    /** Nothing was written at all (a failure before or at the first write). */
+    assertUntouched(): void;
+  }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  interface Scenario {
+    task: TaskName;
+    setUp(connection: ConnectionKind): Setup;
+    /** The routes faults are injected on (keys of Setup.routes); the first is the slice `npm test` runs. */
+    routeNames: readonly string[];
+  }
 
-// ---- RestrictApiServer@1: read the cluster, PUT it back with the ranges changed ----
-
-const restrictApiServer: Scenario = {
-  task: "RestrictApiServer",
-  routeNames: ["cluster write", "cluster read"],
-  setUp() {
-    const name = `aks-rel-ras-${++count}`;
-    const cluster = fx.azure.store.addManagedCluster("rg-rel-ras", name, {
-      tags: { team: "platform" },
-      properties: { apiServerAccessProfile: { authorizedIPRanges: ["10.1.0.0/16"] } },
+  function run(task: TaskName, setup: Setup, p: { connection?: ConnectionKind; variables?: Record<string, string> } = {}) {
+    return fx.run(task, {
+      inputs: setup.inputs,
+      ...(setup.secrets ? { secrets: setup.secrets } : {}),
+      ...(p.connection ? { connection: p.connection } : {}),
+      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "20", ...p.variables },
+      timeoutMs: 60_000,
     });
-    const owned = ["properties.apiServerAccessProfile.authorizedIPRanges"];
-    const rest = clusterState(cluster, owned);
-    const ranges = () =>
-      (fx.azure.store.get(cluster.id)?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] }).authorizedIPRanges;
-    const path = new RegExp(`/managedClusters/${name}$`);
-    return {
-      inputs: { resourceGroupName: "rg-rel-ras", clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
-      routes: { "cluster read": { method: "GET", path }, "cluster write": { method: "PUT", path } },
-      cluster,
-      assertDone() {
-        assert.deepEqual(ranges(), ["10.1.0.0/16", "203.0.113.0/24"]);
-        assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed");
-      },
-      assertUntouched() {
-        assert.deepEqual(ranges(), ["10.1.0.0/16"]);
-        assert.deepEqual(clusterState(cluster, owned), rest);
-      },
-    };
-  },
-};
+  }
 
-// ---- EnablePodIdentity@1 (Workload ID + Reader): cluster PUT, federated credential PUT, role assignment PUT ----
+  function clusterState(cluster: ArmResource, owned: readonly string[]): unknown {
+    return without(fx.azure.store.get(cluster.id), [...VOLATILE, ...owned]);
+  }
 
-const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+  function requestsOn(route: Route): RequestLogEntry[] {
+    return fx.azure.requests.filter((r) => r.method === route.method && route.path.test(r.path));
+  }
 
-const enablePodIdentity: Scenario = {
-  task: "EnablePodIdentity",
-  routeNames: ["cluster write", "federated credential write", "role assignment write", "identity read"],
-  setUp() {
-    const n = ++count;
-    const name = `aks-rel-epi-${n}`;
-    const cluster = fx.azure.store.addManagedCluster("rg-rel-epi", name, { properties: { networkProfile: { networkPlugin: "azure" } } });
-    const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-epi-${n}`);
-    const other = fx.azure.store.addFederatedIdentityCredential(identity.id, "github-actions", {
-      issuer: "https://token.actions.githubusercontent.com",
-      subject: "repo:contoso/app:ref:refs/heads/main",
-    });
-    const owned = ["properties.oidcIssuerProfile", "properties.securityProfile.workloadIdentity"];
-    const rest = clusterState(cluster, owned);
-    const nodeGroup = String(cluster.properties!["nodeResourceGroup"]);
-    const credentialName = `${name}-todo-todo-sa`;
-    const credentials = () => fx.azure.store.list(`${identity.id}/federatedIdentityCredentials`);
-    const readers = () =>
-      fx.azure.store
-        .listByType("Microsoft.Authorization/roleAssignments")
-        .filter(
-          (a) =>
-            a.properties!["principalId"] === identity.properties!["principalId"] &&
-            String(a.properties!["roleDefinitionId"]).endsWith(READER),
-        );
-    return {
-      inputs: {
-        resourceGroupName: "rg-rel-epi",
-        clusterName: name,
-        identityMode: "workloadIdentity",
-        identity: identity.id,
-        namespace: "todo",
-        serviceAccountName: "todo-sa",
-        grantReaderOnNodeResourceGroup: true,
-      },
-      routes: {
-        "cluster write": { method: "PUT", path: new RegExp(`/managedClusters/${name}$`) },
-        "federated credential write": { method: "PUT", path: new RegExp(`/federatedIdentityCredentials/${credentialName}$`) },
-        "role assignment write": {
-          method: "PUT",
-          path: new RegExp(`/resourceGroups/${escape(nodeGroup)}/providers/Microsoft\\.Authorization/roleAssignments/`, "i"),
-        },
-        "identity read": { method: "GET", path: new RegExp(`/userAssignedIdentities/id-rel-epi-${n}$`) },
-      },
-      cluster,
-      assertDone() {
-        const now = fx.azure.store.get(cluster.id)!.properties!;
-        assert.equal((now["oidcIssuerProfile"] as { enabled?: boolean }).enabled, true);
-        assert.equal((now["securityProfile"] as { workloadIdentity?: { enabled?: boolean } }).workloadIdentity?.enabled, true);
-        assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed");
-        const [mine, ...more] = credentials().filter((c) => c.name === credentialName);
-        assert.equal(more.length, 0);
-        assert.equal(mine?.properties?.["subject"], "system:serviceaccount:todo:todo-sa");
-        assert.deepEqual(fx.azure.store.get(other.id), other, "another credential on the identity is untouched");
-        assert.equal(readers().length, 1, "exactly one Reader assignment");
-      },
-      assertUntouched() {
-        const now = fx.azure.store.get(cluster.id)!.properties!;
-        assert.notEqual((now["oidcIssuerProfile"] as { enabled?: boolean } | undefined)?.enabled, true);
-        assert.deepEqual(clusterState(cluster, owned), rest);
-        assert.deepEqual(credentials(), [other]);
-        assert.equal(readers().length, 0);
-      },
-    };
-  },
-};
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-// ---- KeyVaultSecrets@1: vault read, accessPolicies/add, data-plane reads and writes ----
+  // ---- RestrictApiServer@1: read the cluster, PUT it back with the ranges changed ----
 
-const keyVaultSecrets: Scenario = {
-  task: "KeyVaultSecrets",
-  routeNames: ["secret write", "secret read", "access policy write", "vault read"],
-  setUp(connection) {
-    const n = ++count;
-    const vaultName = `kv-rel-${n}`;
-    const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-kv-${n}`);
-    const principalId = String(identity.properties!["principalId"]);
-    const otherPolicy: AccessPolicyEntry = {
-      tenantId: fx.azure.tenantId,
-      objectId: randomUUID(),
-      permissions: { keys: ["get"], secrets: ["get", "list", "set"], certificates: ["get"] },
-    };
-    const connectionPolicy: AccessPolicyEntry = {
-      tenantId: fx.azure.tenantId,
-      objectId: fx.principalObjectId(connection),
-      permissions: { secrets: ["get", "list", "set", "recover"] },
-    };
-    const vault = fx.azure.store.addKeyVault("rg-rel-kv", vaultName, { accessPolicies: [otherPolicy, connectionPolicy] });
-    const kept = fx.azure.store.setVaultSecret(vaultName, `keep-${n}`, `kept-value-${randomUUID()}`);
-    fx.secrets.push(kept.value);
-    const values = { [`relA${n}`]: `value-a-${randomUUID()}`, [`relB${n}`]: `value-b-${randomUUID()}` };
-    const names = [`rel-${n}-a`, `rel-${n}-b`];
-    const wanted = { [names[0]!]: values[`relA${n}`]!, [names[1]!]: values[`relB${n}`]! };
-    const policies = () => fx.azure.store.get(vault.id)!.properties!["accessPolicies"] as AccessPolicyEntry[];
-    const versions = (secret: string) => fx.azure.store.vaultSecret(vaultName, secret)?.properties.versions.map((v) => v.value) ?? [];
-    return {
-      inputs: {
-        keyVaultName: vaultName,
-        resourceGroupName: "rg-rel-kv",
-        grantTo: identity.id,
-        secrets: `${names[0]}=${values[`relA${n}`]}\n${names[1]}=${values[`relB${n}`]}`,
-      },
-      secrets: values,
-      routes: {
-        "secret write": { method: "PUT", path: new RegExp(`^/secrets/${names[0]}$`) },
-        "secret read": { method: "GET", path: new RegExp(`^/secrets/${names[1]}/?$`) },
-        "access policy write": { method: "PUT", path: new RegExp(`/vaults/${vaultName}/accessPolicies/add$`) },
-        "vault read": { method: "GET", path: new RegExp(`/vaults/${vaultName}$`) },
-      },
-      assertDone() {
-        const now = policies();
-        assert.deepEqual(now[0], otherPolicy, "another principal's policy is untouched");
-        assert.deepEqual(now[1], connectionPolicy);
-        assert.deepEqual(now.find((p) => p.objectId === principalId)?.permissions.secrets, ["get", "list"]);
-        for (const [secret, value] of Object.entries(wanted)) {
-          const all = versions(secret);
-          // A write whose answer was lost may have landed before its retry: more versions, never another value.
-          assert.ok(all.length >= 1 && all.every((v) => v === value), `${secret}: every version holds the wanted value`);
-        }
-        assert.deepEqual(versions(`keep-${n}`), [kept.value], "a secret the run does not name is untouched");
-      },
-      assertUntouched() {
-        assert.deepEqual(policies(), [otherPolicy, connectionPolicy]);
-        for (const secret of names) assert.deepEqual(versions(secret), []);
-        assert.deepEqual(versions(`keep-${n}`), [kept.value]);
-      },
-    };
-  },
-};
-
-// ---- AssignAksPolicies@1: the add-on (cluster PUT), then one assignment PUT per policy ----
-
-const assignAksPolicies: Scenario = {
-  task: "AssignAksPolicies",
-  routeNames: ["assignment write", "cluster write", "assignment list"],
-  setUp() {
-    const name = `aks-rel-aap-${++count}`;
-    const cluster = fx.azure.store.addManagedCluster("rg-rel-aap", name, {
-      properties: { addonProfiles: { omsagent: { enabled: true, config: { logAnalyticsWorkspaceResourceID: "/subscriptions/x/ws" } } } },
-    });
-    const portal = fx.azure.store.addPolicyAssignment(cluster.id, "security-team-audit", {
-      policyDefinitionId: "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4",
-      parameters: { effect: { value: "Audit" } },
-    });
-    const owned = ["properties.addonProfiles.azurepolicy"];
-    const rest = clusterState(cluster, owned);
-    const assignments = () => fx.azure.store.list(cluster.id, "Microsoft.Authorization/policyAssignments");
-    const addon = () =>
-      (fx.azure.store.get(cluster.id)!.properties!["addonProfiles"] as Record<string, { enabled?: boolean }>)["azurepolicy"]?.enabled;
-    return {
-      inputs: {
-        resourceGroupName: "rg-rel-aap",
-        clusterName: name,
-        policies: "noPrivilegedContainers,resourceLimits",
-        cpuLimit: "500m",
-        memoryLimit: "512Mi",
-        effect: "Deny",
-      },
-      routes: {
-        "assignment write": {
-          method: "PUT",
-          path: new RegExp(`/managedClusters/${name}/providers/Microsoft\\.Authorization/policyAssignments/aks-hardening-resourceLimits$`),
-        },
-        "cluster write": { method: "PUT", path: new RegExp(`/managedClusters/${name}$`) },
-        "assignment list": {
-          method: "GET",
-          path: new RegExp(`/managedClusters/${name}/providers/Microsoft\\.Authorization/policyAssignments$`),
-        },
-      },
-      cluster,
-      assertDone() {
-        assert.equal(addon(), true);
-        assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed (the other add-on included)");
-        const names = assignments()
-          .map((a) => a.name)
-          .sort();
-        assert.deepEqual(names, ["aks-hardening-noPrivilegedContainers", "aks-hardening-resourceLimits", "security-team-audit"]);
-        assert.deepEqual(fx.azure.store.get(portal.id), portal, "the security team's assignment is untouched");
-      },
-      assertUntouched() {
-        assert.notEqual(addon(), true);
-        assert.deepEqual(clusterState(cluster, owned), rest);
-        assert.deepEqual(assignments(), [portal]);
-      },
-    };
-  },
-};
-
-const SCENARIOS = [restrictApiServer, enablePodIdentity, keyVaultSecrets, assignAksPolicies];
-
-interface RouteFault {
-  column: string;
-  inject(route: Route): void;
-  variables?: Record<string, string>;
-  /** The statuses the faulted route answered at least once (0 = connection dropped). */
-  seen?: number;
-}
-
-const ROUTE_FAULTS: RouteFault[] = [
-  {
-    column: "429 Retry-After",
-    inject: (route) => fx.azure.faults.throttle({ ...route, retryAfterSeconds: 1 }),
-    seen: 429,
-  },
-  {
-    column: "500/503",
-    inject: (route) => {
-      fx.azure.faults.add({
-        ...route,
-        kind: "status",
-        status: 500,
-        body: { error: { code: "InternalServerError", message: "Encountered internal server error." } },
+  const restrictApiServer: Scenario = {
+    task: "RestrictApiServer",
+    routeNames: ["cluster write", "cluster read"],
+    setUp() {
+      const name = `aks-rel-ras-${++count}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-ras", name, {
+        tags: { team: "platform" },
+        properties: { apiServerAccessProfile: { authorizedIPRanges: ["10.1.0.0/16"] } },
       });
-      fx.azure.faults.add({
-        ...route,
-        kind: "status",
-        status: 503,
-        headers: { "retry-after": "1" },
-        body: { error: { code: "ServiceUnavailable", message: "The service is temporarily unavailable." } },
-      });
+      const owned = ["properties.apiServerAccessProfile.authorizedIPRanges"];
+      const rest = clusterState(cluster, owned);
+      const ranges = () =>
+        (fx.azure.store.get(cluster.id)?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] }).authorizedIPRanges;
+      const path = new RegExp(`/managedClusters/${name}$`);
+      return {
+        inputs: { resourceGroupName: "rg-rel-ras", clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
+        routes: { "cluster read": { method: "GET", path }, "cluster write": { method: "PUT", path } },
+        cluster,
+        assertDone() {
+          assert.deepEqual(ranges(), ["10.1.0.0/16", "203.0.113.0/24"]);
+          assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed");
+        },
+        assertUntouched() {
+          assert.deepEqual(ranges(), ["10.1.0.0/16"]);
+          assert.deepEqual(clusterState(cluster, owned), rest);
+        },
+      };
     },
-    seen: 503,
-  },
-  { column: "connection reset", inject: (route) => fx.azure.faults.add({ ...route, kind: "reset" }), seen: 0 },
-  {
-    column: "slow past timeout",
-    // The first answer comes after 6 s; the task gives each try 2 s (a pipeline variable a user sets on slow networks).
-    inject: (route) => fx.azure.faults.add({ ...route, kind: "delay", delayMs: 6000 }),
-    variables: { "AksHardening.RequestTimeoutSeconds": "2" },
-  },
-];
+  };
 
-for (const scenario of SCENARIOS) {
-  describe(`${scenario.task}: faults on each route it reads or writes`, { concurrency: 4 }, () => {
-    for (const fault of ROUTE_FAULTS) {
-      for (const routeName of SLICE ? scenario.routeNames.slice(0, 1) : scenario.routeNames) {
-        test(cellName(scenario.task, fault.column, routeName), async () => {
+  // ---- EnablePodIdentity@1 (Workload ID + Reader): cluster PUT, federated credential PUT, role assignment PUT ----
+
+  const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
+  const enablePodIdentity: Scenario = {
+    task: "EnablePodIdentity",
+    routeNames: ["cluster write", "federated credential write", "role assignment write", "identity read"],
+    setUp() {
+      const n = ++count;
+      const name = `aks-rel-epi-${n}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-epi", name, { properties: { networkProfile: { networkPlugin: "azure" } } });
+      const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-epi-${n}`);
+      const other = fx.azure.store.addFederatedIdentityCredential(identity.id, "github-actions", {
+        issuer: "https://token.actions.githubusercontent.com",
+        subject: "repo:contoso/app:ref:refs/heads/main",
+      });
+      const owned = ["properties.oidcIssuerProfile", "properties.securityProfile.workloadIdentity"];
+      const rest = clusterState(cluster, owned);
+      const nodeGroup = String(cluster.properties!["nodeResourceGroup"]);
+      const credentialName = `${name}-todo-todo-sa`;
+      const credentials = () => fx.azure.store.list(`${identity.id}/federatedIdentityCredentials`);
+      const readers = () =>
+        fx.azure.store
+          .listByType("Microsoft.Authorization/roleAssignments")
+          .filter(
+            (a) =>
+              a.properties!["principalId"] === identity.properties!["principalId"] &&
+              String(a.properties!["roleDefinitionId"]).endsWith(READER),
+          );
+      return {
+        inputs: {
+          resourceGroupName: "rg-rel-epi",
+          clusterName: name,
+          identityMode: "workloadIdentity",
+          identity: identity.id,
+          namespace: "todo",
+          serviceAccountName: "todo-sa",
+          grantReaderOnNodeResourceGroup: true,
+        },
+        routes: {
+          "cluster write": { method: "PUT", path: new RegExp(`/managedClusters/${name}$`) },
+          "federated credential write": { method: "PUT", path: new RegExp(`/federatedIdentityCredentials/${credentialName}$`) },
+          "role assignment write": {
+            method: "PUT",
+            path: new RegExp(`/resourceGroups/${escape(nodeGroup)}/providers/Microsoft\\.Authorization/roleAssignments/`, "i"),
+          },
+          "identity read": { method: "GET", path: new RegExp(`/userAssignedIdentities/id-rel-epi-${n}$`) },
+        },
+        cluster,
+        assertDone() {
+          const now = fx.azure.store.get(cluster.id)!.properties!;
+          assert.equal((now["oidcIssuerProfile"] as { enabled?: boolean }).enabled, true);
+          assert.equal((now["securityProfile"] as { workloadIdentity?: { enabled?: boolean } }).workloadIdentity?.enabled, true);
+          assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed");
+          const [mine, ...more] = credentials().filter((c) => c.name === credentialName);
+          assert.equal(more.length, 0);
+          assert.equal(mine?.properties?.["subject"], "system:serviceaccount:todo:todo-sa");
+          assert.deepEqual(fx.azure.store.get(other.id), other, "another credential on the identity is untouched");
+          assert.equal(readers().length, 1, "exactly one Reader assignment");
+        },
+        assertUntouched() {
+          const now = fx.azure.store.get(cluster.id)!.properties!;
+          assert.notEqual((now["oidcIssuerProfile"] as { enabled?: boolean } | undefined)?.enabled, true);
+          assert.deepEqual(clusterState(cluster, owned), rest);
+          assert.deepEqual(credentials(), [other]);
+          assert.equal(readers().length, 0);
+        },
+      };
+    },
+  };
+
+  // ---- KeyVaultSecrets@1: vault read, accessPolicies/add, data-plane reads and writes ----
+
+  const keyVaultSecrets: Scenario = {
+    task: "KeyVaultSecrets",
+    routeNames: ["secret write", "secret read", "access policy write", "vault read"],
+    setUp(connection) {
+      const n = ++count;
+      const vaultName = `kv-rel-${n}`;
+      const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-kv-${n}`);
+      const principalId = String(identity.properties!["principalId"]);
+      const otherPolicy: AccessPolicyEntry = {
+        tenantId: fx.azure.tenantId,
+        objectId: randomUUID(),
+        permissions: { keys: ["get"], secrets: ["get", "list", "set"], certificates: ["get"] },
+      };
+      const connectionPolicy: AccessPolicyEntry = {
+        tenantId: fx.azure.tenantId,
+        objectId: fx.principalObjectId(connection),
+        permissions: { secrets: ["get", "list", "set", "recover"] },
+      };
+      const vault = fx.azure.store.addKeyVault("rg-rel-kv", vaultName, { accessPolicies: [otherPolicy, connectionPolicy] });
+      const kept = fx.azure.store.setVaultSecret(vaultName, `keep-${n}`, `kept-value-${randomUUID()}`);
+      fx.secrets.push(kept.value);
+      const values = { [`relA${n}`]: `value-a-${randomUUID()}`, [`relB${n}`]: `value-b-${randomUUID()}` };
+      const names = [`rel-${n}-a`, `rel-${n}-b`];
+      const wanted = { [names[0]!]: values[`relA${n}`]!, [names[1]!]: values[`relB${n}`]! };
+      const policies = () => fx.azure.store.get(vault.id)!.properties!["accessPolicies"] as AccessPolicyEntry[];
+      const versions = (secret: string) => fx.azure.store.vaultSecret(vaultName, secret)?.properties.versions.map((v) => v.value) ?? [];
+      return {
+        inputs: {
+          keyVaultName: vaultName,
+          resourceGroupName: "rg-rel-kv",
+          grantTo: identity.id,
+          secrets: `${names[0]}=${values[`relA${n}`]}\n${names[1]}=${values[`relB${n}`]}`,
+        },
+        secrets: values,
+        routes: {
+          "secret write": { method: "PUT", path: new RegExp(`^/secrets/${names[0]}$`) },
+          "secret read": { method: "GET", path: new RegExp(`^/secrets/${names[1]}/?$`) },
+          "access policy write": { method: "PUT", path: new RegExp(`/vaults/${vaultName}/accessPolicies/add$`) },
+          "vault read": { method: "GET", path: new RegExp(`/vaults/${vaultName}$`) },
+        },
+        assertDone() {
+          const now = policies();
+          assert.deepEqual(now[0], otherPolicy, "another principal's policy is untouched");
+          assert.deepEqual(now[1], connectionPolicy);
+          assert.deepEqual(now.find((p) => p.objectId === principalId)?.permissions.secrets, ["get", "list"]);
+          for (const [secret, value] of Object.entries(wanted)) {
+            const all = versions(secret);
+            // A write whose answer was lost may have landed before its retry: more versions, never another value.
+            assert.ok(all.length >= 1 && all.every((v) => v === value), `${secret}: every version holds the wanted value`);
+          }
+          assert.deepEqual(versions(`keep-${n}`), [kept.value], "a secret the run does not name is untouched");
+        },
+        assertUntouched() {
+          assert.deepEqual(policies(), [otherPolicy, connectionPolicy]);
+          for (const secret of names) assert.deepEqual(versions(secret), []);
+          assert.deepEqual(versions(`keep-${n}`), [kept.value]);
+        },
+      };
+    },
+  };
+
+  // ---- AssignAksPolicies@1: the add-on (cluster PUT), then one assignment PUT per policy ----
+
+  const assignAksPolicies: Scenario = {
+    task: "AssignAksPolicies",
+    routeNames: ["assignment write", "cluster write", "assignment list"],
+    setUp() {
+      const name = `aks-rel-aap-${++count}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-aap", name, {
+        properties: { addonProfiles: { omsagent: { enabled: true, config: { logAnalyticsWorkspaceResourceID: "/subscriptions/x/ws" } } } },
+      });
+      const portal = fx.azure.store.addPolicyAssignment(cluster.id, "security-team-audit", {
+        policyDefinitionId: "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4",
+        parameters: { effect: { value: "Audit" } },
+      });
+      const owned = ["properties.addonProfiles.azurepolicy"];
+      const rest = clusterState(cluster, owned);
+      const assignments = () => fx.azure.store.list(cluster.id, "Microsoft.Authorization/policyAssignments");
+      const addon = () =>
+        (fx.azure.store.get(cluster.id)!.properties!["addonProfiles"] as Record<string, { enabled?: boolean }>)["azurepolicy"]?.enabled;
+      return {
+        inputs: {
+          resourceGroupName: "rg-rel-aap",
+          clusterName: name,
+          policies: "noPrivilegedContainers,resourceLimits",
+          cpuLimit: "500m",
+          memoryLimit: "512Mi",
+          effect: "Deny",
+        },
+        routes: {
+          "assignment write": {
+            method: "PUT",
+            path: new RegExp(
+              `/managedClusters/${name}/providers/Microsoft\\.Authorization/policyAssignments/aks-hardening-resourceLimits$`,
+            ),
+          },
+          "cluster write": { method: "PUT", path: new RegExp(`/managedClusters/${name}$`) },
+          "assignment list": {
+            method: "GET",
+            path: new RegExp(`/managedClusters/${name}/providers/Microsoft\\.Authorization/policyAssignments$`),
+          },
+        },
+        cluster,
+        assertDone() {
+          assert.equal(addon(), true);
+          assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed (the other add-on included)");
+          const names = assignments()
+            .map((a) => a.name)
+            .sort();
+          assert.deepEqual(names, ["aks-hardening-noPrivilegedContainers", "aks-hardening-resourceLimits", "security-team-audit"]);
+          assert.deepEqual(fx.azure.store.get(portal.id), portal, "the security team's assignment is untouched");
+        },
+        assertUntouched() {
+          assert.notEqual(addon(), true);
+          assert.deepEqual(clusterState(cluster, owned), rest);
+          assert.deepEqual(assignments(), [portal]);
+        },
+      };
+    },
+  };
+
+  const SCENARIOS = [restrictApiServer, enablePodIdentity, keyVaultSecrets, assignAksPolicies];
+
+  interface RouteFault {
+    column: string;
+    inject(route: Route): void;
+    variables?: Record<string, string>;
+    /** The statuses the faulted route answered at least once (0 = connection dropped). */
+    seen?: number;
+  }
+
+  const ROUTE_FAULTS: RouteFault[] = [
+    {
+      column: "429 Retry-After",
+      inject: (route) => fx.azure.faults.throttle({ ...route, retryAfterSeconds: 1 }),
+      seen: 429,
+    },
+    {
+      column: "500/503",
+      inject: (route) => {
+        fx.azure.faults.add({
+          ...route,
+          kind: "status",
+          status: 500,
+          body: { error: { code: "InternalServerError", message: "Encountered internal server error." } },
+        });
+        fx.azure.faults.add({
+          ...route,
+          kind: "status",
+          status: 503,
+          headers: { "retry-after": "1" },
+          body: { error: { code: "ServiceUnavailable", message: "The service is temporarily unavailable." } },
+        });
+      },
+      seen: 503,
+    },
+    { column: "connection reset", inject: (route) => fx.azure.faults.add({ ...route, kind: "reset" }), seen: 0 },
+    {
+      column: "slow past timeout",
+      // The first answer comes after 6 s; the task gives each try 2 s (a pipeline variable a user sets on slow networks).
+      inject: (route) => fx.azure.faults.add({ ...route, kind: "delay", delayMs: 6000 }),
+      variables: { "AksHardening.RequestTimeoutSeconds": "2" },
+    },
+  ];
+
+  for (const scenario of SCENARIOS) {
+    describe(`${scenario.task}: faults on each route it reads or writes`, () => {
+      for (const fault of ROUTE_FAULTS) {
+        for (const routeName of SLICE ? scenario.routeNames.slice(0, 1) : scenario.routeNames) {
+          it(cellName(scenario.task, fault.column, routeName), async () => {
+            const setup = scenario.setUp("spnKey");
+            const route = setup.routes[routeName];
+            assert.ok(route, `no route '${routeName}'`);
+            fault.inject(route);
+            const result = await run(scenario.task, setup, { ...(fault.variables ? { variables: fault.variables } : {}) });
+            assertSucceeded(result);
+            const hits = requestsOn(route);
+            assert.ok(hits.length >= 2, `the faulted route was tried again (${hits.length} request(s))`);
+            if (fault.seen !== undefined)
+              assert.ok(
+                hits.some((r) => r.status === fault.seen),
+                hits.map((r) => r.status).join(","),
+              );
+            setup.assertDone();
+          });
+        }
+      }
+    });
+  }
+
+  describe("cluster faults: busy cluster, concurrent change, failed and canceled operations", () => {
+    for (const scenario of SCENARIOS) {
+      const { task } = scenario;
+      if (task === "KeyVaultSecrets") {
+        notApplicable(task, "409 cluster busy", "writes no cluster; vaults and secrets have no OperationNotAllowed state");
+        notApplicable(task, "412 stale If-Match", "sends no If-Match: accessPolicies/add merges on the server, secrets are versioned");
+        notApplicable(task, "LRO Failed", "no long-running operation: accessPolicies/add and secret writes complete in the response");
+        notApplicable(task, "LRO Canceled", "no long-running operation: accessPolicies/add and secret writes complete in the response");
+        continue;
+      }
+
+      it(cellName(task, "409 cluster busy", "another operation runs for 2 s"), async () => {
+        const setup = scenario.setUp("spnKey");
+        fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 2000 });
+        const result = await run(task, setup);
+        assertSucceeded(result);
+        assert.ok(fx.azure.requests.some((r) => r.method === "PUT" && r.path === setup.cluster!.id && r.status === 409));
+        setup.assertDone();
+      });
+
+      it(cellName(task, "409 cluster busy", "stays busy past AksHardening.ClusterBusyTimeoutSeconds"), async () => {
+        const setup = scenario.setUp("spnKey");
+        fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 60_000 });
+        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
+        assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/);
+        setup.assertUntouched();
+      });
+
+      it(cellName(task, "412 stale If-Match", "someone else changes the cluster between the task's read and write"), async () => {
+        const setup = scenario.setUp("spnKey");
+        const id = setup.cluster!.id;
+        fx.azure.faults.add({
+          method: "PUT",
+          path: new RegExp(`${escape(id)}$`, "i"),
+          kind: "delay",
+          delayMs: 0,
+          onMatch: () => {
+            const current = fx.azure.store.get(id)!;
+            fx.azure.store.put({ ...current, tags: { ...(current["tags"] as object), changedBy: "someone-else" } });
+            fx.azure.store.touch(id);
+          },
+        });
+        // The outside change is part of what must be there afterwards.
+        const snapshot = fx.azure.store.get(id)!;
+        const result = await run(task, setup);
+        assertSucceeded(result);
+        const puts = fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === id.toLowerCase());
+        assert.deepEqual(
+          puts.map((r) => r.status),
+          [412, 200],
+        );
+        assert.equal(
+          (fx.azure.store.get(id)!["tags"] as Record<string, string>)["changedBy"],
+          "someone-else",
+          "the outside change is kept",
+        );
+        const current = fx.azure.store.get(id)!;
+        fx.azure.store.put({ ...current, tags: snapshot["tags"] });
+        setup.assertDone();
+      });
+
+      for (const status of ["Failed", "Canceled"] as const) {
+        it(cellName(task, `LRO ${status}`, "the cluster update"), async () => {
           const setup = scenario.setUp("spnKey");
-          const route = setup.routes[routeName];
-          assert.ok(route, `no route '${routeName}'`);
-          fault.inject(route);
-          const result = await run(scenario.task, setup, { ...(fault.variables ? { variables: fault.variables } : {}) });
-          assertSucceeded(result);
-          const hits = requestsOn(route);
-          assert.ok(hits.length >= 2, `the faulted route was tried again (${hits.length} request(s))`);
-          if (fault.seen !== undefined)
-            assert.ok(
-              hits.some((r) => r.status === fault.seen),
-              hits.map((r) => r.status).join(","),
-            );
-          setup.assertDone();
+          fx.azure.faults.failNextOperation(new RegExp(`${escape(setup.cluster!.id)}$`, "i"), {
+            status,
+            error: {
+              code: status === "Failed" ? "VMExtensionProvisioningError" : "OperationCanceled",
+              message: `The operation was ${status.toLowerCase()}.`,
+            },
+          });
+          const result = await run(task, setup);
+          assertFailedWithOneLine(
+            result,
+            status === "Failed"
+              ? /^Azure could not complete the update of managed cluster .*VMExtensionProvisioningError.*Check the cluster's activity log/
+              : /^The update of managed cluster .* was canceled in Azure before it finished; re-run the task/,
+          );
+          setup.assertUntouched();
         });
       }
     }
   });
-}
 
-describe("cluster faults: busy cluster, concurrent change, failed and canceled operations", { concurrency: 4 }, () => {
-  for (const scenario of SCENARIOS) {
-    const { task } = scenario;
-    if (task === "KeyVaultSecrets") {
-      notApplicable(task, "409 cluster busy", "writes no cluster; vaults and secrets have no OperationNotAllowed state");
-      notApplicable(task, "412 stale If-Match", "sends no If-Match: accessPolicies/add merges on the server, secrets are versioned");
-      notApplicable(task, "LRO Failed", "no long-running operation: accessPolicies/add and secret writes complete in the response");
-      notApplicable(task, "LRO Canceled", "no long-running operation: accessPolicies/add and secret writes complete in the response");
-      continue;
-    }
+  const ENTRA_DOWN =
+    /^Could not sign in with the service connection: Microsoft Entra ID did not issue a token \(AADSTS90033: .*\) This is usually temporary on Azure's side: re-run the job/;
+  const OIDC_DOWN =
+    /^Could not sign in with the service connection: Azure DevOps did not issue the job's OIDC token for workload identity federation \(HTTP 500: VS402847: .*\)\. Check that this pipeline is authorized to use the service connection/;
 
-    test(cellName(task, "409 cluster busy", "another operation runs for 2 s"), async () => {
-      const setup = scenario.setUp("spnKey");
-      fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 2000 });
-      const result = await run(task, setup);
-      assertSucceeded(result);
-      assert.ok(fx.azure.requests.some((r) => r.method === "PUT" && r.path === setup.cluster!.id && r.status === 409));
-      setup.assertDone();
-    });
-
-    test(cellName(task, "409 cluster busy", "stays busy past AksHardening.ClusterBusyTimeoutSeconds"), async (t) => {
-      const setup = scenario.setUp("spnKey");
-      fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 60_000 });
-      const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
-      assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/, t);
-      setup.assertUntouched();
-    });
-
-    test(cellName(task, "412 stale If-Match", "someone else changes the cluster between the task's read and write"), async () => {
-      const setup = scenario.setUp("spnKey");
-      const id = setup.cluster!.id;
+  describe("sign-in failures (one at a time: the token endpoints are shared)", () => {
+    const entraDown = () =>
       fx.azure.faults.add({
-        method: "PUT",
-        path: new RegExp(`${escape(id)}$`, "i"),
-        kind: "delay",
-        delayMs: 0,
-        onMatch: () => {
-          const current = fx.azure.store.get(id)!;
-          fx.azure.store.put({ ...current, tags: { ...(current["tags"] as object), changedBy: "someone-else" } });
-          fx.azure.store.touch(id);
+        method: "POST",
+        path: /\/oauth2\/v2\.0\/token$/,
+        kind: "status",
+        status: 503,
+        headers: { "retry-after": "1" },
+        body: {
+          error: "temporarily_unavailable",
+          error_description: "AADSTS90033: A transient error has occurred. Please try again.",
+          error_codes: [90033],
         },
+        times: 1000,
       });
-      // The outside change is part of what must be there afterwards.
-      const snapshot = fx.azure.store.get(id)!;
-      const result = await run(task, setup);
-      assertSucceeded(result);
-      const puts = fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === id.toLowerCase());
-      assert.deepEqual(
-        puts.map((r) => r.status),
-        [412, 200],
-      );
-      assert.equal((fx.azure.store.get(id)!["tags"] as Record<string, string>)["changedBy"], "someone-else", "the outside change is kept");
-      const current = fx.azure.store.get(id)!;
-      fx.azure.store.put({ ...current, tags: snapshot["tags"] });
-      setup.assertDone();
-    });
+    const oidcDown = () =>
+      fx.azure.faults.add({
+        method: "POST",
+        path: /\/oidctoken$/,
+        kind: "status",
+        status: 500,
+        body: {
+          $id: "1",
+          innerException: null,
+          message: "VS402847: The OIDC token could not be issued.",
+          typeKey: "InvalidOperationException",
+        },
+        times: 1000,
+      });
 
-    for (const status of ["Failed", "Canceled"] as const) {
-      test(cellName(task, `LRO ${status}`, "the cluster update"), async (t) => {
-        const setup = scenario.setUp("spnKey");
-        fx.azure.faults.failNextOperation(new RegExp(`${escape(setup.cluster!.id)}$`, "i"), {
-          status,
-          error: {
-            code: status === "Failed" ? "VMExtensionProvisioningError" : "OperationCanceled",
-            message: `The operation was ${status.toLowerCase()}.`,
-          },
+    // Sign-in is shared core code: the slice signs in wrongly for one task, the full matrix for all four.
+    for (const scenario of SLICE ? SCENARIOS.slice(0, 1) : SCENARIOS) {
+      for (const [column, connection, inject] of [
+        ["token endpoint down", "spnKey", entraDown],
+        ["OIDC endpoint down", "workloadIdentity", oidcDown],
+      ] as const) {
+        it(cellName(scenario.task, column, connection), async () => {
+          const setup = scenario.setUp(connection);
+          inject();
+          try {
+            const result = await run(scenario.task, setup, { connection });
+            assertFailedWithOneLine(result, column === "token endpoint down" ? ENTRA_DOWN : OIDC_DOWN);
+            setup.assertUntouched();
+          } finally {
+            fx.azure.faults.clear();
+          }
         });
-        const result = await run(task, setup);
-        assertFailedWithOneLine(
-          result,
-          status === "Failed"
-            ? /^Azure could not complete the update of managed cluster .*VMExtensionProvisioningError.*Check the cluster's activity log/
-            : /^The update of managed cluster .* was canceled in Azure before it finished; re-run the task/,
-          t,
-        );
-        setup.assertUntouched();
-      });
+      }
     }
-  }
-});
+  });
 
-const ENTRA_DOWN =
-  /^Could not sign in with the service connection: Microsoft Entra ID did not issue a token \(AADSTS90033: .*\) This is usually temporary on Azure's side: re-run the job/;
-const OIDC_DOWN =
-  /^Could not sign in with the service connection: Azure DevOps did not issue the job's OIDC token for workload identity federation \(HTTP 500: VS402847: .*\)\. Check that this pipeline is authorized to use the service connection/;
-
-describe("sign-in failures (one at a time: the token endpoints are shared)", () => {
-  const entraDown = () =>
-    fx.azure.faults.add({
-      method: "POST",
-      path: /\/oauth2\/v2\.0\/token$/,
-      kind: "status",
-      status: 503,
-      headers: { "retry-after": "1" },
-      body: {
-        error: "temporarily_unavailable",
-        error_description: "AADSTS90033: A transient error has occurred. Please try again.",
-        error_codes: [90033],
-      },
-      times: 1000,
-    });
-  const oidcDown = () =>
-    fx.azure.faults.add({
-      method: "POST",
-      path: /\/oidctoken$/,
-      kind: "status",
-      status: 500,
-      body: {
-        $id: "1",
-        innerException: null,
-        message: "VS402847: The OIDC token could not be issued.",
-        typeKey: "InvalidOperationException",
-      },
-      times: 1000,
-    });
-
-  // Sign-in is shared core code: the slice signs in wrongly for one task, the full matrix for all four.
-  for (const scenario of SLICE ? SCENARIOS.slice(0, 1) : SCENARIOS) {
-    for (const [column, connection, inject] of [
-      ["token endpoint down", "spnKey", entraDown],
-      ["OIDC endpoint down", "workloadIdentity", oidcDown],
-    ] as const) {
-      test(cellName(scenario.task, column, connection), async (t) => {
-        const setup = scenario.setUp(connection);
-        inject();
-        try {
-          const result = await run(scenario.task, setup, { connection });
-          assertFailedWithOneLine(result, column === "token endpoint down" ? ENTRA_DOWN : OIDC_DOWN, t);
-          setup.assertUntouched();
-        } finally {
-          fx.azure.faults.clear();
-        }
-      });
-    }
-  }
-});
-
-test("every task is in the matrix", () => {
-  assert.deepEqual(
-    SCENARIOS.map((s) => s.task),
-    [...TASKS],
-  );
+  it("every task is in the matrix", () => {
+    assert.deepEqual(
+      SCENARIOS.map((s) => s.task),
+      [...TASKS],
+    );
+  });
 });

@@ -1,352 +1,358 @@
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
 import type { AccessPolicyEntry } from "../../local-azure/index";
 
-const TASK = "KeyVaultSecrets";
-const RG = "rg-secrets";
-const SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
-const SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
-let fx: Fixture;
-let vaultCount = 0;
+describe("test/tasks/key-vault-secrets", () => {
+  const TASK = "KeyVaultSecrets";
+  const RG = "rg-secrets";
+  const SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+  const SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
+  let fx: Fixture;
+  let vaultCount = 0;
 
-/** The article's three secrets, as secret pipeline variables. */
-const ARTICLE = {
-  dbUrl: `jdbc:postgresql://todo-db.postgres.database.azure.com:5432/todo?sslmode=require&x=${randomUUID()}`,
-  dbUser: `todoadmin-${randomUUID().slice(0, 8)}`,
-  dbPassword: `P@ss=${randomUUID()}`,
-};
-const ARTICLE_LINES = "# the article's secrets\ndb-url=$(dbUrl)\n\ndb-user=$(dbUser)\ndb-password=$(dbPassword)";
+  /** The article's three secrets, as secret pipeline variables. */
+  const ARTICLE = {
+    dbUrl: `jdbc:postgresql://todo-db.postgres.database.azure.com:5432/todo?sslmode=require&x=${randomUUID()}`,
+    dbUser: `todoadmin-${randomUUID().slice(0, 8)}`,
+    dbPassword: `P@ss=${randomUUID()}`,
+  };
+  const ARTICLE_LINES = "# the article's secrets\ndb-url=$(dbUrl)\n\ndb-user=$(dbUser)\ndb-password=$(dbPassword)";
 
-before(async () => {
-  fx = await Fixture.start();
-  fx.secrets.push(...Object.values(ARTICLE));
-});
-after(async () => {
-  await fx?.close();
-});
+  before(async () => {
+    fx = await Fixture.start();
+    fx.secrets.push(...Object.values(ARTICLE));
+  });
+  after(async () => {
+    await fx?.close();
+  });
 
-/** The agent expands $(var) macros in inputs before the task runs; secret variables come as SECRET_*. */
-function expand(text: string, values: Record<string, string>): string {
-  return text.replace(/\$\((\w+)\)/g, (whole, name: string) => values[name] ?? whole);
-}
+  /** The agent expands $(var) macros in inputs before the task runs; secret variables come as SECRET_*. */
+  function expand(text: string, values: Record<string, string>): string {
+    return text.replace(/\$\((\w+)\)/g, (whole, name: string) => values[name] ?? whole);
+  }
 
-/** A fresh vault per test; the connection's principal may get, list, set and recover (or is Secrets Officer). */
-function newVault(
-  p: { rbac?: boolean; connectionPermissions?: string[]; otherPolicies?: AccessPolicyEntry[]; connection?: ConnectionKind } = {},
-) {
-  const name = `kv-test-${++vaultCount}`;
-  const principal = fx.principalObjectId(p.connection ?? "spnKey");
-  const accessPolicies: AccessPolicyEntry[] = [...(p.otherPolicies ?? [])];
-  if (!p.rbac && p.connectionPermissions?.length !== 0) {
-    accessPolicies.push({
-      tenantId: fx.azure.tenantId,
-      objectId: principal,
-      permissions: { secrets: p.connectionPermissions ?? ["get", "list", "set", "recover"] },
+  /** A fresh vault per test; the connection's principal may get, list, set and recover (or is Secrets Officer). */
+  function newVault(
+    p: { rbac?: boolean; connectionPermissions?: string[]; otherPolicies?: AccessPolicyEntry[]; connection?: ConnectionKind } = {},
+  ) {
+    const name = `kv-test-${++vaultCount}`;
+    const principal = fx.principalObjectId(p.connection ?? "spnKey");
+    const accessPolicies: AccessPolicyEntry[] = [...(p.otherPolicies ?? [])];
+    if (!p.rbac && p.connectionPermissions?.length !== 0) {
+      accessPolicies.push({
+        tenantId: fx.azure.tenantId,
+        objectId: principal,
+        permissions: { secrets: p.connectionPermissions ?? ["get", "list", "set", "recover"] },
+      });
+    }
+    const vault = fx.azure.store.addKeyVault(RG, name, { enableRbacAuthorization: p.rbac ?? false, accessPolicies });
+    if (p.rbac && p.connectionPermissions?.length !== 0) assignRole(vault.id, principal, SECRETS_OFFICER);
+    fx.azure.faults.clear();
+    fx.azure.clearRequests();
+    return { name, id: vault.id };
+  }
+
+  function assignRole(scope: string, principalId: string, role: string): void {
+    fx.azure.store.put({
+      id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`,
+      name: randomUUID(),
+      type: "Microsoft.Authorization/roleAssignments",
+      properties: {
+        scope,
+        principalId,
+        principalType: "ServicePrincipal",
+        roleDefinitionId: `/subscriptions/${fx.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+      },
     });
   }
-  const vault = fx.azure.store.addKeyVault(RG, name, { enableRbacAuthorization: p.rbac ?? false, accessPolicies });
-  if (p.rbac && p.connectionPermissions?.length !== 0) assignRole(vault.id, principal, SECRETS_OFFICER);
-  fx.azure.faults.clear();
-  fx.azure.clearRequests();
-  return { name, id: vault.id };
-}
 
-function assignRole(scope: string, principalId: string, role: string): void {
-  fx.azure.store.put({
-    id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`,
-    name: randomUUID(),
-    type: "Microsoft.Authorization/roleAssignments",
-    properties: {
-      scope,
-      principalId,
-      principalType: "ServicePrincipal",
-      roleDefinitionId: `/subscriptions/${fx.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
-    },
-  });
-}
+  function run(
+    vault: string,
+    extra: Record<string, string | boolean>,
+    options: { secrets?: Record<string, string>; connection?: ConnectionKind } = {},
+  ) {
+    const secrets = options.secrets ?? ARTICLE;
+    const inputs: Record<string, string | boolean> = { keyVaultName: vault, ...extra };
+    if (typeof inputs.secrets === "string") inputs.secrets = expand(inputs.secrets, secrets);
+    return fx.run(TASK, { inputs, secrets, ...(options.connection ? { connection: options.connection } : {}) });
+  }
 
-function run(
-  vault: string,
-  extra: Record<string, string | boolean>,
-  options: { secrets?: Record<string, string>; connection?: ConnectionKind } = {},
-) {
-  const secrets = options.secrets ?? ARTICLE;
-  const inputs: Record<string, string | boolean> = { keyVaultName: vault, ...extra };
-  if (typeof inputs.secrets === "string") inputs.secrets = expand(inputs.secrets, secrets);
-  return fx.run(TASK, { inputs, secrets, ...(options.connection ? { connection: options.connection } : {}) });
-}
+  function versions(vault: string, name: string): string[] {
+    return fx.azure.store.vaultSecret(vault, name)?.properties.versions.map((v) => v.value) ?? [];
+  }
 
-function versions(vault: string, name: string): string[] {
-  return fx.azure.store.vaultSecret(vault, name)?.properties.versions.map((v) => v.value) ?? [];
-}
+  function dataPlaneWrites() {
+    return fx.azure.requests.filter((r) => r.host.includes(".vault.azure.net") && ["PUT", "POST", "DELETE", "PATCH"].includes(r.method));
+  }
 
-function dataPlaneWrites() {
-  return fx.azure.requests.filter((r) => r.host.includes(".vault.azure.net") && ["PUT", "POST", "DELETE", "PATCH"].includes(r.method));
-}
+  const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
 
-const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
+  function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
+    fx.assertFailedBeforeAnyWrite(run, message);
+    assert.deepEqual(dataPlaneWrites(), [], "no data-plane write");
+  }
 
-function assertFailedBeforeAnyWrite(run: StepRun, message: RegExp): void {
-  fx.assertFailedBeforeAnyWrite(run, message);
-  assert.deepEqual(dataPlaneWrites(), [], "no data-plane write");
-}
-
-test("the article's three secrets from secret variables: created, values registered as secrets, names as outputs", async () => {
-  const { name } = newVault();
-  const r = await run(name, { resourceGroupName: RG, secrets: ARTICLE_LINES });
-  assertSucceeded(r);
-  assert.deepEqual(versions(name, "db-url"), [ARTICLE.dbUrl]);
-  assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser]);
-  assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword]);
-  for (const value of Object.values(ARTICLE)) assert.ok(r.registeredSecrets.includes(value), "every value is registered with the agent");
-  // After task-lib's start-up lines, the first registrations are the values, before the connection's own secret.
-  const first = r.commands.findIndex((c) => c.action === "setsecret");
-  assert.deepEqual(
-    r.commands
-      .slice(first, first + 3)
-      .map((c) => c.message)
-      .sort(),
-    Object.values(ARTICLE).sort(),
-    "the values are registered before anything else happens",
-  );
-  assert.equal(r.outputs.vaultUri, `https://${name}.vault.azure.net/`);
-  assert.equal(r.outputs.secretNames, "db-url,db-user,db-password");
-  assert.equal(r.outputs.changed, "true");
-  assert.match(r.summaries[0]!, /Secret `db-url` \| _absent_ \| created/);
-  assert.match(r.summaries[0]!, /access policies/);
-  assert.deepEqual(fx.armWrites(), [], "no grant was asked for");
-});
-
-test("a re-run writes nothing and creates no new versions; one changed value makes exactly one new version", async () => {
-  const { name } = newVault();
-  assertSucceeded(await run(name, { secrets: ARTICLE_LINES }));
-  fx.azure.clearRequests();
-  const again = await run(name, { secrets: ARTICLE_LINES });
-  assertSucceeded(again);
-  assert.deepEqual(dataPlaneWrites(), []);
-  assert.deepEqual(fx.armWrites(), []);
-  assert.equal(again.outputs.changed, "false");
-  assert.match(again.summaries[0]!, /Already compliant/);
-  for (const secret of ["db-url", "db-user", "db-password"]) assert.equal(versions(name, secret).length, 1);
-
-  fx.azure.clearRequests();
-  const rotated = { ...ARTICLE, dbPassword: `rotated-${randomUUID()}` };
-  fx.secrets.push(rotated.dbPassword);
-  const changed = await run(name, { secrets: ARTICLE_LINES }, { secrets: rotated });
-  assertSucceeded(changed);
-  assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword, rotated.dbPassword]);
-  assert.equal(versions(name, "db-url").length, 1);
-  assert.deepEqual(
-    dataPlaneWrites().map((w) => `${w.method} ${w.path}`),
-    ["PUT /secrets/db-password"],
-  );
-  assert.match(changed.summaries[0]!, /Secret `db-password` \| exists \| updated/);
-  assert.match(changed.summaries[0]!, /Secret `db-url` \| exists \| unchanged/);
-});
-
-describe("granting access", () => {
-  test("access-policy vault: accessPolicies/add merges get,list into the identity's policy; another principal's policy is untouched", async () => {
-    const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-app-${vaultCount}`);
-    const principalId = String(identity.properties!["principalId"]);
-    const other: AccessPolicyEntry = {
-      tenantId: fx.azure.tenantId,
-      objectId: randomUUID(),
-      permissions: { keys: ["get"], secrets: ["get", "list", "set", "delete"], certificates: ["get"] },
-    };
-    const mine: AccessPolicyEntry = {
-      tenantId: fx.azure.tenantId,
-      objectId: principalId,
-      permissions: { keys: ["get"], secrets: ["get"] },
-    };
-    const { name } = newVault({ otherPolicies: [other, mine] });
-    const r = await run(name, { grantTo: identity.id, secrets: "db-url=$(dbUrl)" });
-    assertSucceeded(r);
-    const policies = fx.azure.store.getKeyVault(RG, name)!.properties!["accessPolicies"] as AccessPolicyEntry[];
-    assert.deepEqual(policies[0], other, "another principal's access policy is untouched");
-    assert.deepEqual(
-      policies.find((p) => p.objectId === principalId),
-      { ...mine, permissions: { keys: ["get"], secrets: ["get", "list"] } },
-    );
-    const writes = fx.armWrites();
-    assert.equal(writes.length, 1);
-    assert.match(writes[0]!.path, /\/accessPolicies\/add$/);
-    assert.match(r.summaries[0]!, /Permission model: access policies/);
-    assert.match(r.summaries[0]!, /secret permissions \| `get` \| `get`, `list`/);
-
-    fx.azure.clearRequests();
-    const again = await run(name, { grantTo: identity.id, secrets: "db-url=$(dbUrl)" });
-    assertSucceeded(again);
-    assert.deepEqual(fx.armWrites(), [], "a re-run grants nothing again");
-    assert.equal(again.outputs.changed, "false");
-  });
-
-  test("access-policy vault: an identity's client ID resolves to its object ID, found without a resource group", async () => {
-    const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-client-${vaultCount}`);
+  it("the article's three secrets from secret variables: created, values registered as secrets, names as outputs", async () => {
     const { name } = newVault();
-    const r = await run(name, { grantTo: String(identity.properties!["clientId"]), secretPermissions: "get, list, set" });
+    const r = await run(name, { resourceGroupName: RG, secrets: ARTICLE_LINES });
     assertSucceeded(r);
-    const policies = fx.azure.store.getKeyVault(RG, name)!.properties!["accessPolicies"] as AccessPolicyEntry[];
-    assert.deepEqual(policies.find((p) => p.objectId === identity.properties!["principalId"])?.permissions.secrets, ["get", "list", "set"]);
+    assert.deepEqual(versions(name, "db-url"), [ARTICLE.dbUrl]);
+    assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser]);
+    assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword]);
+    for (const value of Object.values(ARTICLE)) assert.ok(r.registeredSecrets.includes(value), "every value is registered with the agent");
+    // After task-lib's start-up lines, the first registrations are the values, before the connection's own secret.
+    const first = r.commands.findIndex((c) => c.action === "setsecret");
+    assert.deepEqual(
+      r.commands
+        .slice(first, first + 3)
+        .map((c) => c.message)
+        .sort(),
+      Object.values(ARTICLE).sort(),
+      "the values are registered before anything else happens",
+    );
+    assert.equal(r.outputs.vaultUri, `https://${name}.vault.azure.net/`);
+    assert.equal(r.outputs.secretNames, "db-url,db-user,db-password");
+    assert.equal(r.outputs.changed, "true");
+    assert.match(r.summaries[0]!, /Secret `db-url` \| _absent_ \| created/);
+    assert.match(r.summaries[0]!, /access policies/);
+    assert.deepEqual(fx.armWrites(), [], "no grant was asked for");
   });
 
-  test("RBAC vault: Key Vault Secrets User at vault scope, idempotent; the summary names the model", async () => {
-    const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-rbac-${vaultCount}`);
-    const { name, id } = newVault({ rbac: true });
-    const r = await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: ARTICLE_LINES });
-    assertSucceeded(r);
-    const writes = fx.armWrites();
-    assert.equal(writes.length, 1);
-    assert.ok(writes[0]!.path.toLowerCase().startsWith(`${id.toLowerCase()}/providers/microsoft.authorization/roleassignments/`));
-    assert.match(JSON.stringify(writes[0]!.body), new RegExp(SECRETS_USER));
-    assert.equal(versions(name, "db-url").length, 1, "the secrets are written through the RBAC data plane");
-    assert.match(r.summaries[0]!, /Permission model: Azure RBAC/);
+  it("a re-run writes nothing and creates no new versions; one changed value makes exactly one new version", async () => {
+    const { name } = newVault();
+    assertSucceeded(await run(name, { secrets: ARTICLE_LINES }));
     fx.azure.clearRequests();
-    const again = await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: ARTICLE_LINES });
+    const again = await run(name, { secrets: ARTICLE_LINES });
     assertSucceeded(again);
+    assert.deepEqual(dataPlaneWrites(), []);
+    assert.deepEqual(fx.armWrites(), []);
+    assert.equal(again.outputs.changed, "false");
+    assert.match(again.summaries[0]!, /Already compliant/);
+    for (const secret of ["db-url", "db-user", "db-password"]) assert.equal(versions(name, secret).length, 1);
+
+    fx.azure.clearRequests();
+    const rotated = { ...ARTICLE, dbPassword: `rotated-${randomUUID()}` };
+    fx.secrets.push(rotated.dbPassword);
+    const changed = await run(name, { secrets: ARTICLE_LINES }, { secrets: rotated });
+    assertSucceeded(changed);
+    assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword, rotated.dbPassword]);
+    assert.equal(versions(name, "db-url").length, 1);
+    assert.deepEqual(
+      dataPlaneWrites().map((w) => `${w.method} ${w.path}`),
+      ["PUT /secrets/db-password"],
+    );
+    assert.match(changed.summaries[0]!, /Secret `db-password` \| exists \| updated/);
+    assert.match(changed.summaries[0]!, /Secret `db-url` \| exists \| unchanged/);
+  });
+
+  describe("granting access", () => {
+    it("access-policy vault: accessPolicies/add merges get,list into the identity's policy; another principal's policy is untouched", async () => {
+      const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-app-${vaultCount}`);
+      const principalId = String(identity.properties!["principalId"]);
+      const other: AccessPolicyEntry = {
+        tenantId: fx.azure.tenantId,
+        objectId: randomUUID(),
+        permissions: { keys: ["get"], secrets: ["get", "list", "set", "delete"], certificates: ["get"] },
+      };
+      const mine: AccessPolicyEntry = {
+        tenantId: fx.azure.tenantId,
+        objectId: principalId,
+        permissions: { keys: ["get"], secrets: ["get"] },
+      };
+      const { name } = newVault({ otherPolicies: [other, mine] });
+      const r = await run(name, { grantTo: identity.id, secrets: "db-url=$(dbUrl)" });
+      assertSucceeded(r);
+      const policies = fx.azure.store.getKeyVault(RG, name)!.properties!["accessPolicies"] as AccessPolicyEntry[];
+      assert.deepEqual(policies[0], other, "another principal's access policy is untouched");
+      assert.deepEqual(
+        policies.find((p) => p.objectId === principalId),
+        { ...mine, permissions: { keys: ["get"], secrets: ["get", "list"] } },
+      );
+      const writes = fx.armWrites();
+      assert.equal(writes.length, 1);
+      assert.match(writes[0]!.path, /\/accessPolicies\/add$/);
+      assert.match(r.summaries[0]!, /Permission model: access policies/);
+      assert.match(r.summaries[0]!, /secret permissions \| `get` \| `get`, `list`/);
+
+      fx.azure.clearRequests();
+      const again = await run(name, { grantTo: identity.id, secrets: "db-url=$(dbUrl)" });
+      assertSucceeded(again);
+      assert.deepEqual(fx.armWrites(), [], "a re-run grants nothing again");
+      assert.equal(again.outputs.changed, "false");
+    });
+
+    it("access-policy vault: an identity's client ID resolves to its object ID, found without a resource group", async () => {
+      const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-client-${vaultCount}`);
+      const { name } = newVault();
+      const r = await run(name, { grantTo: String(identity.properties!["clientId"]), secretPermissions: "get, list, set" });
+      assertSucceeded(r);
+      const policies = fx.azure.store.getKeyVault(RG, name)!.properties!["accessPolicies"] as AccessPolicyEntry[];
+      assert.deepEqual(policies.find((p) => p.objectId === identity.properties!["principalId"])?.permissions.secrets, [
+        "get",
+        "list",
+        "set",
+      ]);
+    });
+
+    it("RBAC vault: Key Vault Secrets User at vault scope, idempotent; the summary names the model", async () => {
+      const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-rbac-${vaultCount}`);
+      const { name, id } = newVault({ rbac: true });
+      const r = await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: ARTICLE_LINES });
+      assertSucceeded(r);
+      const writes = fx.armWrites();
+      assert.equal(writes.length, 1);
+      assert.ok(writes[0]!.path.toLowerCase().startsWith(`${id.toLowerCase()}/providers/microsoft.authorization/roleassignments/`));
+      assert.match(JSON.stringify(writes[0]!.body), new RegExp(SECRETS_USER));
+      assert.equal(versions(name, "db-url").length, 1, "the secrets are written through the RBAC data plane");
+      assert.match(r.summaries[0]!, /Permission model: Azure RBAC/);
+      fx.azure.clearRequests();
+      const again = await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: ARTICLE_LINES });
+      assertSucceeded(again);
+      assert.deepEqual(fx.armWrites(), []);
+      assert.deepEqual(dataPlaneWrites(), []);
+    });
+  });
+
+  describe("secret names", () => {
+    it("strict refuses a dotted name, naming the line", async () => {
+      const { name } = newVault();
+      const r = await run(name, { secrets: "db-url=$(dbUrl)\nspring.datasource.password=$(dbPassword)" });
+      assertFailedBeforeAnyWrite(r, /secrets: line 2: 'spring\.datasource\.password' is not a valid Key Vault secret name.*nameMapping/);
+    });
+
+    it("dashes maps dots and underscores and reports each mapping", async () => {
+      const { name } = newVault();
+      const r = await run(name, {
+        nameMapping: "dashes",
+        secrets: "spring.datasource.url=$(dbUrl)\nspring.datasource.username=$(dbUser)\nDB_PASSWORD=$(dbPassword)",
+      });
+      assertSucceeded(r);
+      assert.deepEqual(versions(name, "spring-datasource-url"), [ARTICLE.dbUrl]);
+      assert.deepEqual(versions(name, "DB-PASSWORD"), [ARTICLE.dbPassword]);
+      assert.equal(r.outputs.secretNames, "spring-datasource-url,spring-datasource-username,DB-PASSWORD");
+      assert.match(r.summaries[0]!, /Name mapped: `spring\.datasource\.url` → `spring-datasource-url`/);
+      assert.match(r.summaries[0]!, /Name mapped: `DB_PASSWORD` → `DB-PASSWORD`/);
+    });
+
+    it("two lines that map to one name are refused", async () => {
+      const { name } = newVault();
+      const r = await run(name, { nameMapping: "dashes", secrets: "db.url=$(dbUrl)\ndb_url=$(dbUser)" });
+      assertFailedBeforeAnyWrite(r, /secrets: line 1 'db\.url', line 2 'db_url' all become the secret 'db-url'/);
+    });
+  });
+
+  it("a value over 25 KB is refused before anything is written, without printing it", async () => {
+    const { name } = newVault();
+    const big = `big-${"x".repeat(26 * 1024)}`;
+    fx.secrets.push(big);
+    const r = await run(name, { secrets: "db-url=$(dbUrl)\ncert=$(big)" }, { secrets: { ...ARTICLE, big } });
+    assertFailedBeforeAnyWrite(r, /secrets: line 2 \('cert'\) has a value of \d+ bytes; Key Vault accepts at most 25 KB/);
+    assert.deepEqual(fx.armRequests(), [], "not even a read");
+  });
+
+  it("a soft-deleted name is recovered, then updated only when its value differs", async () => {
+    const { name } = newVault();
+    fx.azure.store.setVaultSecret(name, "db-user", ARTICLE.dbUser);
+    fx.azure.store.deleteVaultSecret(name, "db-user");
+    fx.azure.store.setVaultSecret(name, "db-password", "old-password");
+    fx.azure.store.deleteVaultSecret(name, "db-password");
+    fx.secrets.push("old-password");
+    const r = await run(name, { secrets: "db-user=$(dbUser)\ndb-password=$(dbPassword)" });
+    assertSucceeded(r);
+    assert.equal(fx.azure.store.vaultSecret(name, "db-user")?.properties.deleted, undefined);
+    assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], "recovered, equal value: no new version");
+    assert.deepEqual(versions(name, "db-password"), ["old-password", ARTICLE.dbPassword]);
+    assert.match(r.summaries[0]!, /Secret `db-user` \| _soft-deleted_ \| recovered \|/);
+    assert.match(r.summaries[0]!, /Secret `db-password` \| _soft-deleted_ \| recovered and updated/);
+  });
+
+  it("a soft-deleted name the connection may not recover fails with a sentence saying so", async () => {
+    const { name } = newVault({ connectionPermissions: ["get", "list", "set"] });
+    fx.azure.store.setVaultSecret(name, "db-url", "old-url");
+    fx.azure.store.deleteVaultSecret(name, "db-url");
+    fx.secrets.push("old-url");
+    const r = await run(name, { secrets: "db-url=$(dbUrl)" });
+    assert.equal(r.result, "Failed");
+    assert.match(
+      r.resultMessage ?? "",
+      /'db-url' .* is deleted but recoverable .* may not recover it: it needs the secret permission 'recover'/,
+    );
+    assert.ok(fx.azure.store.vaultSecret(name, "db-url")?.properties.deleted, "still deleted");
+    fx.assertNoSecretsIn(r);
+  });
+
+  describe("a connection without data-plane permission (403) fails with a sentence naming what it needs", () => {
+    it("access-policy vault", async () => {
+      const { name } = newVault({ connectionPermissions: ["list"] });
+      const r = await run(name, { secrets: "db-url=$(dbUrl)" });
+      assertFailedBeforeAnyWrite(
+        r,
+        /may not read the secret 'db-url' in key vault 'kv-test-\d+'.*HTTP 403.*access policies.*'get'.*does not have secrets get permission/,
+      );
+    });
+    it("RBAC vault", async () => {
+      const { name } = newVault({ rbac: true, connectionPermissions: [] });
+      const r = await run(name, { secrets: "db-url=$(dbUrl)" });
+      assertFailedBeforeAnyWrite(
+        r,
+        /may not read the secret 'db-url'.*Azure RBAC: assign .*Key Vault Secrets Officer.*Caller is not authorized/,
+      );
+    });
+  });
+
+  it("dry run reads, plans and writes nothing", async () => {
+    const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-dry-${vaultCount}`);
+    const { name } = newVault();
+    fx.azure.store.setVaultSecret(name, "db-url", ARTICLE.dbUrl);
+    const r = await run(name, { grantTo: identity.id, secrets: ARTICLE_LINES, dryRun: true });
+    assertSucceeded(r);
     assert.deepEqual(fx.armWrites(), []);
     assert.deepEqual(dataPlaneWrites(), []);
-  });
-});
-
-describe("secret names", () => {
-  test("strict refuses a dotted name, naming the line", async () => {
-    const { name } = newVault();
-    const r = await run(name, { secrets: "db-url=$(dbUrl)\nspring.datasource.password=$(dbPassword)" });
-    assertFailedBeforeAnyWrite(r, /secrets: line 2: 'spring\.datasource\.password' is not a valid Key Vault secret name.*nameMapping/);
+    assert.equal(r.outputs.changed, "false");
+    assert.match(r.summaries[0]!, /Dry run: nothing written/);
+    assert.match(r.summaries[0]!, /Secret `db-user` \| _absent_ \| create/);
+    assert.match(r.summaries[0]!, /Secret `db-url` \| exists \| unchanged/);
+    assert.match(r.summaries[0]!, /would add the missing permissions/);
   });
 
-  test("dashes maps dots and underscores and reports each mapping", async () => {
+  it("429 with Retry-After on the data plane is waited out", async () => {
     const { name } = newVault();
-    const r = await run(name, {
-      nameMapping: "dashes",
-      secrets: "spring.datasource.url=$(dbUrl)\nspring.datasource.username=$(dbUser)\nDB_PASSWORD=$(dbPassword)",
+    fx.azure.faults.add({
+      method: "PUT",
+      path: /^\/secrets\/db-user$/,
+      kind: "status",
+      status: 429,
+      headers: { "retry-after": "1" },
+      body: { error: { code: "Throttled", message: "Request was not processed because too many requests were received." } },
     });
+    const r = await run(name, { secrets: ARTICLE_LINES });
     assertSucceeded(r);
-    assert.deepEqual(versions(name, "spring-datasource-url"), [ARTICLE.dbUrl]);
-    assert.deepEqual(versions(name, "DB-PASSWORD"), [ARTICLE.dbPassword]);
-    assert.equal(r.outputs.secretNames, "spring-datasource-url,spring-datasource-username,DB-PASSWORD");
-    assert.match(r.summaries[0]!, /Name mapped: `spring\.datasource\.url` → `spring-datasource-url`/);
-    assert.match(r.summaries[0]!, /Name mapped: `DB_PASSWORD` → `DB-PASSWORD`/);
-  });
-
-  test("two lines that map to one name are refused", async () => {
-    const { name } = newVault();
-    const r = await run(name, { nameMapping: "dashes", secrets: "db.url=$(dbUrl)\ndb_url=$(dbUser)" });
-    assertFailedBeforeAnyWrite(r, /secrets: line 1 'db\.url', line 2 'db_url' all become the secret 'db-url'/);
-  });
-});
-
-test("a value over 25 KB is refused before anything is written, without printing it", async () => {
-  const { name } = newVault();
-  const big = `big-${"x".repeat(26 * 1024)}`;
-  fx.secrets.push(big);
-  const r = await run(name, { secrets: "db-url=$(dbUrl)\ncert=$(big)" }, { secrets: { ...ARTICLE, big } });
-  assertFailedBeforeAnyWrite(r, /secrets: line 2 \('cert'\) has a value of \d+ bytes; Key Vault accepts at most 25 KB/);
-  assert.deepEqual(fx.armRequests(), [], "not even a read");
-});
-
-test("a soft-deleted name is recovered, then updated only when its value differs", async () => {
-  const { name } = newVault();
-  fx.azure.store.setVaultSecret(name, "db-user", ARTICLE.dbUser);
-  fx.azure.store.deleteVaultSecret(name, "db-user");
-  fx.azure.store.setVaultSecret(name, "db-password", "old-password");
-  fx.azure.store.deleteVaultSecret(name, "db-password");
-  fx.secrets.push("old-password");
-  const r = await run(name, { secrets: "db-user=$(dbUser)\ndb-password=$(dbPassword)" });
-  assertSucceeded(r);
-  assert.equal(fx.azure.store.vaultSecret(name, "db-user")?.properties.deleted, undefined);
-  assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], "recovered, equal value: no new version");
-  assert.deepEqual(versions(name, "db-password"), ["old-password", ARTICLE.dbPassword]);
-  assert.match(r.summaries[0]!, /Secret `db-user` \| _soft-deleted_ \| recovered \|/);
-  assert.match(r.summaries[0]!, /Secret `db-password` \| _soft-deleted_ \| recovered and updated/);
-});
-
-test("a soft-deleted name the connection may not recover fails with a sentence saying so", async () => {
-  const { name } = newVault({ connectionPermissions: ["get", "list", "set"] });
-  fx.azure.store.setVaultSecret(name, "db-url", "old-url");
-  fx.azure.store.deleteVaultSecret(name, "db-url");
-  fx.secrets.push("old-url");
-  const r = await run(name, { secrets: "db-url=$(dbUrl)" });
-  assert.equal(r.result, "Failed");
-  assert.match(
-    r.resultMessage ?? "",
-    /'db-url' .* is deleted but recoverable .* may not recover it: it needs the secret permission 'recover'/,
-  );
-  assert.ok(fx.azure.store.vaultSecret(name, "db-url")?.properties.deleted, "still deleted");
-  fx.assertNoSecretsIn(r);
-});
-
-describe("a connection without data-plane permission (403) fails with a sentence naming what it needs", () => {
-  test("access-policy vault", async () => {
-    const { name } = newVault({ connectionPermissions: ["list"] });
-    const r = await run(name, { secrets: "db-url=$(dbUrl)" });
-    assertFailedBeforeAnyWrite(
-      r,
-      /may not read the secret 'db-url' in key vault 'kv-test-\d+'.*HTTP 403.*access policies.*'get'.*does not have secrets get permission/,
+    const puts = fx.azure.requests.filter((q) => q.method === "PUT" && q.path === "/secrets/db-user");
+    assert.deepEqual(
+      puts.map((q) => q.status),
+      [429, 200],
     );
+    assert.ok(puts[1]!.time.getTime() - puts[0]!.time.getTime() >= 950);
   });
-  test("RBAC vault", async () => {
-    const { name } = newVault({ rbac: true, connectionPermissions: [] });
-    const r = await run(name, { secrets: "db-url=$(dbUrl)" });
-    assertFailedBeforeAnyWrite(
-      r,
-      /may not read the secret 'db-url'.*Azure RBAC: assign .*Key Vault Secrets Officer.*Caller is not authorized/,
-    );
+
+  it("each service connection scheme reaches the data plane (challenge, vault audience)", async () => {
+    for (const connection of ["spnCertificate", "managedIdentity", "workloadIdentity"] as ConnectionKind[]) {
+      const { name } = newVault({ connection });
+      const r = await run(name, { secrets: "db-user=$(dbUser)" }, { connection });
+      assertSucceeded(r);
+      assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], connection);
+    }
   });
-});
 
-test("dry run reads, plans and writes nothing", async () => {
-  const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-dry-${vaultCount}`);
-  const { name } = newVault();
-  fx.azure.store.setVaultSecret(name, "db-url", ARTICLE.dbUrl);
-  const r = await run(name, { grantTo: identity.id, secrets: ARTICLE_LINES, dryRun: true });
-  assertSucceeded(r);
-  assert.deepEqual(fx.armWrites(), []);
-  assert.deepEqual(dataPlaneWrites(), []);
-  assert.equal(r.outputs.changed, "false");
-  assert.match(r.summaries[0]!, /Dry run: nothing written/);
-  assert.match(r.summaries[0]!, /Secret `db-user` \| _absent_ \| create/);
-  assert.match(r.summaries[0]!, /Secret `db-url` \| exists \| unchanged/);
-  assert.match(r.summaries[0]!, /would add the missing permissions/);
-});
-
-test("429 with Retry-After on the data plane is waited out", async () => {
-  const { name } = newVault();
-  fx.azure.faults.add({
-    method: "PUT",
-    path: /^\/secrets\/db-user$/,
-    kind: "status",
-    status: 429,
-    headers: { "retry-after": "1" },
-    body: { error: { code: "Throttled", message: "Request was not processed because too many requests were received." } },
-  });
-  const r = await run(name, { secrets: ARTICLE_LINES });
-  assertSucceeded(r);
-  const puts = fx.azure.requests.filter((q) => q.method === "PUT" && q.path === "/secrets/db-user");
-  assert.deepEqual(
-    puts.map((q) => q.status),
-    [429, 200],
-  );
-  assert.ok(puts[1]!.time.getTime() - puts[0]!.time.getTime() >= 950);
-});
-
-test("each service connection scheme reaches the data plane (challenge, vault audience)", async () => {
-  for (const connection of ["spnCertificate", "managedIdentity", "workloadIdentity"] as ConnectionKind[]) {
-    const { name } = newVault({ connection });
-    const r = await run(name, { secrets: "db-user=$(dbUser)" }, { connection });
-    assertSucceeded(r);
-    assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], connection);
-  }
-});
-
-// Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).
-describe("refused before any write", () => {
-  test("a vault that is not in the subscription", async () => {
-    newVault();
-    const r = await run("kv-missing", { secrets: ARTICLE_LINES });
-    assertFailedBeforeAnyWrite(r, /There is no key vault 'kv-missing' in the service connection's subscription/);
+  // Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).
+  describe("refused before any write", () => {
+    it("a vault that is not in the subscription", async () => {
+      newVault();
+      const r = await run("kv-missing", { secrets: ARTICLE_LINES });
+      assertFailedBeforeAnyWrite(r, /There is no key vault 'kv-missing' in the service connection's subscription/);
+    });
   });
 });

@@ -1,85 +1,87 @@
-import { test } from "node:test";
+import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { RestError } from "@azure/core-rest-pipeline";
 import { describeFailure, InputError, listProblems } from "../../core/errors";
 
-function credentialError(name: string, message: string, statusCode?: number): Error {
-  return Object.assign(new Error(message), { name, ...(statusCode ? { statusCode } : {}) });
-}
+describe("test/unit/errors", () => {
+  function credentialError(name: string, message: string, statusCode?: number): Error {
+    return Object.assign(new Error(message), { name, ...(statusCode ? { statusCode } : {}) });
+  }
 
-test("Entra unavailable: the sign-in failed, it is on Azure's side, re-run; one line without MSAL's trailer", () => {
-  const line = describeFailure(
-    credentialError(
-      "AuthenticationRequiredError",
-      "temporarily_unavailable: Error(s): 90033 - Timestamp: Not Available - Description: AADSTS90033: A transient error has occurred. Please try again. - Correlation ID: Not Available - Trace ID: Not Available",
-    ),
-  );
-  assert.equal(
-    line,
-    "Could not sign in with the service connection: Microsoft Entra ID did not issue a token (AADSTS90033: A transient error has occurred. Please try again.) This is usually temporary on Azure's side: re-run the job; if it persists, check the connection's cloud (its authority URL) and the agent's network and proxy.",
-  );
-});
+  it("Entra unavailable: the sign-in failed, it is on Azure's side, re-run; one line without MSAL's trailer", () => {
+    const line = describeFailure(
+      credentialError(
+        "AuthenticationRequiredError",
+        "temporarily_unavailable: Error(s): 90033 - Timestamp: Not Available - Description: AADSTS90033: A transient error has occurred. Please try again. - Correlation ID: Not Available - Trace ID: Not Available",
+      ),
+    );
+    assert.equal(
+      line,
+      "Could not sign in with the service connection: Microsoft Entra ID did not issue a token (AADSTS90033: A transient error has occurred. Please try again.) This is usually temporary on Azure's side: re-run the job; if it persists, check the connection's cloud (its authority URL) and the agent's network and proxy.",
+    );
+  });
 
-test("the Azure DevOps OIDC endpoint failing: names the OIDC token, its status and Azure DevOps' message, and what to check", () => {
-  const line = describeFailure(
-    credentialError(
-      "AuthenticationError",
-      'AzurePipelinesCredential: Authentication Failed. oidcToken field not detected in the response. Status code: 500\nMore details:\nResponse from service = {"status":500,"bodyAsText":"{\\"message\\":\\"VS402847: The OIDC token could not be issued.\\"}","headers":{}}. See the troubleshooting guide',
-      500,
-    ),
-  );
-  assert.equal(
-    line,
-    "Could not sign in with the service connection: Azure DevOps did not issue the job's OIDC token for workload identity federation (HTTP 500: VS402847: The OIDC token could not be issued.). Check that this pipeline is authorized to use the service connection and that the job's access token (System.AccessToken) is available to tasks; if Azure DevOps reports an incident, re-run later.",
-  );
-});
+  it("the Azure DevOps OIDC endpoint failing: names the OIDC token, its status and Azure DevOps' message, and what to check", () => {
+    const line = describeFailure(
+      credentialError(
+        "AuthenticationError",
+        'AzurePipelinesCredential: Authentication Failed. oidcToken field not detected in the response. Status code: 500\nMore details:\nResponse from service = {"status":500,"bodyAsText":"{\\"message\\":\\"VS402847: The OIDC token could not be issued.\\"}","headers":{}}. See the troubleshooting guide',
+        500,
+      ),
+    );
+    assert.equal(
+      line,
+      "Could not sign in with the service connection: Azure DevOps did not issue the job's OIDC token for workload identity federation (HTTP 500: VS402847: The OIDC token could not be issued.). Check that this pipeline is authorized to use the service connection and that the job's access token (System.AccessToken) is available to tasks; if Azure DevOps reports an incident, re-run later.",
+    );
+  });
 
-test("a federated credential Entra does not match points at the federated credential", () => {
-  const line = describeFailure(
-    credentialError(
-      "AuthenticationRequiredError",
-      "invalid_client: Error(s): 700211 - Timestamp: 2026-01-01 - Description: AADSTS700211: No matching federated identity record found for presented assertion issuer 'https://vstoken.dev.azure.com/x'.\nTrace ID: 1",
-    ),
-  );
-  assert.match(
-    line,
-    /^Could not sign in with the service connection: AADSTS700211: No matching federated identity record .*'\. Check the federated credential \(issuer, subject, audience\)/,
-  );
-});
+  it("a federated credential Entra does not match points at the federated credential", () => {
+    const line = describeFailure(
+      credentialError(
+        "AuthenticationRequiredError",
+        "invalid_client: Error(s): 700211 - Timestamp: 2026-01-01 - Description: AADSTS700211: No matching federated identity record found for presented assertion issuer 'https://vstoken.dev.azure.com/x'.\nTrace ID: 1",
+      ),
+    );
+    assert.match(
+      line,
+      /^Could not sign in with the service connection: AADSTS700211: No matching federated identity record .*'\. Check the federated credential \(issuer, subject, audience\)/,
+    );
+  });
 
-test("a wrong client secret still says to check the connection's credentials", () => {
-  const line = describeFailure(
-    credentialError(
-      "AuthenticationError",
-      "invalid_client: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.",
-    ),
-  );
-  assert.match(
-    line,
-    /^Could not sign in with the service connection: AADSTS7000215: Invalid client secret provided\..* Check the service connection's credentials, tenant and cloud/,
-  );
-});
+  it("a wrong client secret still says to check the connection's credentials", () => {
+    const line = describeFailure(
+      credentialError(
+        "AuthenticationError",
+        "invalid_client: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.",
+      ),
+    );
+    assert.match(
+      line,
+      /^Could not sign in with the service connection: AADSTS7000215: Invalid client secret provided\..* Check the service connection's credentials, tenant and cloud/,
+    );
+  });
 
-test("a request that timed out on every try says Azure did not answer and names the pipeline variable", () => {
-  const line = describeFailure(
-    new RestError("no answer from management.azure.com within 100 s (pipeline variable AksHardening.RequestTimeoutSeconds)", {
-      code: "ETIMEDOUT",
-    }),
-    { action: "read managed cluster 'aks' in resource group 'rg'" },
-  );
-  assert.equal(
-    line,
-    "Could not read managed cluster 'aks' in resource group 'rg': Azure did not answer in time, also when tried again (no answer from management.azure.com within 100 s (pipeline variable AksHardening.RequestTimeoutSeconds)). Check the agent's network and proxy; if Azure is only slow, raise the pipeline variable AksHardening.RequestTimeoutSeconds.",
-  );
-});
+  it("a request that timed out on every try says Azure did not answer and names the pipeline variable", () => {
+    const line = describeFailure(
+      new RestError("no answer from management.azure.com within 100 s (pipeline variable AksHardening.RequestTimeoutSeconds)", {
+        code: "ETIMEDOUT",
+      }),
+      { action: "read managed cluster 'aks' in resource group 'rg'" },
+    );
+    assert.equal(
+      line,
+      "Could not read managed cluster 'aks' in resource group 'rg': Azure did not answer in time, also when tried again (no answer from management.azure.com within 100 s (pipeline variable AksHardening.RequestTimeoutSeconds)). Check the agent's network and proxy; if Azure is only slow, raise the pipeline variable AksHardening.RequestTimeoutSeconds.",
+    );
+  });
 
-test("a pasted huge value is shown by its start and length, so the error stays one readable line", () => {
-  const error = new InputError("authorizedIpRanges", `'${"9".repeat(100_000)}' is not an IPv4 address or CIDR.`);
-  assert.equal(error.message, `authorizedIpRanges: '${"9".repeat(60)}…' (100000 characters) is not an IPv4 address or CIDR.`);
-  assert.equal(new InputError("x", "'short' stays as typed.").message, "x: 'short' stays as typed.");
-});
+  it("a pasted huge value is shown by its start and length, so the error stays one readable line", () => {
+    const error = new InputError("authorizedIpRanges", `'${"9".repeat(100_000)}' is not an IPv4 address or CIDR.`);
+    assert.equal(error.message, `authorizedIpRanges: '${"9".repeat(60)}…' (100000 characters) is not an IPv4 address or CIDR.`);
+    assert.equal(new InputError("x", "'short' stays as typed.").message, "x: 'short' stays as typed.");
+  });
 
-test("many problems: the first five are listed and the rest counted", () => {
-  assert.equal(listProblems(["a.", "b.", "c."]), "a. b. c.");
-  assert.equal(listProblems(["1.", "2.", "3.", "4.", "5.", "6.", "7."]), "1. 2. 3. 4. 5. … and 2 more.");
+  it("many problems: the first five are listed and the rest counted", () => {
+    assert.equal(listProblems(["a.", "b.", "c."]), "a. b. c.");
+    assert.equal(listProblems(["1.", "2.", "3.", "4.", "5.", "6.", "7."]), "1. 2. 3. 4. 5. … and 2 more.");
+  });
 });
