@@ -163,17 +163,18 @@ export function countCalls(requests: readonly RequestLogEntry[]): CallCounts {
 /**
  * Sequential round trips: the longest chain of requests in which each was sent after the answer to
  * the one before it had come back. Requests in flight together count once. From the local Azure's
- * arrival and answer times, so it is read best from a run with injected latency, where every answer
- * takes at least that long.
+ * send and answer times (a request on a new connection counts as sent when the connection opened,
+ * so a TLS handshake slowed by a loaded machine does not look like waiting), read from a run with
+ * injected latency, where every answer takes at least that long.
  */
 export function sequentialRoundTrips(requests: readonly RequestLogEntry[]): number {
-  const sorted = [...requests].sort((a, b) => a.receivedAt - b.receivedAt);
+  const sorted = [...requests].sort((a, b) => a.sentAt - b.sentAt);
   const depth: number[] = [];
   sorted.forEach((r, i) => {
     let before = 0;
     for (let j = 0; j < i; j++) {
       const answeredAt = sorted[j]!.answeredAt;
-      if (answeredAt !== undefined && answeredAt < r.receivedAt) before = Math.max(before, depth[j]!);
+      if (answeredAt !== undefined && answeredAt < r.sentAt) before = Math.max(before, depth[j]!);
     }
     depth.push(before + 1);
   });

@@ -204,6 +204,23 @@ function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, str
   res.end(payload);
 }
 
+/** Connections not yet past their first request, with when they were opened (for the request log's `sentAt`). */
+const openedConnections = new WeakMap<object, number>();
+
+/** Called on a server's `connection` event: the first request on the connection was begun when it opened. */
+export function connectionOpened(socket: object): void {
+  openedConnections.set(socket, preciseNow());
+}
+
+/** When the request's connection opened, for the first request on it only. */
+function takeConnectionOpenedAt(req: IncomingMessage): number | undefined {
+  // An HTTPS request's socket is the TLS socket; the connection event saw the TCP socket under it.
+  const socket = (req.socket as { _parent?: object })._parent ?? req.socket;
+  const at = openedConnections.get(socket);
+  openedConnections.delete(socket);
+  return at;
+}
+
 /** Handles one request: log → fault injection → route → ARM auth → handler → response. */
 export async function dispatch(listener: Listener, req: IncomingMessage, res: ServerResponse, deps: DispatchDeps): Promise<void> {
   // A request target is always a path here; `//subscriptions/...` (what SDKs send for a scope that
@@ -220,8 +237,9 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   } catch {
     path = url.pathname;
   }
+  const connectionOpenedAt = takeConnectionOpenedAt(req);
   const rawBody = await readBody(req);
-  const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers });
+  const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers, connectionOpenedAt });
   const ctx: RequestContext = { method, host, path, query, headers: req.headers, rawBody, params: {}, listener, log };
   const correlationId = header(ctx, "x-ms-correlation-request-id") ?? newGuid();
   const requestId = newGuid();

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { armAuthenticator } from "./arm-auth";
 import { Directory } from "./directory";
 import { FaultInjector } from "./faults";
-import { dispatch, Router } from "./http";
+import { connectionOpened, dispatch, Router } from "./http";
 import type { Listener } from "./http";
 import { newGuid, SigningKey } from "./jwt";
 import { RequestLog } from "./request-log";
@@ -122,6 +122,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   };
   const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle("https"));
   const imds = createHttpServer(handle("imds"));
+  https.on("connection", connectionOpened);
+  imds.on("connection", connectionOpened);
   const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;

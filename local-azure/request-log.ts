@@ -15,6 +15,11 @@ export interface RequestLogEntry {
   /** When the request arrived and when its answer left, in epoch milliseconds with sub-millisecond precision. */
   receivedAt: number;
   answeredAt?: number;
+  /**
+   * When the client set out to send it: the opening of its connection for the first request on a
+   * connection (the TLS handshake is part of that round trip), else its arrival.
+   */
+  sentAt: number;
 }
 
 /** Epoch milliseconds with sub-millisecond precision (Date.now() cannot order requests made within one millisecond). */
@@ -24,7 +29,14 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
 export class RequestLog {
   readonly entries: RequestLogEntry[] = [];
 
-  start(p: { method: string; host: string; path: string; query: Record<string, string>; headers: IncomingHttpHeaders }): RequestLogEntry {
+  start(p: {
+    method: string;
+    host: string;
+    path: string;
+    query: Record<string, string>;
+    headers: IncomingHttpHeaders;
+    connectionOpenedAt?: number | undefined;
+  }): RequestLogEntry {
     const ifMatch = p.headers["if-match"];
     const entry: RequestLogEntry = {
       method: p.method,
@@ -34,7 +46,9 @@ export class RequestLog {
       status: 0,
       time: new Date(),
       receivedAt: preciseNow(),
+      sentAt: 0,
     };
+    entry.sentAt = p.connectionOpenedAt ?? entry.receivedAt;
     const apiVersion = p.query["api-version"];
     if (apiVersion !== undefined) entry.apiVersion = apiVersion;
     if (typeof ifMatch === "string") entry.ifMatch = ifMatch;
