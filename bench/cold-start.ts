@@ -25,6 +25,8 @@ export interface ColdStartRow {
   baseline: Series;
   /** Paired per-iteration ratios: bundled total / node -e 0. */
   ratioToBaseline: Series;
+  /** CPU time of the bundled re-run and of `node -e 0`, and their paired ratio: what the run costs whatever the machine's load. */
+  cpu: { bundled: Series; baseline: Series; ratio: Series };
   unbundledOverBundled: Series;
   /** The bundle started with no inputs: loads and evaluates everything, fails at the first input, makes no request. */
   loadOnly: Series;
@@ -37,7 +39,7 @@ export interface ColdStartResult {
   rows: ColdStartRow[];
   bareNode: Series;
   /** RestrictApiServer's post-job step when the main step added no job-scoped IP, against `node -e 0` in the same iterations. */
-  idlePostJob: { total: Series; baseline: Series; ratio: Series };
+  idlePostJob: { total: Series; baseline: Series; ratio: Series; cpuRatio: Series };
 }
 
 export async function coldStart(
@@ -65,6 +67,7 @@ export async function coldStart(
     };
     const ratios: number[] = [];
     const unbundledRatios: number[] = [];
+    const cpu = { bundled: [] as number[], baseline: [] as number[], ratio: [] as number[] };
     let check: TaskRun | undefined;
     const baselineArgs = ["-e", "0"];
     const n = await repeat(runs, budgetMsPerTask, async (i) => {
@@ -73,10 +76,13 @@ export async function coldStart(
       let b = 0;
       let bt = 0;
       let ut = 0;
+      let bCpu = NaN;
+      let btCpu = NaN;
       for (const which of order) {
         if (which === 0) {
           const bare = await timedSpawn(process.execPath, baselineArgs, bareEnv(), fx.extensionDir);
           b = bare.totalMs;
+          bCpu = bare.cpuMs;
           samples.base.push(b);
           bareAll.push(b);
         } else if (which === 1) {
@@ -84,6 +90,7 @@ export async function coldStart(
           check = run;
           samples.bf.push(run.firstRequestMs ?? NaN);
           samples.bt.push((bt = run.totalMs));
+          btCpu = run.cpuMs;
         } else {
           const run = assertSucceeded(await runTask(fx, unbundledScript, scenario.spec), `${task} unbundled re-run`);
           samples.uf.push(run.firstRequestMs ?? NaN);
@@ -92,6 +99,9 @@ export async function coldStart(
       }
       samples.load.push((await timedSpawn(process.execPath, [bundledScript], bareEnv(), fx.extensionDir)).totalMs);
       ratios.push(bt / b);
+      cpu.bundled.push(btCpu);
+      cpu.baseline.push(bCpu);
+      cpu.ratio.push(btCpu / bCpu);
       unbundledRatios.push(ut / bt);
     });
     const counts = countCalls(check!.requests);
@@ -102,6 +112,7 @@ export async function coldStart(
       unbundled: { first: series(samples.uf), total: series(samples.ut) },
       baseline: series(samples.base),
       ratioToBaseline: series(ratios),
+      cpu: { bundled: series(cpu.bundled), baseline: series(cpu.baseline), ratio: series(cpu.ratio) },
       unbundledOverBundled: series(unbundledRatios),
       loadOnly: series(samples.load),
       writes: counts.write,
@@ -110,7 +121,7 @@ export async function coldStart(
     };
     rows.push(row);
     log(
-      `  ${task}: n=${n} node -e 0 ${row.baseline.median.toFixed(0)} ms; bundled first ${row.bundled.first.median.toFixed(0)} / total ${row.bundled.total.median.toFixed(0)} ms (${row.ratioToBaseline.median.toFixed(1)}×); unbundled first ${row.unbundled.first.median.toFixed(0)} / total ${row.unbundled.total.median.toFixed(0)} ms`,
+      `  ${task}: n=${n} node -e 0 ${row.baseline.median.toFixed(0)} ms; bundled first ${row.bundled.first.median.toFixed(0)} / total ${row.bundled.total.median.toFixed(0)} ms (${row.ratioToBaseline.median.toFixed(1)}×; CPU ${row.cpu.bundled.median.toFixed(0)} / ${row.cpu.baseline.median.toFixed(0)} ms, ${row.cpu.ratio.median.toFixed(1)}×); unbundled first ${row.unbundled.first.median.toFixed(0)} / total ${row.unbundled.total.median.toFixed(0)} ms`,
     );
   }
   return { rows, bareNode: series(bareAll), idlePostJob: await idlePostJob(fx, runs, budgetMsPerTask, log) };
@@ -128,12 +139,18 @@ async function idlePostJob(
   const totals: number[] = [];
   const bases: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   await repeat(runs, budgetMs, async (i) => {
     let total = 0;
     let base = 0;
+    let totalCpu = NaN;
+    let baseCpu = NaN;
     for (const which of i % 2 ? [0, 1] : [1, 0]) {
-      if (which === 0) base = (await timedSpawn(process.execPath, ["-e", "0"], bareEnv(), fx.extensionDir)).totalMs;
-      else {
+      if (which === 0) {
+        const bare = await timedSpawn(process.execPath, ["-e", "0"], bareEnv(), fx.extensionDir);
+        base = bare.totalMs;
+        baseCpu = bare.cpuMs;
+      } else {
         // Without the host preload and the local Azure's CA: the one would load node:tls, the other makes
         // Node read its root certificates at start; this step, making no request, needs neither.
         const run = assertSucceeded(
@@ -142,13 +159,15 @@ async function idlePostJob(
         );
         if (run.requests.length > 0) throw new Error("the idle post-job step made a request");
         total = run.totalMs;
+        totalCpu = run.cpuMs;
       }
     }
     totals.push(total);
     bases.push(base);
     ratios.push(total / base);
+    cpuRatios.push(totalCpu / baseCpu);
   });
-  const result = { total: series(totals), baseline: series(bases), ratio: series(ratios) };
+  const result = { total: series(totals), baseline: series(bases), ratio: series(ratios), cpuRatio: series(cpuRatios) };
   log(
     `  RestrictApiServer idle post-job: ${result.total.median.toFixed(0)} ms, node -e 0 ${result.baseline.median.toFixed(0)} ms (${result.ratio.median.toFixed(2)}×)`,
   );

