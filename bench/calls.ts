@@ -50,8 +50,8 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
     case "EnablePodIdentity":
       return first
         ? {
-            count: 3 + 2 + polls,
-            why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals); Managed Identity Operator (before the add-on, as az does); PUT cluster with Reader; polls",
+            count: 3 + 3 + polls,
+            why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals); Managed Identity Operator (before the add-on, as az does); PUT cluster; polls; Reader (after the cluster write, which must not leave a grant behind when it fails)",
           }
         : { count: 3, why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals)" };
     case "KeyVaultSecrets":
@@ -60,7 +60,10 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
         : { count: 4, why: "tokens; vault, identity; challenge (needs the vaultUri); secrets" };
     case "AssignAksPolicies":
       return first
-        ? { count: 2 + 1 + polls, why: "token; definitions, cluster, assignments; PUT cluster with the assignment PUTs; polls" }
+        ? {
+            count: 2 + 2 + polls,
+            why: "token; definitions, cluster, assignments; PUT cluster; polls; the assignment PUTs (after the cluster write, which must not leave assignments behind when it fails)",
+          }
         : { count: 2, why: "token; definitions, cluster, assignments" };
   }
 }

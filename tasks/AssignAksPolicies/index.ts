@@ -21,14 +21,11 @@ void runTask(async () => {
   ]);
   const wanted = sources.map((source, i) => resolveAssignment(request, source, definitions[i]!));
 
-  // Assignments do not depend on the add-on (Azure Policy keeps them whether or not the add-on
-  // runs yet): written while the cluster is.
-  const clusterId = cluster.id!;
+  // The assignments are written once the add-on is on: a cluster update that fails leaves them as they were.
+  const addon = await applyAddon(clients, request, { ...request, initial: cluster });
+  const clusterId = addon.before.id!;
   const plan = planAssignments(wanted, existing);
-  const [addon, written] = await Promise.all([
-    applyAddon(clients, request, { ...request, initial: cluster }),
-    request.dryRun ? [] : writeAssignments(clients, clusterId, plan.changes),
-  ]);
+  const written = request.dryRun ? [] : await writeAssignments(clients, clusterId, plan.changes);
 
   const ours = plan.changes.filter((c) => c.action === "unchanged" || written.some((w) => w.name === c.wanted.name));
   const assignmentIds = ours.map((c) => written.find((w) => w.name === c.wanted.name)?.id ?? c.before!.id);

@@ -117,10 +117,6 @@ export async function applyPlan(
 
   if (plan.mode === "podIdentity") {
     await grantAll(plan.grants.filter((g) => g.grant.role === "Managed Identity Operator"));
-    // The other grants do not depend on the add-on: made while the cluster is written.
-    const otherGrants = grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));
-    // Awaited below; a failure of the cluster write must not leave it unhandled meanwhile.
-    otherGrants.catch(() => undefined);
     if (plan.clusterChange) {
       const want = {
         podIdentityName: request.podIdentityName,
@@ -140,7 +136,8 @@ export async function applyPlan(
       cluster = result.after;
       plan = { ...plan, podIdentity: result.plan, clusterChange: result.written };
     }
-    await otherGrants;
+    // After the cluster write, so that a cluster update that fails leaves the other grants as they were.
+    await grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));
     return { plan, cluster, written };
   }
 
