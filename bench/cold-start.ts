@@ -26,7 +26,7 @@ export interface ColdStartRow {
   /** Paired per-iteration ratios: bundled total / node -e 0. */
   ratioToBaseline: Series;
   /** CPU time of the bundled re-run and of `node -e 0`, and their paired ratio: what the run costs whatever the machine's load. */
-  cpu: { bundled: Series; baseline: Series; ratio: Series };
+  cpu: { bundled: Series; baseline: Series; ratio: Series; loadOnly: Series };
   unbundledOverBundled: Series;
   /** The bundle started with no inputs: loads and evaluates everything, fails at the first input, makes no request. */
   loadOnly: Series;
@@ -64,6 +64,7 @@ export async function coldStart(
       ut: [] as number[],
       base: [] as number[],
       load: [] as number[],
+      loadCpu: [] as number[],
     };
     const ratios: number[] = [];
     const unbundledRatios: number[] = [];
@@ -97,7 +98,9 @@ export async function coldStart(
           samples.ut.push((ut = run.totalMs));
         }
       }
-      samples.load.push((await timedSpawn(process.execPath, [bundledScript], bareEnv(), fx.extensionDir)).totalMs);
+      const loaded = await timedSpawn(process.execPath, [bundledScript], bareEnv(), fx.extensionDir);
+      samples.load.push(loaded.totalMs);
+      samples.loadCpu.push(loaded.cpuMs);
       ratios.push(bt / b);
       cpu.bundled.push(btCpu);
       cpu.baseline.push(bCpu);
@@ -112,7 +115,7 @@ export async function coldStart(
       unbundled: { first: series(samples.uf), total: series(samples.ut) },
       baseline: series(samples.base),
       ratioToBaseline: series(ratios),
-      cpu: { bundled: series(cpu.bundled), baseline: series(cpu.baseline), ratio: series(cpu.ratio) },
+      cpu: { bundled: series(cpu.bundled), baseline: series(cpu.baseline), ratio: series(cpu.ratio), loadOnly: series(samples.loadCpu) },
       unbundledOverBundled: series(unbundledRatios),
       loadOnly: series(samples.load),
       writes: counts.write,
