@@ -1,5 +1,6 @@
 /** Renders docs/benchmarks.md from one bench run's figures. */
 import type { ColdStartResult } from "./cold-start";
+import type { LeverRow } from "./levers";
 import { INJECTED_LATENCY_MS, type CallsRow } from "./calls";
 import { kb, median, ms, ratio } from "./measure";
 import { AZ_CANNOT, GROUPS, PIPELINE_RANGES, type Group, type StepResult } from "./pipeline";
@@ -11,6 +12,7 @@ export interface ReportInput {
   quick: boolean;
   minutes: number;
   cold: ColdStartResult;
+  levers: LeverRow[];
   calls: CallsRow[];
   scale: ScalePoint[];
   pipeline: { steps: StepResult[][]; repetitions: number; refused: string[]; discovery: number; azSetupError?: string | undefined };
@@ -33,6 +35,7 @@ const standsRatio = (wall: number, cpu: number, bar: number, stretch?: number) =
     : cpu <= bar
       ? `met by CPU time${stretch !== undefined ? (cpu <= stretch ? " (stretch too)" : "") : ""}; not by wall time on this loaded machine`
       : "not met: see [What would move it](#what-would-move-the-furthest-figure)";
+const TASK_ORDER = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
 const ratio2 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "—");
 
 /** A horizontal bar in text, for the doc's small plots. */
@@ -363,7 +366,25 @@ evaluating a bundle (load only) ${rows.map((c) => `${c.task} ${ms(c.cpu.loadOnly
 re-run ${rows.map((c) => `${c.task} ${ms(c.cpu.bundled.median)}`).join(", ")}. The part after loading is task-lib reading the
 inputs, MSAL building its client, two or three TLS handshakes (client side), the token and the reads.
 
-Levers taken (all build-time or in our own code; no dependency is patched):
+Levers taken (all build-time or in our own code; no dependency is patched). What each saves, measured in this run: the
+compliant re-run as shipped against the same build with that lever left out (\`AKS_HARDENING_BUILD_WITHOUT\`, see
+scripts/build.mjs), interleaved, paired medians of the difference over ${r.levers[0]?.n ?? 0} iterations:
+
+${table(
+  ["lever", ...TASK_ORDER, "CPU time saved"],
+  [...new Set(r.levers.map((l) => l.lever))].map((lever) => [
+    lever,
+    ...TASK_ORDER.map((task) => {
+      const row = r.levers.find((l) => l.lever === lever && l.task === task);
+      return row ? ms(row.savedMs) : "—";
+    }),
+    r.levers
+      .filter((l) => l.lever === lever)
+      .map((l) => `${l.task} ${ms(l.savedCpuMs)}`)
+      .join(", "),
+  ]),
+)}
+
 
 - RestrictApiServer's post-job step is a 0.4 KB entry (\`post.js\`) that reads the task variable the main step leaves and
   loads the step's bundle (\`post-job.js\`) only when there is an IP to remove: ${ratio2(r.cold.idlePostJob.ratio.median)} of \`node -e 0\` on every job

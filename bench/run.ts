@@ -13,6 +13,7 @@ import { Fixture } from "../test/harness/fixture";
 import { ensureAzureCli, startAzSession, type AzSession } from "./az-cli";
 import { callsPerTask } from "./calls";
 import { coldStart } from "./cold-start";
+import { levers } from "./levers";
 import { REPO } from "./measure";
 import { pipeline } from "./pipeline";
 import { renderReport } from "./report";
@@ -49,6 +50,9 @@ async function main(): Promise<void> {
   // and calls ARM with production's requests (no authority-metadata GET a loopback authority costs).
   const publicCloud = { operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true };
   const cold = await withFixture(publicCloud, (fx) => coldStart(fx, unbundledRoot, quick ? 5 : 15, quick ? 30_000 : 90_000, log));
+
+  log("what each start-up lever saves …");
+  const leverRows = await withFixture(publicCloud, (fx) => levers(fx, quick ? 3 : 9, quick ? 20_000 : 60_000, log));
 
   log("calls per task …");
   const calls = await withFixture(publicCloud, (fx) => callsPerTask(fx, 1, quick ? 1 : 3, log));
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
     quick,
     minutes: (Date.now() - started) / 60_000,
     cold,
+    levers: leverRows,
     calls,
     scale: scalePoints,
     pipeline: pipe,

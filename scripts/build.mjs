@@ -21,7 +21,23 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const outRoot = join(root, "build", "extension");
+/**
+ * The benchmark measures what each start-up lever saves by building the tasks without it:
+ * AKS_HARDENING_BUILD_WITHOUT lists levers to leave out (`one-copy`, `no-undici`), and
+ * AKS_HARDENING_BUILD_OUT names where such a build goes (never the package's build/extension).
+ */
+const leftOut = new Set((process.env.AKS_HARDENING_BUILD_WITHOUT ?? "").split(",").filter(Boolean));
+for (const lever of leftOut) {
+  if (!["one-copy", "no-undici"].includes(lever)) {
+    console.error(`AKS_HARDENING_BUILD_WITHOUT: unknown lever '${lever}' (one-copy, no-undici)`);
+    process.exit(1);
+  }
+}
+if (leftOut.size > 0 && !process.env.AKS_HARDENING_BUILD_OUT) {
+  console.error("AKS_HARDENING_BUILD_WITHOUT needs AKS_HARDENING_BUILD_OUT: a build without a lever is never the package's");
+  process.exit(1);
+}
+const outRoot = process.env.AKS_HARDENING_BUILD_OUT ?? join(root, "build", "extension");
 
 /** Handlers the agent still supports; the older Node runners are end-of-life. */
 const SUPPORTED_NODE_HANDLERS = ["Node20_1", "Node24"];
@@ -229,7 +245,7 @@ for (const taskName of taskNames) {
         sourcemap: false,
         legalComments: "none",
         metafile: true,
-        plugins: [emptyModulesPlugin, oneCopyPlugin, siblingBundlesPlugin(srcDir, siblings)],
+        plugins: [emptyModulesPlugin, ...(leftOut.has("one-copy") ? [] : [oneCopyPlugin]), siblingBundlesPlugin(srcDir, siblings)],
         logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.
@@ -238,7 +254,7 @@ for (const taskName of taskNames) {
           // The request pipeline's form-data policy tests `typeof FormData` on every request, and on
           // Node 20 touching that global loads undici (~25-38 ms of a run). No task sends a form, and
           // every use of FormData in the bundled SDKs is behind that `typeof` test.
-          FormData: "undefined",
+          ...(leftOut.has("no-undici") ? {} : { FormData: "undefined" }),
           "import.meta.url": "__importMetaUrl",
           "import.meta.dirname": "__dirname",
           "import.meta.filename": "__filename",
