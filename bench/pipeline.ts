@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import type { Fixture } from "../test/harness/fixture";
-import { countCalls, runTask, type CallCounts } from "./measure";
+import { countCalls, runTask, sequentialRoundTrips, type CallCounts } from "./measure";
 import type { AzSession } from "./az-cli";
 import { POD_IDENTITY_FEATURE, newCluster, newVault } from "./scenarios";
 
@@ -42,6 +42,8 @@ export interface StepResult {
   ok: boolean;
   error?: string;
   counts: CallCounts;
+  /** Sequential round trips of the step (see sequentialRoundTrips). */
+  roundTrips: number;
 }
 
 export const AZ_CANNOT = [
@@ -159,6 +161,7 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
       ok,
       ...(ok ? {} : { error: run.resultMessage ?? "" }),
       counts: countCalls(run.requests),
+      roundTrips: sequentialRoundTrips(run.requests),
     });
   }
   return out;
@@ -182,6 +185,7 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
       ok,
       ...(ok ? {} : { error: azError(run.stderr) }),
       counts: countCalls(fx.azure.requests),
+      roundTrips: sequentialRoundTrips(fx.azure.requests),
     });
     return run.stdout.trim();
   };

@@ -263,8 +263,10 @@ per assignment that differs.
               .join(", ")})`
           : "inside each task",
         `${callsBy("ours", pass, [g], "total")} / ${callsBy("ours", pass, [g], "write")}`,
+        steps("ours").reduce((a, s) => a + s.roundTrips, 0),
         azAvailable ? `${ms(sumBy("az", pass, [g]))} (${steps("az").length} commands)` : "—",
         azAvailable ? `${callsBy("az", pass, [g], "total")} / ${callsBy("az", pass, [g], "write")}` : "—",
+        azAvailable ? steps("az").reduce((a, s) => a + s.roundTrips, 0) : "—",
         failed.length ? failed.map((s) => `${s.step}: ${s.error}`).join("<br>") : "",
       ];
     }),
@@ -285,7 +287,25 @@ same pipeline again on the now-compliant resources. Requests are "all / writes" 
 
 ${"version" in r.azCli ? `az: Debian's \`azure-cli\` ${r.azCli.version}, in a private config dir, \`az cloud register\` with the local Azure's endpoints, \`REQUESTS_CA_BUNDLE\` for its certificate, and \`HTTPS_PROXY\` to a loopback proxy (bench/az-cli.ts) that answers MSAL's instance discovery for login.microsoftonline.com (${r.pipeline.discovery} discovery request(s), answered by the local Azure's discovery route behind a certificate of the proxy's own) and tunnels \`<vault>.vault.azure.net\` to the local Azure. \`az login\` lists subscriptions and tenants, which the local Azure does not serve: a loopback front answers those two reads and forwards every other ARM request unchanged. Hosts az tried to reach and the proxy refused: ${r.pipeline.refused.length ? r.pipeline.refused.map((h) => `\`${h}\``).join(", ") : "none"}.${r.pipeline.azSetupError ? ` **az could not be set up: ${r.pipeline.azSetupError}**` : ""}` : `**az skipped: ${r.azCli.skipped}.**`}
 
-${table(["step", "pass", "ours: time", "ours: requests / writes", "az: time", "az: requests / writes", "az failed"], groupRows)}
+${table(
+  [
+    "step",
+    "pass",
+    "ours: time",
+    "ours: requests / writes",
+    "ours: round trips",
+    "az: time",
+    "az: requests / writes",
+    "az: round trips",
+    "az failed",
+  ],
+  groupRows,
+)}
+
+Round trips are sequential round trips (as in [Round trips](#round-trips-and-latency)), here without injected latency, from
+the first repetition; az's are summed over its commands, each a process that starts after the one before it ends. This
+section's local Azure keeps its loopback authority (az reaches it through its own proxy), so our tasks' counts here
+include MSAL's authority-metadata GET, one more request and round trip per task than on the public cloud.
 
 Totals over the steps az completed in that pass (az's sign-in included; a step where any az command failed is left out on both sides):
 
