@@ -15,7 +15,14 @@ export interface ReportInput {
   levers: LeverRow[];
   calls: CallsRow[];
   scale: ScalePoint[];
-  pipeline: { steps: StepResult[][]; repetitions: number; refused: string[]; discovery: number; azSetupError?: string | undefined };
+  pipeline: {
+    steps: StepResult[][];
+    repetitions: number;
+    withLatency: StepResult[];
+    refused: string[];
+    discovery: number;
+    azSetupError?: string | undefined;
+  };
   azCli: { version: string } | { skipped: string };
   sizes: Sizes;
 }
@@ -253,6 +260,7 @@ per assignment that differs.
   const groupRows = GROUPS.flatMap((g) =>
     (["first run", "re-run"] as const).map((pass) => {
       const steps = (side: string) => (reps[0] ?? []).filter((s) => s.side === side && s.pass === pass && s.group === g);
+      const latencySteps = (side: string) => r.pipeline.withLatency.filter((s) => s.side === side && s.pass === pass && s.group === g);
       const failed = steps("az").filter((s) => !s.ok);
       return [
         g,
@@ -263,10 +271,12 @@ per assignment that differs.
               .join(", ")})`
           : "inside each task",
         `${callsBy("ours", pass, [g], "total")} / ${callsBy("ours", pass, [g], "write")}`,
-        steps("ours").reduce((a, s) => a + s.roundTrips, 0),
+        `${latencySteps("ours").reduce((a, s) => a + s.roundTrips, 0)} (${ms(latencySteps("ours").reduce((a, s) => a + s.ms, 0))})`,
         azAvailable ? `${ms(sumBy("az", pass, [g]))} (${steps("az").length} commands)` : "—",
         azAvailable ? `${callsBy("az", pass, [g], "total")} / ${callsBy("az", pass, [g], "write")}` : "—",
-        azAvailable ? steps("az").reduce((a, s) => a + s.roundTrips, 0) : "—",
+        azAvailable
+          ? `${latencySteps("az").reduce((a, s) => a + s.roundTrips, 0)} (${ms(latencySteps("az").reduce((a, s) => a + s.ms, 0))})`
+          : "—",
         failed.length ? failed.map((s) => `${s.step}: ${s.error}`).join("<br>") : "",
       ];
     }),
@@ -293,17 +303,18 @@ ${table(
     "pass",
     "ours: time",
     "ours: requests / writes",
-    "ours: round trips",
+    `ours: round trips (time at ${INJECTED_LATENCY_MS} ms)`,
     "az: time",
     "az: requests / writes",
-    "az: round trips",
+    `az: round trips (time at ${INJECTED_LATENCY_MS} ms)`,
     "az failed",
   ],
   groupRows,
 )}
 
-Round trips are sequential round trips (as in [Round trips](#round-trips-and-latency)), here without injected latency, from
-the first repetition; az's are summed over its commands, each a process that starts after the one before it ends. This
+Round trips are sequential round trips (as in [Round trips](#round-trips-and-latency)), from one more repetition with
+${INJECTED_LATENCY_MS} ms injected on every answer, with that repetition's time; az's are summed over its commands, each a process that
+starts after the one before it ends. This
 section's local Azure keeps its loopback authority (az reaches it through its own proxy), so our tasks' counts here
 include MSAL's authority-metadata GET, one more request and round trip per task than on the public cloud.
 
