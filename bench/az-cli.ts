@@ -29,7 +29,7 @@ export function ensureAzureCli(log: (line: string) => void): { version: string }
   let found = probe();
   if (found.status !== 0) {
     if (process.getuid?.() !== 0)
-      return { skipped: "az is not installed and the bench is not root, so it cannot apt-get install azure-cli" };
+      return { skipped: "az is not installed and this process is not root, so it cannot apt-get install azure-cli" };
     log("  installing Debian's azure-cli (apt-get) …");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     let install = spawnSync("apt-get", ["install", "-y", "azure-cli"], { encoding: "utf8", env, timeout: 900_000 });
@@ -132,63 +132,6 @@ export interface AzSession {
   close(): Promise<void>;
 }
 
-/**
- * az's ARM endpoint: `az login` lists the tenant's subscriptions and tenants, which the local Azure does
- * not serve. This front answers those two reads and forwards every other request unchanged (one
- * keep-alive loopback hop, well under a millisecond, on az's ARM calls only).
- */
-async function startArmFront(fx: Fixture, certificate: { cert: string; key: string }): Promise<{ url: string; server: https.Server }> {
-  const ca = fs.readFileSync(fx.azure.caCertPath, "utf8");
-  const agent = new https.Agent({ keepAlive: true, ca });
-  const subscriptionId = fx.azure.subscriptionId;
-  const tenantId = fx.azure.tenantId;
-  const server = https.createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
-    const pathOnly = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "").toLowerCase();
-    const answer = (body: unknown) => {
-      res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method === "GET" && pathOnly === "/subscriptions") {
-      return answer({
-        value: [
-          {
-            id: `/subscriptions/${subscriptionId}`,
-            subscriptionId,
-            tenantId,
-            displayName: "Local subscription",
-            state: "Enabled",
-            subscriptionPolicies: { locationPlacementId: "Public_2014-09-01", quotaId: "PayAsYouGo_2014-09-01", spendingLimit: "Off" },
-            authorizationSource: "RoleBased",
-          },
-        ],
-      });
-    }
-    if (req.method === "GET" && pathOnly === "/tenants") {
-      return answer({ value: [{ id: `/tenants/${tenantId}`, tenantId, tenantCategory: "Home", displayName: "Local tenant" }] });
-    }
-    const upstream = https.request(
-      {
-        host: "127.0.0.1",
-        port: fx.azure.httpsPort,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` },
-        agent,
-      },
-      (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(res);
-      },
-    );
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  const url = await new Promise<string>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve(`https://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-  return { url, server };
-}
-
 /** Registers the local Azure as a cloud in a private config dir, signs in as the connection's service principal. */
 export async function startAzSession(fx: Fixture): Promise<AzSession> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-az-"));
@@ -202,19 +145,8 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
       { name: "subjectAltName", altNames: [{ type: 2, value: DISCOVERY_HOST }] },
     ],
   });
-  const frontPems = await generate([{ name: "commonName", value: "bench ARM front" }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true, critical: true },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-    ],
-  });
-  const front = await startArmFront(fx, { cert: frontPems.cert, key: frontPems.private });
   const bundle = path.join(dir, "ca-bundle.pem");
-  fs.writeFileSync(bundle, `${fs.readFileSync(fx.azure.caCertPath, "utf8")}\n${pems.cert}\n${frontPems.cert}\n`);
+  fs.writeFileSync(bundle, `${fs.readFileSync(fx.azure.caCertPath, "utf8")}\n${pems.cert}\n`);
   const proxy = await AzProxy.start(fx, { cert: pems.cert, key: pems.private });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -245,7 +177,7 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     "-n",
     "LocalAzure",
     "--endpoint-resource-manager",
-    `${front.url}/`,
+    `${fx.azure.url}/`,
     "--endpoint-active-directory",
     fx.azure.url,
     "--endpoint-active-directory-resource-id",
@@ -275,10 +207,6 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     proxy,
     close: async () => {
       await proxy.close();
-      await new Promise<void>((resolve) => {
-        front.server.close(() => resolve());
-        front.server.closeAllConnections();
-      });
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

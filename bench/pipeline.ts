@@ -49,10 +49,6 @@ export interface StepResult {
 
 export const AZ_CANNOT = [
   {
-    step: "az keyvault set-policy",
-    why: "az 2.45 GETs the whole vault and PUTs it back with the new policy; the local Azure serves a vault's `accessPolicies/{add|replace|remove}` (what our task uses) but not a PUT of the vault itself",
-  },
-  {
     step: "az keyvault secret set",
     why: "Debian's azure-cli 2.45.0-1 lacks the vendored Key Vault data-plane SDK the command loads (`azure.keyvault.v7_0`), so it fails before any request",
   },
@@ -121,6 +117,7 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
         inputs: {
           resourceGroupName: r.rg,
           clusterName: r.cluster,
+          identityMode: "podIdentity",
           identity: r.identityName,
           namespace: "spboot-app",
           podIdentityName: "spboot-pod-identity",

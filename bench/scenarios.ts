@@ -101,6 +101,7 @@ export function articleScenario(fx: Fixture, task: TaskName): Scenario {
           inputs: {
             resourceGroupName: rg,
             clusterName: cluster.name,
+            identityMode: "podIdentity",
             identity: identity.name,
             namespace: "todo",
             podIdentityName: "todo-app",

@@ -7,8 +7,9 @@ import {
   type TokenCredential,
 } from "@azure/identity";
 import type { HttpClient, ProxySettings } from "@azure/core-rest-pipeline";
+import { agentProxyPassword } from "./agent-secrets";
 import { InputError } from "./errors";
-import { readSecondsVariable } from "./inputs";
+import { readSecondsVariable, readString } from "./inputs";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, perTryTimeoutPolicy, REQUEST_TIMEOUT_VARIABLE } from "./timeout";
 
 /** The AzureRM service connection, read once from the agent and validated. */
@@ -47,7 +48,7 @@ const KNOWN_AUTHORITY_HOSTS = new Set([
  * registered with the agent before anything could print them.
  */
 export function readServiceConnection(inputName: string): ServiceConnection {
-  const id = tl.getInput(inputName, false)?.trim();
+  const id = readString(inputName);
   if (!id) throw new InputError(inputName, "select an Azure Resource Manager service connection.");
   const auth = tl.getEndpointAuthorization(id, true);
   if (!auth) {
@@ -122,18 +123,33 @@ export function readServiceConnection(inputName: string): ServiceConnection {
   return connection;
 }
 
-/** The proxy the agent is configured with for a URL, unless the agent's bypass list exempts it. */
+/**
+ * The proxy the agent is configured with for a URL, unless the agent's bypass list exempts it (its
+ * entries are regular expressions matched against the URL, as task-lib's getHttpProxyConfiguration
+ * matches them). Read without that function, which echoes the password (core/task-lib.ts).
+ */
 export function proxyFor(url: string): ProxySettings | undefined {
-  const config = tl.getHttpProxyConfiguration(url);
-  if (!config) return undefined;
-  const proxy = new URL(config.proxyUrl);
-  if (config.proxyPassword) tl.setSecret(config.proxyPassword);
+  const proxyUrl = tl.getVariable("Agent.ProxyUrl")?.trim();
+  if (!proxyUrl) return undefined;
+  const bypass = parseBypassList(tl.getVariable("Agent.ProxyBypassList"));
+  if (bypass.some((pattern) => pattern.test(url))) return undefined;
+  const proxy = new URL(proxyUrl);
   return {
     host: `${proxy.protocol}//${proxy.hostname}`,
     port: Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80)),
-    username: config.proxyUsername || undefined,
-    password: config.proxyPassword || undefined,
+    username: tl.getVariable("Agent.ProxyUsername") || undefined,
+    password: agentProxyPassword() || undefined,
   };
+}
+
+function parseBypassList(json: string | undefined): RegExp[] {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(json || "[]");
+  } catch {
+    throw new InputError("Agent.ProxyBypassList", "is not a JSON list of host patterns; check the agent's .proxybypass file.");
+  }
+  return (Array.isArray(entries) ? entries : []).filter((e): e is string => typeof e === "string").map((e) => new RegExp(e, "i"));
 }
 
 /** Builds the credential for the connection's scheme, pointed at the connection's own cloud. */
@@ -150,7 +166,13 @@ export function createCredential(connection: ServiceConnection, httpClient?: Htt
   };
   switch (connection.scheme) {
     case "ManagedServiceIdentity":
-      return new ManagedIdentityCredential({ ...options, ...(connection.clientId ? { clientId: connection.clientId } : {}) });
+      // Its tokens come from the managed-identity endpoint, not the authority: the agent's bypass list
+      // is matched against that endpoint (IMDS is link-local, where no proxy reaches).
+      return new ManagedIdentityCredential({
+        ...options,
+        proxyOptions: proxyFor(managedIdentityEndpoint()),
+        ...(connection.clientId ? { clientId: connection.clientId } : {}),
+      });
     case "WorkloadIdentityFederation":
       return new AzurePipelinesCredential(connection.tenantId, connection.clientId!, connection.id, connection.systemAccessToken!, options);
     case "ServicePrincipal":
@@ -164,6 +186,20 @@ export function createCredential(connection: ServiceConnection, httpClient?: Htt
       }
       return new ClientSecretCredential(connection.tenantId, connection.clientId!, connection.clientSecret!, options);
   }
+}
+
+/**
+ * Where ManagedIdentityCredential asks for tokens: App Service / Arc's IDENTITY_ENDPOINT or
+ * IMDS_ENDPOINT, a pod-identity host (AZURE_POD_IDENTITY_AUTHORITY_HOST), else IMDS itself
+ * (@azure/identity's managed identity sources).
+ */
+function managedIdentityEndpoint(): string {
+  return (
+    process.env["IDENTITY_ENDPOINT"] ||
+    process.env["IMDS_ENDPOINT"] ||
+    process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] ||
+    "http://169.254.169.254/metadata/identity/oauth2/token"
+  );
 }
 
 function readRequestTimeoutMs(): number {

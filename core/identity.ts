@@ -1,12 +1,18 @@
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import type { AzureClients } from "./azure";
 import { describeFailure, InputError, TaskError } from "./errors";
+import { checkResourceIdSegments, isGuid, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "./names";
 
 const IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const RESOURCE_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i;
 /** User-assigned identity names: 3-128 letters, digits, '-' and '_', starting with a letter or digit. */
 const IDENTITY_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/;
+const IDENTITY_SEGMENT: SegmentRule = {
+  what: "identity name",
+  test: (s) => IDENTITY_NAME.test(s),
+  rule: "3-128 letters, digits, '-' or '_', starting with a letter or digit",
+};
 
 /** Where a user-assigned managed identity is, as the user named it. */
 export interface IdentityReference {
@@ -31,8 +37,8 @@ export function parseIdentityReference(
   subscriptionId: string,
   resourceGroupName: string,
 ): IdentityReference {
-  const byId = RESOURCE_ID.exec(value.trim());
-  if (byId) return { subscriptionId: byId[1]!, resourceGroupName: byId[2]!, name: byId[3]! };
+  const byId = parseIdentityResourceId(inputName, value.trim());
+  if (byId) return byId;
   if (value.startsWith("/")) {
     throw new InputError(
       inputName,
@@ -46,6 +52,22 @@ export function parseIdentityReference(
     );
   }
   return { subscriptionId, resourceGroupName, name: value };
+}
+
+/**
+ * A user-assigned identity's resource ID, each segment checked against ARM's naming rules; undefined
+ * when the value is not shaped like one.
+ */
+export function parseIdentityResourceId(inputName: string, value: string): IdentityReference | undefined {
+  const match = RESOURCE_ID.exec(value);
+  if (!match) return undefined;
+  const [, subscriptionId, resourceGroupName, name] = match as unknown as [string, string, string, string];
+  checkResourceIdSegments(inputName, value, [
+    [subscriptionId, SUBSCRIPTION_SEGMENT],
+    [resourceGroupName, RESOURCE_GROUP_SEGMENT],
+    [name, IDENTITY_SEGMENT],
+  ]);
+  return { subscriptionId, resourceGroupName, name };
 }
 
 /** Managed identities may live in another subscription than the connection's. */
@@ -67,6 +89,9 @@ export async function readUserAssignedIdentity(clients: AzureClients, ref: Ident
     const identity = await identityClient(clients, ref.subscriptionId).userAssignedIdentities.get(ref.resourceGroupName, ref.name);
     if (!identity.clientId || !identity.principalId)
       throw new TaskError(`The ${describe} has no client or principal ID yet; re-run in a minute.`);
+    // They go into role assignments, outputs and the YAML the summary shows: GUIDs, or not used at all.
+    if (!isGuid(identity.clientId) || !isGuid(identity.principalId))
+      throw new TaskError(`Azure answered for the ${describe} with a client or principal ID that is not a GUID; nothing was written.`);
     return { ...ref, resourceId: identity.id ?? identityResourceId(ref), clientId: identity.clientId, principalId: identity.principalId };
   } catch (error) {
     if (error instanceof TaskError) throw error;

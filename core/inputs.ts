@@ -1,12 +1,87 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import * as taskLibInternal from "azure-pipelines-task-lib/internal";
 import { InputError } from "./errors";
+import { isResourceGroupName, RESOURCE_GROUP_RULE } from "./names";
 
 /** Readers for task inputs. Only a task's `inputs.ts` calls these; everything below it gets typed values. */
 
 export function readString(name: string): string | undefined {
   const value = tl.getInput(name, false)?.trim();
-  return value ? value : undefined;
+  if (!value) return undefined;
+  const macro = UNEXPANDED_MACRO.exec(value)?.[0];
+  if (macro) throw new InputError(name, unexpandedMacroProblem(macro));
+  return value;
+}
+
+/** What the agent leaves in an input for `$(name)` when no variable or output of that name exists where the step runs. */
+const UNEXPANDED_MACRO = /\$\([\w.-]+\)/;
+
+/** `$(name)` when the whole of `text` is one macro the agent did not expand; a value merely holding one is a value. */
+export function wholeUnexpandedMacro(text: string): string | undefined {
+  const trimmed = text.trim();
+  return new RegExp(`^${UNEXPANDED_MACRO.source}$`).test(trimmed) ? trimmed : undefined;
+}
+
+/**
+ * Why a macro reached the task unexpanded, and where to look. `$(step.output)` names an output
+ * variable: it exists only after its step ran, in the same job; an earlier stage's output has to be
+ * mapped into a job variable through `stageDependencies`.
+ */
+export function unexpandedMacroProblem(macro: string): string {
+  const name = macro.slice(2, -1);
+  const dot = name.indexOf(".");
+  if (dot > 0) {
+    const step = name.slice(0, dot);
+    const output = name.slice(dot + 1);
+    return (
+      `'${macro}' was not expanded: no variable or output '${name}' exists where this step runs. ` +
+      `Is '${output}' an output of a step named '${step}' (name: ${step}), and does that step run earlier in the same job? ` +
+      `For an output of an earlier stage, map it to a job variable, e.g. variables: { ${output}: $[ stageDependencies.<stage>.<job>.outputs['${name}'] ] }, and use $(${output}).`
+    );
+  }
+  return (
+    `'${macro}' was not expanded: no variable '${name}' is defined where this step runs. ` +
+    `Is it defined (pipeline, stage or job variables, or a linked variable group), or, if a script step sets it (the task.setvariable logging command), does that step run earlier in the same job? ` +
+    `For a value from an earlier stage, map it to a job variable with $[ stageDependencies.<stage>.<job>.outputs['<step>.${name}'] ].`
+  );
+}
+
+/** One entry of a list input, with the line it was typed on. */
+export interface ListEntry {
+  text: string;
+  line: number;
+}
+
+/**
+ * The lines of a multi-line input without comments: blank lines and lines starting with `#` are
+ * skipped; with `trailingComments`, a `#` after whitespace ends the line's content too (off where a
+ * value may hold " #", as a secret's value may).
+ */
+export function inputLines(text: string, options: { trailingComments: boolean }): ListEntry[] {
+  const lines: ListEntry[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const content = (options.trailingComments ? raw.replace(/(^|\s)#.*$/, "") : raw).trim();
+    if (content && !content.startsWith("#")) lines.push({ text: content, line: index + 1 });
+  });
+  return lines;
+}
+
+/**
+ * The entries of a list input typed over one or more lines: `# comment` lines and trailing comments
+ * are dropped, then each line is split at `separators` (commas, semicolons and whitespace unless
+ * given).
+ */
+export function readListEntries(text: string, separators: RegExp = /[\s,;]+/): ListEntry[] {
+  return inputLines(text, { trailingComments: true }).flatMap(({ text: content, line }) =>
+    content
+      .split(separators)
+      .filter(Boolean)
+      .map((entry) => ({ text: entry, line })),
+  );
+}
+
+/** "line 3: " when the input spans lines (so the entry can be found), nothing for a one-line value. */
+export function whereTyped(text: string, entry: ListEntry): string {
+  return /\r?\n./.test(text.trim()) ? `line ${entry.line}: ` : "";
 }
 
 export function readRequired(name: string, hint: string): string {
@@ -31,15 +106,9 @@ export function readChoice<T extends string>(name: string, choices: readonly T[]
   return match;
 }
 
-/** Resource group names: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period. */
 export function readResourceGroupName(name = "resourceGroupName"): string {
   const value = readRequired(name, "enter the name of the resource group that holds the resource.");
-  if (!/^[-\w.()]{1,90}$/u.test(value) || value.endsWith(".")) {
-    throw new InputError(
-      name,
-      `'${value}' is not a valid resource group name (1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.').`,
-    );
-  }
+  if (!isResourceGroupName(value)) throw new InputError(name, `'${value}' is not a valid resource group name (${RESOURCE_GROUP_RULE}).`);
   return value;
 }
 
@@ -64,14 +133,4 @@ export function readSecondsVariable(variable: string, defaultSeconds: number): n
     throw new InputError(variable, `'${raw}' is not a number of seconds.`);
   }
   return seconds;
-}
-
-/**
- * An input that holds secret values (e.g. `$(dbPassword)` expanded by the agent). task-lib's
- * getInput writes `name=value` to the debug stream before the task could register the values, so
- * this reads the input from task-lib's vault the same way, without that line. Register what it
- * returns with tl.setSecret before anything else.
- */
-export function readSecretInput(name: string): string {
-  return taskLibInternal._vault.retrieveSecret(`INPUT_${taskLibInternal._getVariableKey(name)}`) ?? "";
 }

@@ -24,6 +24,7 @@ import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { roleAssignmentRoutes } from "./routes/role-assignments";
+import { subscriptionRoutes } from "./routes/subscriptions";
 import { ResourceStore } from "./store";
 import { createServerCertificate } from "./tls";
 
@@ -156,6 +157,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
     ...publicIpRoutes(() => publicIp),
+    ...subscriptionRoutes(armEnv),
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes(armEnv),
     ...operationRoutes(armEnv),

@@ -393,5 +393,122 @@ describe("local-azure/local-azure", () => {
       assert.equal(res.text, "198.51.100.77");
       assert.match(String(res.headers["content-type"]), /^text\/plain/);
     });
+
+    it("a cluster PUT from an older client keeps what AKS keeps: servicePrincipalProfile msi, workload identity, support plan, pool security profile", async () => {
+      const cluster = az.store.addManagedCluster("rg-keep", "aks", {
+        properties: {
+          oidcIssuerProfile: { enabled: true },
+          securityProfile: { workloadIdentity: { enabled: true } },
+          supportPlan: "KubernetesOfficial",
+        },
+      });
+      const properties = structuredClone(cluster.properties!);
+      // What az 2.45 sends after `aks enable-addons`: no servicePrincipalProfile, and none of the fields api-version 2022-11-01 lacks.
+      delete properties["servicePrincipalProfile"];
+      delete properties["supportPlan"];
+      properties["securityProfile"] = {};
+      properties["storageProfile"] = {};
+      properties["kubernetesVersion"] = "";
+      const pools = properties["agentPoolProfiles"] as Record<string, unknown>[];
+      for (const pool of pools) {
+        delete pool["securityProfile"];
+        delete pool["maxPods"];
+      }
+      // What spec example ManagedClustersCreate_Update leaves for AKS to fill.
+      const network = properties["networkProfile"] as Record<string, unknown>;
+      for (const field of ["networkPlugin", "podCidr", "serviceCidr", "dnsServiceIP"]) delete network[field];
+      const put = await arm("PUT", clusterUrl("rg-keep", "aks"), {
+        location: cluster.location,
+        identity: { type: "SystemAssigned" },
+        properties,
+      });
+      assert.equal(put.status, 200, put.text);
+      await arm("GET", String(put.headers["azure-asyncoperation"]));
+      const kept = (await arm("GET", clusterUrl("rg-keep", "aks"))).json.properties;
+      assert.deepEqual(kept.servicePrincipalProfile, { clientId: "msi" });
+      assert.deepEqual(kept.securityProfile.workloadIdentity, { enabled: true });
+      assert.equal(kept.supportPlan, "KubernetesOfficial");
+      const networkBefore = cluster.properties!["networkProfile"] as Record<string, unknown>;
+      for (const field of ["networkPlugin", "podCidr", "serviceCidr", "dnsServiceIP"])
+        assert.equal(kept.networkProfile[field], networkBefore[field], field);
+      assert.equal(
+        kept.agentPoolProfiles[0].maxPods,
+        (cluster.properties!["agentPoolProfiles"] as Record<string, unknown>[])[0]!["maxPods"],
+      );
+      assert.equal(kept.kubernetesVersion, cluster.properties!["kubernetesVersion"]);
+      assert.deepEqual(kept.storageProfile, cluster.properties!["storageProfile"]);
+      assert.deepEqual(
+        kept.agentPoolProfiles[0].securityProfile,
+        (cluster.properties!["agentPoolProfiles"] as Record<string, unknown>[])[0]!["securityProfile"],
+      );
+    });
+
+    it("a managed-identity cluster answers servicePrincipalProfile msi whatever the PUT carries, and never a secret", async () => {
+      const cluster = az.store.addManagedCluster("rg-keep", "aks-sp");
+      const put = await arm("PUT", clusterUrl("rg-keep", "aks-sp"), {
+        ...cluster,
+        properties: {
+          ...cluster.properties,
+          servicePrincipalProfile: { clientId: "00000000-1111-2222-3333-444444444444", secret: "s3cret-value" },
+        },
+      });
+      assert.equal(put.status, 200, put.text);
+      assert.deepEqual(put.json.properties.servicePrincipalProfile, { clientId: "msi" });
+      assert.ok(!put.text.includes("s3cret-value"));
+    });
+
+    it("vault PUT creates (201) and updates (200) with the spec's shape; soft delete cannot be turned off", async () => {
+      az.store.addResourceGroup("rg-vault");
+      const vaultUrl = (name: string) =>
+        `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-vault/providers/Microsoft.KeyVault/vaults/${name}?api-version=2026-02-01`;
+      const body = {
+        location: "westeurope",
+        properties: {
+          tenantId: az.tenantId,
+          sku: { family: "A", name: "standard" },
+          accessPolicies: [{ tenantId: az.tenantId, objectId: "0b0b0b0b-0000-4000-8000-000000000001", permissions: { secrets: ["get"] } }],
+        },
+      };
+      const created = await arm("PUT", vaultUrl("kv-put"), body);
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.json.properties.vaultUri, "https://kv-put.vault.azure.net/");
+      assert.equal(created.json.properties.provisioningState, "Succeeded");
+      assert.equal(created.json.properties.enableSoftDelete, true);
+
+      const policies = [
+        ...body.properties.accessPolicies,
+        { tenantId: az.tenantId, objectId: "0b0b0b0b-0000-4000-8000-000000000002", permissions: { secrets: ["get", "list"] } },
+      ];
+      const updated = await arm("PUT", vaultUrl("kv-put"), { ...body, properties: { ...body.properties, accessPolicies: policies } });
+      assert.equal(updated.status, 200, updated.text);
+      assert.deepEqual(az.store.getKeyVault("rg-vault", "kv-put")?.properties?.["accessPolicies"], policies);
+      assert.equal(updated.json.systemData.createdAt, created.json.systemData.createdAt);
+
+      const softDeleteOff = await arm("PUT", vaultUrl("kv-put"), { ...body, properties: { ...body.properties, enableSoftDelete: false } });
+      assert.equal(softDeleteOff.status, 400);
+      const noSku = await arm("PUT", vaultUrl("kv-nosku"), { ...body, properties: { ...body.properties, sku: undefined } });
+      assert.equal(noSku.status, 400);
+      assert.equal(az.store.getKeyVault("rg-vault", "kv-nosku"), undefined);
+    });
+
+    it("the subscriptions and tenants lists name the local subscription and tenant", async () => {
+      const subscriptions = await arm("GET", `${az.url}/subscriptions?api-version=2022-12-01`);
+      assert.equal(subscriptions.status, 200);
+      assert.deepEqual(
+        subscriptions.json.value.map((s: { subscriptionId: string; tenantId: string; state: string }) => [
+          s.subscriptionId,
+          s.tenantId,
+          s.state,
+        ]),
+        [[az.subscriptionId, az.tenantId, "Enabled"]],
+      );
+      const tenants = await arm("GET", `${az.url}/tenants?api-version=2022-12-01`);
+      assert.deepEqual(
+        tenants.json.value.map((t: { tenantId: string; tenantCategory: string }) => [t.tenantId, t.tenantCategory]),
+        [[az.tenantId, "Home"]],
+      );
+      const anonymous = await call(az, "GET", `${az.url}/subscriptions?api-version=2022-12-01`);
+      assert.equal(anonymous.status, 401);
+    });
   });
 });

@@ -8,8 +8,9 @@
 //   - task.json (and task.loc.json) get the version of the root package.json; Strings/ is copied;
 //   - icon.png comes from the task folder, else images/task-icon.png.
 // Then vss-extension.json is written with the same version, the publisher (env AKS_HARDENING_PUBLISHER
-// overrides the manifest's), the repository link (env AKS_HARDENING_REPOSITORY_URL overrides it), one task contribution and one files entry per task folder; overview.md,
-// images/ and LICENSE are copied beside it.
+// overrides the manifest's), the repository and support links from package.json's `repository` and `bugs`
+// (none when `repository` is not set), one task contribution and one files entry per task folder;
+// overview.md (with a line linking the repository, when there is one), images/ and LICENSE are copied beside it.
 //
 // The build fails when a handler target has no entry .ts, when a task.json would not pass tfx's own
 // validation, or when a bundle still require()s a module that is not a Node built-in.
@@ -18,6 +19,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync
 import { isBuiltin, createRequire } from "node:module";
 import { basename, dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { manifestLinks, overviewWithSource } from "./manifest-links.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -246,6 +248,10 @@ for (const taskName of taskNames) {
         legalComments: "none",
         metafile: true,
         plugins: [emptyModulesPlugin, ...(leftOut.has("one-copy") ? [] : [oneCopyPlugin]), siblingBundlesPlugin(srcDir, siblings)],
+        // Evaluated before everything else, task-lib included: it takes the agent's passwords out of
+        // the environment before task-lib's start-up could echo them. A thin entry and the sibling
+        // bundle it loads each carry it; the two copies share what was taken (see core/agent-secrets.ts).
+        inject: [join(root, "core", "agent-secrets.ts")],
         logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.
@@ -322,12 +328,11 @@ for (const taskName of taskNames) {
 const manifest = readJson(join(root, "vss-extension.json"));
 manifest.version = version;
 if (process.env.AKS_HARDENING_PUBLISHER) manifest.publisher = process.env.AKS_HARDENING_PUBLISHER;
-// Your fork's repository (and its issues as the support link) on the Marketplace page.
-const repositoryUrl = process.env.AKS_HARDENING_REPOSITORY_URL?.replace(/\/+$/, "");
-if (repositoryUrl) {
-  manifest.repository = { type: "git", uri: repositoryUrl };
-  manifest.links = { ...(manifest.links ?? {}), support: { uri: `${repositoryUrl}/issues` } };
-}
+// The repository (and where to report problems) on the Marketplace page: package.json's, or none.
+const links = manifestLinks(readJson(join(root, "package.json")));
+delete manifest.repository;
+delete manifest.links;
+Object.assign(manifest, links);
 const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
 const generatedIds = new Set(taskNames);
 manifest.contributions = [
@@ -344,7 +349,8 @@ manifest.files = [...(manifest.files ?? []).filter((f) => !taskPaths.has(f.path)
 manifest.content = { ...(manifest.content ?? {}), license: { path: "LICENSE" } };
 writeJson(join(outRoot, "vss-extension.json"), manifest);
 
-for (const file of ["overview.md"]) cpSync(join(root, file), join(outRoot, file));
+// The overview stands on its own; with a repository it also says where the samples and the source are.
+writeFileSync(join(outRoot, "overview.md"), overviewWithSource(readFileSync(join(root, "overview.md"), "utf8"), links));
 cpSync(join(root, "images"), join(outRoot, "images"), { recursive: true });
 if (existsSync(join(root, "LICENSE"))) {
   cpSync(join(root, "LICENSE"), join(outRoot, "LICENSE"));

@@ -34,8 +34,15 @@ export interface PipelineStep {
 export interface PipelineJob {
   job: string;
   displayName: string;
+  /**
+   * The job reads files of the app's repository (the deploy manifests): YAML checks it out
+   * (`checkout: self`), the classic release downloads the pipeline's artifact. Other jobs skip both.
+   */
+  usesSource?: boolean;
   /** Job variables; `$[ stageDependencies.<stage>.<job>.outputs['<step>.<output>'] ]` reads an earlier stage's output. */
   variables?: Record<string, string>;
+  /** One job per matrix leg, each with the leg's variables, run as parallel jobs (at most `maxParallel` at once). */
+  strategy?: { matrix: Record<string, Record<string, string>>; maxParallel: number };
   steps: PipelineStep[];
 }
 
@@ -46,8 +53,22 @@ export interface PipelineStage {
   jobs: PipelineJob[];
 }
 
+/** The app's repository as a classic release's linked artifact (Azure Repos Git). */
+export interface SourceArtifact {
+  /** Downloaded to `$(System.DefaultWorkingDirectory)/<alias>`. */
+  alias: string;
+  repository: string;
+  branch: string;
+}
+
 export interface Pipeline {
   name: string;
+  /** The sample's first line: what the pipeline does. */
+  description: string;
+  /** The command that runs it against the local Azure. */
+  demoCommand: string;
+  /** The repository holding the pipeline (YAML) and, for the classic release, linked as an artifact. */
+  source: SourceArtifact;
   variables: Record<string, string>;
   /** Secret variables: set in the pipeline's UI or a variable group, never in the YAML. */
   secretVariables: Record<string, string>;
@@ -56,8 +77,16 @@ export interface Pipeline {
 
 const connection = { azureSubscription: SERVICE_CONNECTION };
 
+/** Where a job's scripts find the repository's files: the checkout (YAML), the artifact (classic). */
+const SOURCES_YAML = "$(Build.SourcesDirectory)";
+const SOURCE = { alias: "_todo-app", repository: "todo-app", branch: "main" };
+const SOURCES_CLASSIC = `$(System.DefaultWorkingDirectory)/${SOURCE.alias}`;
+
 export const hardeningPipeline: Pipeline = {
   name: "AKS hardening",
+  description: "the article's hardening steps as a multi-stage pipeline.",
+  demoCommand: "npm run demo",
+  source: SOURCE,
   variables: {
     resourceGroup: "rg-todo-app",
     clusterName: "aks-todo-app",
@@ -123,6 +152,7 @@ export const hardeningPipeline: Pipeline = {
         {
           job: "Deploy",
           displayName: "Deploy through a restricted API server",
+          usesSource: true,
           variables: { identityClientId: "$[ stageDependencies.IdentityAndSecrets.Identity.outputs['identity.clientId'] ]" },
           steps: [
             {
@@ -143,7 +173,7 @@ export const hardeningPipeline: Pipeline = {
             {
               task: "AzureCLI@2",
               displayName: "Deploy the app (placeholder)",
-              comment: "Your deployment: the API server now admits this agent.",
+              comment: "Your deployment: the API server now admits this agent. The manifests are the repository's deploy/ folder.",
               inputs: {
                 ...connection,
                 scriptType: "bash",
@@ -153,7 +183,7 @@ export const hardeningPipeline: Pipeline = {
                   "kubectl create namespace $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl create serviceaccount $(serviceAccount) -n $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl annotate serviceaccount $(serviceAccount) -n $(appNamespace) --overwrite azure.workload.identity/client-id=$(identityClientId)",
-                  "kubectl apply -n $(appNamespace) -f deploy/",
+                  `kubectl apply -n $(appNamespace) -f ${SOURCES_YAML}/deploy/`,
                   "",
                 ].join("\n"),
               },
@@ -165,7 +195,7 @@ export const hardeningPipeline: Pipeline = {
                   "kubectl create namespace $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   "kubectl create serviceaccount $(serviceAccount) -n $(appNamespace) --dry-run=client -o yaml | kubectl apply -f -",
                   'kubectl annotate serviceaccount $(serviceAccount) -n $(appNamespace) --overwrite azure.workload.identity/client-id="$identityClientId"',
-                  "kubectl apply -n $(appNamespace) -f deploy/",
+                  `kubectl apply -n $(appNamespace) -f ${SOURCES_CLASSIC}/deploy/`,
                   "",
                 ].join("\n"),
               },
@@ -226,4 +256,144 @@ export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): v
     ],
   });
   azure.publicIp = DEMO_AGENT_IP;
+}
+
+/**
+ * The fleet variant: a platform team hardens several clusters in one stage. The database secrets are
+ * written once to the team's vault; then a matrix runs the four tasks on every cluster as parallel jobs
+ * (one agent each): Workload ID for the cluster's own identity, that identity's read access on the
+ * shared vault, the admin ranges, and the policies. One identity per cluster: Microsoft Entra refuses
+ * federated credentials written concurrently under one managed identity (workload identity federation
+ * considerations, "concurrent updates"), which parallel jobs sharing an identity would do.
+ */
+export const FLEET_CLUSTERS = {
+  westeurope: { resourceGroup: "rg-aks-weu", clusterName: "aks-todo-weu", identityName: "id-todo-weu" },
+  northeurope: { resourceGroup: "rg-aks-neu", clusterName: "aks-todo-neu", identityName: "id-todo-neu" },
+  eastus: { resourceGroup: "rg-aks-eus", clusterName: "aks-todo-eus", identityName: "id-todo-eus" },
+} as const;
+
+export const fleetPipeline: Pipeline = {
+  name: "AKS hardening, fleet",
+  description:
+    "the four tasks over several clusters in one stage, as parallel jobs (a matrix leg per cluster).\n" +
+    "Add a cluster by adding a leg; each leg needs one parallel job (Organization settings → Parallel jobs) to run at the same time.",
+  demoCommand: "npm run demo -- --fleet",
+  source: SOURCE,
+  variables: {
+    vaultResourceGroup: "rg-platform",
+    keyVaultName: "kv-todo-fleet",
+    appNamespace: "todo",
+    serviceAccount: "todo-app",
+    adminRanges: "203.0.113.0/24, 198.51.100.14",
+  },
+  secretVariables: hardeningPipeline.secretVariables,
+  stages: [
+    {
+      stage: "Secrets",
+      displayName: "Database secrets in the team's vault",
+      jobs: [
+        {
+          job: "Secrets",
+          displayName: "Write the database secrets once",
+          steps: [
+            {
+              task: "KeyVaultSecrets@1",
+              name: "secrets",
+              displayName: "Write the database secrets",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(vaultResourceGroup)",
+                keyVaultName: "$(keyVaultName)",
+                secrets: "db-url=$(dbUrl)\ndb-user=$(dbUser)\ndb-password=$(dbPassword)\n",
+              },
+            },
+          ],
+        },
+      ],
+    },
+    {
+      stage: "Harden",
+      displayName: "Harden every cluster",
+      dependsOn: "Secrets",
+      jobs: [
+        {
+          job: "Harden",
+          displayName: "Harden a cluster",
+          strategy: {
+            maxParallel: Object.keys(FLEET_CLUSTERS).length,
+            matrix: Object.fromEntries(Object.entries(FLEET_CLUSTERS).map(([leg, cluster]) => [leg, { ...cluster }])),
+          },
+          steps: [
+            {
+              task: "EnablePodIdentity@1",
+              name: "identity",
+              displayName: "Workload ID for the app's pods",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                clusterName: "$(clusterName)",
+                identity: "$(identityName)",
+                namespace: "$(appNamespace)",
+                serviceAccountName: "$(serviceAccount)",
+              },
+            },
+            {
+              task: "KeyVaultSecrets@1",
+              name: "vaultAccess",
+              displayName: "Let the cluster's identity read the secrets",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(vaultResourceGroup)",
+                keyVaultName: "$(keyVaultName)",
+                grantTo: "$(identity.principalId)",
+              },
+            },
+            {
+              task: "RestrictApiServer@1",
+              name: "apiServer",
+              displayName: "Restrict the API server to the admin ranges",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                clusterName: "$(clusterName)",
+                action: "set",
+                authorizedIpRanges: "$(adminRanges)",
+              },
+            },
+            {
+              task: "AssignAksPolicies@1",
+              name: "policies",
+              displayName: "No privileged containers, CPU/memory limits, trusted registry (Deny)",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                clusterName: "$(clusterName)",
+                policies: "noPrivilegedContainers,resourceLimits,allowedImages",
+                effect: "Deny",
+                cpuLimit: "500m",
+                memoryLimit: "512Mi",
+                allowedImagesRegex: "^todoappregistry\\.azurecr\\.io/.+$",
+              },
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+/** The fleet's clusters and identities, and the team's vault (with an access policy of someone else the runs must keep). */
+export function seedFleet(azure: LocalAzure, connectionObjectId: string, bystanderObjectId: string): void {
+  for (const cluster of Object.values(FLEET_CLUSTERS)) {
+    azure.store.addManagedCluster(cluster.resourceGroup, cluster.clusterName, {
+      properties: { networkProfile: { networkPlugin: "azure" } },
+    });
+    azure.store.addUserAssignedIdentity(cluster.resourceGroup, cluster.identityName);
+  }
+  azure.store.addKeyVault(fleetPipeline.variables.vaultResourceGroup!, fleetPipeline.variables.keyVaultName!, {
+    accessPolicies: [
+      { tenantId: azure.tenantId, objectId: connectionObjectId, permissions: { secrets: ["get", "list", "set", "recover"] } },
+      { tenantId: azure.tenantId, objectId: bystanderObjectId, permissions: { secrets: ["get"], keys: ["get"] } },
+    ],
+  });
 }

@@ -7,19 +7,30 @@
  * access, which is opened and closed on every run by design).
  *
  *   npm run demo [-- --summaries <dir>]     (also writes each job summary of the first run to <dir>)
+ *   npm run demo -- --fleet                 the fleet variant (samples/fleet-pipelines.yml): the four tasks
+ *                                           over three clusters as parallel jobs, and one shared vault
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../test/harness/fixture";
-import type { StepRun } from "../test/harness/agent";
-import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure, type PipelineStep } from "./demo-pipeline";
+import {
+  DEMO_AGENT_IP,
+  FLEET_CLUSTERS,
+  fleetPipeline,
+  hardeningPipeline,
+  seedFleet,
+  seedLocalAzure,
+  type PipelineStep,
+} from "./demo-pipeline";
 import { runPipeline, type ExternalResult, type PipelineRun, type StepResult } from "./pipeline-runner";
+import { runTable, stageRequestsLine, stepLog } from "./demo-log";
 
 const summariesFlag = process.argv.indexOf("--summaries");
 const summariesDir = summariesFlag > 0 ? process.argv[summariesFlag + 1] : undefined;
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--fleet")) return fleet();
   // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS. The
   // service connection names the public cloud (management.azure.com, login.microsoftonline.com), which
   // the local Azure answers for the task processes, so the tasks sign in and call ARM as against Azure.
@@ -51,13 +62,13 @@ async function main(): Promise<void> {
             stage = result.stage;
             console.log(`\n${"-".repeat(100)}\nStage ${stage}`);
           }
-          show(result);
+          for (const line of stepLog(result)) console.log(line);
           if (result.run) fx.assertNoSecretsIn(result.run);
           if (index === 0 && summariesDir) saveSummaries(result);
         },
       });
       runs.push(run);
-      table(run);
+      for (const line of runTable(run)) console.log(line);
       if (!run.succeeded) process.exitCode = 1;
     }
     console.log(
@@ -65,6 +76,47 @@ async function main(): Promise<void> {
         "access: the agent's IP is added for the deploy job and removed by the post-job step on every run, by design,\n" +
         "so the API server is never left open to a build agent.",
     );
+  } finally {
+    await fx.close();
+  }
+}
+
+/** The fleet variant, run twice: every cluster hardened by a parallel job, then nothing to do. */
+async function fleet(): Promise<void> {
+  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1 });
+  try {
+    seedFleet(fx.azure, fx.principalObjectId(), randomUUID());
+    const secrets = {
+      dbUrl: "jdbc:sqlserver://todo-sql.database.windows.net:1433;database=todo;",
+      dbUser: "todoadmin",
+      dbPassword: `demo-${randomUUID()}`,
+    };
+    fx.secrets.push(secrets.dbPassword);
+    const clusters = Object.values(FLEET_CLUSTERS).map((c) => `'${c.clusterName}' (${c.resourceGroup})`);
+    heading(
+      `Local Azure at ${fx.azure.url}: clusters ${clusters.join(", ")}, one identity each; the team's vault '${fleetPipeline.variables.keyVaultName}'`,
+    );
+    for (const title of ["First run: harden the fleet", "Second run: the same pipeline again"]) {
+      heading(`${title} — pipeline '${fleetPipeline.name}'`);
+      const jobsShown = new Set<string>();
+      let stage = "";
+      const run = await runPipeline(fx, fleetPipeline, {
+        secrets,
+        onStep: (result) => {
+          if (result.stage !== stage) {
+            stage = result.stage;
+            console.log(`\n${"-".repeat(100)}\nStage ${stage}`);
+          }
+          if (!jobsShown.has(result.job)) console.log(`\n  Job ${result.job}`);
+          jobsShown.add(result.job);
+          for (const line of stepLog(result)) console.log(line);
+          if (result.run) fx.assertNoSecretsIn(result.run);
+        },
+      });
+      console.log(`\n${stageRequestsLine("Harden", run.stageRequests["Harden"] ?? [])}`);
+      for (const line of runTable(run)) console.log(line);
+      if (!run.succeeded) process.exitCode = 1;
+    }
   } finally {
     await fx.close();
   }
@@ -103,62 +155,6 @@ function saveSummaries(result: StepResult): void {
 
 function heading(text: string): void {
   console.log(`\n${"=".repeat(100)}\n${text}\n${"=".repeat(100)}`);
-}
-
-/** What the pipeline log shows (debug lines hidden, as without system.debug), the job summary, and the ARM calls. */
-function show(result: StepResult): void {
-  const status = result.run
-    ? `${result.run.result}${result.run.resultMessage ? ` (${result.run.resultMessage})` : ""}`
-    : result.succeeded
-      ? "Succeeded"
-      : "Failed";
-  console.log(`\n── ${result.displayName} [${result.task}]: ${status}`);
-  if (result.external) for (const line of result.external.lines) console.log(`   ${line}`);
-  if (result.run) printLog(result.run);
-  const arm = result.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/"));
-  const vault = result.requests.filter((r) => r.host.includes(".vault.azure.net"));
-  if (arm.length + vault.length === 0) return;
-  console.log(
-    `\n   Azure: ${arm.length} Resource Manager requests (${writes(result).arm} writes), ${vault.length} Key Vault requests (${writes(result).vault} writes)`,
-  );
-  for (const r of [...arm, ...vault]) {
-    const where = r.host.includes(".vault.azure.net") ? `https://${r.host.split(":")[0]}` : "";
-    const p = r.path.replace(/^\/subscriptions\/[^/]+/, "/subscriptions/…").replace(/\/resourceGroups\/[^/]+/, "/resourceGroups/…");
-    console.log(`     ${r.method.padEnd(6)} ${where}${p} → ${r.status}${r.ifMatch ? ` (If-Match)` : ""}`);
-  }
-}
-
-function printLog(run: StepRun): void {
-  for (const line of run.stdout.split("\n")) {
-    if (!line || line.startsWith("##vso[task.debug]") || line.startsWith("##vso[task.setsecret]")) continue;
-    const command = /^##vso\[task\.(\w+)([^\]]*)\](.*)$/.exec(line);
-    if (!command) console.log(`   ${line}`);
-    else if (command[1] === "issue") console.log(`   ${/type=warning/.test(command[2]!) ? "WARNING" : "ERROR"}: ${command[3]}`);
-    else if (command[1] === "setvariable") console.log(`   output ${/variable=([^;]+)/.exec(command[2]!)?.[1]} = ${command[3]}`);
-  }
-  for (const summary of run.summaries) console.log(`\n   Job summary:\n${summary.trimEnd().replace(/^/gm, "   │ ")}`);
-}
-
-/** Writes: ARM PUT/PATCH/DELETE and POST actions other than queries; Key Vault data-plane PUT/POST/DELETE/PATCH. */
-export function writes(result: StepResult): { arm: number; vault: number } {
-  const isWrite = (m: string) => ["PUT", "PATCH", "DELETE", "POST"].includes(m);
-  return {
-    arm: result.requests.filter(
-      (r) => r.path.toLowerCase().startsWith("/subscriptions/") && isWrite(r.method) && !/\/(queryResults|summarize)$/i.test(r.path),
-    ).length,
-    vault: result.requests.filter((r) => r.host.includes(".vault.azure.net") && isWrite(r.method)).length,
-  };
-}
-
-function table(run: PipelineRun): void {
-  console.log(`\n   ${"step".padEnd(78)} ${"result".padEnd(10)} ${"changed".padEnd(8)} writes`);
-  for (const step of run.steps) {
-    const w = writes(step);
-    const label = `${step.stage} / ${step.displayName}`.slice(0, 78);
-    console.log(
-      `   ${label.padEnd(78)} ${(step.succeeded ? "ok" : "FAILED").padEnd(10)} ${(step.run?.outputs["changed"] ?? "-").padEnd(8)} ${w.arm + w.vault}`,
-    );
-  }
 }
 
 main().catch((error: unknown) => {

@@ -6,17 +6,20 @@
  * `$[ stageDependencies.<stage>.<job>.outputs['<step>.<output>'] ]` reads an earlier stage's output;
  * post-job steps run after the job's steps, in reverse order, with the task variables their main step
  * set. A failed step skips the rest of its job (post-job steps still run) and every later stage.
- * Steps of other tasks (the deploy placeholder) are handed to `external`, with their inputs expanded.
+ * A job with `strategy.matrix` runs once per leg, the legs at the same time (as parallel jobs on as
+ * many agents), each with its leg's variables. Steps of other tasks (the deploy placeholder) are
+ * handed to `external`, with their inputs expanded.
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { runStep, type StepRun } from "../test/harness/agent";
 import type { Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
-import { SERVICE_CONNECTION, type Inputs, type Pipeline, type PipelineStep } from "./demo-pipeline";
+import { SERVICE_CONNECTION, type Inputs, type Pipeline, type PipelineJob, type PipelineStep } from "./demo-pipeline";
 
 export interface StepResult {
   stage: string;
+  /** The job, `<job>.<leg>` for a leg of a matrix. */
   job: string;
   /** The step's reference name, or its task when it has none. */
   name: string;
@@ -31,8 +34,12 @@ export interface StepResult {
   /** What an external step reported. */
   external?: ExternalResult;
   succeeded: boolean;
-  /** Requests the local Azure received during the step. */
+  /**
+   * Requests the local Azure received during the step. In a job that ran beside others (a matrix
+   * leg) they include the other legs' requests of the same moment: `parallel` says so.
+   */
   requests: RequestLogEntry[];
+  parallel: boolean;
 }
 
 export interface ExternalResult {
@@ -47,7 +54,7 @@ export interface PipelineRunOptions {
   inputOverrides?: Record<string, Inputs>;
   /** Runs a step of a task that is not part of this extension. */
   external?: (step: PipelineStep, inputs: Inputs) => Promise<ExternalResult> | ExternalResult;
-  /** Called as each step ends. */
+  /** Called as each step ends; for the legs of a matrix, each leg's steps together as the leg ends. */
   onStep?: (result: StepResult) => void;
 }
 
@@ -56,7 +63,16 @@ export interface PipelineRun {
   steps: StepResult[];
   /** Output variables by `<stage>.<job>.<step>.<output>`. */
   outputs: Record<string, string>;
+  /** Requests the local Azure received during each stage. */
+  stageRequests: Record<string, RequestLogEntry[]>;
 }
+
+/** Predefined variables a script step uses, with the values a Microsoft-hosted Ubuntu agent gives them (one checkout). */
+const PREDEFINED: Record<string, string> = {
+  "Pipeline.Workspace": "/home/vsts/work/1",
+  "Build.SourcesDirectory": "/home/vsts/work/1/s",
+  "System.DefaultWorkingDirectory": "/home/vsts/work/1/s",
+};
 
 const STAGE_DEPENDENCY = /^\$\[\s*stageDependencies\.(\w+)\.(\w+)\.outputs\['(\w+)\.(\w+)'\]\s*\]$/;
 
@@ -73,87 +89,105 @@ function hasPostJob(taskDir: string): boolean {
 export async function runPipeline(fx: Fixture, pipeline: Pipeline, options: PipelineRunOptions): Promise<PipelineRun> {
   const steps: StepResult[] = [];
   const outputs: Record<string, string> = {};
+  const stageRequests: Record<string, RequestLogEntry[]> = {};
   let pipelineSucceeded = true;
-  const record = (result: StepResult) => {
-    steps.push(result);
-    options.onStep?.(result);
-  };
 
   for (const stage of pipeline.stages) {
     if (!pipelineSucceeded) break;
+    const before = fx.azure.requests.length;
     for (const job of stage.jobs) {
       // Variables visible in this job: pipeline, job (stage dependencies resolved), secrets, then step outputs.
-      const values: Record<string, string> = { ...pipeline.variables };
+      const values: Record<string, string> = { ...PREDEFINED, ...pipeline.variables };
       for (const [name, value] of Object.entries(job.variables ?? {})) {
         const dependency = STAGE_DEPENDENCY.exec(value);
         values[name] = dependency ? (outputs[dependency.slice(1).join(".")] ?? "") : expandMacros(value, values);
       }
       Object.assign(values, options.secrets);
-
-      const postJob: { step: PipelineStep; taskName: string; inputs: Inputs; taskVariables: Record<string, string> }[] = [];
-      let jobSucceeded = true;
-      for (const step of job.steps) {
-        if (!jobSucceeded) break;
-        const taskName = step.task.replace(/@\d+$/, "");
-        const inputs: Inputs = {};
-        for (const [key, value] of Object.entries({ ...step.inputs, ...options.inputOverrides?.[taskName] })) {
-          inputs[key] = expandMacros(value, values);
-        }
-        const base = {
-          stage: stage.stage,
-          job: job.job,
-          name: step.name ?? taskName,
-          displayName: step.displayName,
-          task: step.task,
-          inputs,
-        };
-        const before = fx.azure.requests.length;
-        const taskDir = fx.taskDir(taskName);
-        if (!existsSync(path.join(taskDir, "task.json"))) {
-          const external = options.external ? await options.external(step, inputs) : { succeeded: true, lines: [] };
-          jobSucceeded = external.succeeded;
-          record({ ...base, kind: "external", external, succeeded: external.succeeded, requests: fx.azure.requests.slice(before) });
-          continue;
-        }
-        // The agent resolves the service connection by name; the fixture passes its endpoint.
-        const { azureSubscription, ...taskInputs } = inputs;
-        if (azureSubscription !== SERVICE_CONNECTION)
-          throw new Error(`${step.displayName}: unknown service connection '${azureSubscription}'`);
-        const run = await runStep(path.join(taskDir, "index.js"), fx.stepOptions({ inputs: taskInputs, secrets: options.secrets }));
-        const succeeded = run.result === "Succeeded" || run.result === "SucceededWithIssues";
-        jobSucceeded = succeeded;
-        record({ ...base, kind: "main", run, succeeded, requests: fx.azure.requests.slice(before) });
-        for (const [output, value] of Object.entries(run.outputs)) {
-          values[`${base.name}.${output}`] = value;
-          outputs[`${stage.stage}.${job.job}.${base.name}.${output}`] = value;
-        }
-        if (hasPostJob(taskDir)) postJob.push({ step, taskName, inputs: taskInputs, taskVariables: run.taskVariables });
+      const legs = Object.entries(job.strategy?.matrix ?? {});
+      const runs = legs.length
+        ? await Promise.all(
+            legs.map(([leg, legValues]) =>
+              runJob(fx, stage.stage, `${job.job}.${leg}`, job, { ...values, ...legValues }, options, outputs, true),
+            ),
+          )
+        : [await runJob(fx, stage.stage, job.job, job, values, options, outputs, false)];
+      for (const run of runs) {
+        steps.push(...run.steps);
+        for (const step of run.steps) options.onStep?.(step);
+        pipelineSucceeded &&= run.succeeded;
       }
-
-      for (const post of postJob.reverse()) {
-        const before = fx.azure.requests.length;
-        const stepOptions = fx.stepOptions({ inputs: post.inputs, secrets: options.secrets, taskVariables: post.taskVariables });
-        const run = await runStep(path.join(fx.taskDir(post.taskName), "post.js"), {
-          ...stepOptions,
-          env: { ...stepOptions.env, AGENT_JOBSTATUS: jobSucceeded ? "Succeeded" : "Failed" },
-        });
-        const succeeded = run.result === "Succeeded" || run.result === "SucceededWithIssues";
-        jobSucceeded &&= succeeded;
-        record({
-          stage: stage.stage,
-          job: job.job,
-          name: post.step.name ?? post.taskName,
-          displayName: `Post-job: ${post.step.displayName}`,
-          task: post.step.task,
-          inputs: post.inputs,
-          kind: "post",
-          run,
-          succeeded,
-          requests: fx.azure.requests.slice(before),
-        });
-      }
-      pipelineSucceeded &&= jobSucceeded;
     }
+    stageRequests[stage.stage] = fx.azure.requests.slice(before);
   }
-  return { succeeded: pipelineSucceeded, steps, outputs };
+  return { succeeded: pipelineSucceeded, steps, outputs, stageRequests };
+}
+
+/** One job (or one leg of a matrix) on its own agent: its steps in order, then its post-job steps in reverse. */
+async function runJob(
+  fx: Fixture,
+  stage: string,
+  jobName: string,
+  job: PipelineJob,
+  values: Record<string, string>,
+  options: PipelineRunOptions,
+  outputs: Record<string, string>,
+  parallel: boolean,
+): Promise<{ succeeded: boolean; steps: StepResult[] }> {
+  const steps: StepResult[] = [];
+  const postJob: { step: PipelineStep; taskName: string; inputs: Inputs; taskVariables: Record<string, string> }[] = [];
+  let jobSucceeded = true;
+  for (const step of job.steps) {
+    if (!jobSucceeded) break;
+    const taskName = step.task.replace(/@\d+$/, "");
+    const inputs: Inputs = {};
+    for (const [key, value] of Object.entries({ ...step.inputs, ...options.inputOverrides?.[taskName] })) {
+      inputs[key] = expandMacros(value, values);
+    }
+    const base = { stage, job: jobName, name: step.name ?? taskName, displayName: step.displayName, task: step.task, inputs, parallel };
+    const before = fx.azure.requests.length;
+    const taskDir = fx.taskDir(taskName);
+    if (!existsSync(path.join(taskDir, "task.json"))) {
+      const external = options.external ? await options.external(step, inputs) : { succeeded: true, lines: [] };
+      jobSucceeded = external.succeeded;
+      steps.push({ ...base, kind: "external", external, succeeded: external.succeeded, requests: fx.azure.requests.slice(before) });
+      continue;
+    }
+    // The agent resolves the service connection by name; the fixture passes its endpoint.
+    const { azureSubscription, ...taskInputs } = inputs;
+    if (azureSubscription !== SERVICE_CONNECTION) throw new Error(`${step.displayName}: unknown service connection '${azureSubscription}'`);
+    const run = await runStep(path.join(taskDir, "index.js"), fx.stepOptions({ inputs: taskInputs, secrets: options.secrets }));
+    const succeeded = run.result === "Succeeded" || run.result === "SucceededWithIssues";
+    jobSucceeded = succeeded;
+    steps.push({ ...base, kind: "main", run, succeeded, requests: fx.azure.requests.slice(before) });
+    for (const [output, value] of Object.entries(run.outputs)) {
+      values[`${base.name}.${output}`] = value;
+      outputs[`${stage}.${jobName}.${base.name}.${output}`] = value;
+    }
+    if (hasPostJob(taskDir)) postJob.push({ step, taskName, inputs: taskInputs, taskVariables: run.taskVariables });
+  }
+
+  for (const post of postJob.reverse()) {
+    const before = fx.azure.requests.length;
+    const stepOptions = fx.stepOptions({ inputs: post.inputs, secrets: options.secrets, taskVariables: post.taskVariables });
+    const run = await runStep(path.join(fx.taskDir(post.taskName), "post.js"), {
+      ...stepOptions,
+      env: { ...stepOptions.env, AGENT_JOBSTATUS: jobSucceeded ? "Succeeded" : "Failed" },
+    });
+    const succeeded = run.result === "Succeeded" || run.result === "SucceededWithIssues";
+    jobSucceeded &&= succeeded;
+    steps.push({
+      stage,
+      job: jobName,
+      name: post.step.name ?? post.taskName,
+      displayName: `Post-job: ${post.step.displayName}`,
+      task: post.step.task,
+      inputs: post.inputs,
+      kind: "post",
+      run,
+      succeeded,
+      requests: fx.azure.requests.slice(before),
+      parallel,
+    });
+  }
+  return { succeeded: jobSucceeded, steps };
 }

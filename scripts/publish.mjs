@@ -6,14 +6,19 @@
 //   AZURE_DEVOPS_EXT_PAT       a personal access token with the Marketplace (Publish) scope (required)
 //   AKS_HARDENING_SHARE_WITH   organisations to share with, separated by commas or spaces (optional:
 //                              sharing from an earlier version stays)
+//   AKS_HARDENING_MARKETPLACE_URL  the marketplace to publish to (optional; tfx's default is the Visual
+//                              Studio Marketplace; an Azure DevOps Server's URL publishes there)
 //
 //   node scripts/publish.mjs [--skip-package] [--dry-run]
 //     --skip-package   publish the VSIX already in dist/ (it must carry the same publisher)
 //     --dry-run        print the tfx command (token masked) instead of running it
 //
-// tfx-cli reads its token only from --token (or its own credential store after `tfx login`), not from
-// an environment variable; AZURE_DEVOPS_EXT_PAT is the name the Azure DevOps CLI uses, so the same
-// secret serves both. It is passed to tfx as --token and never printed.
+// tfx-cli reads its token from --token, from its credential store after `tfx login`, or, for the
+// extension commands, from its "Personal access token" prompt (tfx-cli lib/tfcommand.js getCredentials,
+// lib/arguments.js val → lib/qread.js, which reads standard input); it reads no environment variable.
+// A --token argument is visible to every user of the machine (ps, /proc/<pid>/cmdline), so the token
+// (AZURE_DEVOPS_EXT_PAT, the name the Azure DevOps CLI reads) is written to tfx's standard input, and
+// tfx runs without --no-prompt so it asks for it. The token is never printed either.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
@@ -31,6 +36,7 @@ if (args.size > 0) {
 const publisher = process.env.AKS_HARDENING_PUBLISHER?.trim() ?? "";
 const token = process.env.AZURE_DEVOPS_EXT_PAT?.trim() ?? "";
 const shareWith = (process.env.AKS_HARDENING_SHARE_WITH ?? "").split(/[\s,]+/).filter(Boolean);
+const marketplaceUrl = process.env.AKS_HARDENING_MARKETPLACE_URL?.trim() ?? "";
 
 const missing = [];
 if (!publisher) {
@@ -72,9 +78,10 @@ if (!basename(vsix).startsWith(`${publisher}.`)) {
 }
 
 const tfx = join(dirname(require.resolve("tfx-cli/package.json")), "_build", "tfx-cli.js");
-const tfxArgs = ["extension", "publish", "--vsix", vsix, "--no-prompt", "--no-color"];
+const tfxArgs = ["extension", "publish", "--vsix", vsix, "--no-color"];
+if (marketplaceUrl) tfxArgs.push("--service-url", marketplaceUrl);
 if (shareWith.length > 0) tfxArgs.push("--share-with", ...shareWith);
-const shown = `tfx ${[...tfxArgs, "--token", "***"].join(" ")}`;
+const shown = `tfx ${tfxArgs.join(" ")} (token on standard input)`;
 if (shareWith.length === 0) {
   console.warn("AKS_HARDENING_SHARE_WITH is empty: the extension keeps the organisations it is already shared with, and no new ones.");
 }
@@ -83,8 +90,9 @@ if (dryRun) {
   process.exit(0);
 }
 console.log(shown);
-const run = spawnSync(process.execPath, [tfx, ...tfxArgs, "--token", token], { cwd: repoRoot, encoding: "utf8" });
-// tfx does not echo the token; mask it anyway in case an error message quotes the command line.
+// The only prompt tfx shows here is the token's; any other would read the end of input and fail.
+const run = spawnSync(process.execPath, [tfx, ...tfxArgs], { cwd: repoRoot, encoding: "utf8", input: `${token}\n` });
+// tfx's prompt hides what it reads; mask the token anyway in case an error message quotes it.
 const output = `${run.stdout ?? ""}${run.stderr ?? ""}`.split(token).join("***");
 process.stdout.write(output);
 if (run.status !== 0) {

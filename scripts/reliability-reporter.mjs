@@ -3,12 +3,16 @@
 // duration, "n/a" (with the reason) where a cell does not apply. It also counts the runs the secret
 // scan covered (every packaged-task run of every test). The table goes to the file named by the
 // reporter option `output` (`--reporter-option output=docs/reliability.md`); the console gets mocha's
-// spec reporter.
+// spec reporter. Tests of the hostile-data files are named `<what was tried> → <what the task did>`
+// and become the "Hostile data" table, one row per name (the same name in several suites — e.g. one
+// per connection scheme — counts each run).
 import { writeFileSync } from "node:fs";
 import Mocha from "mocha";
 import { FAULT_COLUMNS as FAULTS, NOT_APPLICABLE_PREFIX, OTHER_COLUMNS as OTHERS, TASKS } from "../test/reliability/columns.mjs";
 
 const NAME = /^(\w+) × (.+?)(?: — (.+))?$/;
+const HOSTILE_FILE = /(hostile-data|debug-secrets)\.test\.ts$/;
+const HOSTILE_NAME = /^(.+?) → (.+)$/;
 const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END } = Mocha.Runner.constants;
 
 export default class ReliabilityReporter extends Mocha.reporters.Spec {
@@ -17,7 +21,17 @@ export default class ReliabilityReporter extends Mocha.reporters.Spec {
     const output = options?.reporterOptions?.output ?? "docs/reliability.md";
     const cells = new Map();
     const properties = { passed: 0, total: 0 };
+    const hostile = new Map();
     const record = (test, outcome) => {
+      if (HOSTILE_FILE.test(test.file ?? "")) {
+        const match = HOSTILE_NAME.exec(test.title);
+        if (!match || outcome === "pending") return;
+        const row = hostile.get(test.title) ?? { tried: match[1], did: match[2], passed: 0, total: 0 };
+        row.total++;
+        if (outcome === "pass") row.passed++;
+        hostile.set(test.title, row);
+        return;
+      }
       if (/no-data-lost\.property/.test(test.file ?? "")) {
         if (outcome === "pending") return;
         properties.total++;
@@ -49,11 +63,11 @@ export default class ReliabilityReporter extends Mocha.reporters.Spec {
     runner.on(EVENT_TEST_PASS, (test) => record(test, "pass"));
     runner.on(EVENT_TEST_FAIL, (test) => record(test, "fail"));
     runner.on(EVENT_TEST_PENDING, (test) => record(test, "pending"));
-    runner.once(EVENT_RUN_END, () => writeFileSync(output, render(cells, properties)));
+    runner.once(EVENT_RUN_END, () => writeFileSync(output, render(cells, properties, [...hostile.values()])));
   }
 }
 
-function render(cells, properties) {
+function render(cells, properties, hostile) {
   const notes = [];
   const show = (task, column) => {
     const cell = cells.get(`${task}|${column}`);
@@ -108,6 +122,23 @@ function render(cells, properties) {
     "",
     "Every packaged-task run of every test file (these matrices and the per-task tests) is scanned as it ends: no output line and no job summary may hold the client secret, the certificate key, System.AccessToken, a secret variable, a value the run registered as secret, or any access or OIDC token the local Azure issued. A leak fails the test that made the run.",
     "",
+    "## Hostile data",
+    "",
+    "Text from inputs and from Azure fed to the packaged tasks (test/tasks/hostile-data.test.ts, test/tasks/debug-secrets.test.ts). The agent runs a logging command found anywhere in a line of output; the job summary renders markdown and HTML. \"No command but its own\": every `##vso[` in the output starts one of task-lib's commands at the start of a line, `setvariable` only names the task's outputs, and no `##[` appears.",
+    "",
+    "| Tried | What the task did | Runs |",
+    "| --- | --- | --- |",
+    ...hostile.map(
+      (row) => `| ${cell(row.tried)} | ${cell(row.did)} | ${row.passed === row.total ? "✅" : "❌"} ${row.passed}/${row.total} |`,
+    ),
+    "",
+    "Behind these: every task.json allows `setvariable` for its own outputs only (`restrictions.settableVariables`, checked by the task.json lint), so a command that still slipped through could set nothing else; `npm run publish` hands the Marketplace token to tfx on standard input, never in a command line (test/extension/publish.test.ts).",
+    "",
   ];
   return lines.join("\n");
+}
+
+/** A test name as a table cell: its markup shows as typed. */
+function cell(text) {
+  return text.replace(/[\\`*_[\]|<>#]/g, "\\$&");
 }

@@ -8,6 +8,8 @@ const files = [
   "test/reliability/bad-inputs.test.ts",
   "test/reliability/concurrency.test.ts",
   "test/unit/no-data-lost.property.test.ts",
+  "test/tasks/hostile-data.test.ts",
+  "test/tasks/debug-secrets.test.ts",
 ];
 mkdirSync("docs", { recursive: true });
 const started = Date.now();

@@ -2,6 +2,7 @@
  * Renders the demo pipeline (scripts/demo-pipeline.ts) into the samples users copy:
  *   samples/azure-pipelines.yml      a multi-stage YAML pipeline
  *   samples/classic-release.json     the same as a classic release definition (Releases → New → Import release pipeline)
+ *   samples/fleet-pipelines.yml      the fleet variant: the four tasks over several clusters as parallel jobs (YAML only)
  *
  *   npm run samples            rewrites both files
  * test/extension/samples.test.ts fails when the committed files differ from what this renders.
@@ -9,15 +10,24 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
-import { AZURE_CLI_TASK_ID, hardeningPipeline, type Pipeline, type PipelineStep } from "./demo-pipeline";
+import {
+  AZURE_CLI_TASK_ID,
+  fleetPipeline,
+  hardeningPipeline,
+  type Pipeline,
+  type PipelineStep,
+  type SourceArtifact,
+} from "./demo-pipeline";
 
 export const repoRoot = path.resolve(__dirname, "..");
 export const SAMPLE_FILES = {
   yaml: path.join(repoRoot, "samples", "azure-pipelines.yml"),
   classic: path.join(repoRoot, "samples", "classic-release.json"),
+  fleet: path.join(repoRoot, "samples", "fleet-pipelines.yml"),
 };
 
-const GENERATED = "Generated from scripts/demo-pipeline.ts by `npm run samples`; `npm run demo` runs this pipeline locally.";
+const generated = (pipeline: Pipeline) =>
+  `Generated from scripts/demo-pipeline.ts by \`npm run samples\`; \`${pipeline.demoCommand}\` runs this pipeline locally.`;
 
 interface TaskJson {
   id: string;
@@ -56,8 +66,8 @@ function comment(indent: string, text: string | undefined): string[] {
 
 export function renderYaml(pipeline: Pipeline): string {
   const out: string[] = [
-    `# ${pipeline.name}: the article's hardening steps as a multi-stage pipeline.`,
-    `# ${GENERATED}`,
+    ...`${pipeline.name}: ${pipeline.description}`.split("\n").map((line) => `# ${line}`),
+    `# ${generated(pipeline)}`,
     "#",
     "# Before the first run: an Azure Resource Manager service connection named my-azure-connection",
     "# (see the extension's permissions), and these secret variables (Pipelines → Edit → Variables, or a",
@@ -83,7 +93,14 @@ export function renderYaml(pipeline: Pipeline): string {
       if (job.variables) {
         out.push("        variables:", ...Object.entries(job.variables).flatMap(([k, v]) => entry("          ", k, v)));
       }
-      out.push("        steps:");
+      if (job.strategy) {
+        out.push("        strategy:", `          maxParallel: ${job.strategy.maxParallel}`, "          matrix:");
+        for (const [leg, values] of Object.entries(job.strategy.matrix)) {
+          out.push(`            ${leg}:`, ...Object.entries(values).flatMap(([k, v]) => entry("              ", k, v)));
+        }
+      }
+      // A job that reads no file of the repository does not wait for its checkout.
+      out.push("        steps:", `          - checkout: ${job.usesSource ? "self" : "none"}`);
       for (const step of job.steps) {
         out.push(...comment("          ", step.comment), `          - task: ${step.task}`);
         if (step.name) out.push(`            name: ${step.name}`);
@@ -129,11 +146,36 @@ function workflowTask(step: PipelineStep, rank: number) {
   };
 }
 
+/**
+ * The repository as an Azure Repos Git artifact, in the shape the release definitions API exports.
+ * The project and repository IDs are placeholders: after import, pick the repository in the artifact.
+ */
+function sourceArtifact(source: SourceArtifact) {
+  const none = { id: "", name: "" };
+  return {
+    sourceId: "<project-id>:<repository-id>",
+    type: "Git",
+    alias: source.alias,
+    definitionReference: {
+      branches: { id: source.branch, name: source.branch },
+      checkoutSubmodules: none,
+      defaultVersionSpecific: none,
+      defaultVersionType: { id: "latestFromBranchType", name: "Latest from the default branch" },
+      definition: { id: "<repository-id>", name: source.repository },
+      fetchDepth: none,
+      gitLfsSupport: none,
+      project: { id: "<project-id>", name: "<your project>" },
+    },
+    isPrimary: true,
+    isRetained: false,
+  };
+}
+
 export function renderClassic(pipeline: Pipeline): string {
   const approvals = { approvals: [{ rank: 1, isAutomated: true, isNotificationOn: false }] };
   const definition = {
     name: pipeline.name,
-    description: `The article's hardening steps as a classic release. ${GENERATED} After importing, choose the agent pool of each stage and the Azure Resource Manager service connection of each task, and set the secret variables ${Object.keys(pipeline.secretVariables).join(", ")}.`,
+    description: `The article's hardening steps as a classic release. ${generated(pipeline)} After importing, point the artifact ${pipeline.source.alias} at the repository holding the app's deploy/ folder, choose the agent pool of each stage and the Azure Resource Manager service connection of each task, and set the secret variables ${Object.keys(pipeline.secretVariables).join(", ")}.`,
     path: "\\",
     releaseNameFormat: "Release-$(rev:r)",
     variables: {
@@ -141,7 +183,7 @@ export function renderClassic(pipeline: Pipeline): string {
       ...Object.fromEntries(Object.keys(pipeline.secretVariables).map((k) => [k, { value: "", isSecret: true }])),
     },
     variableGroups: [],
-    artifacts: [],
+    artifacts: [sourceArtifact(pipeline.source)],
     triggers: [],
     tags: ["aks", "hardening"],
     properties: {},
@@ -160,8 +202,12 @@ export function renderClassic(pipeline: Pipeline): string {
         deploymentInput: {
           parallelExecution: { parallelExecutionType: "none" },
           agentSpecification: { identifier: "ubuntu-latest" },
-          skipArtifactsDownload: true,
-          artifactsDownloadInput: { downloadInputs: [] },
+          skipArtifactsDownload: !job.usesSource,
+          artifactsDownloadInput: {
+            downloadInputs: job.usesSource
+              ? [{ alias: pipeline.source.alias, artifactType: "Git", artifactDownloadMode: "All", artifactItems: [] }]
+              : [],
+          },
           demands: [],
           enableAccessToken: false,
           timeoutInMinutes: 0,
@@ -181,7 +227,7 @@ export function renderClassic(pipeline: Pipeline): string {
       environmentOptions: {
         emailNotificationType: "OnlyOnFailure",
         emailRecipients: "release.environment.owner;release.creator",
-        skipArtifactsDownload: true,
+        skipArtifactsDownload: !stage.jobs.some((job) => job.usesSource),
         timeoutInMinutes: 0,
         enableAccessToken: false,
         publishDeploymentStatus: true,
@@ -197,12 +243,13 @@ export function renderClassic(pipeline: Pipeline): string {
   return JSON.stringify(definition, null, 2) + "\n";
 }
 
-/** Both samples, formatted as the repository's Prettier configuration formats them. */
-export async function renderSamples(): Promise<{ yaml: string; classic: string }> {
+/** The samples, formatted as the repository's Prettier configuration formats them. */
+export async function renderSamples(): Promise<{ yaml: string; classic: string; fleet: string }> {
   const format = async (text: string, file: string) => prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
   return {
     yaml: await format(renderYaml(hardeningPipeline), SAMPLE_FILES.yaml),
     classic: await format(renderClassic(hardeningPipeline), SAMPLE_FILES.classic),
+    fleet: await format(renderYaml(fleetPipeline), SAMPLE_FILES.fleet),
   };
 }
 
@@ -210,6 +257,11 @@ if (require.main === module) {
   void renderSamples().then((samples) => {
     writeFileSync(SAMPLE_FILES.yaml, samples.yaml);
     writeFileSync(SAMPLE_FILES.classic, samples.classic);
-    console.log(`wrote ${path.relative(repoRoot, SAMPLE_FILES.yaml)} and ${path.relative(repoRoot, SAMPLE_FILES.classic)}`);
+    writeFileSync(SAMPLE_FILES.fleet, samples.fleet);
+    console.log(
+      `wrote ${Object.values(SAMPLE_FILES)
+        .map((file) => path.relative(repoRoot, file))
+        .join(", ")}`,
+    );
   });
 }

@@ -8,7 +8,10 @@
 //     and values those inputs can take;
 //   - dataSourceBindings: targets, endpoints and $(input) references that exist; pickers for the
 //     Azure resources the tasks take;
-//   - instanceNameFormat references, output variables with descriptions.
+//   - instanceNameFormat references, output variables with descriptions;
+//   - restrictions.settableVariables.allowed: exactly the task's output variables (the agent then
+//     refuses any other setvariable, and prependpath, from the task's output), and no restricted
+//     command mode, which would block task.uploadsummary.
 //
 //   import { lintTaskJson } from "./task-lint.mjs";
 //   const problems = lintTaskJson(taskJson, { dir }); // [] when fine
@@ -281,6 +284,23 @@ export function lintTaskJson(task, { dir } = {}) {
     if (String(output.description ?? "").trim().length < 10) problem(`output variable '${output.name}' has no description`);
   }
   if (!outputNames.has("changed")) problem("has no 'changed' output variable (every task sets it)");
+
+  // Restrictions: text from Azure or inputs that slipped into a log line could otherwise set any variable.
+  const allowed = task.restrictions?.settableVariables?.allowed;
+  if (!Array.isArray(allowed)) {
+    problem("has no restrictions.settableVariables.allowed listing its output variables");
+  } else {
+    const extra = allowed.filter((v) => !outputNames.has(v));
+    const missing = [...outputNames].filter((v) => !allowed.includes(v));
+    if (extra.length)
+      problem(
+        `restrictions.settableVariables.allowed lists ${extra.join(", ")}, which ${extra.length === 1 ? "is not an output variable" : "are not output variables"}`,
+      );
+    if (missing.length) problem(`restrictions.settableVariables.allowed misses the output variable(s) ${missing.join(", ")}`);
+  }
+  if (task.restrictions?.commands?.mode === "restricted") {
+    problem("restrictions.commands.mode 'restricted' would block task.uploadsummary (the job summary); leave the mode unset");
+  }
 
   return problems;
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { ArmError } from "../http";
 import type { ArmResource } from "../store";
+import { isPlainObject } from "./merge";
 
 export const KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults";
 export const VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets";
@@ -85,4 +87,114 @@ export function defaultKeyVault(p: {
 /** Secret versions are 32 hex digits. */
 export function newSecretVersion(): string {
   return randomBytes(16).toString("hex");
+}
+
+const VAULT_PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const;
+
+/**
+ * Every access policy needs tenantId, objectId and a permissions object (spec: AccessPolicyEntry's required
+ * fields); Key Vault answers 400 "An invalid value was provided for 'accessPolicies'." otherwise
+ * (Azure/azure-libraries-for-net#361).
+ */
+export function requireAccessPolicies(value: unknown): AccessPolicyEntry[] {
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (p: unknown) =>
+        isPlainObject(p) &&
+        typeof p["tenantId"] === "string" &&
+        typeof p["objectId"] === "string" &&
+        isPlainObject(p["permissions"]) &&
+        VAULT_PERMISSION_KINDS.every((kind) => {
+          const list = (p["permissions"] as Record<string, unknown>)[kind];
+          return list === undefined || (Array.isArray(list) && list.every((x) => typeof x === "string"));
+        }),
+    );
+  if (!valid) throw new ArmError(400, "BadRequest", "An invalid value was provided for 'accessPolicies'.");
+  return structuredClone(value) as AccessPolicyEntry[];
+}
+
+/**
+ * The vault a PUT (Vaults_CreateOrUpdate) stores, after the spec example createVault (2026-02-01) and the
+ * VaultProperties descriptions: `location`, `properties.tenantId` and `properties.sku` are required;
+ * `accessPolicies` too unless `createMode` is `recover` (400 "The parameter accessPolicies is not specified.",
+ * Azure/azure-sdk-for-net#28677); the request's writable properties replace the
+ * current ones; `vaultUri`, `provisioningState` and `hsmPoolResourceId` are the service's. Soft delete
+ * ("once set to true, it cannot be reverted to false") and purge protection ("once enabled, this cannot be
+ * disabled") only go one way; soft delete defaults to on with 90 days' retention.
+ */
+export function composeVaultForPut(p: {
+  id: string;
+  name: string;
+  current: ArmResource | undefined;
+  requested: Record<string, unknown>;
+  callerId: string;
+}): ArmResource {
+  const { current, requested } = p;
+  const location = requested["location"];
+  if (typeof location !== "string" || location.length === 0)
+    throw new ArmError(400, "LocationRequired", "The location property is required for this definition.");
+  if (current && current.location?.toLowerCase().replace(/\s+/g, "") !== location.toLowerCase().replace(/\s+/g, ""))
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `The vault '${p.name}' already exists in location '${current.location}'; a vault cannot move to '${location}'.`,
+    );
+  const requestedProperties = isPlainObject(requested["properties"]) ? structuredClone(requested["properties"]) : undefined;
+  if (!requestedProperties) throw new ArmError(400, "BadRequest", "The parameter properties is not specified.");
+  const sku = requestedProperties["sku"];
+  if (!isPlainObject(sku) || !["standard", "premium"].includes(String(sku["name"]).toLowerCase()) || sku["family"] !== "A")
+    throw new ArmError(400, "BadRequest", "The parameter properties.sku must be {family: 'A', name: 'standard' | 'premium'}.");
+  if (typeof requestedProperties["tenantId"] !== "string" || requestedProperties["tenantId"] === "")
+    throw new ArmError(400, "BadRequest", "The parameter properties.tenantId is not specified.");
+  const recovering = String(requestedProperties["createMode"] ?? "").toLowerCase() === "recover";
+  if (requestedProperties["accessPolicies"] === undefined && !recovering)
+    throw new ArmError(400, "BadRequest", "The parameter accessPolicies is not specified.");
+  const currentProperties = current?.properties ?? {};
+  const accessPolicies =
+    requestedProperties["accessPolicies"] === undefined
+      ? ((currentProperties["accessPolicies"] as AccessPolicyEntry[] | undefined) ?? [])
+      : requireAccessPolicies(requestedProperties["accessPolicies"]);
+
+  const wasOn = (name: string) => currentProperties[name] === true;
+  if (wasOn("enableSoftDelete") && requestedProperties["enableSoftDelete"] === false)
+    throw new ArmError(400, "BadRequest", 'The property "enableSoftDelete" cannot be set to false once it has been set to true.');
+  if (wasOn("enablePurgeProtection") && requestedProperties["enablePurgeProtection"] === false)
+    throw new ArmError(400, "BadRequest", 'The property "enablePurgeProtection" cannot be set to false once it has been enabled.');
+
+  delete requestedProperties["createMode"];
+  delete requestedProperties["provisioningState"];
+  delete requestedProperties["hsmPoolResourceId"];
+  const now = new Date().toISOString();
+  const currentSystemData = isPlainObject(current?.["systemData"]) ? current["systemData"] : undefined;
+  return {
+    id: p.id,
+    name: current?.name ?? p.name,
+    type: KEY_VAULT_TYPE,
+    location: current?.location ?? location,
+    tags: isPlainObject(requested["tags"]) ? structuredClone(requested["tags"]) : {},
+    systemData: {
+      createdAt: currentSystemData?.["createdAt"] ?? now,
+      createdBy: currentSystemData?.["createdBy"] ?? p.callerId,
+      createdByType: currentSystemData?.["createdByType"] ?? "Application",
+      lastModifiedAt: now,
+      lastModifiedBy: p.callerId,
+      lastModifiedByType: "Application",
+    },
+    properties: {
+      enabledForDeployment: false,
+      enabledForDiskEncryption: false,
+      enabledForTemplateDeployment: false,
+      enableSoftDelete: true,
+      softDeleteRetentionInDays: 90,
+      enableRbacAuthorization: false,
+      publicNetworkAccess: "Enabled",
+      ...requestedProperties,
+      ...(currentProperties["enableSoftDelete"] === true ? { enableSoftDelete: true } : {}),
+      ...(currentProperties["enablePurgeProtection"] === true ? { enablePurgeProtection: true } : {}),
+      accessPolicies,
+      vaultUri: currentProperties["vaultUri"] ?? `https://${p.name.toLowerCase()}.vault.azure.net/`,
+      provisioningState: "Succeeded",
+    },
+  };
 }

@@ -153,7 +153,19 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
       return merged;
     });
   }
+  keepOmittedFields(properties, currentProperties);
+  const controlPlaneIdentity = (isPlainObject(requested["identity"]) ? requested["identity"] : current["identity"]) as
+    { type?: string } | undefined;
+  if (/assigned/i.test(controlPlaneIdentity?.type ?? "")) {
+    // A managed-identity cluster answers {"clientId": "msi"} whatever the PUT carries (AKS docs, "Use a managed
+    // identity in AKS": `az aks show --query servicePrincipalProfile` shows clientId "msi"). az 2.45 relies on it:
+    // `_update_addons`, `aks_scale` and `aks_upgrade` in azure-cli's acs/custom.py null the profile before their PUT
+    // ("null out the SP profile because otherwise validation complains"), and `_remove_nulls` (every `az aks show`)
+    // and `aks_enable_addons` read `service_principal_profile.secret` / `.client_id` unguarded.
+    properties["servicePrincipalProfile"] = { clientId: "msi" };
+  }
   const sp = properties["servicePrincipalProfile"];
+  // The secret is write-only: spec example ManagedClustersCreate_Update sends it and answers without it.
   if (isPlainObject(sp)) delete sp["secret"];
   const loadBalancer = (properties["networkProfile"] as { loadBalancerProfile?: Record<string, unknown> } | undefined)?.loadBalancerProfile;
   const currentLoadBalancer = (currentProperties["networkProfile"] as { loadBalancerProfile?: Record<string, unknown> } | undefined)
@@ -199,6 +211,79 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
   if (identity) composed["identity"] = identity;
   else delete composed["identity"];
   return composed;
+}
+
+/**
+ * Settings a PUT may leave out that AKS keeps as they are, each with why a real client leaves it out:
+ * - `servicePrincipalProfile`: az 2.45 nulls it before the PUT of `az aks enable-addons`/`scale`/`upgrade`
+ *   (azure-cli acs/custom.py `_update_addons`); spec example ManagedClustersCreate_Update shows it kept.
+ * - `kubernetesVersion`: omitted or "" keeps the version in use (spec example ManagedClustersCreate_Update sends
+ *   "" and answers the cluster's version).
+ * - Network settings and pool sizes AKS fills: spec example ManagedClustersCreate_Update sends a `networkProfile`
+ *   without `networkPlugin`, `podCidr(s)`, `serviceCidr(s)`, `dnsServiceIP`, `ipFamilies`, a load balancer profile
+ *   without `allocatedOutboundPorts`/`idleTimeoutInMinutes` and a pool without `maxPods`/`orchestratorVersion`, and
+ *   answers with all of them.
+ * - Settings the client's api-version does not have: az 2.45 speaks 2022-11-01 (azure-cli core
+ *   profiles/_shared.py, MGMT_CONTAINERSERVICE), whose models (azure-mgmt-containerservice v2022_11_01) have no
+ *   `supportPlan`, `autoUpgradeProfile.nodeOSUpgradeChannel`, `networkProfile.loadBalancerProfile.backendPoolType`,
+ *   `securityProfile.workloadIdentity`/`imageCleaner`, `apiServerAccessProfile.enableVnetIntegration` or an agent
+ *   pool's `securityProfile`, so its GET-change-PUT drops them; a cluster keeps what an older client cannot say.
+ * - `storageProfile` drivers: `az aks update` (managed_cluster_decorator.py `update_storage_profile`) sends
+ *   `storageProfile: {}` unless a driver flag is given; the spec's driver descriptions (disk, file, snapshot on by default, blob off)
+ *   are about creation, and an update without the flag leaves each driver as it is.
+ */
+const KEPT_WHEN_OMITTED = [
+  "servicePrincipalProfile",
+  "kubernetesVersion",
+  "networkProfile.networkPlugin",
+  "networkProfile.podCidr",
+  "networkProfile.podCidrs",
+  "networkProfile.serviceCidr",
+  "networkProfile.serviceCidrs",
+  "networkProfile.dnsServiceIP",
+  "networkProfile.ipFamilies",
+  "networkProfile.loadBalancerProfile.allocatedOutboundPorts",
+  "networkProfile.loadBalancerProfile.idleTimeoutInMinutes",
+  "supportPlan",
+  "autoUpgradeProfile.nodeOSUpgradeChannel",
+  "networkProfile.loadBalancerProfile.backendPoolType",
+  "securityProfile.workloadIdentity",
+  "securityProfile.imageCleaner",
+  "apiServerAccessProfile.enableVnetIntegration",
+  "storageProfile.diskCSIDriver",
+  "storageProfile.fileCSIDriver",
+  "storageProfile.snapshotController",
+  "storageProfile.blobCSIDriver",
+];
+const KEPT_WHEN_OMITTED_IN_POOL = ["securityProfile", "maxPods", "orchestratorVersion"];
+
+function keepOmittedFields(properties: Record<string, unknown>, currentProperties: Record<string, unknown>): void {
+  for (const path of KEPT_WHEN_OMITTED) keepOmitted(properties, currentProperties, path.split("."));
+  const pools = properties["agentPoolProfiles"];
+  const currentPools = currentProperties["agentPoolProfiles"];
+  if (!Array.isArray(pools) || !Array.isArray(currentPools)) return;
+  for (const pool of pools) {
+    if (!isPlainObject(pool)) continue;
+    const before = (currentPools as unknown[]).find(
+      (c) => isPlainObject(c) && String(c["name"]).toLowerCase() === String(pool["name"]).toLowerCase(),
+    );
+    if (isPlainObject(before)) for (const path of KEPT_WHEN_OMITTED_IN_POOL) keepOmitted(pool, before, path.split("."));
+  }
+}
+
+/** Copies `path` from `from` into `into` when `into` has no value there (absent, null or ""), creating parents. */
+function keepOmitted(into: Record<string, unknown>, from: Record<string, unknown>, path: string[]): void {
+  const [head, ...rest] = path as [string, ...string[]];
+  const kept = from[head];
+  if (kept === undefined || kept === null) return;
+  if (rest.length === 0) {
+    if (into[head] === undefined || into[head] === null || into[head] === "") into[head] = structuredClone(kept);
+    return;
+  }
+  if (!isPlainObject(kept)) return;
+  if (into[head] === undefined || into[head] === null) into[head] = {};
+  const child = into[head];
+  if (isPlainObject(child)) keepOmitted(child, kept, rest);
 }
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;

@@ -1,7 +1,7 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
 import type { AccessPolicyEntry } from "../resources/key-vault";
-import { KEY_VAULT_TYPE } from "../resources/key-vault";
+import { composeVaultForPut, KEY_VAULT_TYPE, keyVaultId } from "../resources/key-vault";
 import type { ArmEnv } from "./arm-common";
 import { requireJsonObject, requireResourceGroup, requireSubscription, resourceNotFound } from "./arm-common";
 
@@ -12,8 +12,9 @@ const PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const
  * Key vaults (Microsoft.KeyVault, api-version 2026-02-01): get, list by resource group and by
  * subscription, and `accessPolicies/{add|replace|remove}` (Vaults_UpdateAccessPolicy). `add` merges
  * the given permissions into the principal's entry (or adds one), `replace` sets them, `remove`
- * takes them away and drops an entry left with none; every other entry is untouched. Tests create
- * vaults through the store.
+ * takes them away and drops an entry left with none; every other entry is untouched. PUT of the vault
+ * itself (Vaults_CreateOrUpdate: 201 created, 200 updated, the final state in the body, as in the spec
+ * example createVault) is what `az keyvault set-policy` sends: it GETs the vault and PUTs it back.
  */
 export function keyVaultRoutes(env: ArmEnv): Route[] {
   const { store } = env;
@@ -47,6 +48,30 @@ export function keyVaultRoutes(env: ArmEnv): Route[] {
       handler: (ctx) => {
         requireSubscription(env, ctx);
         return { status: 200, body: { value: store.listByType(KEY_VAULT_TYPE) } };
+      },
+    },
+    {
+      method: "PUT",
+      path: `${BASE}/{vaultName}`,
+      auth: "arm",
+      handler: (ctx) => {
+        const group = requireResourceGroup(env, ctx);
+        const name = ctx.params["vaultName"] ?? "";
+        // Vault names are DNS names, global across Azure (spec: vaultName pattern ^[a-zA-Z0-9-]{3,24}$).
+        if (!/^[a-zA-Z0-9-]{3,24}$/.test(name))
+          throw new ArmError(400, "VaultNameNotValid", `The vault name '${name}' is invalid: use 3-24 letters, digits and dashes.`);
+        const current = store.getKeyVault(group.name, name);
+        const elsewhere = store.keyVaultByName(name);
+        if (!current && elsewhere)
+          throw new ArmError(409, "VaultAlreadyExists", `The vault name '${name}' is already in use. Vault names are globally unique.`);
+        const vault = composeVaultForPut({
+          id: keyVaultId(store.subscriptionId, group.name, name),
+          name,
+          current,
+          requested: requireJsonObject(ctx),
+          callerId: ctx.caller?.objectId ?? "",
+        });
+        return { status: current ? 200 : 201, body: store.put(vault) };
       },
     },
     {

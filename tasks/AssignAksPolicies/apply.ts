@@ -1,7 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
 import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
-import { create as createAssignment, listForResource } from "@azure/arm-policy/api/policyAssignments";
+import { create as createAssignment } from "@azure/arm-policy/api/policyAssignments";
 import * as definitions from "@azure/arm-policy/api/policyDefinitions";
 import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
 import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
@@ -114,22 +114,54 @@ export function applyAddon(
   });
 }
 
-/** Assignments made at the cluster's own scope (not inherited from its resource group or subscription). */
+/** The list API's page (Microsoft.Authorization policyAssignments, PolicyAssignmentListResult), as sent on the wire. */
+interface AssignmentPage {
+  value?: {
+    id?: string;
+    name?: string;
+    properties?: {
+      displayName?: string;
+      policyDefinitionId?: string;
+      parameters?: Record<string, { value?: unknown }>;
+      enforcementMode?: string;
+      metadata?: Record<string, unknown>;
+    };
+    systemData?: { createdAt?: string; lastModifiedAt?: string };
+  }[];
+  nextLink?: string;
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * Assignments made at the cluster's own scope (not inherited from its resource group or subscription).
+ * The SDK's listForResource has a parentResourcePath slot that, empty for a top-level resource,
+ * leaves `Microsoft.ContainerService//managedClusters` in the path; the list is asked for at the
+ * cluster's own resource ID instead, the same route `{scope}/providers/Microsoft.Authorization/policyAssignments`.
+ */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
+  const context = policyClient(clients);
   const found: ExistingAssignment[] = [];
   try {
-    const pages = listForResource(
-      policyClient(clients),
-      ref.resourceGroupName,
-      "Microsoft.ContainerService",
-      "",
-      "managedClusters",
-      ref.clusterName,
-      {
-        filter: "atExactScope()",
-      },
-    );
-    for await (const assignment of pages) found.push(toExisting(assignment));
+    let response = await context
+      .path(
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/providers/Microsoft.Authorization/policyAssignments",
+        context.subscriptionId,
+        ref.resourceGroupName,
+        ref.clusterName,
+      )
+      .get({ queryParameters: { "api-version": context.apiVersion ?? POLICY_API_VERSION, $filter: "atExactScope()" } });
+    for (;;) {
+      const page = response.body as AssignmentPage;
+      if (response.status !== "200") {
+        throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
+          statusCode: Number(response.status),
+          code: page.error?.code,
+        });
+      }
+      for (const assignment of page.value ?? []) found.push(toExisting(assignment));
+      if (!page.nextLink) break;
+      response = await context.pathUnchecked(page.nextLink).get();
+    }
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -141,16 +173,20 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
   return found;
 }
 
-function toExisting(assignment: PolicyAssignment): ExistingAssignment {
+/** The api-version of @azure/arm-policy's operations (its default when the client sets none). */
+const POLICY_API_VERSION = "2025-03-01";
+
+function toExisting(assignment: NonNullable<AssignmentPage["value"]>[number]): ExistingAssignment {
+  const properties = assignment.properties ?? {};
   const changedAt = assignment.systemData?.lastModifiedAt ?? assignment.systemData?.createdAt;
   return {
     id: assignment.id ?? "",
     name: assignment.name ?? "",
-    policyDefinitionId: assignment.policyDefinitionId ?? "",
-    parameters: Object.fromEntries(Object.entries(assignment.parameters ?? {}).map(([k, v]) => [k, { value: v.value as unknown }])),
-    enforcementMode: assignment.enforcementMode ?? "Default",
-    metadata: (assignment.metadata ?? {}) as Record<string, unknown>,
-    ...(assignment.displayName ? { displayName: assignment.displayName } : {}),
+    policyDefinitionId: properties.policyDefinitionId ?? "",
+    parameters: Object.fromEntries(Object.entries(properties.parameters ?? {}).map(([k, v]) => [k, { value: v.value }])),
+    enforcementMode: properties.enforcementMode ?? "Default",
+    metadata: properties.metadata ?? {},
+    ...(properties.displayName ? { displayName: properties.displayName } : {}),
     ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
   };
 }

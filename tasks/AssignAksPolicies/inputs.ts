@@ -1,6 +1,16 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
+import {
+  readBoolean,
+  readChoice,
+  readClusterName,
+  readListEntries,
+  readResourceGroupName,
+  readSecondsVariable,
+  readString,
+  whereTyped,
+} from "../../core/inputs";
+import { checkResourceIdSegments, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "../../core/names";
 import { DEFAULT_EXCLUDED_NAMESPACES, POLICY_KEYS, type PolicyKey } from "./catalogue";
 
 export type Effect = "Audit" | "Deny";
@@ -67,33 +77,57 @@ export function readRequest(): AssignAksPoliciesRequest {
   };
 }
 
-/** The multi-select arrives as a comma-separated list of option keys. */
+/** The multi-select arrives as a comma-separated list of option keys; YAML may put them on lines, with comments. */
 export function parsePolicies(text: string): PolicyKey[] {
   const keys: PolicyKey[] = [];
-  for (const entry of text.split(/[\s,;]+/).filter(Boolean)) {
-    const key = POLICY_KEYS.find((k) => k.toLowerCase() === entry.toLowerCase());
-    if (!key) throw new InputError("policies", `'${entry}' is not one of ${POLICY_KEYS.map((k) => `'${k}'`).join(", ")}.`);
-    if (!keys.includes(key)) keys.push(key);
+  const bad: string[] = [];
+  for (const entry of readListEntries(text)) {
+    const key = POLICY_KEYS.find((k) => k.toLowerCase() === entry.text.toLowerCase());
+    if (!key) bad.push(`${whereTyped(text, entry)}'${entry.text}'`);
+    else if (!keys.includes(key)) keys.push(key);
+  }
+  if (bad.length) {
+    throw new InputError(
+      "policies",
+      `${bad.join(", ")} ${bad.length === 1 ? "is not a policy this task knows" : "are not policies this task knows"}; use ${POLICY_KEYS.map((k) => `'${k}'`).join(", ")} (other definitions go in customPolicyDefinitionIds).`,
+    );
   }
   return keys;
 }
 
 const DEFINITION_ID =
-  /^(\/subscriptions\/[0-9a-f-]{36}|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/providers\/Microsoft\.Authorization\/policy(Set)?Definitions\/[^/]+$/i;
+  /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/policy(?:Set)?Definitions\/([^/]+)$/i;
+const MANAGEMENT_GROUP_SEGMENT: SegmentRule = { ...RESOURCE_GROUP_SEGMENT, what: "management group ID" };
+/** Policy (set) definition names: 1-64 characters, none of <>*%&:\?.+/ nor control characters, not ending in a space. */
+const DEFINITION_NAME_SEGMENT: SegmentRule = {
+  what: "definition name",
+  test: (s) => /^[^<>*%&:\\?.+/\x00-\x1f\x7f]{1,64}$/.test(s) && !s.endsWith(" "),
+  rule: "1-64 characters, none of <>*%&:\\?.+/ or control characters, not ending in a space",
+};
 
-/** One resource ID a line; duplicates (in any case) are kept once. */
+/** One resource ID a line (or separated by commas); duplicates (in any case) are kept once. */
 export function parseDefinitionIds(text: string): string[] {
   const ids: string[] = [];
   const bad: string[] = [];
-  for (const line of text.split(/[\r\n,]+/).map((l) => l.trim().replace(/\/+$/, ""))) {
-    if (!line) continue;
-    if (!DEFINITION_ID.test(line)) bad.push(line);
-    else if (!ids.some((id) => id.toLowerCase() === line.toLowerCase())) ids.push(line);
+  for (const entry of readListEntries(text, /[\s,]+/)) {
+    const id = entry.text.replace(/\/+$/, "");
+    const match = DEFINITION_ID.exec(id);
+    if (!match) {
+      bad.push(`${whereTyped(text, entry)}'${entry.text}'`);
+      continue;
+    }
+    const [, subscriptionId, managementGroup, name] = match as unknown as [string, string | undefined, string | undefined, string];
+    checkResourceIdSegments("customPolicyDefinitionIds", id, [
+      ...(subscriptionId === undefined ? [] : [[subscriptionId, SUBSCRIPTION_SEGMENT] as [string, SegmentRule]]),
+      ...(managementGroup === undefined ? [] : [[managementGroup, MANAGEMENT_GROUP_SEGMENT] as [string, SegmentRule]]),
+      [name, DEFINITION_NAME_SEGMENT],
+    ]);
+    if (!ids.some((known) => known.toLowerCase() === id.toLowerCase())) ids.push(id);
   }
   if (bad.length) {
     throw new InputError(
       "customPolicyDefinitionIds",
-      `${bad.map((b) => `'${b}'`).join(", ")} ${bad.length === 1 ? "is not a policy definition ID" : "are not policy definition IDs"}; enter one resource ID a line, e.g. /subscriptions/<id>/providers/Microsoft.Authorization/policyDefinitions/<name> (or policySetDefinitions for an initiative).`,
+      `${bad.join(", ")} ${bad.length === 1 ? "is not a policy definition ID" : "are not policy definition IDs"}; enter one resource ID a line, e.g. /subscriptions/<id>/providers/Microsoft.Authorization/policyDefinitions/<name> (or policySetDefinitions for an initiative).`,
     );
   }
   return ids;
@@ -101,17 +135,19 @@ export function parseDefinitionIds(text: string): string[] {
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export function parseNamespaces(text: string | undefined): string[] {
-  if (text === undefined) return [...DEFAULT_EXCLUDED_NAMESPACES];
-  const names = [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
-  const bad = names.filter((n) => !NAMESPACE.test(n));
+/** Empty, or only comments: the definitions' own default list (the input could never say "exclude nothing"). */
+export function parseNamespaces(typed: string | undefined): string[] {
+  const text = typed ?? "";
+  const entries = readListEntries(text);
+  if (entries.length === 0) return [...DEFAULT_EXCLUDED_NAMESPACES];
+  const bad = entries.filter((entry) => !NAMESPACE.test(entry.text)).map((entry) => `${whereTyped(text, entry)}'${entry.text}'`);
   if (bad.length) {
     throw new InputError(
       "excludedNamespaces",
-      `${bad.map((b) => `'${b}'`).join(", ")} ${bad.length === 1 ? "is not a Kubernetes namespace name" : "are not Kubernetes namespace names"} (lower-case letters, digits and '-', at most 63 characters).`,
+      `${bad.join(", ")} ${bad.length === 1 ? "is not a Kubernetes namespace name" : "are not Kubernetes namespace names"} (lower-case letters, digits and '-', at most 63 characters).`,
     );
   }
-  return names;
+  return [...new Set(entries.map((entry) => entry.text))];
 }
 
 /** Kubernetes CPU quantity as the policy compares it: cores (`1`, `0.5`) or whole millicores (`500m`), above zero. */

@@ -1,4 +1,5 @@
 import { v5 as uuidv5 } from "uuid";
+import { code, rich, toPlainText, type Span, type Text } from "../../core/report";
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError } from "../../core/errors";
 import { BUILT_IN_POLICIES, type PolicyKey } from "./catalogue";
@@ -88,9 +89,9 @@ export function definitionIdOf(source: AssignmentSource): string {
 }
 
 /** How the summary names a source. */
-export function describeSource(source: AssignmentSource, definition?: DefinitionInfo): string {
-  if (source.kind === "builtIn") return `${BUILT_IN_POLICIES[source.key].title} (\`${source.key}\`)`;
-  return `${definition?.displayName ?? source.definitionId} (custom)`;
+export function describeSource(source: AssignmentSource, definition?: DefinitionInfo): Span[] {
+  if (source.kind === "builtIn") return rich`${BUILT_IN_POLICIES[source.key].title} (${code(source.key)})`;
+  return rich`${definition?.displayName ?? source.definitionId} (custom)`;
 }
 
 /** The task's values and the definition parameters they fill, with the input each comes from. */
@@ -121,7 +122,7 @@ export interface AssignmentRequest {
  * lower-case form). Throws InputError naming the input when a parameter cannot be given.
  */
 export function resolveAssignment(request: AssignmentRequest, source: AssignmentSource, definition: DefinitionInfo): WantedAssignment {
-  const what = describeSource(source, definition).replace(/`/g, "'");
+  const what = toPlainText(describeSource(source, definition));
   const declared = definition.parameters;
   const declaredName = (name: string) => Object.keys(declared).find((key) => key.toLowerCase() === name.toLowerCase());
   const valueFor: Record<string, unknown> = {
@@ -339,7 +340,7 @@ export type ComplianceStatus = "evaluated" | "pending" | "addonOff" | "addonJust
 export interface ComplianceRow {
   assignmentId: string;
   assignmentName: string;
-  title: string;
+  title: Text;
   status: ComplianceStatus;
   compliant: number;
   nonCompliant: number;
@@ -360,7 +361,7 @@ export interface ComplianceReport {
  * and reporting those as compliant would mislead.
  */
 export function summarizeCompliance(
-  assignments: readonly { id: string; name: string; title: string; changedAt?: Date }[],
+  assignments: readonly { id: string; name: string; title: Text; changedAt?: Date }[],
   states: readonly PolicyStateInfo[],
   addon: AddonPlan,
 ): ComplianceReport {

@@ -1,5 +1,5 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import { code, codeList, markdownTable, type Outcome, type RunReport } from "../../core/report";
+import { code, codeList, joinText, LINE_BREAK, remark, rich, type Block, type Outcome, type RunReport, type Text } from "../../core/report";
 import type { AssignAksPoliciesRequest } from "./inputs";
 import {
   describeSource,
@@ -33,26 +33,29 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
   for (const change of result.plan.changes) {
     const text = ACTION_TEXT[change.action];
     changes.push({
-      setting: `${describeSource(change.wanted.source, change.wanted.definition)}<br>${code(change.wanted.name)}`,
+      setting: rich`${describeSource(change.wanted.source, change.wanted.definition)}${LINE_BREAK}${code(change.wanted.name)}`,
       before: change.before
         ? change.action === "nameTaken"
           ? "assigned by someone else"
           : parametersCell(change.before.parameters, change.before.enforcementMode)
-        : "_not assigned_",
+        : remark("not assigned"),
       after:
         change.action === "nameTaken"
-          ? "_unchanged_"
-          : `${parametersCell(change.wanted.parameters, change.wanted.enforcementMode)}<br>_${planned ? text.planned : text.done}_`,
+          ? remark("unchanged")
+          : rich`${parametersCell(change.wanted.parameters, change.wanted.enforcementMode)}${LINE_BREAK}${remark(planned ? text.planned : text.done)}`,
     });
   }
 
-  const details = [`Effect: ${code(request.effect)}, enforcement mode: ${code(request.enforcementMode)}`, ...effectExplanation(request)];
+  const details: Text[] = [
+    rich`Effect: ${code(request.effect)}, enforcement mode: ${code(request.enforcementMode)}`,
+    ...effectExplanation(request),
+  ];
   for (const change of result.plan.changes.filter((c) => c.action === "update")) {
-    details.push(`${code(change.wanted.name)}: ${change.differences.join("; ")}`);
+    details.push(rich`${code(change.wanted.name)}: ${change.differences.join("; ")}`);
   }
 
-  const warnings: string[] = [];
-  const notes: string[] = [];
+  const warnings: Text[] = [];
+  const notes: Text[] = [];
   if (!result.addon.enabledAfter) {
     warnings.push(
       "The Azure Policy add-on is off and enableAddon is false: the assignments exist in Azure but nothing enforces or reports them in the cluster until the add-on is enabled.",
@@ -64,18 +67,18 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
   }
   for (const change of result.plan.changes.filter((c) => c.action === "nameTaken")) {
     warnings.push(
-      `An assignment named ${code(change.wanted.name)} already exists on the cluster but was not made by this task (it has no ${code("aksHardeningTasks")} marker), so it was left as it is. Rename or delete it if this task should manage ${describeSource(change.wanted.source, change.wanted.definition)}.`,
+      rich`An assignment named ${code(change.wanted.name)} already exists on the cluster but was not made by this task (it has no ${code("aksHardeningTasks")} marker), so it was left as it is. Rename or delete it if this task should manage ${describeSource(change.wanted.source, change.wanted.definition)}.`,
     );
   }
   for (const input of result.unusedInputs) warnings.push(`${input} is ignored: none of the selected policies takes it.`);
   if (result.plan.others.length) {
     notes.push(
-      `Assignments on the cluster not made by this task (left as they are): ${codeList(result.plan.others.map((o) => o.displayName ?? o.name))}.`,
+      rich`Assignments on the cluster not made by this task (left as they are): ${codeList(result.plan.others.map((o) => o.displayName ?? o.name))}.`,
     );
   }
   if (result.plan.noLongerSelected.length) {
     notes.push(
-      `Assignments this task made earlier for policies no longer selected are left in place: ${codeList(result.plan.noLongerSelected.map((o) => o.name))}. Delete them (Azure portal > Policy > Assignments) if they should go.`,
+      rich`Assignments this task made earlier for policies no longer selected are left in place: ${codeList(result.plan.noLongerSelected.map((o) => o.name))}. Delete them (Azure portal > Policy > Assignments) if they should go.`,
     );
   }
 
@@ -98,15 +101,15 @@ function onOff(enabled: boolean): string {
   return enabled ? "enabled" : "off";
 }
 
-function parametersCell(parameters: Record<string, { value: unknown }>, enforcementMode: string): string {
+function parametersCell(parameters: Record<string, { value: unknown }>, enforcementMode: string): Text {
   const entries = Object.entries(parameters).map(
     ([name, { value }]) => `${name}=${Array.isArray(value) ? value.join(",") : String(value)}`,
   );
-  return [...entries.map(code), code(`enforcementMode=${enforcementMode || "Default"}`)].join("<br>");
+  return joinText([...entries.map(code), code(`enforcementMode=${enforcementMode || "Default"}`)], LINE_BREAK);
 }
 
 /** What Audit and Deny do to running and new pods, in the mode chosen. */
-function effectExplanation(request: AssignAksPoliciesRequest): string[] {
+function effectExplanation(request: AssignAksPoliciesRequest): Text[] {
   if (request.enforcementMode === "DoNotEnforce") {
     return [
       "Enforcement mode DoNotEnforce: nothing is blocked, whatever the effect. Running and new pods are only evaluated and reported as compliant or non-compliant — a safe way to see what Deny would reject.",
@@ -114,7 +117,7 @@ function effectExplanation(request: AssignAksPoliciesRequest): string[] {
   }
   if (request.effect === "Deny") {
     return [
-      "Deny: the add-on's admission webhook (Gatekeeper) rejects new or updated pods that break a policy — `kubectl apply`, Deployments and Jobs fail to create them. Pods already running are not stopped or evicted; they are reported as non-compliant and are rejected the next time they are re-created (rollout, scaling, node drain).",
+      rich`Deny: the add-on's admission webhook (Gatekeeper) rejects new or updated pods that break a policy — ${code("kubectl apply")}, Deployments and Jobs fail to create them. Pods already running are not stopped or evicted; they are reported as non-compliant and are rejected the next time they are re-created (rollout, scaling, node drain).`,
     ];
   }
   return [
@@ -129,13 +132,11 @@ const STATUS_TEXT: Record<ComplianceRow["status"], string> = {
   addonJustEnabled: "not evaluated yet: the add-on was just turned on (first results in about 15–20 minutes)",
 };
 
-function complianceSection(compliance: ComplianceReport | { error: string }): { heading: string; markdown: string; log: string[] } {
+function complianceSection(compliance: ComplianceReport | { error: string }): { heading: string; blocks: Block[] } {
   const heading = "Compliance (Azure Policy, latest results)";
-  if ("error" in compliance) {
-    return { heading, markdown: `⚠️ ${compliance.error}`, log: [compliance.error] };
-  }
+  if ("error" in compliance) return { heading, blocks: [{ paragraph: `⚠️ ${compliance.error}` }] };
   const rows = compliance.rows.map((row) => [
-    `${row.title}<br>${code(row.assignmentName)}`,
+    rich`${row.title}${LINE_BREAK}${code(row.assignmentName)}`,
     row.status === "evaluated" ? String(row.compliant) : "—",
     row.status === "evaluated" ? String(row.nonCompliant) : "—",
     row.status === "evaluated"
@@ -144,15 +145,6 @@ function complianceSection(compliance: ComplianceReport | { error: string }): { 
   ]);
   const lead = compliance.synced
     ? "Counts are policies (for an initiative, each of its policies) in each compliance state."
-    : "**Not synced yet:** some assignments have no results newer than their last change. Do not read missing results as compliant; run again in 15–20 minutes.";
-  const markdown = [lead, "", markdownTable(["Assignment", "Compliant", "Non-compliant", "Status"], rows)].join("\n");
-  const log = [
-    ...(compliance.synced ? [] : ["Not synced yet: results are missing or older than the assignment's last change."]),
-    ...compliance.rows.map((row) =>
-      row.status === "evaluated"
-        ? `${row.assignmentName}: ${row.compliant} compliant, ${row.nonCompliant} non-compliant`
-        : `${row.assignmentName}: ${STATUS_TEXT[row.status]}`,
-    ),
-  ];
-  return { heading, markdown, log };
+    : "Not synced yet: some assignments have no results newer than their last change. Do not read missing results as compliant; run again in 15–20 minutes.";
+  return { heading, blocks: [{ paragraph: lead }, { table: { headers: ["Assignment", "Compliant", "Non-compliant", "Status"], rows } }] };
 }

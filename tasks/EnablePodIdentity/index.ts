@@ -1,4 +1,3 @@
-import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
@@ -9,7 +8,6 @@ import { podIdentityReport } from "./report";
 
 void runTask(async () => {
   const request = readRequest();
-  for (const input of request.ignored) tl.warning(`${input} is ignored with identityMode '${request.mode}'.`);
   const clients = new AzureClients(request.connection);
 
   const state = await readCurrentState(clients, request);

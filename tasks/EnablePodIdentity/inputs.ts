@@ -31,8 +31,6 @@ export interface EnablePodIdentityRequest {
   grantReaderOnNodeResourceGroup: boolean;
   dryRun: boolean;
   busyTimeoutMs: number;
-  /** Inputs set for the other mode, for a warning. */
-  ignored: string[];
 }
 
 /** Kubernetes object names (namespaces, AzureIdentity names): RFC 1123 labels. */
@@ -48,7 +46,8 @@ export function readRequest(): EnablePodIdentityRequest {
   const connection = readServiceConnection("azureSubscription");
   const resourceGroupName = readResourceGroupName();
   const clusterName = readClusterName();
-  const mode = readChoice("identityMode", IDENTITY_MODES, "podIdentity");
+  // Workload ID unless the deprecated add-on is chosen by name: leaving the mode out never installs it.
+  const mode = readChoice("identityMode", IDENTITY_MODES, "workloadIdentity");
   const identity = parseIdentityReference(
     "identity",
     readRequired("identity", "enter the resource ID of a user-assigned managed identity, or its name in the resource group."),
@@ -62,11 +61,7 @@ export function readRequest(): EnablePodIdentityRequest {
   const grantReaderOnNodeResourceGroup = readBoolean("grantReaderOnNodeResourceGroup", false);
   const dryRun = readBoolean("dryRun", false);
 
-  const podInputs = ["podIdentityName", "bindingSelector", "allowKubenet"];
-  const workloadInputs = ["serviceAccountName", "federatedCredentialName"];
-  const ignored = (mode === "podIdentity" ? workloadInputs : podInputs).filter(
-    (name) => readString(name) !== undefined && !isDefault(name),
-  );
+  refuseInputsOfOtherMode(mode);
 
   let podIdentityName = "";
   let bindingSelector = "";
@@ -122,13 +117,36 @@ export function readRequest(): EnablePodIdentityRequest {
     dryRun,
     // AKS operations (upgrades, scaling) commonly run 5-15 minutes; a pipeline variable tunes the wait.
     busyTimeoutMs: readSecondsVariable("AksHardening.ClusterBusyTimeoutSeconds", 1200) * 1000,
-    ignored,
   };
 }
 
-/** Boolean inputs arrive as "false" from the classic editor even when hidden; that is not a choice the user made. */
-function isDefault(name: string): boolean {
-  return name === "allowKubenet" && readString(name)?.toLowerCase() === "false";
+const MODE_INPUTS: Record<IdentityMode, readonly string[]> = {
+  podIdentity: ["podIdentityName", "bindingSelector", "allowKubenet"],
+  workloadIdentity: ["serviceAccountName", "federatedCredentialName"],
+};
+
+/**
+ * An input of the other mode says the step was written for that mode: running this one would make
+ * writes the user never meant (e.g. the deprecated add-on and its role assignment for a step written
+ * for Workload ID), so it is refused before anything is read or written.
+ */
+function refuseInputsOfOtherMode(mode: IdentityMode): void {
+  const other: IdentityMode = mode === "podIdentity" ? "workloadIdentity" : "podIdentity";
+  // Boolean inputs arrive as "false" from the classic editor even when hidden; that is no choice the user made.
+  const set = MODE_INPUTS[other].filter(
+    (name) => readString(name) !== undefined && !(name === "allowKubenet" && !readBoolean(name, false)),
+  );
+  if (set.length === 0) return;
+  const modeText = `identityMode is '${mode}'${readString("identityMode") === undefined ? " (the default)" : ""}`;
+  const fix =
+    mode === "workloadIdentity"
+      ? "Remove them for Workload ID, or set identityMode: podIdentity to use the deprecated add-on."
+      : "Remove them for the add-on, or set identityMode: workloadIdentity.";
+  throw new InputError(
+    set.join(" and "),
+    `${set.length === 1 ? "is an input" : "are inputs"} of identityMode '${other}', but ${modeText}. ${set.length === 1 ? fix.replace("them", "it") : fix} ` +
+      "In the classic editor, switch Mode to the other option, clear the field, and switch back.",
+  );
 }
 
 function readKubernetesName(input: string, value: string): string {

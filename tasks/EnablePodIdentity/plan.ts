@@ -1,5 +1,6 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { isResourceGroupName } from "../../core/names";
 import type { UserAssignedIdentity } from "../../core/identity";
 import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest, IdentityMode } from "./inputs";
@@ -82,8 +83,16 @@ export interface EnablePodIdentityPlan {
   notes: string[];
 }
 
-export const DEPRECATION_WARNING =
-  "The AAD pod-identity add-on is deprecated (its open-source project was archived on 2023-10-02) and gets no fixes. Switch to Microsoft Entra Workload ID: run this task with identityMode: workloadIdentity and a serviceAccountName, move the pods to that service account, then remove the pod identity.";
+/** The add-on is deprecated: the warning gives the Workload ID inputs that replace this binding. */
+export function deprecationWarning(request: Pick<EnablePodIdentityRequest, "namespace" | "bindingSelector" | "podIdentityName">): string {
+  return (
+    "The AAD pod-identity add-on is deprecated (its open-source project was archived on 2023-10-02) and gets no fixes. " +
+    `To move to Microsoft Entra Workload ID, run this task with identityMode: workloadIdentity, the same identity and namespace '${request.namespace}', ` +
+    `and serviceAccountName: <the service account the pods run as> instead of podIdentityName and bindingSelector; ` +
+    `then annotate that service account with azure.workload.identity/client-id, give the pods the label azure.workload.identity/use: "true" ` +
+    `instead of aadpodidbinding: ${request.bindingSelector}, and remove the pod identity '${request.podIdentityName}'.`
+  );
+}
 
 export function subjectFor(namespace: string, serviceAccountName: string): string {
   return `system:serviceaccount:${namespace}:${serviceAccountName}`;
@@ -130,6 +139,11 @@ export function wantedGrants(
   if (request.grantReaderOnNodeResourceGroup) {
     if (!cluster.nodeResourceGroup)
       throw new TaskError("The cluster reports no node resource group yet; re-run once it has finished provisioning.");
+    // It becomes a segment of the role assignment's URL: a '.' or '..' from Azure would point it elsewhere.
+    if (!isResourceGroupName(cluster.nodeResourceGroup))
+      throw new TaskError(
+        `The cluster reports the node resource group '${cluster.nodeResourceGroup}', which is not a valid resource group name; nothing was written.`,
+      );
     grants.push({
       role: "Reader",
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.nodeResourceGroup}`,
@@ -316,7 +330,7 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
       },
       state.cluster,
     );
-    warnings.push(...podIdentity.warnings, DEPRECATION_WARNING);
+    warnings.push(...podIdentity.warnings, deprecationWarning(request));
     if (podIdentity.replaced) {
       warnings.push(
         `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,

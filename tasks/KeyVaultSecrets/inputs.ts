@@ -1,7 +1,10 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
-import { readBoolean, readChoice, readRequired, readSecretInput, readString } from "../../core/inputs";
+import { parseIdentityResourceId } from "../../core/identity";
+import { readBoolean, readChoice, readListEntries, readRequired, readString } from "../../core/inputs";
+import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
+import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
 /** Key Vault's secret permission names (SecretPermissions in the Microsoft.KeyVault spec). */
@@ -9,8 +12,6 @@ export const SECRET_PERMISSIONS = ["all", "get", "list", "set", "delete", "backu
 export const DEFAULT_SECRET_PERMISSIONS = ["get", "list"];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const IDENTITY_ID =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i;
 
 /** Who gets access: an object or client ID (told apart by looking the ID up), or a managed identity's resource ID. */
 export type Grantee =
@@ -63,10 +64,10 @@ export function readRequest(): KeyVaultSecretsRequest {
 function readOptionalResourceGroup(): string | undefined {
   const value = readString("resourceGroupName");
   if (value === undefined) return undefined;
-  if (!/^[-\w.()]{1,90}$/u.test(value) || value.endsWith(".")) {
+  if (!isResourceGroupName(value)) {
     throw new InputError(
       "resourceGroupName",
-      `'${value}' is not a valid resource group name (1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'). Leave it empty to find the vault in the subscription.`,
+      `'${value}' is not a valid resource group name (${RESOURCE_GROUP_RULE}). Leave it empty to find the vault in the subscription.`,
     );
   }
   return value;
@@ -88,10 +89,8 @@ function readGrantee(): Grantee | undefined {
   const value = readString("grantTo");
   if (value === undefined) return undefined;
   if (GUID.test(value)) return { kind: "id", id: value.toLowerCase() };
-  const identity = IDENTITY_ID.exec(value);
-  if (identity) {
-    return { kind: "identity", subscriptionId: identity[1]!, resourceGroupName: identity[2]!, name: identity[3]!, resourceId: value };
-  }
+  const identity = parseIdentityResourceId("grantTo", value);
+  if (identity) return { kind: "identity", ...identity, resourceId: value };
   throw new InputError(
     "grantTo",
     `'${value}' is neither an object ID, a client ID (GUIDs) nor a user-assigned managed identity's resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>).`,
@@ -101,14 +100,7 @@ function readGrantee(): Grantee | undefined {
 function readSecretPermissions(): string[] {
   const value = readString("secretPermissions");
   if (value === undefined) return DEFAULT_SECRET_PERMISSIONS;
-  const permissions = [
-    ...new Set(
-      value
-        .split(/[\s,;]+/)
-        .filter(Boolean)
-        .map((p) => p.toLowerCase()),
-    ),
-  ];
+  const permissions = [...new Set(readListEntries(value).map((p) => p.text.toLowerCase()))];
   const unknown = permissions.filter((p) => !(SECRET_PERMISSIONS as readonly string[]).includes(p));
   if (unknown.length) {
     throw new InputError(

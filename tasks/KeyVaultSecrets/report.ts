@@ -1,10 +1,11 @@
-import { code, codeList, type Outcome, type RunReport } from "../../core/report";
+import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { describeVault, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import type { NameChange } from "./secrets";
 
+/** The vault's permission model, as the portal names it. */
 const MODEL_TEXT = {
-  accessPolicies: "access policies (vault access policy permission model)",
+  accessPolicies: "vault access policy",
   rbac: "Azure RBAC (role assignments)",
 };
 
@@ -31,7 +32,7 @@ export interface KeyVaultReportInput {
 export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   const { vault, grant } = input;
   const changes: RunReport["changes"] = [];
-  const details = [`Permission model: ${MODEL_TEXT[vault.model]}`, `Vault URI: ${code(vault.vaultUri)}`];
+  const details: Text[] = [`Permission model: ${MODEL_TEXT[vault.model]}`, rich`Vault URI: ${code(vault.vaultUri)}`];
   if (grant?.kind === "accessPolicy") {
     changes.push({
       setting: `Access policy of ${grant.principalDescription}: secret permissions`,
@@ -45,26 +46,28 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     const has = grant.empty || input.grantResult === "existed";
     changes.push({
       setting: `Role of ${grant.grant.principalDescription} on the vault`,
-      before: grant.empty ? "Key Vault Secrets User" : "_none_",
+      before: grant.empty ? "Key Vault Secrets User" : remark("none"),
       after: "Key Vault Secrets User",
     });
     details.push(
-      `Grant: ${has ? "Key Vault Secrets User was already assigned; nothing written" : input.outcome === "dryRun" ? `would assign Key Vault Secrets User (assignment ${code(grant.assignmentName)})` : `Key Vault Secrets User assigned (assignment ${code(grant.assignmentName)})`}`,
+      has
+        ? "Grant: Key Vault Secrets User was already assigned; nothing written"
+        : rich`Grant: ${input.outcome === "dryRun" ? "would assign" : "assigned"} Key Vault Secrets User (assignment ${code(grant.assignmentName)})`,
     );
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);
     changes.push({
-      setting: `Secret ${code(plan.secret.name)}`,
-      before: plan.action === "create" ? "_absent_" : plan.action === "recover" ? "_soft-deleted_" : "exists",
+      setting: rich`Secret ${code(plan.secret.name)}`,
+      before: plan.action === "create" ? remark("absent") : plan.action === "recover" ? remark("soft-deleted") : "exists",
       after:
         outcome ?? (input.outcome === "dryRun" ? PLANNED[plan.action] : plan.action === "unchanged" ? "unchanged" : PLANNED[plan.action]),
     });
   }
-  for (const change of input.nameChanges) details.push(`Name mapped: ${code(change.from)} → ${code(change.to)}`);
+  for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
   return {
     title: `Key Vault secrets: ${vault.name}`,
-    target: `${describeVault(vault)} (${MODEL_TEXT[vault.model]})`,
+    target: describeVault(vault),
     outcome: input.outcome,
     changes,
     details,

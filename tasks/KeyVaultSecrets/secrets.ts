@@ -1,4 +1,5 @@
 import { InputError, listProblems } from "../../core/errors";
+import { inputLines, unexpandedMacroProblem, wholeUnexpandedMacro } from "../../core/inputs";
 
 /** Key Vault secret names: letters, digits and dashes, 1-127 characters. */
 export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
@@ -6,9 +7,6 @@ export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
 
 export type NameMapping = "strict" | "dashes";
-
-/** What the agent leaves in an input when the variable `$(name)` does not exist. */
-const UNEXPANDED_MACRO = /^\$\([\w.]+\)$/;
 
 /** One `name=value` line as typed (the value is a secret: it never appears in a message). */
 export interface SecretLine {
@@ -29,35 +27,33 @@ export interface NameChange {
 
 /**
  * Splits the `secrets` input into lines `name=value` (split at the first `=`; name and value
- * trimmed). Blank lines and `#` comments are skipped. Every problem is collected so one fix-and-re-run
+ * trimmed). Blank lines and `#` comment lines are skipped; a `#` later in a line is part of the value
+ * (secrets may hold one). Every problem is collected so one fix-and-re-run
  * suffices; messages name line numbers and names, never values or whole lines (a line may be part of a
  * secret that spans lines).
  */
 export function parseSecretLines(text: string, inputName = "secrets"): SecretLine[] {
   const lines: SecretLine[] = [];
   const errors: string[] = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const trimmed = raw.trim();
-    if (!trimmed || trimmed.startsWith("#")) return;
-    const at = trimmed.indexOf("=");
-    const line = index + 1;
+  for (const { text: content, line } of inputLines(text, { trailingComments: false })) {
+    const at = content.indexOf("=");
     if (at < 0) {
       errors.push(`line ${line} has no '=' (expected name=value; a value cannot span lines).`);
-      return;
+      continue;
     }
-    const typedName = trimmed.slice(0, at).trim();
-    const value = trimmed.slice(at + 1).trim();
+    const typedName = content.slice(0, at).trim();
+    const value = content.slice(at + 1).trim();
+    const macro = wholeUnexpandedMacro(value);
     if (!typedName) errors.push(`line ${line} has no name before '='.`);
     else if (!value)
       errors.push(`line ${line} ('${typedName}') has an empty value; Key Vault secrets need one (is the variable defined?).`);
-    else if (UNEXPANDED_MACRO.test(value)) {
-      errors.push(`line ${line} ('${typedName}') holds the unexpanded macro ${value}: the pipeline has no variable of that name.`);
-    } else if (Buffer.byteLength(value, "utf8") > MAX_SECRET_VALUE_BYTES) {
+    else if (macro) errors.push(`line ${line} ('${typedName}'): ${unexpandedMacroProblem(macro)}`);
+    else if (Buffer.byteLength(value, "utf8") > MAX_SECRET_VALUE_BYTES) {
       errors.push(
         `line ${line} ('${typedName}') has a value of ${Buffer.byteLength(value, "utf8")} bytes; Key Vault accepts at most 25 KB (${MAX_SECRET_VALUE_BYTES} bytes) per secret.`,
       );
     } else lines.push({ line, typedName, value });
-  });
+  }
   throwAll(inputName, errors);
   return lines;
 }
@@ -65,15 +61,13 @@ export function parseSecretLines(text: string, inputName = "secrets"): SecretLin
 /** Every value of the input, for registering as secrets before anything else runs. */
 export function secretValuesIn(text: string): string[] {
   const values = new Set<string>();
-  for (const raw of text.split(/\r?\n/)) {
-    const trimmed = raw.trim();
-    if (!trimmed || trimmed.startsWith("#")) continue;
-    const at = trimmed.indexOf("=");
+  for (const { text: content } of inputLines(text, { trailingComments: false })) {
+    const at = content.indexOf("=");
     // A line without '=' may be the rest of a value that spans lines: mask it whole.
-    const value = at < 0 ? trimmed : trimmed.slice(at + 1).trim();
+    const value = at < 0 ? content : content.slice(at + 1).trim();
     // An unexpanded macro is no value but the name of a missing variable: registered, the agent would
     // mask the very name the error message gives to say which variable is missing.
-    if (value && !UNEXPANDED_MACRO.test(value)) values.add(value);
+    if (value && !wholeUnexpandedMacro(value)) values.add(value);
   }
   return [...values];
 }

@@ -1,7 +1,16 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError, listProblems } from "../../core/errors";
-import { readBoolean, readChoice, readClusterName, readResourceGroupName, readSecondsVariable, readString } from "../../core/inputs";
-import { isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "./ranges";
+import {
+  readBoolean,
+  readChoice,
+  readClusterName,
+  readListEntries,
+  readResourceGroupName,
+  readSecondsVariable,
+  readString,
+  whereTyped,
+} from "../../core/inputs";
+import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
 
 export const ACTIONS = ["set", "add", "remove", "disable"] as const;
 export type RangeAction = (typeof ACTIONS)[number];
@@ -95,9 +104,9 @@ export function readPostJobRequest(): PostJobRequest {
 export function parseRanges(text: string, inputName = "authorizedIpRanges"): Ipv4Range[] {
   const ranges: Ipv4Range[] = [];
   const errors: string[] = [];
-  for (const entry of splitList(text)) {
-    const parsed = parseIpv4Range(entry);
-    if (isRangeError(parsed)) errors.push(parsed.error);
+  for (const entry of readListEntries(text)) {
+    const parsed = parseIpv4Range(entry.text);
+    if (isRangeError(parsed)) errors.push(`${whereTyped(text, entry)}${parsed.error}`);
     else ranges.push(parsed);
   }
   if (errors.length === 1) throw new InputError(inputName, errors[0]!);

@@ -10,11 +10,6 @@ export interface Ipv4Range {
 const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const IPV4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
-/** Splits a list typed by a user: commas, spaces, tabs and new lines all separate entries. */
-export function splitList(text: string): string[] {
-  return text.split(/[\s,;]+/).filter((entry) => entry.length > 0);
-}
-
 /**
  * Parses one IPv4 address or CIDR. An address means /32. Returns a sentence saying what is wrong
  * (without the input name) when the entry is not a usable range.

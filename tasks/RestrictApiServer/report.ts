@@ -1,12 +1,12 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import { codeList, type Outcome, type RunReport } from "../../core/report";
+import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import type { AuthorizedRangesPlan } from "./plan";
 
 /** The summary of a main or post-job run: the list before → after, what moved, and the agent's IP. */
 export function rangesReport(title: string, ref: ClusterRef, plan: AuthorizedRangesPlan, outcome: Outcome): RunReport {
-  const details = [`Action: \`${plan.action}\``];
-  if (plan.added.length) details.push(`Added: ${codeList(plan.added)}`);
-  if (plan.removed.length) details.push(`Removed: ${codeList(plan.removed)}`);
+  const details: Text[] = [rich`Action: ${code(plan.action)}`];
+  if (plan.added.length) details.push(rich`Added: ${codeList(plan.added)}`);
+  if (plan.removed.length) details.push(rich`Removed: ${codeList(plan.removed)}`);
   const agent = plan.agentIp;
   if (agent) {
     const what = agent.alreadyAuthorized
@@ -16,7 +16,7 @@ export function rangesReport(title: string, ref: ClusterRef, plan: AuthorizedRan
         : agent.removeAfterJob
           ? "added for this job; the post-job step removes it"
           : "added; it was listed before this task ran, so it stays after the job";
-    details.push(`Agent IP: \`${agent.cidr}\` (scope \`${agent.scope}\`): ${what}`);
+    details.push(rich`Agent IP: ${code(agent.cidr)} (scope ${code(agent.scope)}): ${what}`);
   }
   return {
     title: `${title}: ${ref.clusterName}`,
@@ -29,6 +29,6 @@ export function rangesReport(title: string, ref: ClusterRef, plan: AuthorizedRan
   };
 }
 
-function rangesCell(ranges: readonly string[]): string {
-  return ranges.length ? codeList(ranges) : "_none: open to every address_";
+function rangesCell(ranges: readonly string[]): Text {
+  return ranges.length ? codeList(ranges) : remark("none: open to every address");
 }

@@ -4,6 +4,8 @@ import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
 import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure } from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
+import { runTable, stepLog } from "../../scripts/demo-log";
+import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/extension/demo-pipeline", () => {
   const v = hardeningPipeline.variables as Record<string, string>;
@@ -140,5 +142,38 @@ describe("test/extension/demo-pipeline", () => {
     for (const name of ["db-url", "db-user", "db-password"]) {
       assert.equal(fx.azure.store.vaultSecret(v.keyVaultName!, name)?.properties.versions.length, 1, `${name}: no new version`);
     }
+  });
+
+  it("the demo's log reads cleanly from top to bottom: no markup, no bare 'yaml', counts with their plurals", () => {
+    for (const run of [first, second]) {
+      // What the demo prints, without the boxed job summaries (those are the summary page's markdown, shown as such).
+      const lines = run.steps.flatMap(stepLog).filter((line) => !line.startsWith("   │"));
+      assert.deepEqual(readableLogProblems(lines), []);
+      assert.ok(
+        lines.some((line) => /^ {3}Azure: \d+ Resource Manager requests \(1 write\)/.test(line)),
+        "one write is '1 write'",
+      );
+      // The Kubernetes snippet is indented YAML, not a fenced block.
+      assert.ok(lines.some((line) => /^\s+azure\.workload\.identity\/client-id: "[0-9a-f-]{36}"$/.test(line)));
+    }
+    assert.deepEqual(
+      readableLogProblems(["  OIDC issuer: _off_ → enabled", "    yaml", "(1 writes)", "2 write", "`x`"]).length,
+      5,
+      "the reader notices",
+    );
+  });
+
+  it("the demo's table shows every step's whole name", () => {
+    const table = runTable(first).join("\n");
+    for (const s of first.steps) assert.ok(table.includes(`${s.stage} / ${s.job} / ${s.displayName}`), `${s.displayName} is cut`);
+  });
+
+  it("Key Vault's 401 challenge is labelled as such in the request log, and no other 401 is", () => {
+    const lines = stepLog(step(first, "secrets"));
+    const challenged = lines.filter((line) => / → 401\b/.test(line));
+    assert.ok(challenged.length > 0, "the vault challenged the client");
+    for (const line of challenged)
+      assert.match(line, /→ 401 {2}\(Key Vault's sign-in challenge: normal, the client then sends the request again with a token\)$/);
+    assert.ok(!stepLog(step(first, "identity")).some((line) => /challenge/.test(line)));
   });
 });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import AdmZip from "adm-zip";
 import { findVsix, repoRoot, VSIX_SIZE_BUDGET } from "../../scripts/vsix.mjs";
 import { vsixProblems } from "../../scripts/check-vsix.mjs";
+import { manifestLinks, overviewWithSource, type PackageJsonLinks } from "../../scripts/manifest-links.mjs";
 
 describe("test/extension/package", () => {
   const TASKS = ["AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
@@ -36,7 +37,7 @@ describe("test/extension/package", () => {
     for (const name of expected) assert.ok(names.includes(name), `${name} is missing`);
   });
 
-  it("the extension is private, versioned from package.json, with categories, tags, icon, overview, license, repository and screenshot", () => {
+  it("the extension is private, versioned from package.json, with categories, tags, icon, overview, license and screenshot", () => {
     const manifest = text("extension.vsixmanifest");
     assert.match(manifest, new RegExp(`<Identity [^>]*Id="aks-hardening-tasks"[^>]*Version="${version.replace(/\./g, "\\.")}"`));
     assert.match(manifest, /<GalleryFlags\/>|<GalleryFlags>(?![^<]*Public)[^<]*<\/GalleryFlags>/, "no Public flag");
@@ -44,7 +45,6 @@ describe("test/extension/package", () => {
     assert.match(manifest, /<Tags>[^<]*AKS[^<]*<\/Tags>/);
     assert.match(manifest, /<Icon>images\/extension-icon\.png<\/Icon>/);
     assert.match(manifest, /<License>LICENSE<\/License>/);
-    assert.match(manifest, /<Property Id="Microsoft\.VisualStudio\.Services\.Links\.GitHub" Value="https:\/\/[^"]+"\/>/);
     assert.match(manifest, /Type="Microsoft\.VisualStudio\.Services\.Content\.Details"[^>]*Path="overview\.md"/);
     assert.match(manifest, /Type="Microsoft\.VisualStudio\.Services\.Screenshots\.1"[^>]*Path="images\/job-summary\.png"/);
   });
@@ -66,5 +66,42 @@ describe("test/extension/package", () => {
     assert.match(overview, /## Permissions/);
     for (const [, image] of overview.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) assert.ok(names.includes(image!), `${image} is not in the VSIX`);
     assert.match(overview, /!\[[^\]]*\]\(images\/job-summary\.png\)/);
+  });
+
+  it("links a repository only when package.json names one: none now, and no placeholder anywhere in the package", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as PackageJsonLinks;
+    assert.equal(pkg.repository, undefined, "package.json names no repository (update this test when it does)");
+    const manifest = text("extension.vsixmanifest");
+    assert.doesNotMatch(manifest, /Links\.(GitHub|Repository|Support)|your-org/);
+    assert.doesNotMatch(text("extension.vsomanifest"), /your-org|"repository"|"links"/);
+    const overview = text("overview.md");
+    assert.doesNotMatch(overview, /repository|samples\/|your-org/i, "the overview reads well with no repository");
+  });
+
+  it("package.json's repository and bugs become the manifest's links; a fork's shorthand, URL or object all work", () => {
+    assert.deepEqual(manifestLinks({}), {});
+    assert.deepEqual(manifestLinks({ repository: "github:contoso/aks-hardening" }), {
+      repository: { type: "git", uri: "https://github.com/contoso/aks-hardening" },
+      links: { support: { uri: "https://github.com/contoso/aks-hardening/issues" } },
+    });
+    assert.deepEqual(manifestLinks({ repository: { type: "git", url: "git+https://github.com/contoso/aks-hardening.git" } }).repository, {
+      type: "git",
+      uri: "https://github.com/contoso/aks-hardening",
+    });
+    assert.deepEqual(
+      manifestLinks({ repository: { url: "https://dev.azure.com/contoso/platform/_git/aks-hardening" } }),
+      { repository: { type: "git", uri: "https://dev.azure.com/contoso/platform/_git/aks-hardening" } },
+      "no guessed issues URL outside GitHub",
+    );
+    assert.deepEqual(manifestLinks({ repository: "github:contoso/x", bugs: { url: "https://contoso.example/support" } }).links, {
+      support: { uri: "https://contoso.example/support" },
+    });
+    assert.throws(() => manifestLinks({ repository: "ftp://example.com/x" }), /not a URL the Marketplace can link to/);
+    const overview = readFileSync(join(repoRoot, "overview.md"), "utf8");
+    assert.equal(overviewWithSource(overview, {}), overview);
+    assert.match(
+      overviewWithSource(overview, manifestLinks({ repository: "github:contoso/x" })),
+      /\n## Source and samples\n\n.*\[https:\/\/github\.com\/contoso\/x\]\(https:\/\/github\.com\/contoso\/x\)\.\n$/,
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { repoRoot } from "../../scripts/vsix.mjs";
 
 describe("test/extension/publish", () => {
@@ -51,7 +56,7 @@ describe("test/extension/publish", () => {
     assert.equal(r.status, 0, r.out);
     assert.match(
       r.out,
-      /Would run: tfx extension publish --vsix \S+aks-hardening-dev\.aks-hardening-tasks-[\d.]+\.vsix --no-prompt --no-color --share-with contoso fabrikam-dev --token \*\*\*/,
+      /Would run: tfx extension publish --vsix \S+aks-hardening-dev\.aks-hardening-tasks-[\d.]+\.vsix --no-color --share-with contoso fabrikam-dev \(token on standard input\)/,
     );
     assert.doesNotMatch(r.out, new RegExp(token));
   });
@@ -60,5 +65,54 @@ describe("test/extension/publish", () => {
     const r = publish({ AKS_HARDENING_PUBLISHER: "someone-else", AZURE_DEVOPS_EXT_PAT: "x" }, "--skip-package", "--dry-run");
     assert.equal(r.status, 1);
     assert.match(r.out, /was packaged for another publisher than 'someone-else'/);
+  });
+
+  it("the token reaches tfx on standard input, never in any process's command line", async () => {
+    const token = `pat-${randomUUID()}`;
+    const spyLog = join(mkdtempSync(join(tmpdir(), "argv-spy-")), "argv.log");
+    // A marketplace on loopback that records the credentials tfx sends, then says the gallery is not here.
+    const authorizations: string[] = [];
+    const marketplace = createServer((req, res) => {
+      authorizations.push(req.headers.authorization ?? "");
+      req.resume();
+      res.writeHead(404, { "content-type": "application/json" }).end('{"message":"not here"}');
+    });
+    await new Promise<void>((resolve) => marketplace.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (marketplace.address() as AddressInfo).port;
+      const run = spawn(process.execPath, [SCRIPT, "--skip-package"], {
+        cwd: repoRoot,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          AKS_HARDENING_PUBLISHER: "aks-hardening-dev",
+          AZURE_DEVOPS_EXT_PAT: token,
+          AKS_HARDENING_MARKETPLACE_URL: `http://127.0.0.1:${port}`,
+          // Every Node process of the run (the script, tfx) records its own and its children's command lines.
+          NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "argv-spy.mjs")}`,
+          ARGV_SPY_LOG: spyLog,
+        },
+      });
+      let out = "";
+      run.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      run.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      const status = await new Promise<number | null>((resolve) => run.on("close", resolve));
+      const commandLines = readFileSync(spyLog, "utf8").trim().split("\n");
+      assert.ok(
+        commandLines.some((line) => line.includes("tfx-cli.js") && line.includes('"publish"')),
+        `tfx extension publish was started:\n${commandLines.join("\n")}`,
+      );
+      for (const line of commandLines) assert.ok(!line.includes(token), "a command line held the token");
+      assert.ok(
+        authorizations.includes(`Basic ${Buffer.from(`OAuth:${token}`).toString("base64")}`),
+        `tfx sent the token it read from standard input (got ${authorizations.length} requests)`,
+      );
+      assert.equal(status, 1, "the loopback marketplace refuses the upload");
+      assert.doesNotMatch(out, new RegExp(token));
+      assert.match(out, /tfx extension publish failed/);
+    } finally {
+      marketplace.close();
+      rmSync(dirname(spyLog), { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { hardeningPipeline } from "../../scripts/demo-pipeline";
+import { fleetPipeline, hardeningPipeline } from "../../scripts/demo-pipeline";
 import { extensionTask, renderSamples, SAMPLE_FILES } from "../../scripts/samples";
 
 describe("test/extension/samples", () => {
@@ -13,17 +13,81 @@ describe("test/extension/samples", () => {
   }
   interface ClassicRelease {
     variables: Record<string, { value: string; isSecret?: boolean }>;
-    environments: { name: string; deployPhases: { workflowTasks: WorkflowTask[] }[] }[];
+    artifacts: { alias: string; type: string }[];
+    environments: {
+      name: string;
+      environmentOptions: { skipArtifactsDownload: boolean };
+      deployPhases: {
+        name: string;
+        deploymentInput: { skipArtifactsDownload: boolean; artifactsDownloadInput: { downloadInputs: { alias: string }[] } };
+        workflowTasks: WorkflowTask[];
+      }[];
+    }[];
+  }
+
+  /** Files a script reads: the arguments of kubectl's, helm's and az's file options ('-' is standard input). */
+  function scriptPaths(script: string): string[] {
+    return [...script.matchAll(/(?:^|\s)(?:-f|--filename|-k|--kustomize|--template-file|--values)[=\s]+("[^"]+"|\S+)/g)]
+      .map((m) => m[1]!.replace(/^"|"$/g, ""))
+      .filter((file) => file !== "-");
+  }
+
+  /** A path a YAML job's script uses is in the job's checkout of the repository. */
+  function yamlPathProblems(yaml: string, job: string, script: string): string[] {
+    const block = yaml.split(/\n(?= {6}- job: )/).find((chunk) => chunk.startsWith(`      - job: ${job}\n`)) ?? "";
+    return scriptPaths(script)
+      .filter((file) => !(file.startsWith("$(Build.SourcesDirectory)/") && /\n {10}- checkout: self\n/.test(block)))
+      .map((file) => `${job}: '${file}' is not in a checkout of the job`);
+  }
+
+  /** A path a classic stage's script uses is in an artifact of the release that its stage and phase download. */
+  function classicPathProblems(release: ClassicRelease): string[] {
+    const problems: string[] = [];
+    for (const environment of release.environments) {
+      for (const phase of environment.deployPhases) {
+        const downloaded =
+          phase.deploymentInput.skipArtifactsDownload || environment.environmentOptions.skipArtifactsDownload
+            ? []
+            : phase.deploymentInput.artifactsDownloadInput.downloadInputs.map((input) => input.alias);
+        for (const task of phase.workflowTasks) {
+          for (const file of scriptPaths(task.inputs["inlineScript"] ?? "")) {
+            const alias = /^\$\(System\.DefaultWorkingDirectory\)\/([^/]+)\//.exec(file)?.[1];
+            if (!alias || !release.artifacts.some((a) => a.alias === alias) || !downloaded.includes(alias))
+              problems.push(`${environment.name}/${phase.name}: '${file}' is not in an artifact the phase downloads`);
+          }
+        }
+      }
+    }
+    return problems;
   }
 
   it("samples/azure-pipelines.yml and samples/classic-release.json are what the demo pipeline renders (run `npm run samples`)", async () => {
     const rendered = await renderSamples();
     assert.equal(readFileSync(SAMPLE_FILES.yaml, "utf8"), rendered.yaml);
     assert.equal(readFileSync(SAMPLE_FILES.classic, "utf8"), rendered.classic);
+    assert.equal(readFileSync(SAMPLE_FILES.fleet, "utf8"), rendered.fleet);
   });
 
-  it("every input the pipeline gives this extension's tasks is an input (or alias) of that task", () => {
-    for (const stage of hardeningPipeline.stages) {
+  it("the fleet sample runs the four tasks in one stage over a matrix of clusters, as parallel jobs", () => {
+    const fleet = readFileSync(SAMPLE_FILES.fleet, "utf8");
+    const harden = fleetPipeline.stages.find((stage) => stage.stage === "Harden")!;
+    const job = harden.jobs[0]!;
+    assert.equal(harden.jobs.length, 1);
+    const legs = Object.keys(job.strategy!.matrix);
+    assert.ok(legs.length >= 3);
+    assert.equal(job.strategy!.maxParallel, legs.length, "every leg can run at once");
+    assert.deepEqual(
+      job.steps.map((s) => s.task),
+      ["EnablePodIdentity@1", "KeyVaultSecrets@1", "RestrictApiServer@1", "AssignAksPolicies@1"],
+    );
+    assert.match(
+      fleet,
+      new RegExp(`strategy:\\n {10}maxParallel: ${legs.length}\\n {10}matrix:\\n {12}${legs[0]}:\\n {14}resourceGroup: `),
+    );
+  });
+
+  it("every input the pipelines give this extension's tasks is an input (or alias) of that task", () => {
+    for (const stage of [...hardeningPipeline.stages, ...fleetPipeline.stages]) {
       for (const step of stage.jobs.flatMap((j) => j.steps)) {
         const task = extensionTask(step.task);
         if (!task) continue;
@@ -58,5 +122,31 @@ describe("test/extension/samples", () => {
     for (const name of Object.keys(hardeningPipeline.secretVariables)) {
       assert.deepEqual(release.variables[name], { value: "", isSecret: true });
     }
+  });
+
+  it("every path a script uses comes from the job's checkout (YAML) or an artifact its stage downloads (classic)", () => {
+    const yaml = readFileSync(SAMPLE_FILES.yaml, "utf8");
+    const release = JSON.parse(readFileSync(SAMPLE_FILES.classic, "utf8")) as ClassicRelease;
+    let checked = 0;
+    for (const job of hardeningPipeline.stages.flatMap((stage) => stage.jobs)) {
+      for (const step of job.steps) {
+        const script = step.inputs["inlineScript"];
+        if (!script) continue;
+        checked += scriptPaths(script).length;
+        assert.deepEqual(yamlPathProblems(yaml, job.job, script), []);
+      }
+    }
+    assert.ok(checked > 0, "the deploy step applies the repository's manifests");
+    assert.deepEqual(classicPathProblems(release), []);
+    assert.deepEqual(
+      release.artifacts.map((a) => [a.alias, a.type]),
+      [[hardeningPipeline.source.alias, "Git"]],
+    );
+    // The check itself: a relative path, or an artifact no stage downloads, is caught.
+    assert.equal(yamlPathProblems(yaml, "Deploy", "kubectl apply -n todo -f deploy/").length, 1);
+    assert.equal(yamlPathProblems(yaml, "Policies", "kubectl apply -f $(Build.SourcesDirectory)/deploy/").length, 1);
+    const withoutDownload = structuredClone(release);
+    for (const environment of withoutDownload.environments) environment.environmentOptions.skipArtifactsDownload = true;
+    assert.ok(classicPathProblems(withoutDownload).length > 0);
   });
 });

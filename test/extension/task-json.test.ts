@@ -39,7 +39,7 @@ describe("test/extension/task-json", () => {
         assert.deepEqual(validateTask(path, json), []);
       });
 
-      it(`${task}: passes our lint (handlers, inputs, groups, visibleRules, pickers, outputs)`, () => {
+      it(`${task}: passes our lint (handlers, inputs, groups, visibleRules, pickers, outputs, settable variables)`, () => {
         const { json } = packaged(task);
         assert.deepEqual(lintTaskJson(json, { dir: join(dir, "tasks", task) }), []);
       });
@@ -137,6 +137,7 @@ describe("test/extension/task-json", () => {
         },
       ],
       outputVariables: [{ name: "changed", description: "true when the task changed something." }],
+      restrictions: { settableVariables: { allowed: ["changed"] } },
       execution: { Node20_1: { target: "index.js" }, Node24: { target: "index.js" } },
     };
   }
@@ -175,6 +176,22 @@ describe("test/extension/task-json", () => {
         /output variable 'changed' has no description/,
       ],
       ["instanceNameFormat naming no input", (t) => (t.instanceNameFormat = "Sample $(cluster)"), /instanceNameFormat: \$\(cluster\)/],
+      ["no settableVariables restriction", (t) => delete t.restrictions, /has no restrictions\.settableVariables\.allowed/],
+      [
+        "a settable variable that is no output",
+        (t) => t.restrictions.settableVariables.allowed.push("PATH"),
+        /allowed lists PATH, which is not an output variable/,
+      ],
+      [
+        "an output variable the restriction would refuse",
+        (t) => t.outputVariables.push({ name: "clientId", description: "The identity's client ID." }),
+        /allowed misses the output variable\(s\) clientId/,
+      ],
+      [
+        "restricted command mode, which blocks the job summary",
+        (t) => (t.restrictions.commands = { mode: "restricted" }),
+        /would block task\.uploadsummary/,
+      ],
     ];
     for (const [what, breakIt, expected] of cases) {
       it(what, () => {

@@ -93,6 +93,8 @@ export function buildEnvironment(options: StepOptions, tempDir: string): NodeJS.
   }
   for (const [name, value] of Object.entries(options.variables ?? {})) env[envName(name)] = value;
   for (const [name, value] of Object.entries(options.secrets ?? {})) env[`SECRET_${envName(name)}`] = value;
+  // As the agent lists them (Agent.Worker Handlers/Handler.cs): task-lib marks these names as secret.
+  if (options.secrets) env["VSTS_SECRET_VARIABLES"] = JSON.stringify(Object.keys(options.secrets));
   for (const [name, value] of Object.entries(options.taskVariables ?? {})) env[`VSTS_TASKVARIABLE_${envName(name)}`] = value;
   return { ...env, ...options.env };
 }

@@ -18,6 +18,8 @@ export function tunnel(client: net.Socket, head: Buffer, target: { host: string;
 /** A forward proxy on loopback that tunnels CONNECT requests and records their targets, as a corporate proxy would see them. */
 export class RecordingProxy {
   readonly tunnels: string[] = [];
+  /** The Proxy-Authorization header of each CONNECT ("" when none was sent). */
+  readonly authorizations: string[] = [];
   /** Tunnelled sockets are no longer HTTP connections: close() must end them itself. */
   private readonly sockets = new Set<net.Socket>();
   private constructor(
@@ -37,6 +39,7 @@ export class RecordingProxy {
     server.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
       const target = req.url ?? "";
       proxy.tunnels.push(target);
+      proxy.authorizations.push(req.headers["proxy-authorization"] ?? "");
       proxy.sockets.add(client);
       client.on("close", () => proxy.sockets.delete(client));
       const [host, port] = target.split(":");

@@ -63,6 +63,7 @@ describe("test/reliability/bad-inputs", () => {
     EnablePodIdentity: () => ({
       resourceGroupName: RG,
       clusterName: "aks-bad",
+      identityMode: "podIdentity",
       identity: "id-bad",
       namespace: "todo",
       podIdentityName: "todo-app",
@@ -117,6 +118,18 @@ describe("test/reliability/bad-inputs", () => {
         says: /limit of 200/,
       },
       { what: "a huge value (100 KB)", inputs: { authorizedIpRanges: long(100_000, "9") }, names: "authorizedIpRanges" },
+      {
+        what: "a commented list with one bad entry: the entry and its line are named, the comments are not",
+        inputs: { authorizedIpRanges: "# admins\n203.0.113.0/24 # office\noffice-vpn # the VPN\n" },
+        names: "authorizedIpRanges",
+        says: /^authorizedIpRanges: line 3: 'office-vpn' is not an IPv4 address or CIDR/,
+      },
+      {
+        what: "ranges from a variable that is not defined",
+        inputs: { authorizedIpRanges: "$(adminRanges)" },
+        names: "authorizedIpRanges",
+        says: /'\$\(adminRanges\)' was not expanded/,
+      },
       { what: "an unknown action", inputs: { action: "replace" }, names: "action", says: /'set', 'add', 'remove', 'disable'/ },
       { what: "includeAgentIp that is not a boolean", inputs: { includeAgentIp: "1" }, names: "includeAgentIp" },
       { what: "an unknown agentIpScope", inputs: { includeAgentIp: true, agentIpScope: "forever" }, names: "agentIpScope" },
@@ -172,20 +185,29 @@ describe("test/reliability/bad-inputs", () => {
       { what: "a binding selector starting with '-'", inputs: { bindingSelector: "-sel" }, names: "bindingSelector" },
       { what: "a 64-character binding selector", inputs: { bindingSelector: long(64) }, names: "bindingSelector" },
       { what: "allowKubenet that is not a boolean", inputs: { allowKubenet: "maybe" }, names: "allowKubenet" },
-      { what: "workload identity without a service account", inputs: { identityMode: "workloadIdentity" }, names: "serviceAccountName" },
+      {
+        what: "workload identity without a service account",
+        inputs: { identityMode: "workloadIdentity", podIdentityName: undefined },
+        names: "serviceAccountName",
+      },
       {
         what: "a service account with a space",
-        inputs: { identityMode: "workloadIdentity", serviceAccountName: "Todo SA" },
+        inputs: { identityMode: "workloadIdentity", podIdentityName: undefined, serviceAccountName: "Todo SA" },
         names: "serviceAccountName",
       },
       {
         what: "a one-character federated credential name",
-        inputs: { identityMode: "workloadIdentity", serviceAccountName: "sa", federatedCredentialName: "x" },
+        inputs: { identityMode: "workloadIdentity", podIdentityName: undefined, serviceAccountName: "sa", federatedCredentialName: "x" },
         names: "federatedCredentialName",
       },
       {
         what: "a 121-character federated credential name",
-        inputs: { identityMode: "workloadIdentity", serviceAccountName: "sa", federatedCredentialName: long(121) },
+        inputs: {
+          identityMode: "workloadIdentity",
+          podIdentityName: undefined,
+          serviceAccountName: "sa",
+          federatedCredentialName: long(121),
+        },
         names: "federatedCredentialName",
       },
       {
@@ -195,6 +217,24 @@ describe("test/reliability/bad-inputs", () => {
       },
       { what: "a cluster name starting with '-'", inputs: { clusterName: "-aks" }, names: "clusterName" },
       { what: "no resource group", inputs: { resourceGroupName: undefined }, names: "resourceGroupName" },
+      {
+        what: "a service account with podIdentity (an input of the other mode)",
+        inputs: { serviceAccountName: "todo-sa" },
+        names: "serviceAccountName",
+        says: /identityMode 'workloadIdentity', but identityMode is 'podIdentity'/,
+      },
+      {
+        what: "podIdentityName without identityMode (the default is Workload ID)",
+        inputs: { identityMode: undefined, serviceAccountName: "todo-sa" },
+        names: "podIdentityName",
+        says: /\(the default\)\. Remove it for Workload ID, or set identityMode: podIdentity/,
+      },
+      {
+        what: "an identity from a variable that is not defined",
+        inputs: { identity: "$(identityName)" },
+        names: "identity",
+        says: /'\$\(identityName\)' was not expanded: no variable 'identityName' is defined .* Is it defined .*stageDependencies/,
+      },
     ],
     KeyVaultSecrets: [
       { what: "a vault name with '--'", inputs: { keyVaultName: "kv--bad" }, names: "keyVaultName" },
@@ -226,7 +266,13 @@ describe("test/reliability/bad-inputs", () => {
         what: "an unexpanded macro (undefined variable)",
         inputs: { secrets: "db-url=$(notDefined)" },
         names: "secrets",
-        says: /unexpanded macro/,
+        says: /line 1 \('db-url'\): '\$\(notDefined\)' was not expanded/,
+      },
+      {
+        what: "a grantee from a step output that has not run in this job",
+        inputs: { grantTo: "$(identity.principalId)" },
+        names: "grantTo",
+        says: /'\$\(identity\.principalId\)' was not expanded.*output of a step named 'identity'.*earlier in the same job.*stageDependencies\.<stage>\.<job>\.outputs\['identity\.principalId'\]/,
       },
       {
         what: "a dotted name with nameMapping strict",
@@ -305,6 +351,12 @@ describe("test/reliability/bad-inputs", () => {
         what: "an excluded namespace with upper case",
         inputs: { excludedNamespaces: "kube-system, Monitoring" },
         names: "excludedNamespaces",
+      },
+      {
+        what: "a commented list of definition IDs with one name in it",
+        inputs: { customPolicyDefinitionIds: "# team policies\nrequire-team-label   # by name, not ID\n" },
+        names: "customPolicyDefinitionIds",
+        says: /^customPolicyDefinitionIds: line 2: 'require-team-label' is not a policy definition ID/,
       },
       { what: "an effect other than Audit or Deny", inputs: { effect: "Disabled" }, names: "effect" },
       { what: "an unknown enforcement mode", inputs: { enforcementMode: "Off" }, names: "enforcementMode" },

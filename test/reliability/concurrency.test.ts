@@ -71,6 +71,7 @@ describe("test/reliability/concurrency", () => {
     const inputs = (identity: string, namespace: string) => ({
       resourceGroupName: "rg-conc",
       clusterName: name,
+      identityMode: "podIdentity",
       identity,
       namespace,
       podIdentityName: "app",
@@ -213,7 +214,14 @@ describe("test/reliability/concurrency", () => {
       },
     });
     const run = await fx.run("EnablePodIdentity", {
-      inputs: { resourceGroupName: "rg-conc", clusterName: name, identity: identity.name, namespace: "todo", podIdentityName: "app" },
+      inputs: {
+        resourceGroupName: "rg-conc",
+        clusterName: name,
+        identityMode: "podIdentity",
+        identity: identity.name,
+        namespace: "todo",
+        podIdentityName: "app",
+      },
     });
     assertSucceeded(run);
     const now = fx.azure.store.get(cluster.id)!;

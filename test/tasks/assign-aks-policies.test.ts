@@ -85,6 +85,12 @@ describe("test/tasks/assign-aks-policies", () => {
     assertSucceeded(run);
 
     assert.equal(addonOf(name), true);
+    const listed = fx.azure.requests.filter((r) => r.method === "GET" && /\/policyAssignments$/i.test(r.path));
+    assert.deepEqual(
+      listed.map((r) => [r.path, r.query["$filter"]]),
+      [[`${id}/providers/Microsoft.Authorization/policyAssignments`, "atExactScope()"]],
+      "the cluster's assignments are listed at its own resource ID, with no empty path segment",
+    );
     const clusterPut = fx.armWrites().filter((r) => r.method === "PUT" && r.path.toLowerCase() === id.toLowerCase());
     assert.equal(clusterPut.length, 1, "one cluster write");
     assert.ok(clusterPut[0]!.ifMatch, "the cluster write is conditional");

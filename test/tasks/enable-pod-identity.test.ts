@@ -35,7 +35,15 @@ describe("test/tasks/enable-pod-identity", () => {
   }
 
   function podInputs(name: string, identity: ArmResource, extra: Record<string, string | boolean> = {}) {
-    return { resourceGroupName: RG, clusterName: name, identity: identity.name, namespace: "todo", podIdentityName: "todo-app", ...extra };
+    return {
+      resourceGroupName: RG,
+      clusterName: name,
+      identityMode: "podIdentity",
+      identity: identity.name,
+      namespace: "todo",
+      podIdentityName: "todo-app",
+      ...extra,
+    };
   }
 
   function workloadInputs(name: string, identity: ArmResource, extra: Record<string, string | boolean> = {}) {
@@ -122,8 +130,16 @@ describe("test/tasks/enable-pod-identity", () => {
       assert.equal(run.outputs.principalId, identity.properties!["principalId"]);
       assert.equal(run.outputs.bindingSelector, "todo-app");
       assert.equal(run.outputs.changed, "true");
-      assert.equal(run.warnings.filter((w) => /deprecated/.test(w)).length, 1, "the deprecation is said once");
-      assert.match(run.warnings.join("\n"), /identityMode: workloadIdentity/);
+      const deprecation = run.warnings.filter((w) => /deprecated/.test(w));
+      assert.equal(deprecation.length, 1, "the deprecation is said once");
+      // The migration path: the Workload ID inputs that replace this binding, and the pod label that replaces the selector.
+      for (const step of [
+        /identityMode: workloadIdentity/,
+        /serviceAccountName: /,
+        /namespace 'todo'/,
+        /instead of aadpodidbinding: todo-app/,
+      ])
+        assert.match(deprecation[0]!, step);
       assert.match(run.summaries[0]!, /aadpodidbinding: todo-app/);
     });
 
@@ -336,6 +352,76 @@ describe("test/tasks/enable-pod-identity", () => {
       assert.equal(clusterNow(name)["oidcIssuerProfile"].enabled, false);
       assert.match(run.summaries[0]!, /Dry run: nothing written/);
       assert.match(run.summaries[0]!, /Reader for the managed identity/);
+    });
+  });
+
+  describe("identityMode left out", () => {
+    it("means Workload ID: a step with serviceAccountName and no identityMode never enables the add-on or grants Managed Identity Operator", async () => {
+      const { identity, name } = setUp();
+      const { identityMode: _, ...inputs } = workloadInputs(name, identity);
+      const run = await fx.run(TASK, { inputs });
+      assertSucceeded(run);
+      assert.deepEqual(writes(), ["PUT managedClusters 200", `PUT federatedIdentityCredentials 201`]);
+      assert.notEqual(clusterNow(name)["podIdentityProfile"]?.enabled, true, "the add-on stays off");
+      assert.deepEqual(
+        assignments(MI_OPERATOR).filter((a) => a.id.startsWith(`${identity.id}/`)),
+        [],
+        "no Managed Identity Operator on the identity",
+      );
+      assert.equal(clusterNow(name)["securityProfile"].workloadIdentity?.enabled, true);
+      assert.deepEqual(run.warnings, []);
+    });
+
+    it("with podIdentityName and no identityMode, fails before anything is read or written, naming the input and both ways out", async () => {
+      const { identity, name } = setUp();
+      const run = await fx.run(TASK, {
+        inputs: { resourceGroupName: RG, clusterName: name, identity: identity.name, namespace: "todo", podIdentityName: "todo-app" },
+      });
+      assertFailedBeforeAnyWrite(
+        run,
+        /podIdentityName: is an input of identityMode 'podIdentity', but identityMode is 'workloadIdentity' \(the default\)\. Remove it for Workload ID, or set identityMode: podIdentity/,
+      );
+      assert.deepEqual(
+        fx.azure.requests.filter((r) => r.path.startsWith("/subscriptions/")),
+        [],
+        "refused before any Azure call",
+      );
+    });
+  });
+
+  describe("inputs that contradict the mode are refused before any write", () => {
+    const cases: { what: string; mode: "pod" | "workload"; extra: Record<string, string>; message: RegExp }[] = [
+      {
+        what: "serviceAccountName and federatedCredentialName with podIdentity",
+        mode: "pod",
+        extra: { serviceAccountName: "todo-sa", federatedCredentialName: "fic-todo" },
+        message:
+          /serviceAccountName and federatedCredentialName: are inputs of identityMode 'workloadIdentity', but identityMode is 'podIdentity'\. Remove them for the add-on, or set identityMode: workloadIdentity\./,
+      },
+      {
+        what: "allowKubenet: true with workloadIdentity",
+        mode: "workload",
+        extra: { allowKubenet: "true" },
+        message: /allowKubenet: is an input of identityMode 'podIdentity', but identityMode is 'workloadIdentity'\./,
+      },
+      {
+        what: "bindingSelector with workloadIdentity",
+        mode: "workload",
+        extra: { bindingSelector: "sel" },
+        message: /bindingSelector: is an input/,
+      },
+    ];
+    for (const { what, mode, extra, message } of cases) {
+      it(what, async () => {
+        const { identity, name } = setUp();
+        const inputs = mode === "pod" ? podInputs(name, identity, extra) : workloadInputs(name, identity, extra);
+        assertFailedBeforeAnyWrite(await fx.run(TASK, { inputs }), message);
+      });
+    }
+
+    it("the classic editor's hidden allowKubenet=false is no contradiction", async () => {
+      const { identity, name } = setUp();
+      assertSucceeded(await fx.run(TASK, { inputs: workloadInputs(name, identity, { allowKubenet: "false" }) }));
     });
   });
 

@@ -117,7 +117,7 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.equal(r.outputs.secretNames, "db-url,db-user,db-password");
     assert.equal(r.outputs.changed, "true");
     assert.match(r.summaries[0]!, /Secret `db-url` \| _absent_ \| created/);
-    assert.match(r.summaries[0]!, /access policies/);
+    assert.match(r.summaries[0]!, /Permission model: vault access policy\n/);
     assert.deepEqual(fx.armWrites(), [], "no grant was asked for");
   });
 
@@ -202,7 +202,7 @@ describe("test/tasks/key-vault-secrets", () => {
       const writes = fx.armWrites();
       assert.equal(writes.length, 1);
       assert.match(writes[0]!.path, /\/accessPolicies\/add$/);
-      assert.match(r.summaries[0]!, /Permission model: access policies/);
+      assert.match(r.summaries[0]!, /Permission model: vault access policy/);
       assert.match(r.summaries[0]!, /secret permissions \| `get` \| `get`, `list`/);
 
       fx.azure.clearRequests();

@@ -1,6 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, splitList, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import { readListEntries } from "../../core/inputs";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
 
 describe("test/unit/ranges", () => {
@@ -47,7 +48,25 @@ describe("test/unit/ranges", () => {
   });
 
   it("lists split on commas, spaces and new lines", () => {
-    assert.deepEqual(splitList(" 1.1.1.1, 2.2.2.0/24\n3.3.3.3\t4.4.4.4 ,,\r\n"), ["1.1.1.1", "2.2.2.0/24", "3.3.3.3", "4.4.4.4"]);
+    assert.deepEqual(
+      readListEntries(" 1.1.1.1, 2.2.2.0/24\n3.3.3.3\t4.4.4.4 ,,\r\n").map((e) => e.text),
+      ["1.1.1.1", "2.2.2.0/24", "3.3.3.3", "4.4.4.4"],
+    );
+  });
+
+  it("a commented block of ranges is accepted: '#' lines and trailing comments are no entries", () => {
+    const ranges = parseRanges("# office\n203.0.113.0/24   # office LAN\n198.51.100.7 # vpn gateway\n\n  # end");
+    assert.deepEqual(
+      ranges.map((r) => r.cidr),
+      ["203.0.113.0/24", "198.51.100.7/32"],
+    );
+  });
+
+  it("an unusable entry of a multi-line list is named with its line and the reason", () => {
+    assert.throws(
+      () => parseRanges("203.0.113.0/24 # office\noffice-vpn\n"),
+      /authorizedIpRanges: line 2: 'office-vpn' is not an IPv4 address or CIDR/,
+    );
   });
 
   it("parseRanges names the input and reports every bad entry at once", () => {
