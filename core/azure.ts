@@ -7,6 +7,7 @@ import {
   type PipelineOptions,
   type PipelinePolicy,
 } from "@azure/core-rest-pipeline";
+import type { Readable } from "node:stream";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 import { perTryTimeoutPolicy } from "./timeout";
@@ -108,19 +109,38 @@ export function sharingTokenRequests(credential: TokenCredential): TokenCredenti
   };
 }
 
-/** GETs a small text resource (not Azure) through the agent's proxy, with the same retries and a shorter timeout per try. */
-export async function getText(url: string, timeoutMs = 30_000): Promise<string> {
-  const { additionalPolicies, ...options } = pipelineOptions(url, timeoutMs);
-  const pipeline = createPipelineFromOptions(options);
+/**
+ * GETs a small text resource (not Azure) through the agent's proxy, with the same retries and a
+ * shorter timeout per try. The body is read as a stream and refused past `maxBytes`, so a hostile
+ * or broken server cannot feed the task an unbounded answer.
+ */
+export async function getText(url: string, options: { timeoutMs?: number; maxBytes: number }): Promise<string> {
+  const { additionalPolicies, ...pipelineSettings } = pipelineOptions(url, options.timeoutMs ?? 30_000);
+  const pipeline = createPipelineFromOptions(pipelineSettings);
   for (const { policy } of additionalPolicies) pipeline.addPolicy(policy, { afterPhase: "Retry" });
   const request = createPipelineRequest({
     url,
     method: "GET",
     headers: createHttpHeaders({ accept: "text/plain" }),
+    streamResponseStatusCodes: new Set([200]),
   });
   const response = await pipeline.sendRequest(createDefaultHttpClient(), request);
-  if (response.status !== 200) {
+  // Node's HTTP client hands back its IncomingMessage, a Readable.
+  const body = response.readableStreamBody as Readable | undefined;
+  if (response.status !== 200 || !body) {
+    body?.destroy();
     throw new Error(`${url} answered HTTP ${response.status}`);
   }
-  return response.bodyAsText ?? "";
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    length += buffer.length;
+    if (length > options.maxBytes) {
+      body.destroy();
+      throw new Error(`${url} answered more than ${options.maxBytes} bytes, which is not an IP address`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

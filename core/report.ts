@@ -117,6 +117,8 @@ export interface RunReport {
   /** The Azure resource, e.g. "managed cluster 'aks-prod' in resource group 'rg-prod'". */
   target: Text;
   outcome: Outcome;
+  /** Replaces the outcome's standard wording where it would mislead (e.g. a write that changed no lasting setting). */
+  headline?: string;
   /** Rows of the before → after table. */
   changes: { setting: Text; before: Text; after: Text }[];
   /** Further facts, one a bullet. */
@@ -135,7 +137,12 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
 
 /** The job summary (markdown). */
 export function renderReport(report: RunReport): string {
-  const parts = [`### ${markdownText(report.title)}`, "", `**${OUTCOME_TEXT[report.outcome]}** — ${toMarkdown(report.target)}`, ""];
+  const parts = [
+    `### ${markdownText(report.title)}`,
+    "",
+    `**${markdownText(report.headline ?? OUTCOME_TEXT[report.outcome])}** — ${toMarkdown(report.target)}`,
+    "",
+  ];
   if (report.changes.length) {
     parts.push(
       markdownTable(
@@ -166,7 +173,7 @@ export function renderReport(report: RunReport): string {
  * fences, a table row as its first cell followed by the others under their headers.
  */
 export function renderReportLog(report: RunReport): string[] {
-  const lines = [`${report.title} — ${OUTCOME_TEXT[report.outcome]} (${toPlainText(report.target)})`];
+  const lines = [`${report.title} — ${report.headline ?? OUTCOME_TEXT[report.outcome]} (${toPlainText(report.target)})`];
   for (const change of report.changes)
     lines.push(`  ${toPlainText(change.setting)}: ${toPlainText(change.before)} → ${toPlainText(change.after)}`);
   for (const detail of report.details) lines.push(`  ${toPlainText(detail)}`);

@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from "node:http";
 import type { Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { ApiServerEndpoints } from "./api-server";
 import { armAuthenticator } from "./arm-auth";
 import { Directory } from "./directory";
 import { FaultInjector } from "./faults";
@@ -82,8 +83,10 @@ export interface LocalAzure {
   managedIdentityClientId: string;
   /** The object id of a registered service principal or managed identity. */
   objectIdOf(clientId: string): string | undefined;
-  /** Answered as text/plain by GET {url}/ip. */
+  /** Answered as text/plain by GET {url}/ip; the address the clusters' API servers see the agent connect from. */
   publicIp: string;
+  /** The clusters' API server endpoints (`https://<fqdn>`), which admit the agent once its address is in force. */
+  apiServers: ApiServerEndpoints;
   store: ResourceStore;
   faults: FaultInjector;
   requests: RequestLogEntry[];
@@ -121,7 +124,17 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       res.destroy();
     });
   };
-  const https = createHttpsServer({ cert: certificate.cert, key: certificate.key }, handle("https"));
+  // Filled in once the store exists; the server must exist first to learn its port.
+  const endpoints: { apiServers?: ApiServerEndpoints } = {};
+  const https = createHttpsServer(
+    {
+      cert: certificate.cert,
+      key: certificate.key,
+      SNICallback: (servername, done) => (endpoints.apiServers ? endpoints.apiServers.sniCallback(servername, done) : done(null)),
+    },
+    handle("https"),
+  );
+  https.on("connection", (socket: Socket) => endpoints.apiServers?.track(socket));
   const imds = createHttpServer(handle("imds"));
   https.on("connection", connectionOpened);
   imds.on("connection", connectionOpened);
@@ -152,14 +165,17 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const ado = createAdoOidc({ url, key: new SigningKey(), directory, organization: "local-org", project: "local-project" });
 
   let publicIp = "203.0.113.10";
+  const apiServers = new ApiServerEndpoints(store, () => publicIp);
+  endpoints.apiServers = apiServers;
   router.add([
     ...entraRoutes({ url: authorityUrl, tenantId, directory }),
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
     ...publicIpRoutes(() => publicIp),
     ...subscriptionRoutes(armEnv),
+    ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
-    ...managedClusterRoutes(armEnv),
+    ...managedClusterRoutes({ ...armEnv, apiServers }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
@@ -205,12 +221,14 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     set publicIp(value: string) {
       publicIp = value;
     },
+    apiServers,
     store,
     faults,
     requests: log.entries,
     clearRequests: () => log.clear(),
     issuedTokens: directory.issuedTokens,
     close: async () => {
+      apiServers.close();
       await Promise.all([close(https), close(imds)]);
       await certificate.dispose();
     },

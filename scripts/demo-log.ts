@@ -120,7 +120,15 @@ export function runTable(run: PipelineRun): string[] {
     ...run.steps.map((step) => {
       const w = writes(step);
       const changed = step.run?.outputs["changed"] ?? "—";
-      return `   ${label(step).padEnd(width)}  ${(step.succeeded ? "ok" : "FAILED").padEnd(6)}  ${changed.padEnd(7)}  ${step.parallel ? "(stage)" : w.arm + w.vault}`;
+      return `   ${label(step).padEnd(width)}  ${(step.succeeded ? "ok" : "FAILED").padEnd(6)}  ${changed.padEnd(7)}  ${step.parallel ? "(stage)" : w.arm + w.vault}${outcomeNote(step)}`;
     }),
   ];
+}
+
+/** What a step without a `changed` output did (a post-job step), or job-scoped access a step opened: from its summary and outputs. */
+function outcomeNote(step: StepResult): string {
+  const jobScoped = step.run?.outputs["jobScopedAccess"];
+  if (jobScoped) return `  (job-scoped access opened: ${jobScoped})`;
+  const headline = step.kind === "post" ? /^\*\*(.+?)\*\*/m.exec(step.run?.summaries[0] ?? "")?.[1] : undefined;
+  return headline ? `  (${headline})` : "";
 }

@@ -242,6 +242,14 @@ export const hardeningPipeline: Pipeline = {
 export const DEMO_AGENT_IP = "198.51.100.200";
 
 /**
+ * In the demo a newly authorized address reaches the API server only after two of the agent's
+ * connection attempts were dropped (AKS applies authorized ranges late), and each attempt gives up
+ * after half a second instead of ten, so the wait shows without slowing the demo down.
+ */
+export const DEMO_BLOCKED_PROBES = 2;
+export const DEMO_VARIABLES = { "AksHardening.ApiServerProbeTimeoutSeconds": "0.5" };
+
+/**
  * What the pipeline starts from in the local Azure: the cluster (Azure CNI, API server open to every
  * address), the app's user-assigned identity, and the key vault whose access policy lets the pipeline's
  * service connection (`connectionObjectId`) write secrets.
@@ -256,6 +264,14 @@ export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): v
     ],
   });
   azure.publicIp = DEMO_AGENT_IP;
+  azure.apiServers.propagationProbes = DEMO_BLOCKED_PROBES;
+}
+
+/** Whether the cluster's API server lets the agent in now (its ranges in force, not just written). */
+export function apiServerAdmitsAgent(azure: LocalAzure): boolean {
+  const v = hardeningPipeline.variables;
+  const fqdn = azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!)?.properties?.["fqdn"];
+  return typeof fqdn === "string" && azure.apiServers.admitsAgent(fqdn);
 }
 
 /**

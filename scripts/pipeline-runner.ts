@@ -56,6 +56,8 @@ export interface PipelineRunOptions {
   external?: (step: PipelineStep, inputs: Inputs) => Promise<ExternalResult> | ExternalResult;
   /** Called as each step ends; for the legs of a matrix, each leg's steps together as the leg ends. */
   onStep?: (result: StepResult) => void;
+  /** Variables every step sees that the definition does not hold (e.g. a shorter API server probe in the demo). */
+  variables?: Record<string, string>;
 }
 
 export interface PipelineRun {
@@ -155,7 +157,10 @@ async function runJob(
     // The agent resolves the service connection by name; the fixture passes its endpoint.
     const { azureSubscription, ...taskInputs } = inputs;
     if (azureSubscription !== SERVICE_CONNECTION) throw new Error(`${step.displayName}: unknown service connection '${azureSubscription}'`);
-    const run = await runStep(path.join(taskDir, "index.js"), fx.stepOptions({ inputs: taskInputs, secrets: options.secrets }));
+    const run = await runStep(
+      path.join(taskDir, "index.js"),
+      fx.stepOptions({ inputs: taskInputs, secrets: options.secrets, ...(options.variables ? { variables: options.variables } : {}) }),
+    );
     const succeeded = run.result === "Succeeded" || run.result === "SucceededWithIssues";
     jobSucceeded = succeeded;
     steps.push({ ...base, kind: "main", run, succeeded, requests: fx.azure.requests.slice(before) });
@@ -168,7 +173,12 @@ async function runJob(
 
   for (const post of postJob.reverse()) {
     const before = fx.azure.requests.length;
-    const stepOptions = fx.stepOptions({ inputs: post.inputs, secrets: options.secrets, taskVariables: post.taskVariables });
+    const stepOptions = fx.stepOptions({
+      inputs: post.inputs,
+      secrets: options.secrets,
+      taskVariables: post.taskVariables,
+      ...(options.variables ? { variables: options.variables } : {}),
+    });
     const run = await runStep(path.join(fx.taskDir(post.taskName), "post.js"), {
       ...stepOptions,
       env: { ...stepOptions.env, AGENT_JOBSTATUS: jobSucceeded ? "Succeeded" : "Failed" },

@@ -21,7 +21,12 @@ import {
 const NAMESPACE = "Microsoft.ContainerService";
 const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
 
-export function managedClusterRoutes(env: ArmEnv): Route[] {
+/** Told of every accepted cluster write, before it changes anything (the API server's firewall lags behind it). */
+export interface ClusterWriteObserver {
+  beforeWrite(cluster: ArmResource): void;
+}
+
+export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteObserver }): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
 
@@ -96,6 +101,7 @@ export function managedClusterRoutes(env: ArmEnv): Route[] {
           }
         }
 
+        if (current) env.apiServers?.beforeWrite(current);
         const base: ArmResource =
           current ??
           defaultManagedCluster({

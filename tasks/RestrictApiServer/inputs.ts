@@ -28,6 +28,10 @@ export interface RestrictApiServerRequest {
   agentIpServiceUrl: string;
   dryRun: boolean;
   busyTimeoutMs: number;
+  /** How long to wait for the API server to admit the agent after opening it (0: do not wait). */
+  apiServerWaitMs: number;
+  /** One reachability probe's limit. */
+  apiServerProbeTimeoutMs: number;
   /** Inputs that do not apply to the action and were ignored, for a warning. */
   ignored: string[];
 }
@@ -87,6 +91,8 @@ export function readRequest(): RestrictApiServerRequest {
     agentIpServiceUrl,
     dryRun,
     busyTimeoutMs: readBusyTimeoutMs(),
+    apiServerWaitMs: readWaitSeconds() * 1000,
+    apiServerProbeTimeoutMs: readProbeTimeoutSeconds() * 1000,
     ignored,
   };
 }
@@ -129,13 +135,40 @@ function readServiceUrl(): string {
   } catch {
     throw new InputError(
       "agentIpServiceUrl",
-      `'${value}' is not a URL; enter an http(s) URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
+      `'${value}' is not a URL; enter an https URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
     );
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new InputError("agentIpServiceUrl", `'${value}' must be an http or https URL.`);
+  // Its answer is written into the cluster's firewall: over plain http anyone on the path could choose it.
+  if (url.protocol !== "https:") {
+    throw new InputError(
+      "agentIpServiceUrl",
+      `'${value}' must be an https URL (its answer is written into the cluster's firewall), e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
+    );
   }
   return url.toString();
+}
+
+/** AKS documents up to two minutes for authorized ranges to apply; three leave room for a slow region. */
+const DEFAULT_API_SERVER_WAIT_SECONDS = 180;
+
+function readWaitSeconds(): number {
+  const text = readString("waitForApiServerSeconds");
+  if (text === undefined) return DEFAULT_API_SERVER_WAIT_SECONDS;
+  if (!/^\d+$/.test(text) || Number(text) > 3600) {
+    throw new InputError(
+      "waitForApiServerSeconds",
+      `'${text}' is not a number of seconds from 0 to 3600; enter e.g. ${DEFAULT_API_SERVER_WAIT_SECONDS}, or 0 to go on without waiting for the API server to admit the agent.`,
+    );
+  }
+  return Number(text);
+}
+
+function readProbeTimeoutSeconds(): number {
+  // A blocked address gets no answer at all: a probe waits this long before it counts as "not yet".
+  const seconds = readSecondsVariable("AksHardening.ApiServerProbeTimeoutSeconds", 10);
+  if (seconds <= 0)
+    throw new InputError("AksHardening.ApiServerProbeTimeoutSeconds", `'${seconds}' must be a number of seconds above zero.`);
+  return seconds;
 }
 
 function readBusyTimeoutMs(): number {

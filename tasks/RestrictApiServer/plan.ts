@@ -1,5 +1,16 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import {
+  formatJobScopedIps,
+  formatUntil,
+  isLeftBehind,
+  JOB_SCOPED_IPS_TAG,
+  MAX_TAG_VALUE_LENGTH,
+  readJobScopedIps,
+  withJobScopedIps,
+  type JobScopedIpHold,
+  type JobScopedIps,
+} from "../../core/job-scoped-ips";
 import type { AgentIpScope, RangeAction } from "./inputs";
 import { aggregateRanges, covers, foldRanges, isRangeError, overlaps, parseIpv4Range, type Ipv4Range } from "./ranges";
 
@@ -14,6 +25,16 @@ export interface RangesRequest {
   /** The agent's public IP as /32, when includeAgentIp is set. */
   agentIp?: Ipv4Range;
   agentIpScope: AgentIpScope;
+  job: JobIdentity;
+}
+
+/** This job, as the job-scoped marker records it. */
+export interface JobIdentity {
+  /** The agent running the job (core/job-scoped-ips.ts). */
+  holder: string;
+  /** When this job has ended at the latest (now + the job's timeout). */
+  until: Date;
+  now: Date;
 }
 
 /** What the cluster tells us that matters for authorized ranges. */
@@ -22,6 +43,9 @@ export interface ClusterAccess {
   privateCluster: boolean;
   basicLoadBalancer: boolean;
   vnetIntegration: boolean;
+  tags: Record<string, string>;
+  /** The job-scoped IPs RestrictApiServer recorded on the cluster. */
+  marker: JobScopedIps;
 }
 
 export interface AgentIpPlan {
@@ -33,6 +57,8 @@ export interface AgentIpPlan {
   listedBefore: boolean;
   /** The post-job step removes it. */
   removeAfterJob: boolean;
+  /** Other live jobs holding the same address: it stays until the last of them ends. */
+  sharedWith: JobScopedIpHold[];
 }
 
 export interface AuthorizedRangesPlan {
@@ -43,6 +69,13 @@ export interface AuthorizedRangesPlan {
   added: string[];
   removed: string[];
   agentIp?: AgentIpPlan;
+  /** Added and removed ranges that are the cluster's lasting configuration (not job-scoped access). */
+  lastingAdded: string[];
+  lastingRemoved: string[];
+  /** The cluster's tags after the change, when the job-scoped marker changes; undefined: tags unchanged. */
+  tags?: Record<string, string>;
+  /** Job-scoped IPs earlier jobs left behind (their post-job step failed): closed by this job's post-job step. */
+  leftBehind: JobScopedIpHold[];
   /** Explanations for the summary (folding, aggregation, meanings). */
   notes: string[];
   /** Things the user should look at (warnings in the log). */
@@ -56,12 +89,15 @@ export function clusterAccess(cluster: ManagedCluster): ClusterAccess {
     privateCluster: profile.enablePrivateCluster === true,
     basicLoadBalancer: cluster.networkProfile?.loadBalancerSku?.toLowerCase() === "basic",
     vnetIntegration: profile.enableVnetIntegration === true,
+    tags: { ...(cluster.tags ?? {}) },
+    marker: readJobScopedIps(cluster.tags),
   };
 }
 
 /**
  * The authorized-ranges change for a request against a cluster as it is. Pure: no I/O. Entries of
- * the current list that the request does not concern are kept exactly as Azure returned them.
+ * the current list that the request does not concern are kept exactly as Azure returned them, and
+ * so are addresses other jobs opened for themselves (the job-scoped marker, core/job-scoped-ips.ts).
  */
 export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAccess): AuthorizedRangesPlan {
   if (cluster.privateCluster) {
@@ -75,10 +111,26 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     );
   }
 
+  const { holder: me, now } = request.job;
   const before = cluster.authorizedIPRanges;
   const notes: string[] = [];
   const warnings: string[] = [];
   const current = before.map((text) => ({ text, range: parsedOrUndefined(text) }));
+  const listed = new Set(before.map(canonical));
+
+  // Holds on addresses no longer listed were closed some other way (by hand, a `set`): forgotten.
+  let holds = cluster.marker.holds.filter((hold) => listed.has(hold.cidr));
+  const forgotten = unique(cluster.marker.holds.filter((hold) => !listed.has(hold.cidr)).map((hold) => hold.cidr));
+  if (forgotten.length) notes.push(`${forgotten.join(", ")} no longer authorized; removed from the job-scoped marker.`);
+  const heldBefore = new Set(holds.map((hold) => hold.cidr));
+  /** Entries users (or permanent runs) put there: the lasting configuration. */
+  const lasting = current.filter((entry) => !heldBefore.has(canonical(entry.text)));
+  /** A user who names a job-scoped address authorizes it on purpose: no job closes it any more. */
+  const adopt = (cidr: string) => {
+    if (!heldBefore.has(cidr) || !holds.some((hold) => hold.cidr === cidr)) return;
+    holds = holds.filter((hold) => hold.cidr !== cidr);
+    notes.push(`${cidr} was open for a job only; it is now authorized for good.`);
+  };
 
   const { kept: requested, folded } = foldRanges(request.ranges);
   for (const { range, into } of folded) {
@@ -94,9 +146,11 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     case "set":
       // Entries already present keep the spelling Azure returned, so an equal list is no change.
       after = requested.map((range) => current.find((entry) => entry.range?.cidr === range.cidr)?.text ?? range.cidr);
+      for (const range of requested) adopt(range.cidr);
       break;
     case "disable":
       after = [];
+      holds = [];
       if (before.length > 0) {
         warnings.push(
           "The API server's authorized IP ranges are disabled: the API server now accepts connections from every address on the internet.",
@@ -104,11 +158,14 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       }
       break;
     case "add": {
-      after = [...before];
+      after = lasting.map((entry) => entry.text);
       for (const range of requested) {
-        const coveredBy = current.find((entry) => entry.range && covers(entry.range, range));
+        const coveredBy = lasting.find((entry) => entry.range && covers(entry.range, range));
         if (coveredBy) notes.push(`${range.cidr} is already authorized (by ${coveredBy.text}); not added again.`);
-        else after.push(range.cidr);
+        else if (heldBefore.has(range.cidr)) {
+          adopt(range.cidr);
+          after.push(current.find((entry) => entry.range?.cidr === range.cidr)?.text ?? range.cidr);
+        } else after.push(range.cidr);
       }
       if (before.length === 0 && after.length > 0) {
         warnings.push(
@@ -118,10 +175,14 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       break;
     }
     case "remove": {
-      after = current
+      after = lasting
         .filter((entry) => !(entry.range && requested.some((range) => covers(range, entry.range!))))
         .map((entry) => entry.text);
       for (const range of requested) {
+        for (const cidr of heldBefore) {
+          const held = parsedOrUndefined(cidr);
+          if (held && covers(range, held)) holds = holds.filter((hold) => hold.cidr !== cidr);
+        }
         const removedAny = current.some((entry) => entry.range && covers(range, entry.range));
         const stillAuthorizing = current.filter((entry) => entry.range && overlaps(entry.range, range) && !covers(range, entry.range));
         if (stillAuthorizing.length > 0) {
@@ -142,46 +203,61 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     }
   }
 
-  const limit = cluster.vnetIntegration ? MAX_RANGES_VNET_INTEGRATION : MAX_RANGES;
   let agentIp: AgentIpPlan | undefined;
+  let agentHold: JobScopedIpHold | undefined;
   if (request.agentIp) {
     const agent = request.agentIp;
-    const listedBefore = current.some((entry) => entry.range?.cidr === agent.cidr);
+    const listedBefore = lasting.some((entry) => entry.range?.cidr === agent.cidr);
+    const open = after.length === 0 && !holds.length;
     const coveredBy = after
       .map((text) => ({ text, range: parsedOrUndefined(text) }))
       .find((entry) => entry.range && covers(entry.range, agent));
-    const alreadyAuthorized = after.length === 0 || coveredBy !== undefined;
-    if (after.length === 0)
-      notes.push(`The agent's address ${agent.cidr} can reach the API server, which accepts every address; not added.`);
+    const alreadyAuthorized = open || coveredBy !== undefined;
+    if (open) notes.push(`The agent's address ${agent.cidr} can reach the API server, which accepts every address; not added.`);
     else if (coveredBy) notes.push(`The agent's address ${agent.cidr} is already authorized (by ${coveredBy.text}).`);
+    const jobScoped = !alreadyAuthorized && !listedBefore && request.agentIpScope === "job";
+    if (!alreadyAuthorized && !jobScoped) {
+      // Listed by a user before, or wanted permanently: part of the lasting list, closed by no job.
+      adopt(agent.cidr);
+      after.push(current.find((entry) => entry.range?.cidr === agent.cidr)?.text ?? agent.cidr);
+    }
+    if (jobScoped) {
+      agentHold = { cidr: agent.cidr, holder: me, until: request.job.until };
+      holds = [...holds.filter((hold) => !(hold.cidr === agent.cidr && hold.holder === me)), agentHold];
+    }
     agentIp = {
       cidr: agent.cidr,
       scope: request.agentIpScope,
       alreadyAuthorized,
       listedBefore,
-      removeAfterJob: !alreadyAuthorized && request.agentIpScope === "job" && !listedBefore,
+      removeAfterJob: jobScoped,
+      sharedWith: holds.filter((hold) => hold.cidr === agent.cidr && hold !== agentHold && !isLeftBehind(hold, now, me)),
     };
   }
 
-  // The job's own agent entry is kept out of aggregation so the post-job step finds it as it was added.
-  const agentEntries = agentIp && !agentIp.alreadyAuthorized ? 1 : 0;
-  if (after.length + agentEntries > limit) {
+  // Job-scoped entries stay out of joining (each must be found as added, to be closed alone), after the lasting ones.
+  const heldEntries = unique(holds.map((hold) => hold.cidr))
+    .filter((cidr) => !after.some((text) => canonical(text) === cidr))
+    .map((cidr) => current.find((entry) => entry.range?.cidr === cidr)?.text ?? cidr);
+  if (request.action === "disable") heldEntries.length = 0;
+  const limit = cluster.vnetIntegration ? MAX_RANGES_VNET_INTEGRATION : MAX_RANGES;
+  if (after.length + heldEntries.length > limit) {
     const parsed = after.map((text) => ({ text, range: parsedOrUndefined(text) }));
     const unparsed = parsed.filter((entry) => !entry.range).map((entry) => entry.text);
     const aggregated = aggregateRanges(parsed.flatMap((entry) => (entry.range ? [entry.range] : [])));
     const count = after.length;
     after = [...unparsed, ...aggregated.map((range) => range.cidr)];
-    if (after.length + agentEntries > limit) {
+    if (after.length + heldEntries.length > limit) {
       throw new InputError(
         "authorizedIpRanges",
-        `the cluster would need ${after.length + agentEntries} authorized ranges even after joining adjacent ones, over AKS's limit of ${limit}${cluster.vnetIntegration ? "" : " (2,000 with API server VNet integration)"}. Use wider CIDRs or fewer entries.`,
+        `the cluster would need ${after.length + heldEntries.length} authorized ranges even after joining adjacent ones, over AKS's limit of ${limit}${cluster.vnetIntegration ? "" : " (2,000 with API server VNet integration)"}. Use wider CIDRs or fewer entries.`,
       );
     }
     notes.push(
       `${count} ranges are over AKS's limit of ${limit}; adjacent and overlapping ranges were joined into ${after.length} CIDRs covering exactly the same addresses.`,
     );
   }
-  if (agentIp && !agentIp.alreadyAuthorized) after.push(agentIp.cidr);
+  after.push(...heldEntries);
 
   if (after.includes(OUTBOUND_IP_ONLY)) {
     notes.push(
@@ -189,55 +265,121 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     );
   }
 
-  const beforeSet = new Set(before.map(canonical));
-  const afterSet = new Set(after.map(canonical));
-  const added = after.filter((text) => !beforeSet.has(canonical(text)));
-  const removed = before.filter((text) => !afterSet.has(canonical(text)));
-  return {
-    empty: added.length === 0 && removed.length === 0,
-    action: request.action,
-    before,
-    // A list equal to the current one as a set is written back in its current order.
-    after: added.length === 0 && removed.length === 0 ? before : after,
-    added,
-    removed,
-    ...(agentIp ? { agentIp } : {}),
-    notes,
-    warnings,
-  };
+  const leftBehind = holds.filter((hold) => hold !== agentHold && isLeftBehind(hold, now, me));
+  const tags = markerChange(cluster, { holds, unreadable: cluster.marker.unreadable });
+  return finishPlan({ action: request.action, before, after, heldBefore, holds, tags, leftBehind, notes, warnings, agentIp });
+}
+
+/** What the post-job step did or would do, for its summary. */
+export interface ReleasePlan extends AuthorizedRangesPlan {
+  /** Holds released: this job's, and those earlier jobs left behind. */
+  released: JobScopedIpHold[];
+  /** Addresses taken off the list because no job holds them any more. */
+  closed: string[];
+  /** Released addresses that stay because other live jobs still hold them. */
+  stillHeld: JobScopedIpHold[];
 }
 
 /**
- * The post-job step's change: remove the agent's /32 that the main step added. When it is the last
- * entry, removing it would open the API server to everyone, so it stays and a warning says so.
+ * The post-job step's change: release this job's hold and any hold an earlier job left behind,
+ * and close each address no job holds any more. Addresses without a hold (authorized by a user or
+ * permanently) are never touched. Closing the last entry would open the API server to everyone,
+ * so then it stays, with its hold, and a warning says so.
  */
-export function planAgentIpRemoval(agentCidr: string, cluster: ClusterAccess): AuthorizedRangesPlan {
+export function planJobScopedRelease(job: Pick<JobIdentity, "holder" | "now">, cluster: ClusterAccess): ReleasePlan {
   const before = cluster.authorizedIPRanges;
-  const base = { action: "remove" as const, before, notes: [] as string[], warnings: [] as string[] };
-  if (!before.some((text) => canonical(text) === agentCidr)) {
-    return {
-      ...base,
-      empty: true,
-      after: before,
-      added: [],
-      removed: [],
-      notes: [`The agent's address ${agentCidr} is no longer in the list; nothing to remove.`],
-    };
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  const listed = new Set(before.map(canonical));
+  const heldBefore = new Set(cluster.marker.holds.map((hold) => hold.cidr));
+  const gone = unique(cluster.marker.holds.filter((hold) => !listed.has(hold.cidr)).map((hold) => hold.cidr));
+  if (gone.length) notes.push(`${gone.join(", ")} no longer authorized (closed some other way); removed from the job-scoped marker.`);
+  const holdsListed = cluster.marker.holds.filter((hold) => listed.has(hold.cidr));
+  const released = holdsListed.filter((hold) => isLeftBehind(hold, job.now, job.holder));
+  let holds = holdsListed.filter((hold) => !released.includes(hold));
+  let closed = unique(released.map((hold) => hold.cidr)).filter((cidr) => !holds.some((hold) => hold.cidr === cidr));
+  const stillHeld = holds.filter((hold) => released.some((mine) => mine.cidr === hold.cidr));
+  let after = before.filter((text) => !closed.includes(canonical(text)));
+  if (before.length > 0 && after.length === 0) {
+    warnings.push(
+      `${closed.join(", ")} ${closed.length === 1 ? "is" : "are"} the only authorized range left; removing ${closed.length === 1 ? "it" : "them"} would open the API server to every address, so ${closed.length === 1 ? "it stays" : "they stay"}. Add the ranges that should have access, then re-run.`,
+    );
+    holds = [...holds, ...released];
+    closed = [];
+    after = before;
   }
-  const after = before.filter((text) => canonical(text) !== agentCidr);
-  if (after.length === 0) {
-    return {
-      ...base,
-      empty: true,
-      after: before,
-      added: [],
-      removed: [],
-      warnings: [
-        `The agent's address ${agentCidr} is the only authorized range left; removing it would open the API server to every address, so it stays. Add the ranges that should have access and remove it.`,
-      ],
-    };
+  const tags = markerChange(cluster, { holds, unreadable: cluster.marker.unreadable });
+  const plan = finishPlan({ action: "remove", before, after, heldBefore, holds, tags, leftBehind: [], notes, warnings });
+  return { ...plan, released: closed.length || tags ? released : [], closed, stillHeld };
+}
+
+/** The tags to write when the marker's content changes, every other tag as read; undefined when it does not. */
+function markerChange(cluster: ClusterAccess, marker: JobScopedIps): Record<string, string> | undefined {
+  const value = formatJobScopedIps(marker);
+  if (value === formatJobScopedIps(cluster.marker)) return undefined;
+  if (value.length > MAX_TAG_VALUE_LENGTH) {
+    throw new TaskError(
+      `The cluster's tag '${JOB_SCOPED_IPS_TAG}', which records the addresses opened for running jobs, has no room for another (${marker.holds.length} holds, over Azure's ${MAX_TAG_VALUE_LENGTH}-character limit for a tag value); nothing was changed. Let the running jobs end, or use agentIpScope 'permanent' for an agent address that is always allowed.`,
+    );
   }
-  return { ...base, empty: false, after, added: [], removed: before.filter((text) => canonical(text) === agentCidr) };
+  const hasTag = Object.keys(cluster.tags).some((name) => name.toLowerCase() === JOB_SCOPED_IPS_TAG);
+  if (!hasTag && value && Object.keys(cluster.tags).length >= MAX_TAGS) {
+    throw new TaskError(
+      `The cluster already has ${MAX_TAGS} tags, Azure's limit, so the task cannot add its tag '${JOB_SCOPED_IPS_TAG}' that records the address opened for this job; nothing was changed. Remove a tag, or use agentIpScope 'permanent'.`,
+    );
+  }
+  return withJobScopedIps(cluster.tags, marker);
+}
+
+/** Azure's limit of tag name/value pairs per resource (tag-resources#limitations). */
+const MAX_TAGS = 50;
+
+function finishPlan(p: {
+  action: RangeAction;
+  before: string[];
+  after: string[];
+  heldBefore: Set<string>;
+  holds: JobScopedIpHold[];
+  tags: Record<string, string> | undefined;
+  leftBehind: JobScopedIpHold[];
+  notes: string[];
+  warnings: string[];
+  agentIp?: AgentIpPlan;
+}): AuthorizedRangesPlan {
+  const beforeSet = new Set(p.before.map(canonical));
+  const afterSet = new Set(p.after.map(canonical));
+  const added = p.after.filter((text) => !beforeSet.has(canonical(text)));
+  const removed = p.before.filter((text) => !afterSet.has(canonical(text)));
+  const heldAfter = new Set(p.holds.map((hold) => hold.cidr));
+  return {
+    empty: added.length === 0 && removed.length === 0 && !p.tags,
+    action: p.action,
+    before: p.before,
+    // A list equal to the current one as a set is written back in its current order.
+    after: added.length === 0 && removed.length === 0 ? p.before : p.after,
+    added,
+    removed,
+    // An address taken over from a job (named by the user, or permanent scope) joins the lasting list.
+    lastingAdded: [
+      ...added.filter((text) => !heldAfter.has(canonical(text))),
+      ...p.after.filter((text) => p.heldBefore.has(canonical(text)) && !heldAfter.has(canonical(text)) && beforeSet.has(canonical(text))),
+    ],
+    lastingRemoved: removed.filter((text) => !p.heldBefore.has(canonical(text))),
+    ...(p.tags ? { tags: p.tags } : {}),
+    leftBehind: p.leftBehind,
+    ...(p.agentIp ? { agentIp: p.agentIp } : {}),
+    notes: p.notes,
+    warnings: p.warnings,
+  };
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** The hold's end, as the summary shows it. */
+export function holdUntil(hold: JobScopedIpHold): string {
+  return formatUntil(hold.until);
 }
 
 /** Ranges read from Azure: an entry this task cannot parse is never touched, only carried along. */

@@ -1,14 +1,14 @@
-import { AGENT_IP_TASK_VARIABLE, taskVariableFromEnvironment } from "./task-variables";
+import { AGENT_IP_TASK_VARIABLE, LEFT_BEHIND_TASK_VARIABLE, taskVariableFromEnvironment } from "./task-variables";
 
 // Post-job step, thin on purpose. It runs after every job that uses the task, and on most of them
-// the main step added no job-scoped agent IP. That is decided here from the task variable alone,
+// the main step opened no job-scoped access. That is decided here from the task variables alone,
 // before the step's bundle (task-lib, MSAL, the ARM SDK: post-job.js) is loaded and evaluated.
-// Whenever the variable is set, post-job.js does the whole step, reading the variable again.
-if (taskVariableFromEnvironment(AGENT_IP_TASK_VARIABLE)) {
+// Whenever either variable is set, post-job.js does the whole step, reading the variables again.
+if (taskVariableFromEnvironment(AGENT_IP_TASK_VARIABLE) || taskVariableFromEnvironment(LEFT_BEHIND_TASK_VARIABLE)) {
   // A sibling bundle loaded at run time (see scripts/build.mjs, "sibling bundles").
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("./post-job.js");
 } else {
-  console.log("The main step added no job-scoped agent IP; nothing to remove.");
+  console.log("The main step opened no job-scoped access; nothing to close.");
   console.log("##vso[task.complete result=Succeeded;]");
 }

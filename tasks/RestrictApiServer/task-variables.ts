@@ -1,8 +1,12 @@
 /**
- * The task variable the main step leaves for the post-job step: the agent /32 to remove after the
- * job. Kept free of imports: the post-job step's thin entry (post.ts) reads it before anything else loads.
+ * The task variables the main step leaves for the post-job step. Kept free of imports: the post-job
+ * step's thin entry (post.ts) reads them before anything else loads.
  */
+
+/** The agent /32 this job holds. */
 export const AGENT_IP_TASK_VARIABLE = "RestrictApiServer.AgentIpToRemove";
+/** Job-scoped IPs earlier jobs left behind. */
+export const LEFT_BEHIND_TASK_VARIABLE = "RestrictApiServer.LeftBehindIps";
 
 /**
  * A task variable as the agent hands it to the step's process (`VSTS_TASKVARIABLE_<NAME>`, the name

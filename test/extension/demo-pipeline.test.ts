@@ -2,7 +2,14 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
-import { DEMO_AGENT_IP, hardeningPipeline, seedLocalAzure } from "../../scripts/demo-pipeline";
+import {
+  apiServerAdmitsAgent,
+  DEMO_AGENT_IP,
+  DEMO_BLOCKED_PROBES,
+  DEMO_VARIABLES,
+  hardeningPipeline,
+  seedLocalAzure,
+} from "../../scripts/demo-pipeline";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
 import { runTable, stepLog } from "../../scripts/demo-log";
 import { readableLogProblems } from "../harness/readable-log";
@@ -21,6 +28,8 @@ describe("test/extension/demo-pipeline", () => {
   let second: PipelineRun;
   /** The API server's ranges when the deploy placeholder ran, per run. */
   const rangesAtDeploy: string[][] = [];
+  /** Whether the API server let the agent in (ranges in force) when the deploy placeholder ran, per run. */
+  const admittedAtDeploy: boolean[] = [];
   const deployScripts: string[] = [];
 
   function ranges(): string[] {
@@ -32,8 +41,10 @@ describe("test/extension/demo-pipeline", () => {
     return runPipeline(fx, hardeningPipeline, {
       secrets: SECRETS,
       inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
+      variables: DEMO_VARIABLES,
       external: (_step, inputs) => {
         rangesAtDeploy.push(ranges());
+        admittedAtDeploy.push(apiServerAdmitsAgent(fx.azure));
         deployScripts.push(inputs.inlineScript ?? "");
         return { succeeded: true, lines: [] };
       },
@@ -119,14 +130,36 @@ describe("test/extension/demo-pipeline", () => {
       assert.deepEqual((a.properties!["parameters"] as Record<string, { value: unknown }>)["effect"], { value: "Deny" });
   });
 
-  it("a second run changes nothing but the job-scoped agent access: exactly one conditional cluster PUT to add it and one to remove it", () => {
+  it("the deploy step goes on only once the API server admits the agent, and the restrict step's log shows the wait", () => {
+    assert.deepEqual(admittedAtDeploy, [true, true], "the ranges were in force, not just written, when the deploy step ran");
+    // First run: the API server was open to every address, so the agent was never shut out.
+    assert.match(step(first, "apiServer").run!.stdout, /The API server \S+\.azmk8s\.io answers this agent \(HTTP 401\)/);
+    // Second run: the list in force no longer holds the agent (the last post-job step closed it), so the new entry must propagate.
+    const log = step(second, "apiServer").run!.stdout;
+    assert.match(log, /Waiting for the API server \S+\.azmk8s\.io to admit this agent/);
+    assert.match(log, new RegExp(`admitted this agent after \\S+ (ms|s) \\(${DEMO_BLOCKED_PROBES + 1} probes; HTTP 401\\)`));
+  });
+
+  it("job-scoped access is reported apart from changed: an output, a summary line, and the post-job step's own outcome", () => {
+    assert.equal(step(first, "apiServer").run!.outputs["changed"], "true", "the first run sets the admin ranges");
+    for (const run of [first, second]) {
+      const main = step(run, "apiServer").run!;
+      assert.equal(main.outputs["jobScopedAccess"], `${DEMO_AGENT_IP}/32`);
+      assert.match(main.summaries[0]!, /opened for this job, closed by the post-job step/);
+      const post = step(run, "apiServer", "post").run!;
+      assert.match(post.summaries[0]!, new RegExp(`\\*\\*Closed job-scoped access: ${DEMO_AGENT_IP.replace(/\./g, "\\.")}/32\\*\\*`));
+      assert.match(post.summaries[0]!, /Closed: `[\d.]+\/32` \(opened for this job\)/);
+    }
+  });
+
+  it("a second run changes no lasting setting: changed=false everywhere; the job-scoped access is one conditional cluster PUT to open it and one to close it", () => {
     assert.ok(second.succeeded);
     for (const s of second.steps) {
       if (s.run) fx.assertNoSecretsIn(s.run);
       assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
+      if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
       if (s.name === "apiServer") continue;
       assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
-      if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
     }
     const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
     for (const kind of ["main", "post"] as const) {

@@ -31,6 +31,8 @@ export interface StepOptions {
   /** Raw environment additions (e.g. NODE_EXTRA_CA_CERTS), applied last. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** The job is cancelled when this settles: the agent sends the running step SIGINT. */
+  cancel?: Promise<unknown>;
 }
 
 export interface VsoCommand {
@@ -117,6 +119,7 @@ export async function runStep(script: string, options: StepOptions): Promise<Ste
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  void options.cancel?.then(() => child.exitCode === null && child.kill("SIGINT"));
   const timeoutMs = options.timeoutMs ?? 60_000;
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -27,7 +27,13 @@ export class RecordingProxy {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<RecordingProxy> {
+  /**
+   * `route` stands in for the proxy's own name resolution: where a target outside loopback (an API
+   * server's FQDN) really is. Without it, only loopback targets are tunnelled.
+   */
+  static async start(
+    options: { route?: (host: string, port: number) => { host: string; port: number } | undefined } = {},
+  ): Promise<RecordingProxy> {
     const server = http.createServer((_req, res) => {
       res.writeHead(405).end("only CONNECT");
     });
@@ -42,13 +48,14 @@ export class RecordingProxy {
       proxy.authorizations.push(req.headers["proxy-authorization"] ?? "");
       proxy.sockets.add(client);
       client.on("close", () => proxy.sockets.delete(client));
-      const [host, port] = target.split(":");
-      // Only loopback targets: the proxy never reaches beyond this machine.
-      if (host !== "127.0.0.1" && host !== "localhost") {
+      const [host = "", port] = target.split(":");
+      // Loopback targets, and what `route` places: the proxy never reaches beyond this machine.
+      const routed = host === "127.0.0.1" || host === "localhost" ? { host, port: Number(port) } : options.route?.(host, Number(port));
+      if (!routed) {
         client.end("HTTP/1.1 403 Forbidden\r\n\r\n");
         return;
       }
-      tunnel(client, head, { host, port: Number(port) });
+      tunnel(client, head, routed);
     });
     return proxy;
   }

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
+import * as path from "node:path";
+import { JOB_SCOPED_IPS_TAG } from "../../core/job-scoped-ips";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
-import type { StepRun } from "../harness/agent";
+import { runStep, type StepRun } from "../harness/agent";
 import { RecordingProxy } from "../harness/proxy";
 
 describe("test/tasks/restrict-api-server", () => {
@@ -39,6 +41,41 @@ describe("test/tasks/restrict-api-server", () => {
 
   function inputs(name: string, extra: Record<string, string | boolean>) {
     return { resourceGroupName: RG, clusterName: name, ...extra };
+  }
+
+  function tagsOf(name: string): Record<string, string> {
+    return (fx.azure.store.getManagedCluster(RG, name)?.["tags"] as Record<string, string> | undefined) ?? {};
+  }
+
+  function setTags(name: string, tags: Record<string, string>): void {
+    fx.azure.store.put({ ...fx.azure.store.getManagedCluster(RG, name)!, tags });
+  }
+
+  function fqdnOf(name: string): string {
+    return String(fx.azure.store.getManagedCluster(RG, name)?.properties?.["fqdn"]);
+  }
+
+  function agentInputs(name: string, extra: Record<string, string | boolean> = {}) {
+    return inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "job", agentIpServiceUrl: `${fx.azure.url}/ip`, ...extra });
+  }
+
+  /** A blocked probe gets no answer; a short per-probe limit keeps such tests quick (their outcome does not depend on it). */
+  const QUICK_PROBES = { "AksHardening.ApiServerProbeTimeoutSeconds": "0.2" };
+
+  /** The post-job step alone, as the agent runs it after the job: the main step's task variables and the job's status. */
+  async function postJob(
+    name: string,
+    main: StepRun,
+    options: { variables?: Record<string, string>; jobStatus?: string; env?: Record<string, string> } = {},
+  ): Promise<StepRun> {
+    const stepOptions = fx.stepOptions({
+      inputs: agentInputs(name),
+      ...(options.variables ? { variables: options.variables } : {}),
+      env: { AGENT_JOBSTATUS: options.jobStatus ?? "Succeeded", ...options.env },
+    });
+    const run = await runStep(path.join(fx.taskDir(TASK), "post.js"), { ...stepOptions, taskVariables: main.taskVariables });
+    fx.assertNoSecretsIn(run);
+    return run;
   }
 
   const assertSucceeded = (run: StepRun) => fx.assertSucceeded(run);
@@ -141,27 +178,33 @@ describe("test/tasks/restrict-api-server", () => {
   });
 
   describe("the agent's IP", () => {
-    it("with job scope, the post-job step removes it even when the job failed", async () => {
+    it("with job scope, the post-job step removes it even when the job failed; the marker tag travels in the same PUTs", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      setTags(name, { owner: "team-a", costCenter: "4711" });
       fx.azure.publicIp = "198.51.100.23";
-      const job = await fx.runJob(TASK, {
-        inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpScope: "job", agentIpServiceUrl: `${fx.azure.url}/ip` }),
-        jobFails: true,
-      });
+      const job = await fx.runJob(TASK, { inputs: agentInputs(name), jobFails: true });
       assertSucceeded(job.main);
       assert.equal(job.main.outputs.agentIp, "198.51.100.23");
-      assert.ok(job.main.summaries[0]!.includes("the post-job step removes it"));
+      assert.equal(job.main.outputs.jobScopedAccess, "198.51.100.23/32");
+      assert.equal(job.main.outputs.changed, "false", "job-scoped access is not a lasting change");
+      assert.match(job.main.summaries[0]!, /`198\.51\.100\.23\/32` \(this agent\) opened for this job, closed by the post-job step/);
+      assert.match(job.main.summaries[0]!, /Lasting configuration unchanged/);
       assert.ok(Object.values(job.main.taskVariables).includes("198.51.100.23/32"));
       assertSucceeded(job.post);
+      assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.23\/32/);
+      assert.match(job.post.summaries[0]!, /Closed: `198\.51\.100\.23\/32` \(opened for this job\)/);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
       const puts = fx
         .armWrites()
-        .map(
-          (r) =>
-            (r.body as { properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } }).properties.apiServerAccessProfile
-              .authorizedIPRanges,
-        );
-      assert.deepEqual(puts, [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]]);
+        .map((r) => r.body as { tags: Record<string, string>; properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } });
+      assert.deepEqual(
+        puts.map((body) => body.properties.apiServerAccessProfile.authorizedIPRanges),
+        [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]],
+      );
+      assert.match(puts[0]!.tags[JOB_SCOPED_IPS_TAG]!, /^198\.51\.100\.23\/32 [0-9a-f]{8} \d{4}-\d\d-\d\dT\d\d:\d\dZ$/);
+      assert.equal(puts[0]!.tags["owner"], "team-a", "the user's tags travel unchanged");
+      assert.deepEqual(puts[1]!.tags, { owner: "team-a", costCenter: "4711" }, "the marker goes, every other tag stays");
+      assert.deepEqual(tagsOf(name), { owner: "team-a", costCenter: "4711" });
     });
 
     it("an IP that was listed before the task ran stays after the job", async () => {
@@ -200,6 +243,244 @@ describe("test/tasks/restrict-api-server", () => {
         inputs: inputs(name, { action: "add", includeAgentIp: true, agentIpServiceUrl: `${fx.azure.url}/ip` }),
       });
       assertFailedBeforeAnyWrite(run, /agentIpServiceUrl: .* answered '2001:db8::7', which is not a public IPv4 address/);
+    });
+  });
+
+  describe("the agent's public IP is untrusted input", () => {
+    const refused: [string, RegExp][] = [
+      ["0.0.0.0", /cluster's own outbound IP/],
+      ["10.1.2.3", /private address \(RFC 1918\)/],
+      ["172.31.255.254", /private address \(RFC 1918\)/],
+      ["192.168.0.1", /private address \(RFC 1918\)/],
+      ["127.0.0.1", /loopback/],
+      ["169.254.169.254", /link-local/],
+      ["100.64.0.1", /carrier-grade NAT/],
+      ["224.0.0.251", /multicast/],
+      ["255.255.255.255", /broadcast/],
+      ["240.0.0.1", /reserved/],
+    ];
+    for (const [answer, what] of refused) {
+      it(`an IP service answering '${answer}' is refused before any write, naming agentIpServiceUrl`, async () => {
+        const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+        fx.azure.publicIp = answer;
+        const run = await fx.run(TASK, { inputs: agentInputs(name) });
+        assertFailedBeforeAnyWrite(run, new RegExp(`^agentIpServiceUrl: .* answered '${answer.replace(/\./g, "\\.")}', .*${what.source}`));
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      });
+    }
+
+    it("an answer longer than a few hundred bytes is refused without being read to the end", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = `203.0.113.10\n${"x".repeat(100_000)}`;
+      const run = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertFailedBeforeAnyWrite(run, /agentIpServiceUrl\): .* answered more than 256 bytes/);
+      assert.ok(!run.stdout.includes("x".repeat(300)), "the answer is not echoed");
+    });
+
+    it("an http:// service URL is refused before any request", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      const run = await fx.run(TASK, { inputs: agentInputs(name, { agentIpServiceUrl: `${fx.azure.url.replace("https:", "http:")}/ip` }) });
+      assertFailedBeforeAnyWrite(run, /^agentIpServiceUrl: .* must be an https URL/);
+      assert.deepEqual(
+        fx.azure.requests.filter((r) => r.path === "/ip"),
+        [],
+      );
+    });
+  });
+
+  describe("the job-scoped IP always closes", () => {
+    it("a post-job step that meets a cluster busy past its wait fails naming the CIDR, the cluster and the az command; the next run from this agent closes it", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.0/24"]));
+      fx.azure.publicIp = "198.51.100.31";
+      const main = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(main);
+      // Someone starts an upgrade that outlasts the post-job step's wait.
+      const upgrade = fx.azure.store.startOperation(id, { durationMs: 3_600_000 });
+      const post = await postJob(name, main, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "1" } });
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(
+        message,
+        /198\.51\.100\.31\/32 stays authorized on the API server of managed cluster 'aks-\d+' in resource group 'rg-hardening'/,
+      );
+      assert.match(message, /Another operation is still running/);
+      assert.ok(
+        message.includes(`az aks update --resource-group ${RG} --name ${name} --api-server-authorized-ip-ranges 10.1.0.0/16,192.0.2.0/24`),
+        message,
+      );
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "198.51.100.31/32"]);
+      assert.match(
+        tagsOf(name)[JOB_SCOPED_IPS_TAG]!,
+        /^198\.51\.100\.31\/32 /,
+        "the marker stays, so the next run knows the address is job-scoped",
+      );
+
+      upgrade.endsAt = Date.now() - 1;
+      fx.azure.clearRequests();
+      const next = await fx.runJob(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(next.main);
+      assertSucceeded(next.post);
+      assert.equal(next.main.outputs.jobScopedAccess, "198.51.100.31/32", "not mistaken for an address authorized on purpose");
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24"]);
+      assert.equal(tagsOf(name)[JOB_SCOPED_IPS_TAG], undefined);
+    });
+
+    it("a post-job step that cannot sign in (the credential expired) fails with an az command that reads the list and drops the CIDR", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.37";
+      const main = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(main);
+      const connection = fx.connection("spnKey");
+      const revoked = "revoked-secret-of-the-job";
+      fx.secrets.push(revoked);
+      const post = await postJob(name, main, {
+        env: {
+          [`ENDPOINT_AUTH_PARAMETER_${connection.endpoint.id}_SERVICEPRINCIPALKEY`]: revoked,
+          [`ENDPOINT_AUTH_${connection.endpoint.id}`]: JSON.stringify({
+            scheme: "ServicePrincipal",
+            parameters: { ...connection.endpoint.parameters, serviceprincipalkey: revoked },
+          }),
+        },
+      });
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(message, /198\.51\.100\.37\/32 stays authorized on the API server of managed cluster/);
+      assert.match(message, /Could not sign in with the service connection/);
+      assert.ok(
+        message.includes(
+          `az aks update --resource-group ${RG} --name ${name} --api-server-authorized-ip-ranges "$(az aks show --resource-group ${RG} --name ${name} --query "join(',', apiServerAccessProfile.authorizedIpRanges[?@ != '198.51.100.37/32'])" --output tsv)"`,
+        ),
+        message,
+      );
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.37/32"]);
+    });
+
+    it("a job-scoped IP another agent left behind (its job's timeout passed) is reported and closed after the next job", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.77/32"]));
+      setTags(name, { [JOB_SCOPED_IPS_TAG]: "192.0.2.77/32 cccc0003 2020-01-01T00:00Z" });
+      const job = await fx.runJob(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
+      assertSucceeded(job.main);
+      assert.equal(job.main.outputs.changed, "true");
+      assert.match(job.main.summaries[0]!, /Left behind by an earlier job: `192\.0\.2\.77\/32` .*this job's post-job step closes it/);
+      assertSucceeded(job.post);
+      assert.match(job.post.summaries[0]!, /Closed: `192\.0\.2\.77\/32` \(left behind by an earlier job\)/);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
+      assert.deepEqual(tagsOf(name), {});
+    });
+
+    it("a job cancelled while it waits for the API server still has its IP closed by the post-job step", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.32";
+      fx.azure.apiServers.propagationProbes = Infinity;
+      try {
+        const fqdn = fqdnOf(name).toLowerCase();
+        const blocked = waitFor(() => (fx.azure.apiServers.blocked.get(fqdn) ?? 0) > 0);
+        const main = await runStep(path.join(fx.taskDir(TASK), "index.js"), {
+          ...fx.stepOptions({ inputs: agentInputs(name), variables: QUICK_PROBES }),
+          cancel: blocked,
+        });
+        fx.assertNoSecretsIn(main);
+        assert.equal(main.result, undefined, "the main step was stopped before it finished");
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.32/32"]);
+        const post = await postJob(name, main, { jobStatus: "Canceled" });
+        assertSucceeded(post);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+        assert.deepEqual(tagsOf(name), {});
+      } finally {
+        fx.azure.apiServers.propagationProbes = 0;
+      }
+    });
+
+    it("two concurrent jobs from the same agent IP share it: it stays until the last of them ends", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.33";
+      const agentA = { "Agent.Id": "11", "Agent.Name": "agent-a" };
+      const agentB = { "Agent.Id": "12", "Agent.Name": "agent-b" };
+      const [mainA, mainB] = await Promise.all([
+        fx.run(TASK, { inputs: agentInputs(name), variables: agentA }),
+        fx.run(TASK, { inputs: agentInputs(name), variables: agentB }),
+      ]);
+      assertSucceeded(mainA);
+      assertSucceeded(mainB);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.33/32"], "listed once");
+      assert.equal(tagsOf(name)[JOB_SCOPED_IPS_TAG]!.split("; ").length, 2, "one hold per job");
+      assert.ok(
+        [mainA, mainB].some((run) =>
+          /another running job .* holds it too, so it stays until the last of these jobs ends/.test(run.summaries[0]!),
+        ),
+        "the job that joined says so",
+      );
+
+      const postA = await postJob(name, mainA, { variables: agentA });
+      assertSucceeded(postA);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.33/32"], "job B still needs it");
+      assert.match(postA.summaries[0]!, /Kept: `198\.51\.100\.33\/32`, another running job .* still holds it/);
+
+      const postB = await postJob(name, mainB, { variables: agentB });
+      assertSucceeded(postB);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      assert.deepEqual(tagsOf(name), {});
+    });
+  });
+
+  describe("authorized ranges take effect late", () => {
+    it("after opening the API server to the agent, the task waits until the API server answers it, and says how long", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.34";
+      fx.azure.apiServers.propagationProbes = 2;
+      try {
+        const run = await fx.run(TASK, { inputs: agentInputs(name, { agentIpScope: "permanent" }), variables: QUICK_PROBES });
+        assertSucceeded(run);
+        assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), 2);
+        assert.match(run.stdout, new RegExp(`Waiting for the API server ${fqdnOf(name).replace(/\./g, "\\.")} to admit this agent`));
+        assert.match(run.stdout, /admitted this agent after \d+(\.\d+)? (ms|s) \(3 probes; HTTP 401\)/);
+      } finally {
+        fx.azure.apiServers.propagationProbes = 0;
+      }
+    });
+
+    it("an API server that never admits the agent fails the step with a sentence saying the IP is authorized but not yet effective", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.35";
+      fx.azure.apiServers.propagationProbes = Infinity;
+      try {
+        const job = await fx.runJob(TASK, { inputs: agentInputs(name, { waitForApiServerSeconds: "1" }), variables: QUICK_PROBES });
+        assert.equal(job.main.result, "Failed");
+        assert.match(
+          job.main.resultMessage ?? "",
+          /The agent's IP 198\.51\.100\.35\/32 is authorized on managed cluster 'aks-\d+' .*, but not yet effective: its API server .* did not answer this agent within 1 s/,
+        );
+        assertSucceeded(job.post);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"], "the post-job step still closes it");
+      } finally {
+        fx.azure.apiServers.propagationProbes = 0;
+      }
+    });
+
+    it("an FQDN from Azure that is not a host name is neither probed nor echoed", async () => {
+      const { name } = newCluster({ ...withRanges(["10.1.0.0/16"]), fqdn: "##vso[task.setvariable variable=hijacked]yes" });
+      fx.azure.publicIp = "198.51.100.38";
+      const run = await fx.run(TASK, { inputs: agentInputs(name, { agentIpScope: "permanent" }) });
+      assertSucceeded(run);
+      assert.ok(
+        run.warnings.some((w) => /reports no usable API server FQDN/.test(w)),
+        run.warnings.join("\n"),
+      );
+      assert.ok(!run.commands.some((c) => c.properties.variable === "hijacked"));
+      assert.ok(!run.stdout.includes("hijacked"));
+    });
+
+    it("waitForApiServerSeconds 0 goes on without probing", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.36";
+      fx.azure.apiServers.propagationProbes = Infinity;
+      try {
+        const run = await fx.run(TASK, { inputs: agentInputs(name, { agentIpScope: "permanent", waitForApiServerSeconds: "0" }) });
+        assertSucceeded(run);
+        assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), undefined);
+      } finally {
+        fx.azure.apiServers.propagationProbes = 0;
+      }
     });
   });
 
@@ -354,8 +635,11 @@ describe("test/tasks/restrict-api-server", () => {
   }
 
   describe("the agent's proxy", () => {
-    it("token, ARM and public-IP requests go through Agent.ProxyUrl", async () => {
-      const proxy = await RecordingProxy.start();
+    it("token, ARM, public-IP and API server probe requests go through Agent.ProxyUrl", async () => {
+      // The proxy finds the API server where DNS would put it: the local Azure.
+      const proxy = await RecordingProxy.start({
+        route: (host) => (/\.azmk8s\.io$/.test(host) ? { host: "127.0.0.1", port: fx.azure.httpsPort } : undefined),
+      });
       try {
         const { name } = newCluster(withRanges(["10.1.0.0/16"]));
         fx.azure.publicIp = "198.51.100.26";
@@ -365,8 +649,9 @@ describe("test/tasks/restrict-api-server", () => {
         });
         assertSucceeded(run);
         const azureHost = new URL(fx.azure.url).host;
-        assert.ok(proxy.tunnels.length >= 3, `tunnels: ${proxy.tunnels.join(", ")}`);
-        assert.ok(proxy.tunnels.every((t) => t === azureHost));
+        assert.ok(proxy.tunnels.filter((t) => t === azureHost).length >= 3, `tunnels: ${proxy.tunnels.join(", ")}`);
+        assert.ok(proxy.tunnels.includes(`${fqdnOf(name)}:443`), "the API server probe goes through the proxy too");
+        assert.ok(proxy.tunnels.every((t) => t === azureHost || t === `${fqdnOf(name)}:443`));
       } finally {
         await proxy.close();
       }

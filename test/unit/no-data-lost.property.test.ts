@@ -4,7 +4,8 @@ import fc from "fast-check";
 import type { ManagedCluster } from "../../core/cluster";
 import type { UserAssignedIdentity } from "../../core/identity";
 import { InputError, TaskError } from "../../core/errors";
-import { withAuthorizedRanges } from "../../tasks/RestrictApiServer/apply";
+import { JOB_SCOPED_IPS_TAG } from "../../core/job-scoped-ips";
+import { withPlan } from "../../tasks/RestrictApiServer/apply";
 import { clusterAccess, planAuthorizedRanges, type RangesRequest } from "../../tasks/RestrictApiServer/plan";
 import { covers, isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
 import {
@@ -87,6 +88,8 @@ describe("test/unit/no-data-lost.property", () => {
 
   // ---- RestrictApiServer ----
 
+  const JOB = { holder: "aaaa0001", now: new Date("2026-11-29T18:00:00Z"), until: new Date("2026-11-29T19:05:00Z") };
+
   const rangesRequest: fc.Arbitrary<RangesRequest> = fc
     .record({
       action: fc.constantFrom("set", "add", "remove", "disable") as fc.Arbitrary<RangesRequest["action"]>,
@@ -97,7 +100,7 @@ describe("test/unit/no-data-lost.property", () => {
         { nil: undefined },
       ),
     })
-    .map((r) => (r.agentIp === undefined ? { action: r.action, ranges: r.ranges, agentIpScope: r.agentIpScope } : r));
+    .map((r) => ({ ...(r.agentIp === undefined ? { action: r.action, ranges: r.ranges, agentIpScope: r.agentIpScope } : r), job: JOB }));
 
   it("RestrictApiServer: only authorizedIPRanges changes, add and remove keep every range they do not concern, and a second run plans nothing", () => {
     fc.assert(
@@ -122,8 +125,10 @@ describe("test/unit/no-data-lost.property", () => {
             if (refused(error)) return;
             throw error;
           }
-          const after = plan.empty ? cluster : withAuthorizedRanges(cluster, plan.after);
-          assert.deepEqual(strip(after, "apiServerAccessProfile"), strip(cluster, "apiServerAccessProfile"));
+          const after = plan.empty ? cluster : withPlan(cluster, plan);
+          assert.deepEqual(strip(after, "apiServerAccessProfile", "tags"), strip(cluster, "apiServerAccessProfile", "tags"));
+          const { [JOB_SCOPED_IPS_TAG]: _marker, ...otherTags } = after.tags ?? {};
+          assert.deepEqual(otherTags, { ...cluster.tags }, "every tag but the job-scoped marker is kept");
           assert.equal(after.apiServerAccessProfile?.enablePrivateCluster, false, "other API server settings are kept");
 
           const afterRanges = (after.apiServerAccessProfile?.authorizedIPRanges ?? []).map((text) => parseIpv4Range(text) as Ipv4Range);

@@ -1,18 +1,41 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
-import { planAgentIpRemoval, planAuthorizedRanges, type ClusterAccess, type RangesRequest } from "../../tasks/RestrictApiServer/plan";
+import { parseJobScopedIps } from "../../core/job-scoped-ips";
+import {
+  planAuthorizedRanges,
+  planJobScopedRelease,
+  type ClusterAccess,
+  type JobIdentity,
+  type RangesRequest,
+} from "../../tasks/RestrictApiServer/plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
 
 describe("test/unit/plan", () => {
   const AGENT = "198.51.100.23/32";
+  const TAG = "aks-hardening-job-scoped-ips";
+  const JOB: JobIdentity = { holder: "aaaa0001", now: new Date("2026-11-29T18:00:00Z"), until: new Date("2026-11-29T19:05:00Z") };
+  const OUR_HOLD = `${AGENT} aaaa0001 2026-11-29T19:05Z`;
+  /** Another agent's job, still running (its timeout far ahead). */
+  const OTHER_LIVE = `${AGENT} bbbb0002 2099-01-01T00:00Z`;
+  /** Another agent's job whose timeout has passed: its post-job step never closed the address. */
+  const OTHER_EXPIRED = `192.0.2.77/32 cccc0003 2020-01-01T00:00Z`;
 
-  function cluster(ranges: string[], extra: Partial<ClusterAccess> = {}): ClusterAccess {
-    return { authorizedIPRanges: ranges, privateCluster: false, basicLoadBalancer: false, vnetIntegration: false, ...extra };
+  function cluster(ranges: string[], extra: Partial<Omit<ClusterAccess, "marker">> = {}, tag?: string): ClusterAccess {
+    const tags: Record<string, string> = tag === undefined ? { owner: "team-a" } : { owner: "team-a", [TAG]: tag };
+    return {
+      authorizedIPRanges: ranges,
+      privateCluster: false,
+      basicLoadBalancer: false,
+      vnetIntegration: false,
+      tags,
+      ...extra,
+      marker: parseJobScopedIps(tag),
+    };
   }
 
   function request(action: RangesRequest["action"], ranges: string, extra: Partial<RangesRequest> = {}): RangesRequest {
-    return { action, ranges: ranges ? parseRanges(ranges) : [], agentIpScope: "job", ...extra };
+    return { action, ranges: ranges ? parseRanges(ranges) : [], agentIpScope: "job", job: JOB, ...extra };
   }
 
   function agent(cidr = AGENT): Ipv4Range {
@@ -141,7 +164,16 @@ describe("test/unit/plan", () => {
   it("the agent IP is added for the job and marked for removal after it", () => {
     const plan = planAuthorizedRanges(request("set", "203.0.113.0/24", { agentIp: agent() }), cluster(["203.0.113.0/24"]));
     assert.deepEqual(plan.after, ["203.0.113.0/24", AGENT]);
-    assert.deepEqual(plan.agentIp, { cidr: AGENT, scope: "job", alreadyAuthorized: false, listedBefore: false, removeAfterJob: true });
+    assert.deepEqual(plan.agentIp, {
+      cidr: AGENT,
+      scope: "job",
+      alreadyAuthorized: false,
+      listedBefore: false,
+      removeAfterJob: true,
+      sharedWith: [],
+    });
+    assert.deepEqual(plan.tags, { owner: "team-a", [TAG]: OUR_HOLD }, "the marker is written in the same PUT, every other tag kept");
+    assert.deepEqual(plan.lastingAdded, [], "job-scoped access is not a lasting change");
   });
 
   it("an agent IP listed before the task ran is not removed after the job", () => {
@@ -176,15 +208,88 @@ describe("test/unit/plan", () => {
     assert.equal(plan.agentIp?.removeAfterJob, false);
   });
 
-  it("post-job removal takes out only the agent entry", () => {
-    const plan = planAgentIpRemoval(AGENT, cluster(["203.0.113.0/24", AGENT, "192.0.2.0/24"]));
-    assert.deepEqual(plan.after, ["203.0.113.0/24", "192.0.2.0/24"]);
-    assert.deepEqual(plan.removed, [AGENT]);
+  it("a second job from the same address joins the hold instead of adding the address again", () => {
+    const plan = planAuthorizedRanges(request("add", "", { agentIp: agent() }), cluster(["203.0.113.0/24", AGENT], {}, OTHER_LIVE));
+    assert.deepEqual(plan.added, []);
+    assert.equal(plan.agentIp?.removeAfterJob, true);
+    assert.equal(plan.agentIp?.sharedWith.length, 1);
+    assert.equal(plan.tags?.[TAG], `${OTHER_LIVE}; ${OUR_HOLD}`);
   });
 
-  it("post-job removal is a no-op when the entry is gone, and never empties the list", () => {
-    assert.equal(planAgentIpRemoval(AGENT, cluster(["203.0.113.0/24"])).empty, true);
-    const last = planAgentIpRemoval(AGENT, cluster([AGENT]));
+  it("a hold this agent left behind (its earlier job is over) is replaced by this job's", () => {
+    const leftByUs = `${AGENT} aaaa0001 2026-11-29T10:00Z`;
+    const plan = planAuthorizedRanges(request("add", "", { agentIp: agent() }), cluster(["203.0.113.0/24", AGENT], {}, leftByUs));
+    assert.equal(plan.agentIp?.removeAfterJob, true, "the address is job-scoped, not 'listed before'");
+    assert.equal(plan.tags?.[TAG], OUR_HOLD);
+    assert.deepEqual(plan.leftBehind, []);
+  });
+
+  it("an expired hold of another agent is reported as left behind and kept in the list until the post-job step", () => {
+    const plan = planAuthorizedRanges(request("set", "203.0.113.0/24"), cluster(["203.0.113.0/24", "192.0.2.77/32"], {}, OTHER_EXPIRED));
+    assert.deepEqual(plan.after, ["203.0.113.0/24", "192.0.2.77/32"], "set keeps job-scoped entries; they are not the user's list");
+    assert.deepEqual(
+      plan.leftBehind.map((hold) => hold.cidr),
+      ["192.0.2.77/32"],
+    );
+    assert.equal(plan.empty, true);
+  });
+
+  it("naming a job-scoped address in authorizedIpRanges authorizes it on purpose: its hold goes", () => {
+    const plan = planAuthorizedRanges(request("add", "192.0.2.77"), cluster(["203.0.113.0/24", "192.0.2.77/32"], {}, OTHER_EXPIRED));
+    assert.deepEqual(plan.tags, { owner: "team-a" });
+    assert.deepEqual(plan.leftBehind, []);
+    assert.deepEqual(plan.lastingAdded, ["192.0.2.77/32"], "taking it over is a lasting change");
+    assert.ok(plan.notes.some((note) => /now authorized for good/.test(note)));
+  });
+
+  it("permanent scope takes a job-scoped address over: no post-job step closes it", () => {
+    const plan = planAuthorizedRanges(
+      request("add", "", { agentIp: agent(), agentIpScope: "permanent" }),
+      cluster(["203.0.113.0/24", AGENT], {}, OTHER_LIVE),
+    );
+    assert.deepEqual(plan.tags, { owner: "team-a" });
+    assert.equal(plan.agentIp?.removeAfterJob, false);
+  });
+
+  it("a full marker refuses before any write rather than open an address no one would close", () => {
+    const holds = Array.from({ length: 6 }, (_, i) => `198.51.100.${i + 1}/32 dddd000${i} 2099-01-01T00:00Z`).join("; ");
+    const listed = ["203.0.113.0/24", ...Array.from({ length: 6 }, (_, i) => `198.51.100.${i + 1}/32`)];
+    assert.throws(
+      () => planAuthorizedRanges(request("add", "", { agentIp: agent() }), cluster(listed, {}, holds)),
+      /has no room for another .* nothing was changed/,
+    );
+  });
+
+  it("post-job release takes out only the agent entry this job holds, and its marker, keeping every other tag", () => {
+    const plan = planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT, "192.0.2.0/24"], {}, OUR_HOLD));
+    assert.deepEqual(plan.after, ["203.0.113.0/24", "192.0.2.0/24"]);
+    assert.deepEqual(plan.closed, [AGENT]);
+    assert.deepEqual(plan.tags, { owner: "team-a" });
+  });
+
+  it("post-job release keeps an address another running job still holds", () => {
+    const plan = planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT], {}, `${OTHER_LIVE}; ${OUR_HOLD}`));
+    assert.deepEqual(plan.after, ["203.0.113.0/24", AGENT]);
+    assert.deepEqual(plan.closed, []);
+    assert.equal(plan.stillHeld.length, 1);
+    assert.equal(plan.tags?.[TAG], OTHER_LIVE);
+  });
+
+  it("post-job release closes what earlier jobs left behind too", () => {
+    const plan = planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT, "192.0.2.77/32"], {}, `${OTHER_EXPIRED}; ${OUR_HOLD}`));
+    assert.deepEqual(plan.after, ["203.0.113.0/24"]);
+    assert.deepEqual(plan.closed.sort(), ["192.0.2.77/32", AGENT]);
+  });
+
+  it("post-job release never closes an address without a hold (authorized on purpose)", () => {
+    assert.equal(planJobScopedRelease(JOB, cluster(["203.0.113.0/24", AGENT])).empty, true);
+  });
+
+  it("post-job release is a no-op when the entry is gone, and never empties the list", () => {
+    const gone = planJobScopedRelease(JOB, cluster(["203.0.113.0/24"], {}, OUR_HOLD));
+    assert.deepEqual(gone.removed, []);
+    assert.deepEqual(gone.tags, { owner: "team-a" }, "the stale hold is forgotten");
+    const last = planJobScopedRelease(JOB, cluster([AGENT], {}, OUR_HOLD));
     assert.equal(last.empty, true);
     assert.ok(last.warnings.some((w) => /only authorized range left/.test(w)));
   });
