@@ -2,6 +2,7 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { createOrUpdate, get } from "@azure/arm-containerservice/api/managedClusters";
 import type { ManagedCluster } from "@azure/arm-containerservice";
 import { createContainerService, type ContainerServiceContext } from "@azure/arm-containerservice/api";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 
@@ -28,7 +29,7 @@ export interface ClusterUpdateOptions<P extends ClusterPlan> {
   dryRun: boolean;
   /** The cluster as the task already read it: planned first instead of reading it again. */
   initial?: ManagedCluster;
-  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed). */
+  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed or EtagMismatch). */
   busyTimeoutMs: number;
 }
 
@@ -47,10 +48,48 @@ const MAX_STALE_ETAG_RETRIES = 5;
 const MAX_BUSY_POLL_MS = 15_000;
 
 export function clusterClient(clients: AzureClients): ContainerServiceContext {
-  return clients.client("containerService", () =>
-    createContainerService(clients.credential, clients.connection.subscriptionId, clients.armOptions()),
-  );
+  return clients.client("containerService", () => {
+    const options = clients.armOptions();
+    return createContainerService(clients.credential, clients.connection.subscriptionId, {
+      ...options,
+      additionalPolicies: [...options.additionalPolicies, { policy: podLabelsDefaultPolicy, position: "perCall" }],
+    });
+  });
 }
+
+/**
+ * AKS answers a pod-identity exception whose podLabels map is empty with null (aks-preview fills {}
+ * back before every PUT for that reason: _fill_defaults_for_pod_identity_exceptions), and
+ * @azure/arm-containerservice cannot read such a cluster at all (its deserializer takes
+ * Object.entries of podLabels). The answer is given {} there before the client reads it, so every
+ * task can read the cluster and a PUT sends {} back.
+ */
+const podLabelsDefaultPolicy: PipelinePolicy = {
+  name: "podIdentityExceptionPodLabels",
+  async sendRequest(request, next) {
+    const response = await next(request);
+    const text = response.bodyAsText;
+    if (!text || !text.includes('"userAssignedIdentityExceptions"')) return response;
+    try {
+      const body = JSON.parse(text) as { value?: unknown[] } & Record<string, unknown>;
+      for (const cluster of Array.isArray(body.value) ? body.value : [body]) {
+        const profile = (cluster as { properties?: { podIdentityProfile?: { userAssignedIdentityExceptions?: unknown } } }).properties
+          ?.podIdentityProfile;
+        const exceptions = profile?.userAssignedIdentityExceptions;
+        if (!Array.isArray(exceptions)) continue;
+        for (const exception of exceptions as { podLabels?: unknown }[]) {
+          if (exception && typeof exception === "object" && (exception.podLabels === null || exception.podLabels === undefined)) {
+            exception.podLabels = {};
+          }
+        }
+      }
+      response.bodyAsText = JSON.stringify(body);
+    } catch {
+      // Not JSON: the client reports it as it would have.
+    }
+    return response;
+  },
+};
 
 export function describeCluster(ref: ClusterRef): string {
   return `managed cluster '${ref.clusterName}' in resource group '${ref.resourceGroupName}'`;
@@ -82,20 +121,22 @@ export async function updateCluster<P extends ClusterPlan>(
   let initial = options.initial;
   /** The cluster as first read: the "before" of a change that landed although its answer was lost. */
   let firstRead: ManagedCluster | undefined;
+  /** Why the last write was refused, when this run has sent one: it may have landed all the same. */
+  let refusedWrite: string | undefined;
   for (;;) {
     const before = initial ?? (await readCluster(client, ref));
     initial = undefined;
     firstRead ??= before;
     const plan = options.plan(before);
-    if (plan.empty && staleRetries > 0 && firstRead !== before) {
-      // A 412 after our PUT, and the cluster now is as planned: either our PUT landed and its
-      // answer was lost (the pipeline's retry then found the eTag moved by our own write), or
-      // another run made the same change at the same moment. Either way the cluster changed
-      // during this run, so say so rather than report "no change".
+    if (plan.empty && refusedWrite && firstRead !== before) {
+      // Our PUT was answered 412 or busy, and the cluster now is as planned: either our PUT landed and
+      // its answer was lost (the pipeline's retry then met our own write: the eTag it moved, or the
+      // operation it started), or another run made the same change at the same moment. Either way the
+      // cluster changed during this run, so say so rather than report "no change".
       const firstPlan = options.plan(firstRead);
       if (!firstPlan.empty) {
         console.log(
-          `${describeCluster(ref)} already has the change after a conditional write was refused (412): this run's earlier write landed although its answer was lost, or another run made the same change.`,
+          `${describeCluster(ref)} already has the change after a write was refused (${refusedWrite}): this run's earlier write landed although its answer was lost, or another run made the same change.`,
         );
         return { before: firstRead, after: before, plan: firstPlan, written: true };
       }
@@ -112,10 +153,12 @@ export async function updateCluster<P extends ClusterPlan>(
       const { status, code } = azureErrorDetails(error);
       if (status === 412 && staleRetries < MAX_STALE_ETAG_RETRIES) {
         staleRetries++;
+        refusedWrite = "412";
         tl.debug(`The cluster changed since it was read (412); reading it again (${staleRetries}/${MAX_STALE_ETAG_RETRIES}).`);
         continue;
       }
-      if (status === 409 && code === "OperationNotAllowed") {
+      if (isBusy(status, code)) {
+        refusedWrite = `409 ${code}`;
         const waitMs = busyWaitMs(error, options.busyTimeoutMs);
         if (Date.now() + waitMs > busyDeadline) {
           throw new TaskError(
@@ -127,9 +170,20 @@ export async function updateCluster<P extends ClusterPlan>(
         await new Promise((resolve) => setTimeout(resolve, waitMs));
         continue;
       }
-      throw new TaskError(describeWriteFailure(error, ref));
+      // Azure's own error stays attached, for callers that recognise a refusal they can wait out.
+      throw new TaskError(describeWriteFailure(error, ref), { cause: error });
     }
   }
+}
+
+/**
+ * AKS refuses a write while another operation runs on the cluster with 409 OperationNotAllowed, or
+ * with 409 EtagMismatch "Operation is not allowed: Another operation (...) is in progress, please wait
+ * for it to finish before starting a new operation" (terraform-provider-azapi#889,
+ * Azure/terraform-azurerm-aks#354 and #604). Both mean: wait, re-read, re-plan. A stale If-Match is 412.
+ */
+function isBusy(status: number | undefined, code: string | undefined): boolean {
+  return status === 409 && (code === "OperationNotAllowed" || code === "EtagMismatch");
 }
 
 function busyWaitMs(error: unknown, busyTimeoutMs: number): number {

@@ -41,8 +41,8 @@ export function listProblems(problems: readonly string[], max = 5): string {
  * cluster, a cluster that stays busy). Its message is already the sentence the user should read.
  */
 export class TaskError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "TaskError";
   }
 }
@@ -62,9 +62,11 @@ export function azureErrorDetails(error: unknown): { status?: number; code?: str
     let code = error.code;
     let message = error.message;
     try {
-      const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-      if (parsed.error?.code) code = parsed.error.code;
-      if (parsed.error?.message) message = parsed.error.message;
+      // ARM wraps the error in `error`; AKS sends some at the top level (e.g. its 409 EtagMismatch).
+      const parsed = JSON.parse(body) as { code?: string; message?: string; error?: { code?: string; message?: string } };
+      const details = parsed.error ?? parsed;
+      if (typeof details.code === "string" && details.code) code = details.code;
+      if (typeof details.message === "string" && details.message) message = details.message;
     } catch {
       // Not JSON: keep what the client parsed.
     }

@@ -1,4 +1,3 @@
-import * as tl from "azure-pipelines-task-lib/task";
 import { v5 as uuidv5 } from "uuid";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
@@ -14,20 +13,33 @@ export const BUILT_IN_ROLES = {
 
 export type BuiltInRole = keyof typeof BUILT_IN_ROLES;
 
-/** One role for one principal at one scope. Principals here are managed identities or apps. */
+/** One role for one principal at one scope. */
 export interface RoleGrant {
   role: BuiltInRole;
   scope: string;
   principalId: string;
   /** For the report, e.g. "the cluster's control-plane identity". */
   principalDescription: string;
+  /**
+   * Set only when the task knows the principal is a service principal: a managed identity it read
+   * from Azure Resource Manager (a user-assigned identity, the cluster's own identities). ARM checks a
+   * sent type against the directory (400 UnmatchedPrincipalType), so an object ID the user typed,
+   * which may be a user, a group or an app's service principal, is sent without one.
+   */
+  principalType?: "ServicePrincipal";
+}
+
+/** What the task did or found; `principalType` as Azure recorded it on the assignment, when it says. */
+export interface RoleGrantResult {
+  outcome: "created" | "existed";
+  principalType?: string;
 }
 
 export interface RoleGrantPlan {
   readonly empty: boolean;
   grant: RoleGrant;
   /** The assignment that already grants the role (at the scope, or inherited from above it). */
-  existing?: { id: string; scope: string };
+  existing?: { id: string; scope: string; principalType?: string };
   /** The assignment's name when one is created: the same for the same scope, role and principal. */
   assignmentName: string;
 }
@@ -61,6 +73,7 @@ interface AssignmentSeen {
   scope?: string;
   roleDefinitionId?: string;
   principalId?: string;
+  principalType?: string;
 }
 
 /** Pure: whether the principal already holds the role at the scope (directly or inherited). */
@@ -76,7 +89,15 @@ export function planRoleGrant(grant: RoleGrant, assignments: readonly Assignment
   return {
     empty: existing !== undefined,
     grant,
-    ...(existing ? { existing: { id: existing.id ?? "", scope: existing.scope! } } : {}),
+    ...(existing
+      ? {
+          existing: {
+            id: existing.id ?? "",
+            scope: existing.scope!,
+            ...(existing.principalType ? { principalType: existing.principalType } : {}),
+          },
+        }
+      : {}),
     assignmentName: roleAssignmentName(grant),
   };
 }
@@ -102,33 +123,29 @@ export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Pr
 /**
  * Creates the role assignment under its deterministic name. An identical assignment under another
  * name (409 RoleAssignmentExists) counts as done. A principal that Entra has not replicated yet
- * (400 PrincipalNotFound, common right after an identity is created) is retried for a while.
+ * (400 PrincipalNotFound, possible when no principalType is sent) is retried for a while.
  */
-export async function applyRoleGrant(
-  clients: AzureClients,
-  plan: RoleGrantPlan,
-  replicationTimeoutMs = 120_000,
-): Promise<"created" | "existed"> {
+export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan, replicationTimeoutMs = 120_000): Promise<RoleGrantResult> {
   const { grant } = plan;
   const deadline = Date.now() + replicationTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      await (
+      const created = await (
         await authorizationClient(clients)
       ).roleAssignments.create(grant.scope, plan.assignmentName, {
         roleDefinitionId: roleDefinitionId(grant),
         principalId: grant.principalId,
-        // Without it ARM looks the principal up in the directory and fails while a new identity replicates.
-        principalType: "ServicePrincipal",
+        // Only a known type: it also spares a new identity ARM's directory lookup (PrincipalNotFound while it replicates).
+        ...(grant.principalType ? { principalType: grant.principalType } : {}),
         description: "Created by AKS Hardening Tasks",
       });
-      return "created";
+      return { outcome: "created", ...(created.principalType ? { principalType: created.principalType } : {}) };
     } catch (error) {
       const { code } = azureErrorDetails(error);
-      if (code === "RoleAssignmentExists") return "existed";
+      if (code === "RoleAssignmentExists") return { outcome: "existed" };
       const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
       if (code === "PrincipalNotFound" && Date.now() + waitMs < deadline) {
-        tl.debug(`Principal ${grant.principalId} not found yet (replication delay); retrying in ${waitMs} ms.`);
+        console.log(`Principal ${grant.principalId} is not in the directory yet (replication delay); trying again in ${waitMs / 1000} s.`);
         await new Promise((resolve) => setTimeout(resolve, waitMs));
         continue;
       }
@@ -140,4 +157,17 @@ export async function applyRoleGrant(
       );
     }
   }
+}
+
+/**
+ * For the summary: which kind of principal holds the grant, and how the task knows. `sentType` is what
+ * the task knows (and sends) itself; `recorded` is the
+ * principalType Azure returned on the assignment (created or found), when there is one.
+ */
+export function describePrincipalKind(sentType: RoleGrant["principalType"], recorded?: string): string {
+  if (sentType) return "service principal: a managed identity the task read from Azure Resource Manager (sent as principalType)";
+  const kind = recorded && /^[A-Za-z]{1,40}$/.test(recorded) ? recorded : undefined;
+  return kind
+    ? `${kind}, as Azure recorded it on the role assignment (the task sent no principalType: an object ID alone does not say whether it is a user, a group or an app)`
+    : "not known to the task: an object ID may be a user, a group or an app's service principal, so no principalType is sent and Azure looks it up";
 }

@@ -17,6 +17,12 @@ export interface ManagedIdentityPrincipal {
   resourceId?: string;
 }
 
+/**
+ * The kinds of principal ARM's role assignments name (`principalType`). Managed identities and apps
+ * are both service principals in the directory.
+ */
+export type PrincipalType = "User" | "Group" | "ServicePrincipal";
+
 /** Access token lifetime Entra uses for app tokens (about an hour, with jitter). */
 const TOKEN_LIFETIME_SECONDS = 3599;
 
@@ -29,6 +35,8 @@ export class Directory {
   private readonly servicePrincipals = new Map<string, ServicePrincipal>();
   private readonly managedIdentities = new Map<string, ManagedIdentityPrincipal>();
   private readonly trustedIssuers = new Map<string, KeyObject>();
+  /** Users and groups by object id: they get no tokens here, but role assignments name them. */
+  private readonly usersAndGroups = new Map<string, PrincipalType>();
   /** Every bearer token handed out (access tokens, Azure DevOps OIDC tokens), so tests can prove none is ever printed. */
   readonly issuedTokens: string[] = [];
 
@@ -75,10 +83,21 @@ export class Directory {
     return this.managedIdentities.get(clientId.toLowerCase());
   }
 
-  /** Whether a principal with this object id exists (role assignments refuse unknown principals). */
-  hasPrincipal(objectId: string): boolean {
+  /** A user or a group of the tenant (object id), for role assignments and access policies that name one. */
+  addUserOrGroup(type: "User" | "Group", objectId: string = newGuid()): string {
+    this.usersAndGroups.set(objectId.toLowerCase(), type);
+    return objectId;
+  }
+
+  /** What the directory knows the object id to be; undefined when it holds no such principal. */
+  principalType(objectId: string): PrincipalType | undefined {
     const id = objectId.toLowerCase();
-    return [...this.servicePrincipals.values(), ...this.managedIdentities.values()].some((p) => p.objectId.toLowerCase() === id);
+    const known = this.usersAndGroups.get(id);
+    if (known) return known;
+    const isServicePrincipal = [...this.servicePrincipals.values(), ...this.managedIdentities.values()].some(
+      (p) => p.objectId.toLowerCase() === id,
+    );
+    return isServicePrincipal ? "ServicePrincipal" : undefined;
   }
 
   /** The object id of a service principal or managed identity, for role assignments. */

@@ -33,9 +33,10 @@ export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
 export type { PolicyStateRecord } from "./resources/policy";
-export type { ArmResource, Operation } from "./store";
-export type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
+export type { ArmResource, BusyCode, Operation } from "./store";
+export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
+export { etagMismatchBody } from "./routes/managed-clusters";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
@@ -182,7 +183,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
     ...keyVaultRoutes(armEnv),
-    ...keyVaultSecretRoutes({ url: authorityUrl, store }),
+    ...keyVaultSecretRoutes({ url: authorityUrl, store, clientAddress: () => publicIp }),
   ]);
 
   const close = (server: HttpServer) =>

@@ -2,7 +2,7 @@ import type { Directory } from "./directory";
 import type { FaultInjector, OperationOutcome } from "./faults";
 import { newGuid } from "./jwt";
 import { defaultKeyVault, KEY_VAULT_TYPE, keyVaultId, newSecretVersion, VAULT_SECRET_TYPE } from "./resources/key-vault";
-import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "./resources/key-vault";
+import type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
 import { composeAssignment, evaluatePolicies, policyAssignmentId, type PolicyStateRecord } from "./resources/policy";
 import { builtInPolicyCatalogue } from "./resources/policy-catalogue";
@@ -20,6 +20,13 @@ export interface ArmResource {
 }
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
+
+/**
+ * The 409 code a write on a resource gets while an operation runs on it. AKS answers
+ * OperationNotAllowed, or EtagMismatch for the same situation (terraform-provider-azapi#889,
+ * Azure/terraform-azurerm-aks#604).
+ */
+export type BusyCode = "OperationNotAllowed" | "EtagMismatch";
 
 /** A long-running operation, as served at `.../providers/{ns}/locations/{location}/operations/{id}`. */
 export interface Operation {
@@ -40,6 +47,8 @@ export interface Operation {
   outcome?: OperationOutcome;
   /** Runs when the operation succeeds: makes the requested state visible. */
   onSucceeded?: () => void;
+  /** What a write on the resource gets while it runs (default OperationNotAllowed). */
+  busyCode?: BusyCode;
 }
 
 export interface StoreOptions {
@@ -70,6 +79,23 @@ export class ResourceStore {
   private readonly operations = new Map<string, Operation>();
   /** Latest policy compliance states by resource id, as the Azure Policy add-on last reported them. */
   private readonly policyStates = new Map<string, PolicyStateRecord[]>();
+  /**
+   * How many writes of a secret Key Vault refuses (409 ObjectIsBeingRecovered) right after it was
+   * recovered, before the recovery settles. Real vaults do this for a while after a recover reports
+   * done (azure-sdk-for-net#31581, terraform-provider-azurerm#12285); here the test sets how many, so
+   * the spell ends by the task's own retries, not by time. Default 0.
+   */
+  secretRecoveryConflicts = 0;
+  /**
+   * How many authorization checks by Azure services (AKS assigning a pod identity to the nodes) a new
+   * role assignment is not yet seen by. Role assignments take effect late (up to about 10 minutes, Azure
+   * RBAC docs "Troubleshoot Azure RBAC"), which is why `az aks pod-identity add` waits 30 s after its
+   * Managed Identity Operator grant (aks-preview, _ensure_managed_identity_operator_permission). The test
+   * sets how many checks miss it, so the delay ends by events it controls. Default 0.
+   */
+  roleAssignmentPropagationChecks = 0;
+  /** New role assignments (by id) and how many more checks they stay unseen by. */
+  private readonly unpropagated = new Map<string, number>();
 
   constructor(private readonly options: StoreOptions) {
     for (const definition of builtInPolicyCatalogue()) this.put(definition);
@@ -141,6 +167,7 @@ export class ResourceStore {
     polls?: number;
     durationMs?: number;
     onSucceeded?: () => void;
+    busyCode?: BusyCode;
   }): Operation {
     const op: Operation = {
       id: newGuid(),
@@ -156,6 +183,7 @@ export class ResourceStore {
         ? { endsAt: Date.now() + p.durationMs }
         : { pollsLeft: p.polls ?? this.options.operationPolls, endsAt: Date.now() + UNPOLLED_OPERATION_MS }),
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
+      ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     };
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
     if (outcome) op.outcome = outcome;
@@ -169,7 +197,7 @@ export class ResourceStore {
   }
 
   /** Makes a resource busy for `durationMs` (as if someone else started an update): PUTs get 409 until it ends. */
-  startOperation(resourceId: string, p: { durationMs: number }): Operation {
+  startOperation(resourceId: string, p: { durationMs: number; busyCode?: BusyCode }): Operation {
     const resource = this.get(resourceId);
     if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
     const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? "Microsoft.Resources";
@@ -179,6 +207,7 @@ export class ResourceStore {
       location: resource.location ?? this.options.defaultLocation,
       description: "update managed cluster",
       durationMs: p.durationMs,
+      ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     });
   }
 
@@ -348,6 +377,38 @@ export class ResourceStore {
       });
   }
 
+  // ---- role assignments ----
+
+  /** A role assignment was just created: it stays unseen by `roleAssignmentPropagationChecks` checks. */
+  notePropagating(assignmentId: string): void {
+    if (this.roleAssignmentPropagationChecks > 0) this.unpropagated.set(key(assignmentId), this.roleAssignmentPropagationChecks);
+  }
+
+  /**
+   * Whether a service acting as `principalId` may use one of the roles (by definition GUID) at `scope`:
+   * an assignment at the scope or above it that has propagated. Each check counts towards the
+   * propagation of the assignments it could not see yet.
+   */
+  hasEffectiveRole(principalId: string, scope: string, roleGuids: readonly string[]): boolean {
+    const target = key(scope);
+    let effective = false;
+    for (const assignment of this.listByType("Microsoft.Authorization/roleAssignments")) {
+      const p = assignment.properties as { scope?: string; principalId?: string; roleDefinitionId?: string };
+      const at = key(p.scope ?? "");
+      const role = (p.roleDefinitionId ?? "").split("/").pop()!.toLowerCase();
+      if (p.principalId?.toLowerCase() !== principalId.toLowerCase() || !roleGuids.includes(role)) continue;
+      if (target !== at && !target.startsWith(`${at}/`)) continue;
+      const left = this.unpropagated.get(key(assignment.id));
+      if (left !== undefined) {
+        if (left <= 1) this.unpropagated.delete(key(assignment.id));
+        else this.unpropagated.set(key(assignment.id), left - 1);
+        continue;
+      }
+      effective = true;
+    }
+    return effective;
+  }
+
   // ---- Azure Policy ----
 
   /** A custom policy definition (or initiative, with `policyDefinitions`) in the subscription. */
@@ -390,7 +451,13 @@ export class ResourceStore {
   addKeyVault(
     resourceGroup: string,
     name: string,
-    p: { enableRbacAuthorization?: boolean; enableSoftDelete?: boolean; accessPolicies?: AccessPolicyEntry[]; location?: string } = {},
+    p: {
+      enableRbacAuthorization?: boolean;
+      enableSoftDelete?: boolean;
+      accessPolicies?: AccessPolicyEntry[];
+      location?: string;
+      networkAcls?: VaultNetworkAcls;
+    } = {},
   ): ArmResource {
     const location = p.location ?? this.options.defaultLocation;
     if (!this.getResourceGroup(resourceGroup)) this.addResourceGroup(resourceGroup, location);
@@ -404,6 +471,7 @@ export class ResourceStore {
         enableRbacAuthorization: p.enableRbacAuthorization ?? false,
         enableSoftDelete: p.enableSoftDelete ?? true,
         accessPolicies: p.accessPolicies ?? [],
+        ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
       }),
     );
   }
@@ -466,6 +534,30 @@ export class ResourceStore {
     const record = this.vaultSecret(vaultName, secretName);
     if (!record?.properties.deleted) return undefined;
     delete record.properties.deleted;
+    if (this.secretRecoveryConflicts > 0) record.properties.recovering = { writesRefused: this.secretRecoveryConflicts };
     return this.put(record);
+  }
+
+  /**
+   * Whether a write of the secret meets a recovery that has not settled; counts the refusal, and the
+   * recovery settles once it has refused as many writes as it was set to.
+   */
+  refuseWriteWhileRecovering(vaultName: string, secretName: string): boolean {
+    const record = this.vaultSecret(vaultName, secretName);
+    const recovering = record?.properties.recovering;
+    if (!record || !recovering) return false;
+    recovering.writesRefused--;
+    if (recovering.writesRefused <= 0) delete record.properties.recovering;
+    this.put(record);
+    return true;
+  }
+
+  /** Disables (or enables) the secret's latest version, as `az keyvault secret set-attributes --enabled` does. */
+  setVaultSecretEnabled(vaultName: string, secretName: string, enabled: boolean): void {
+    const record = this.vaultSecret(vaultName, secretName);
+    const latest = record?.properties.versions.at(-1);
+    if (!record || !latest) throw new Error(`store.setVaultSecretEnabled: no secret ${secretName} in ${vaultName}`);
+    latest.enabled = enabled;
+    this.put(record);
   }
 }

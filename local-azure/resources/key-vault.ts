@@ -10,6 +10,14 @@ export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** The data plane refuses values over 25 KB. */
 export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
 
+/** `properties.networkAcls` of a vault (the firewall): who may reach the data plane over the public endpoint. */
+export interface VaultNetworkAcls {
+  bypass: "AzureServices" | "None";
+  defaultAction: "Allow" | "Deny";
+  ipRules: { value: string }[];
+  virtualNetworkRules: { id: string }[];
+}
+
 export interface AccessPolicyEntry {
   tenantId: string;
   objectId: string;
@@ -34,6 +42,8 @@ export interface VaultSecretRecord extends ArmResource {
     versions: SecretVersion[];
     /** Set while the secret is soft-deleted. */
     deleted?: { deletedDate: number; scheduledPurgeDate: number };
+    /** Set right after a recovery: writes are refused (409 ObjectIsBeingRecovered) this many more times. */
+    recovering?: { writesRefused: number };
   };
 }
 
@@ -51,6 +61,7 @@ export function defaultKeyVault(p: {
   enableRbacAuthorization: boolean;
   enableSoftDelete: boolean;
   accessPolicies: AccessPolicyEntry[];
+  networkAcls?: VaultNetworkAcls;
 }): ArmResource {
   const now = new Date().toISOString();
   return {
@@ -80,6 +91,7 @@ export function defaultKeyVault(p: {
       vaultUri: `https://${p.name.toLowerCase()}.vault.azure.net/`,
       provisioningState: "Succeeded",
       publicNetworkAccess: "Enabled",
+      ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
     },
   };
 }
@@ -87,6 +99,32 @@ export function defaultKeyVault(p: {
 /** Secret versions are 32 hex digits. */
 export function newSecretVersion(): string {
   return randomBytes(16).toString("hex");
+}
+
+/**
+ * Whether the vault's firewall lets `address` (IPv4, as the vault sees the caller) reach the data
+ * plane: no rules or `defaultAction: Allow` let everyone in; otherwise the address must be in one of
+ * the `ipRules` (an address or a CIDR).
+ */
+export function firewallAdmits(vault: ArmResource, address: string): boolean {
+  const acls = vault.properties?.["networkAcls"] as VaultNetworkAcls | undefined;
+  if (!acls || acls.defaultAction !== "Deny") return true;
+  const ip = ipv4ToNumber(address);
+  if (ip === undefined) return false;
+  return acls.ipRules.some((rule) => {
+    const [base, bits = "32"] = rule.value.split("/");
+    const start = ipv4ToNumber(base ?? "");
+    const prefix = Number(bits);
+    if (start === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
+    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+    return (ip & mask) >>> 0 === (start & mask) >>> 0;
+  });
+}
+
+function ipv4ToNumber(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
 }
 
 const VAULT_PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const;

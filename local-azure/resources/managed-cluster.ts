@@ -367,7 +367,66 @@ interface PodIdentityProfileShape {
     name?: string;
     namespace?: string;
     identity?: { resourceId?: string; clientId?: string; objectId?: string };
+    provisioningState?: string;
+    provisioningInfo?: unknown;
   }[];
+  userAssignedIdentityExceptions?: { name?: string; namespace?: string; podLabels?: unknown }[];
+}
+
+/** Built-in roles that include Microsoft.ManagedIdentity/userAssignedIdentities/*\/assign/action. */
+const ASSIGN_IDENTITY_ROLES = [
+  "f1a07417-d97a-45cb-824c-7a7467783830", // Managed Identity Operator
+  "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", // Managed Identity Contributor
+  "b24988ac-6180-42a0-ab88-20f7382dd24c", // Contributor
+  "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", // Owner
+];
+
+/** What AKS needs of the store to settle a PUT's pod identities. */
+export interface PodIdentityAuthority {
+  hasEffectiveRole(principalId: string, scope: string, roleGuids: readonly string[]): boolean;
+}
+
+/**
+ * What AKS does with a PUT's pod identities. An exception's empty podLabels map is stored (and
+ * answered) as null, as aks-preview's comment in _fill_defaults_for_pod_identity_exceptions describes.
+ * Each pod identity that is new, changed or Failed before needs the cluster's control-plane identity
+ * to hold assign/action on the identity (Managed Identity Operator) in effect; without it AKS refuses
+ * the PUT with 400 "Cluster identity has no assignment permission over identity ..." (Azure/AKS#2943,
+ * where the pod identity is then listed Failed). An entry AKS already had (and had not failed) is not
+ * checked again.
+ */
+export function assignPodIdentities(cluster: ArmResource, current: ArmResource | undefined, authority: PodIdentityAuthority): void {
+  const profile = cluster.properties?.["podIdentityProfile"] as PodIdentityProfileShape | undefined;
+  if (!profile) return;
+  for (const exception of profile.userAssignedIdentityExceptions ?? []) {
+    if (isPlainObject(exception.podLabels) && Object.keys(exception.podLabels).length === 0) exception.podLabels = null;
+  }
+  if (!profile.enabled) return;
+  const before = (current?.properties?.["podIdentityProfile"] as PodIdentityProfileShape | undefined)?.userAssignedIdentities ?? [];
+  const controlPlane = controlPlanePrincipalOf(cluster);
+  for (const entry of profile.userAssignedIdentities ?? []) {
+    const previous = before.find((e) => e.name === entry.name && e.namespace === entry.namespace);
+    const unchanged =
+      previous !== undefined &&
+      previous.provisioningState !== "Failed" &&
+      previous.identity?.resourceId?.toLowerCase() === entry.identity?.resourceId?.toLowerCase();
+    if (unchanged) continue;
+    const identityId = entry.identity?.resourceId ?? "";
+    if (controlPlane && authority.hasEffectiveRole(controlPlane, identityId, ASSIGN_IDENTITY_ROLES)) continue;
+    // AKS refuses the write (Azure/AKS#2943 quotes the message; the error code is not shown there, BadRequest assumed).
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `Cluster identity has no assignment permission over identity 'resourceId: ${identityId} - clientId: ${entry.identity?.clientId ?? ""} - objectId: ${entry.identity?.objectId ?? ""}'. Please grant at least 'Managed Identity Operator' permission before assigning pod identity.`,
+    );
+  }
+}
+
+function controlPlanePrincipalOf(cluster: ArmResource): string | undefined {
+  const identity = cluster["identity"] as
+    { type?: string; principalId?: string; userAssignedIdentities?: Record<string, { principalId?: string }> } | undefined;
+  if (identity?.type?.toLowerCase() === "systemassigned") return identity.principalId;
+  return Object.values(identity?.userAssignedIdentities ?? {})[0]?.principalId;
 }
 
 /**
@@ -397,6 +456,20 @@ function validatePodIdentity(cluster: ArmResource, context: ClusterValidationCon
   }
   const identityType = (cluster["identity"] as { type?: string } | undefined)?.type ?? "None";
   if (!/assigned/i.test(identityType)) throw new ArmError(400, "BadRequest", "PodIdentity addon requires managed identity.");
+  (profile.userAssignedIdentityExceptions ?? []).forEach((exception, index) => {
+    // The 2021-10-01 API and later require podLabels on an exception; aks-preview fills {} before every
+    // PUT because AKS answers an empty map as null (_fill_defaults_for_pod_identity_exceptions), and a
+    // client that sends that null back is refused. The wording of this 400 is not published; assumed.
+    const missing = ["name", "namespace"].filter((field) => !exception[field as "name" | "namespace"]);
+    if (!isPlainObject(exception.podLabels)) missing.push("podLabels");
+    if (missing.length) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        `The value of parameter 'podIdentityProfile.userAssignedIdentityExceptions[${index}]' is invalid: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} required.`,
+      );
+    }
+  });
   for (const entry of profile.userAssignedIdentities ?? []) {
     const missing = ["name", "namespace"].filter((field) => !entry[field as "name" | "namespace"]);
     for (const field of ["resourceId", "clientId", "objectId"] as const) if (!entry.identity?.[field]) missing.push(`identity.${field}`);

@@ -33,8 +33,16 @@ const arrayParameter = (displayName: string, description: string, defaultValue: 
 });
 
 const SYSTEM_NAMESPACES = ["kube-system", "gatekeeper-system", "azure-arc"];
+/**
+ * The definitions' own `excludedNamespaces` default. ContainerNoPrivilege.json (9.1.0),
+ * ContainerResourceLimits.json (9.2.0) and ContainerAllowedImages.json (9.2.0) in Azure/azure-policy
+ * built-in-policies/policyDefinitions/Kubernetes all add azure-extensions-usage-system ("optional to
+ * remove"); the baseline initiative (Kubernetes_PSPBaselineStandard.json, 1.2.1) has the three system
+ * namespaces only. An assignment that sends its own list replaces this default.
+ */
+const DEFINITION_EXCLUDED_NAMESPACES = [...SYSTEM_NAMESPACES, "azure-extensions-usage-system"];
 
-const commonParameters = (excluded: string[] = SYSTEM_NAMESPACES) => ({
+const commonParameters = (excluded: string[] = DEFINITION_EXCLUDED_NAMESPACES) => ({
   excludedNamespaces: arrayParameter("Namespace exclusions", "List of Kubernetes namespaces to exclude from policy evaluation.", excluded),
   namespaces: arrayParameter(
     "Namespace inclusions",
@@ -136,7 +144,7 @@ const builtInDefinitions: ArmResource[] = [
         defaultValue: false,
       },
       effect: effect("Deny"),
-      ...commonParameters([...SYSTEM_NAMESPACES, "azure-extensions-usage-system"]),
+      ...commonParameters(),
       // No defaultValue: an assignment must give both.
       cpuLimit: {
         type: "String",
@@ -159,7 +167,7 @@ const builtInDefinitions: ArmResource[] = [
     name: ALLOWED_IMAGES,
     displayName: "Kubernetes cluster containers should only use allowed images",
     description: "Use images from trusted registries to reduce the Kubernetes cluster's exposure risk to unknown vulnerabilities.",
-    version: "8.0.0",
+    version: "9.2.0",
     parameters: {
       effect: effect("Deny"),
       ...commonParameters(),
@@ -240,7 +248,7 @@ const builtInSets: ArmResource[] = [
   builtInSet({
     name: POD_SECURITY_BASELINE,
     displayName: "Kubernetes cluster pod security baseline standards for Linux-based workloads",
-    version: "1.2.0",
+    version: "1.2.1",
     parameters: setParameters(SYSTEM_NAMESPACES),
     policyDefinitions: [
       memberReference(NO_PRIVILEGED_CONTAINERS, "NoPrivilegedContainers"),
@@ -258,7 +266,9 @@ const builtInSets: ArmResource[] = [
     displayName: "Kubernetes cluster pod security restricted standards for Linux-based workloads",
     version: "2.5.0",
     parameters: {
-      ...setParameters([...SYSTEM_NAMESPACES, "azure-extensions-usage-system"]),
+      // 2.5.0 as the project's design notes give it; the newest version of Kubernetes_PSPRestrictedStandard.json
+      // the project could read (2.3.1) still defaulted to the three system namespaces.
+      ...setParameters(DEFINITION_EXCLUDED_NAMESPACES),
       allowedCapabilities: arrayParameter(
         "Allowed add capabilities",
         "The list of capabilities that are allowed to be added to a container.",

@@ -2,7 +2,7 @@ import { header, jsonBody, queryValue } from "../http";
 import type { Caller, Reply, RequestContext, Route } from "../http";
 import { decodeJwt, lifetimeProblem, verifySignature } from "../jwt";
 import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "../resources/key-vault";
-import { MAX_SECRET_VALUE_BYTES, SECRET_NAME } from "../resources/key-vault";
+import { firewallAdmits, MAX_SECRET_VALUE_BYTES, SECRET_NAME } from "../resources/key-vault";
 import type { ArmResource, ResourceStore } from "../store";
 
 /** The Key Vault data plane's token audience in Azure's public cloud (what its 401 challenge names). */
@@ -33,6 +33,8 @@ export interface VaultEnv {
   /** The local authority (the challenge's `authorization` is `{url}/{tenant}`). */
   url: string;
   store: ResourceStore;
+  /** The caller's public address as the vault sees it (the agent's public IP), for the vault firewall. */
+  clientAddress: () => string;
 }
 
 interface VaultRequest {
@@ -71,6 +73,8 @@ export function keyVaultSecretRoutes(env: VaultEnv): Route[] {
       const caller = authenticate(env, ctx);
       if ("status" in caller) return caller;
       if (!queryValue(ctx, "api-version")) return kvError(400, "BadParameter", "The 'api-version' query parameter is missing.");
+      const blocked = firewall(vault, caller, env.clientAddress());
+      if (blocked) return blocked;
       const denied = authorize(env.store, vault, caller, operation, ctx);
       if (denied) return denied;
       const base = String(vault.properties?.["vaultUri"] ?? `https://${vault.name}.vault.azure.net/`).replace(/\/+$/, "");
@@ -141,6 +145,15 @@ export function keyVaultSecretRoutes(env: VaultEnv): Route[] {
           "ObjectIsDeletedButRecoverable",
         );
       }
+      if (store.refuseWriteWhileRecovering(r.vault.name, name)) {
+        // Wording and shape from the 409 quoted in terraform-provider-azurerm#12285 and azure-sdk-for-net#31581.
+        return kvError(
+          409,
+          "Conflict",
+          `Secret ${name} is currently being recovered and cannot be re-created; retry later.`,
+          "ObjectIsBeingRecovered",
+        );
+      }
       const version = store.setVaultSecret(r.vault.name, name, body.value, {
         ...(body.contentType ? { contentType: body.contentType } : {}),
         ...(body.tags ? { tags: body.tags } : {}),
@@ -178,6 +191,10 @@ function getSecret(
   if (!record) return notFound(name);
   const found = version ? record.properties.versions.find((v) => v.version === version) : record.properties.versions.at(-1);
   if (!found) return notFound(name);
+  if (!found.enabled) {
+    // Key Vault's answer to reading a disabled secret (azure-sdk-for-js#24756, azure-powershell#15378).
+    return kvError(403, "Forbidden", "Operation get is not allowed on a disabled secret.", "SecretDisabled");
+  }
   return { status: 200, body: secretBundle(r, record.name, found, true) };
 }
 
@@ -237,6 +254,33 @@ function authenticate(env: VaultEnv, ctx: RequestContext): Caller | Reply {
   if (aud !== VAULT_AUDIENCE) return unauthorized(`AKV10022: Invalid audience. Expected ${VAULT_AUDIENCE}, found: ${aud}.`);
   if (String(jwt.claims["tid"] ?? "") !== tenantId) return unauthorized("AKV10032: Invalid issuer. The token is from another tenant.");
   return { objectId: String(jwt.claims["oid"]), appId: String(jwt.claims["appid"]), tenantId };
+}
+
+/**
+ * The vault's network rules: `publicNetworkAccess: Disabled` (private endpoint only) refuses every
+ * caller over the public endpoint; the firewall (`networkAcls` with `defaultAction: Deny`) is checked after the token and before
+ * any permission: a caller whose address no rule admits gets 403 ForbiddenByFirewall whatever its
+ * permissions. Message shape from Key Vault answers quoted in MicrosoftDocs/azure-devops-docs#8581 and
+ * terraform-provider-azurerm#4553; the local Azure has no trusted Azure services, so `bypass` admits no one.
+ */
+function firewall(vault: ArmResource, caller: Caller, address: string): Reply | undefined {
+  if (vault.properties?.["publicNetworkAccess"] === "Disabled") {
+    // Private endpoint only: message as quoted in secrets-store-csi-driver-provider-azure#873; the inner
+    // code is not shown there (ForbiddenByConnection assumed).
+    return kvError(
+      403,
+      "Forbidden",
+      `Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\nCaller: appid=${caller.appId};oid=${caller.objectId};iss=https://sts.windows.net/${caller.tenantId}/\r\nVault: ${vault.name};location=${vault.location ?? ""}`,
+      "ForbiddenByConnection",
+    );
+  }
+  if (firewallAdmits(vault, address)) return undefined;
+  return kvError(
+    403,
+    "Forbidden",
+    `Client address is not authorized and caller is not a trusted service.\r\nClient address: ${address}\r\nCaller: appid=${caller.appId};oid=${caller.objectId};iss=https://sts.windows.net/${caller.tenantId}/\r\nVault: ${vault.name};location=${vault.location ?? ""}`,
+    "ForbiddenByFirewall",
+  );
 }
 
 /** Access policies or, with `enableRbacAuthorization`, role assignments at the vault or above; 403 as Key Vault words it. */

@@ -1,6 +1,7 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
 import {
+  assignPodIdentities,
   composeManagedClusterForPut,
   defaultManagedCluster,
   MANAGED_CLUSTER_TYPE,
@@ -20,6 +21,20 @@ import {
 
 const NAMESPACE = "Microsoft.ContainerService";
 const BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters";
+
+/**
+ * AKS's other answer to a write that meets a running operation: 409 EtagMismatch, sent without ARM's
+ * `error` envelope. Body as quoted in Azure/terraform-azurerm-aks#604, message as in
+ * Azure/terraform-azurerm-aks#354 and terraform-provider-azapi#889.
+ */
+export function etagMismatchBody(): Record<string, unknown> {
+  return {
+    code: "EtagMismatch",
+    details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
+    message:
+      "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+  };
+}
 
 /** Told of every accepted cluster write, before it changes anything (the API server's firewall lags behind it). */
 export interface ClusterWriteObserver {
@@ -92,6 +107,7 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
         checkPreconditions(ctx, current);
         if (current) {
           const running = store.activeOperation(id);
+          if (running?.busyCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
           if (running) {
             throw new ArmError(
               409,
@@ -101,7 +117,6 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
           }
         }
 
-        if (current) env.apiServers?.beforeWrite(current);
         const base: ArmResource =
           current ??
           defaultManagedCluster({
@@ -116,6 +131,9 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
           ...(current ? { current } : {}),
           isFeatureRegistered: (namespace, feature) => store.isFeatureRegistered(namespace, feature),
         });
+        assignPodIdentities(desired, current, store);
+        // Only a write AKS accepts (validation and the pod-identity check passed) reaches the API server.
+        if (current) env.apiServers?.beforeWrite(current);
 
         if (!current) {
           // A new cluster exists (Creating) from the moment the PUT is accepted.

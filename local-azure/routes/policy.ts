@@ -166,42 +166,78 @@ function assignmentRoutes(env: ArmEnv): Route[] {
   return routes;
 }
 
+/** Rows in one page of policy states, and the most `$top` may ask for (the REST spec's QueryOptions). */
+const POLICY_STATES_PAGE = 1000;
+
 /**
  * Policy Insights: the latest compliance states of resources at or under a scope (a POST that only reads).
- * $filter supports `policyAssignmentId eq '{id}'` terms joined by `or`.
+ * $filter supports `policyAssignmentId eq '{id}'` terms joined by `or`. Above 1,000 rows (or `$top`) the
+ * answer carries `@odata.nextLink` with a `$skiptoken`, and the next page is POSTed to it too: the
+ * service refuses a GET with HttpMethodNotSupported, which is where SDKs that follow the link with a
+ * GET stop after the first page (azure-sdk-for-python#17280, azure-cli#20370; the message is quoted
+ * there, the HTTP status is not, 405 is assumed).
  */
 function policyStateRoutes(env: ArmEnv): Route[] {
-  return SCOPES.map((scopeTemplate) => ({
-    method: "POST",
-    path: `${scopeTemplate}${POLICY_STATES}`,
-    auth: "arm",
-    handler: (ctx: RequestContext) => {
-      const scope = requireScope(env, ctx, scopeOf(ctx, "/providers/Microsoft.PolicyInsights/"));
-      const which = (ctx.params["policyStatesResource"] ?? "").toLowerCase();
-      if (which !== "latest" && which !== "default") {
-        throw new ArmError(
-          400,
-          "InvalidPolicyStatesResource",
-          `The policy states resource '${ctx.params["policyStatesResource"]}' is not valid; use 'latest' or 'default'.`,
-        );
-      }
-      const filter = (queryValue(ctx, "$filter") ?? "").trim();
-      let assignmentIds: string[] | undefined;
-      if (filter) {
-        const terms = filter.split(/\s+or\s+/i).map((term) => /^\(?\s*policyAssignmentId eq '([^']+)'\s*\)?$/i.exec(term.trim())?.[1]);
-        if (terms.some((t) => t === undefined)) {
-          throw new ArmError(400, "InvalidFilterInQueryString", `Invalid $filter '${filter}' specified in the query string.`);
+  return SCOPES.flatMap((scopeTemplate): Route[] => [
+    {
+      method: "POST",
+      path: `${scopeTemplate}${POLICY_STATES}`,
+      auth: "arm",
+      handler: (ctx: RequestContext) => {
+        const scope = requireScope(env, ctx, scopeOf(ctx, "/providers/Microsoft.PolicyInsights/"));
+        const which = (ctx.params["policyStatesResource"] ?? "").toLowerCase();
+        if (which !== "latest" && which !== "default") {
+          throw new ArmError(
+            400,
+            "InvalidPolicyStatesResource",
+            `The policy states resource '${ctx.params["policyStatesResource"]}' is not valid; use 'latest' or 'default'.`,
+          );
         }
-        assignmentIds = terms.map((t) => t!.toLowerCase());
-      }
-      const context = `${env.url}${scope}/providers/Microsoft.PolicyInsights/policyStates/$metadata#${which}`;
-      const value = env.store
-        .policyStatesUnder(scope)
-        .filter((s) => !assignmentIds || assignmentIds.includes(s.policyAssignmentId.toLowerCase()))
-        .map((s) => ({ "@odata.id": null, "@odata.context": `${context}/$entity`, ...s }));
-      return { status: 200, body: { "@odata.context": context, "@odata.count": value.length, value } };
+        const filter = (queryValue(ctx, "$filter") ?? "").trim();
+        let assignmentIds: string[] | undefined;
+        if (filter) {
+          const terms = filter.split(/\s+or\s+/i).map((term) => /^\(?\s*policyAssignmentId eq '([^']+)'\s*\)?$/i.exec(term.trim())?.[1]);
+          if (terms.some((t) => t === undefined)) {
+            throw new ArmError(400, "InvalidFilterInQueryString", `Invalid $filter '${filter}' specified in the query string.`);
+          }
+          assignmentIds = terms.map((t) => t!.toLowerCase());
+        }
+        const top = Number(queryValue(ctx, "$top") ?? POLICY_STATES_PAGE);
+        if (!Number.isInteger(top) || top < 1 || top > POLICY_STATES_PAGE) {
+          throw new ArmError(400, "InvalidTopInQueryString", `Invalid $top '${queryValue(ctx, "$top")}' specified in the query string.`);
+        }
+        const skipToken = queryValue(ctx, "$skiptoken");
+        const skip = skipToken === undefined ? 0 : Number(Buffer.from(skipToken, "base64url").toString("utf8"));
+        if (!Number.isInteger(skip) || skip < 0) {
+          throw new ArmError(400, "InvalidSkipTokenInQueryString", `Invalid $skiptoken '${skipToken}' specified in the query string.`);
+        }
+        const context = `${env.url}${scope}/providers/Microsoft.PolicyInsights/policyStates/$metadata#${which}`;
+        const all = env.store
+          .policyStatesUnder(scope)
+          .filter((s) => !assignmentIds || assignmentIds.includes(s.policyAssignmentId.toLowerCase()));
+        const value = all.slice(skip, skip + top).map((s) => ({ "@odata.id": null, "@odata.context": `${context}/$entity`, ...s }));
+        let nextLink: string | undefined;
+        if (skip + top < all.length) {
+          const next = new URL(`${env.url}${ctx.path}`);
+          for (const [name, v] of Object.entries(ctx.query)) if (name.toLowerCase() !== "$skiptoken") next.searchParams.set(name, v);
+          next.searchParams.set("$skiptoken", Buffer.from(String(skip + top)).toString("base64url"));
+          nextLink = next.toString();
+        }
+        return {
+          status: 200,
+          body: { "@odata.context": context, "@odata.count": value.length, ...(nextLink ? { "@odata.nextLink": nextLink } : {}), value },
+        };
+      },
     },
-  }));
+    {
+      method: "GET",
+      path: `${scopeTemplate}${POLICY_STATES}`,
+      auth: "arm",
+      handler: () => {
+        throw new ArmError(405, "HttpMethodNotSupported", "The http method 'GET' is not supported for 'queryResults'.");
+      },
+    },
+  ]);
 }
 
 export function policyRoutes(env: ArmEnv): Route[] {

@@ -22,8 +22,10 @@ const roleGuid = (roleDefinitionId: string) => roleDefinitionId.split("/").pop()
 /**
  * Role assignments (Microsoft.Authorization, api-version 2022-04-01) at any scope: create (201),
  * get, list with `atScope()` / `principalId eq` / `assignedTo()` filters. A second assignment of
- * the same role to the same principal at the same scope is 409 RoleAssignmentExists; an unknown
- * principal is 400 PrincipalNotFound, as Azure answers during directory replication.
+ * the same role to the same principal at the same scope is 409 RoleAssignmentExists. Without a
+ * `principalType` an unknown principal is 400 PrincipalNotFound (as during directory replication) and
+ * the assignment records the directory's type; a `principalType` that is not the directory's is 400
+ * UnmatchedPrincipalType.
  */
 export function roleAssignmentRoutes(env: ArmEnv): Route[] {
   const { store } = env;
@@ -55,7 +57,19 @@ export function roleAssignmentRoutes(env: ArmEnv): Route[] {
         if (requested.principalType && !PRINCIPAL_TYPES.includes(requested.principalType)) {
           throw new ArmError(400, "InvalidPrincipalType", `The principal type '${requested.principalType}' is not valid.`);
         }
-        if (!store.directory.hasPrincipal(requested.principalId)) {
+        const actualType = store.directory.principalType(requested.principalId);
+        if (requested.principalType && actualType && requested.principalType !== actualType) {
+          // ARM checks a sent principalType against the directory. Shape (typo "PrinciaplType" included)
+          // from a real deployment error quoted in Azure/modern-web-app-pattern-dotnet#129.
+          throw new ArmError(
+            400,
+            "UnmatchedPrincipalType",
+            `The PrincipalId '${requested.principalId.replace(/-/g, "")}' has type '${actualType}' , which is different from specified PrinciaplType '${requested.principalType}'.`,
+          );
+        }
+        if (!requested.principalType && !actualType) {
+          // With a principalType ARM skips the lookup, which is how a principal that the directory has not
+          // replicated yet can be assigned (https://aka.ms/docs-principaltype); without one it looks it up.
           throw new ArmError(
             400,
             "PrincipalNotFound",
@@ -95,7 +109,7 @@ export function roleAssignmentRoutes(env: ArmEnv): Route[] {
           properties: {
             roleDefinitionId: requested.roleDefinitionId,
             principalId: requested.principalId,
-            principalType: requested.principalType ?? "ServicePrincipal",
+            principalType: requested.principalType ?? actualType,
             scope,
             condition: null,
             conditionVersion: null,
@@ -107,6 +121,7 @@ export function roleAssignmentRoutes(env: ArmEnv): Route[] {
             description: requested["description" as keyof typeof requested] ?? null,
           },
         });
+        store.notePropagating(created.id);
         return { status: 201, body: created };
       },
     },

@@ -1,4 +1,5 @@
 import * as tl from "azure-pipelines-task-lib/task";
+import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
 import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { create as createAssignment } from "@azure/arm-policy/api/policyAssignments";
@@ -243,9 +244,28 @@ export async function writeAssignments(
   return written;
 }
 
+/** Policy Insights' API version for policy states (the one @azure/arm-policyinsights 6 speaks). */
+const POLICY_STATES_API_VERSION = "2024-10-01";
+
+interface PolicyStatesPage {
+  value?: {
+    policyAssignmentId?: string;
+    complianceState?: string;
+    isCompliant?: boolean;
+    timestamp?: string;
+    policyDefinitionReferenceId?: string;
+  }[];
+  "@odata.nextLink"?: string;
+}
+
 /**
  * The latest compliance states of the cluster for the given assignments. A read (a POST query);
  * when it is refused the run still succeeds, with a warning, as the assignments are already made.
+ *
+ * Policy Insights answers at most 1,000 rows a page with an `@odata.nextLink`, and only a POST of
+ * that link is served: a GET is refused with HttpMethodNotSupported (azure-sdk-for-python#17280,
+ * azure-cli#20370). @azure/arm-policyinsights follows the link with a GET, so the pages are
+ * requested here, through the client's own pipeline (token, retries, proxy).
  */
 export async function readPolicyStates(
   clients: AzureClients,
@@ -254,28 +274,46 @@ export async function readPolicyStates(
 ): Promise<PolicyStateInfo[] | { error: string }> {
   if (assignmentIds.length === 0) return [];
   const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
+  const arm = new URL(clients.connection.armUrl);
+  const first = new URL(
+    `${clusterId.replace(/^\/+/, "/")}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=${POLICY_STATES_API_VERSION}&$filter=${encodeURIComponent(filter)}`,
+    arm,
+  );
   const states: PolicyStateInfo[] = [];
+  const action = "read the cluster's policy compliance";
   try {
-    for await (const state of (await policyInsightsClient(clients)).policyStates.listQueryResultsForResource(
-      "latest",
-      clusterId.replace(/^\/+/, ""),
-      {
-        queryOptions: { filter },
-      },
-    )) {
-      states.push({
-        policyAssignmentId: state.policyAssignmentId ?? "",
-        complianceState:
-          state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
-        ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
-        ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
-      });
+    let next: string | undefined = first.toString();
+    for (let page = 1; next; page++) {
+      const response = await (
+        await policyInsightsClient(clients)
+      ).sendRequest(createPipelineRequest({ url: next, method: "POST", headers: createHttpHeaders({ accept: "application/json" }) }));
+      if (response.status !== 200) {
+        throw new RestError(`Policy Insights answered HTTP ${response.status}`, {
+          statusCode: response.status,
+          request: response.request,
+          response,
+        });
+      }
+      const body = JSON.parse(response.bodyAsText ?? "{}") as PolicyStatesPage;
+      for (const state of body.value ?? []) {
+        states.push({
+          policyAssignmentId: state.policyAssignmentId ?? "",
+          complianceState:
+            state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
+          ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
+          ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
+        });
+      }
+      next = body["@odata.nextLink"];
+      // The link comes from Azure's answer: the connection's token goes only to the connection's ARM host.
+      if (next !== undefined && new URL(next).origin !== arm.origin) {
+        throw new TaskError(
+          `Could not ${action}: page ${page + 1} of the results points to another host than the connection's Azure Resource Manager (${arm.origin}).`,
+        );
+      }
     }
   } catch (error) {
-    const message = describeFailure(error, {
-      action: "read the cluster's policy compliance",
-      permission: "Microsoft.PolicyInsights/policyStates/queryResults/read",
-    });
+    const message = describeFailure(error, { action, permission: "Microsoft.PolicyInsights/policyStates/queryResults/read" });
     tl.debug(message);
     return { error: message };
   }

@@ -49,6 +49,3 @@ export const BUILT_IN_POLICIES: Record<PolicyKey, BuiltInPolicy> = {
     title: "Pod security restricted standards for Linux-based workloads (initiative)",
   },
 };
-
-/** Namespaces the add-on itself runs in; the built-ins exclude them by default. */
-export const DEFAULT_EXCLUDED_NAMESPACES = ["kube-system", "gatekeeper-system", "azure-arc"];

@@ -11,7 +11,7 @@ import {
   whereTyped,
 } from "../../core/inputs";
 import { checkResourceIdSegments, RESOURCE_GROUP_SEGMENT, SUBSCRIPTION_SEGMENT, type SegmentRule } from "../../core/names";
-import { DEFAULT_EXCLUDED_NAMESPACES, POLICY_KEYS, type PolicyKey } from "./catalogue";
+import { POLICY_KEYS, type PolicyKey } from "./catalogue";
 
 export type Effect = "Audit" | "Deny";
 export type EnforcementMode = "Default" | "DoNotEnforce";
@@ -35,7 +35,8 @@ export interface AssignAksPoliciesRequest {
 
 /** The values this task can give a definition's parameters. */
 export interface PolicyValues {
-  excludedNamespaces: string[];
+  /** Only when the user sets some: otherwise each definition keeps its own default list. */
+  excludedNamespaces?: string[];
   cpuLimit?: string;
   memoryLimit?: string;
   allowedImagesRegex?: string;
@@ -54,8 +55,9 @@ export function readRequest(): AssignAksPoliciesRequest {
   const cpuLimit = readString("cpuLimit");
   const memoryLimit = readString("memoryLimit");
   const allowedImagesRegex = readString("allowedImagesRegex");
+  const excludedNamespaces = parseNamespaces(readString("excludedNamespaces"));
   const values: PolicyValues = {
-    excludedNamespaces: parseNamespaces(readString("excludedNamespaces")),
+    ...(excludedNamespaces === undefined ? {} : { excludedNamespaces }),
     ...(cpuLimit === undefined ? {} : { cpuLimit: checkCpuQuantity(cpuLimit) }),
     ...(memoryLimit === undefined ? {} : { memoryLimit: checkMemoryQuantity(memoryLimit) }),
     ...(allowedImagesRegex === undefined ? {} : { allowedImagesRegex: checkImageRegex(allowedImagesRegex) }),
@@ -135,11 +137,15 @@ export function parseDefinitionIds(text: string): string[] {
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** Empty, or only comments: the definitions' own default list (the input could never say "exclude nothing"). */
-export function parseNamespaces(typed: string | undefined): string[] {
+/**
+ * The namespaces the user typed, or undefined when none (empty, or only comments): then no value is
+ * sent, and each definition keeps its own default (the built-ins differ: most also exclude
+ * azure-extensions-usage-system).
+ */
+export function parseNamespaces(typed: string | undefined): string[] | undefined {
   const text = typed ?? "";
   const entries = readListEntries(text);
-  if (entries.length === 0) return [...DEFAULT_EXCLUDED_NAMESPACES];
+  if (entries.length === 0) return undefined;
   const bad = entries.filter((entry) => !NAMESPACE.test(entry.text)).map((entry) => `${whereTyped(text, entry)}'${entry.text}'`);
   if (bad.length) {
     throw new InputError(

@@ -276,7 +276,7 @@ function describeDifferences(wanted: WantedAssignment, before: ExistingAssignmen
 }
 
 function showValue(value: unknown): string {
-  if (value === undefined) return "(not set)";
+  if (value === undefined) return "(the definition's default)";
   if (Array.isArray(value)) return value.length ? value.map(String).join(", ") : "(empty)";
   return String(value);
 }

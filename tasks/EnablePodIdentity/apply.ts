@@ -8,6 +8,7 @@ import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/ro
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
   credentialFor,
+  isFailed,
   planFederatedCredential,
   planPodIdentityCluster,
   planWorkloadCluster,
@@ -19,9 +20,50 @@ import {
   type EnablePodIdentityPlan,
   type FederatedCredential,
   type FederatedCredentialPlan,
+  type PodIdentityEntry,
 } from "./plan";
 
 const CREDENTIALS_PERMISSION = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+/** How long a pod identity that AKS could not assign for want of the new grant is written again. */
+const ROLE_PROPAGATION_TIMEOUT_MS = 5 * 60_000;
+
+function bindingIn(cluster: ManagedCluster, want: { podIdentityName: string; namespace: string }): PodIdentityEntry | undefined {
+  return cluster.podIdentityProfile?.userAssignedIdentities?.find((e) => e.name === want.podIdentityName && e.namespace === want.namespace);
+}
+
+/**
+ * Why AKS reports a pod identity Failed. Without the grant in effect, AKS's attempt to attach the
+ * identity to the nodes is refused with LinkedAuthorizationFailed on
+ * Microsoft.ManagedIdentity/userAssignedIdentities/assign/action (the shape in aad-pod-identity#585 and
+ * secrets-store-csi-driver-provider-azure#66): that is the grant still propagating.
+ */
+function bindingFailure(entry: PodIdentityEntry): { code: string; text: string; propagation: boolean } {
+  return describeRefusal(entry.provisioningInfo?.error?.error?.code, entry.provisioningInfo?.error?.error?.message);
+}
+
+/**
+ * A cluster write AKS refused because the control-plane identity may not assign the identity yet:
+ * 400 "Cluster identity has no assignment permission over identity '...'. Please grant at least
+ * 'Managed Identity Operator' permission before assigning pod identity." (Azure/AKS#2943).
+ */
+function assignPermissionRefusal(error: unknown): { code: string; text: string; propagation: boolean } | undefined {
+  if (!(error instanceof TaskError) || error.cause === undefined) return undefined;
+  const { status, code, message } = azureErrorDetails(error.cause);
+  if (status !== 400 || !/no assignment permission over identity|Managed Identity Operator/i.test(message)) return undefined;
+  return describeRefusal(code ?? "BadRequest", message);
+}
+
+function describeRefusal(
+  rawCode: string | undefined,
+  rawMessage: string | undefined,
+): { code: string; text: string; propagation: boolean } {
+  const code = rawCode ?? "no error code";
+  const message = (rawMessage ?? "AKS gave no details").split(/\r?\n/)[0]!.slice(0, 600);
+  const propagation =
+    /AuthorizationFailed$/i.test(code) ||
+    /userAssignedIdentities\/(\*\/)?assign\/action|no assignment permission over identity/i.test(message);
+  return { code, text: `${code}: ${message}`, propagation };
+}
 
 /**
  * Everything the plan needs, read before anything is written. Reads that do not depend on each
@@ -110,7 +152,7 @@ export async function applyPlan(
     const missing = grants.filter((g) => !g.empty);
     const outcomes = await Promise.all(missing.map((grant) => applyRoleGrant(clients, grant)));
     missing.forEach((grant, i) => {
-      if (outcomes[i] === "created") written = true;
+      if (outcomes[i]!.outcome === "created") written = true;
       else plan.notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} already existed under another assignment name.`);
     });
   };
@@ -125,16 +167,59 @@ export async function applyPlan(
         allowKubenet: request.allowKubenet,
         identity: state.identity,
       };
-      const result = await updateCluster(clusterClient(clients), request, {
-        initial: state.cluster,
-        plan: (current) => planPodIdentityCluster(want, current),
+      const options = {
+        plan: (current: ManagedCluster) => planPodIdentityCluster(want, current),
         apply: withPodIdentityProfile,
         dryRun: false,
         busyTimeoutMs: request.busyTimeoutMs,
-      });
-      written ||= result.written;
-      cluster = result.after;
-      plan = { ...plan, podIdentity: result.plan, clusterChange: result.written };
+      };
+      // A grant made moments ago may not be in effect yet when AKS checks it: AKS then refuses the write
+      // (400 "Cluster identity has no assignment permission over identity ...") or reports the pod
+      // identity Failed. az waits 30 s after granting; here the write is tried again after a growing
+      // pause while AKS says the permission is missing. Only the waits count against the bound, so a
+      // loaded agent gets as many tries as a fast one.
+      const name = `${want.namespace}/${want.podIdentityName}`;
+      let waitedMs = 0;
+      let applied = false;
+      for (let attempt = 0; ; attempt++) {
+        let refusal: { code: string; text: string; propagation: boolean } | undefined;
+        try {
+          const result = await updateCluster(
+            clusterClient(clients),
+            request,
+            attempt === 0 ? { ...options, initial: state.cluster } : options,
+          );
+          written ||= result.written;
+          cluster = result.after;
+          // The summary shows the change as first applied (a later write only assigns it again).
+          plan = applied
+            ? { ...plan, clusterChange: plan.clusterChange || result.written }
+            : { ...plan, podIdentity: result.plan, clusterChange: result.written };
+          applied = true;
+          const binding = bindingIn(cluster, want);
+          if (!binding || !isFailed(binding)) break;
+          refusal = bindingFailure(binding);
+          if (!refusal.propagation) {
+            throw new TaskError(
+              `AKS could not assign the managed identity '${state.identity.name}' to the pod identity '${name}' on ${describeCluster(request)}: ${refusal.text}. Fix the cause (see the cluster's activity log) and re-run; the task writes a failed pod identity again.`,
+            );
+          }
+        } catch (error) {
+          refusal ??= assignPermissionRefusal(error);
+          if (!refusal) throw error;
+        }
+        const waitMs = Math.min(60_000, 5000 * 2 ** attempt);
+        if (waitedMs + waitMs > ROLE_PROPAGATION_TIMEOUT_MS) {
+          throw new TaskError(
+            `AKS still could not use the managed identity '${state.identity.name}' for the pod identity '${name}' after ${ROLE_PROPAGATION_TIMEOUT_MS / 60_000} min (${refusal.text}): the Managed Identity Operator grant for the cluster's control-plane identity has not taken effect. Check that the grant exists on the identity, wait a few minutes and re-run.`,
+          );
+        }
+        console.log(
+          `AKS could not use the managed identity '${state.identity.name}' for the pod identity '${name}' yet (${refusal.code}): the Managed Identity Operator grant has not propagated. Writing the pod identity again in ${waitMs / 1000} s.`,
+        );
+        waitedMs += waitMs;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     }
     // After the cluster write, so that a cluster update that fails leaves the other grants as they were.
     await grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));

@@ -41,7 +41,12 @@ export interface PodIdentityClusterPlan {
   setKubenetConsent: boolean;
   kubenet: boolean;
   entry: PodIdentityEntry;
-  entryAction: "add" | "update" | "none";
+  /**
+   * `reassign`: the binding is there as wanted but AKS reports it Failed (e.g. it could not use the
+   * identity because the Managed Identity Operator grant had not propagated yet): written again so
+   * AKS assigns it again.
+   */
+  entryAction: "add" | "update" | "reassign" | "none";
   /** The pod identity of the same name and namespace before, when it is updated. */
   replaced?: PodIdentityEntry;
   /** The whole profile to write: every other pod identity and exception as it was. */
@@ -134,6 +139,7 @@ export function wantedGrants(
       scope: identity.resourceId,
       principalId: operator.principalId,
       principalDescription: operator.description,
+      principalType: "ServicePrincipal",
     });
   }
   if (request.grantReaderOnNodeResourceGroup) {
@@ -149,6 +155,7 @@ export function wantedGrants(
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.nodeResourceGroup}`,
       principalId: identity.principalId,
       principalDescription: `the managed identity '${identity.name}'`,
+      principalType: "ServicePrincipal",
     });
   }
   return grants;
@@ -197,7 +204,7 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
   const entries = current.userAssignedIdentities ?? [];
   const index = entries.findIndex((e) => e.name === entry.name && e.namespace === entry.namespace);
   const existing = index >= 0 ? entries[index] : undefined;
-  const entryAction = !existing ? "add" : sameEntry(existing, entry) ? "none" : "update";
+  const entryAction = !existing ? "add" : !sameEntry(existing, entry) ? "update" : isFailed(existing) ? "reassign" : "none";
   const userAssignedIdentities =
     entryAction === "add" ? [...entries, entry] : entryAction === "update" ? entries.map((e, i) => (i === index ? entry : e)) : entries;
 
@@ -207,7 +214,11 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     enabled: true,
     ...(kubenet ? { allowNetworkPluginKubenet: true } : {}),
     userAssignedIdentities,
-    userAssignedIdentityExceptions: current.userAssignedIdentityExceptions ?? [],
+    // As aks-preview does (_fill_defaults_for_pod_identity_exceptions): AKS answers an exception whose
+    // podLabels was {} with null, and a PUT that sends that null back is refused.
+    userAssignedIdentityExceptions: (current.userAssignedIdentityExceptions ?? []).map((exception) =>
+      exception.podLabels === null || exception.podLabels === undefined ? { ...exception, podLabels: {} } : exception,
+    ),
   };
   return {
     empty: !enableAddon && !setKubenetConsent && entryAction === "none",
@@ -220,6 +231,11 @@ export function planPodIdentityCluster(want: PodIdentityWant, cluster: ManagedCl
     profile,
     warnings,
   };
+}
+
+/** AKS could not assign the identity to the nodes; its provisioningInfo says why. */
+export function isFailed(entry: PodIdentityEntry): boolean {
+  return entry.provisioningState?.toLowerCase() === "failed";
 }
 
 function sameEntry(a: PodIdentityEntry, b: PodIdentityEntry): boolean {
@@ -334,6 +350,11 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
     if (podIdentity.replaced) {
       warnings.push(
         `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
+      );
+    }
+    if (podIdentity.entryAction === "reassign") {
+      notes.push(
+        `AKS reports the pod identity '${request.namespace}/${request.podIdentityName}' Failed; it is written again so AKS assigns the identity again.`,
       );
     }
     if (!podIdentity.empty) checkPodIdentityFeature(state.podIdentityFeatureState, request.connection.subscriptionId, warnings);

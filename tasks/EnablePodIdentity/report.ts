@@ -1,6 +1,7 @@
 import { describeCluster } from "../../core/cluster";
 import { code, remark, rich, type Block, type Outcome, type RunReport, type Text } from "../../core/report";
 import type { UserAssignedIdentity } from "../../core/identity";
+import { describePrincipalKind } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
 import type { EnablePodIdentityPlan, PodIdentityEntry } from "./plan";
 import { subjectFor, TOKEN_EXCHANGE_AUDIENCE } from "./plan";
@@ -62,6 +63,11 @@ export function podIdentityReport(
     rich`Managed identity: ${code(identity.resourceId)}`,
     rich`Client ID: ${code(identity.clientId)}, principal (object) ID: ${code(identity.principalId)}`,
   ];
+  for (const grant of plan.grants) {
+    details.push(
+      rich`${grant.grant.role} goes to ${grant.grant.principalDescription}, a ${describePrincipalKind(grant.grant.principalType)}`,
+    );
+  }
   if (request.mode === "podIdentity") details.push(rich`Binding selector: ${code(request.bindingSelector)}`);
   else
     details.push(

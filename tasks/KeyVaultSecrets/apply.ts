@@ -13,6 +13,8 @@ import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type Gran
 
 /** Secrets read and written at once; the client's retry policy waits out 429 Retry-After on each. */
 export const SECRET_CONCURRENCY = 8;
+/** How long a write waits for a recovered secret to settle (409 ObjectIsBeingRecovered) before giving up. */
+const RECOVERY_SETTLE_TIMEOUT_MS = 120_000;
 
 export function describeVault(vault: Pick<VaultState, "name" | "resourceGroupName">): string {
   return `key vault '${vault.name}' in resource group '${vault.resourceGroupName}'`;
@@ -63,18 +65,29 @@ export async function readVault(clients: AzureClients, request: KeyVaultSecretsR
   };
 }
 
+/** Who `grantTo` names, as far as the task can tell. */
+export interface ResolvedGrantee {
+  principalId: string;
+  description: string;
+  /** Only when the task read the principal from ARM as a managed identity (a service principal). */
+  principalType?: "ServicePrincipal";
+  note?: string;
+}
+
 /**
  * The grantee's object ID. A resource ID is read; a GUID is looked up among the subscription's
  * user-assigned identities (so an identity's client ID works, e.g. an AKS kubelet identity), and
- * otherwise taken as an object ID.
+ * otherwise taken as an object ID of a principal whose kind the task cannot know (a user, a group or
+ * an app's service principal).
  */
-export async function resolveGrantee(
-  clients: AzureClients,
-  grantee: Grantee,
-): Promise<{ principalId: string; description: string; note?: string }> {
+export async function resolveGrantee(clients: AzureClients, grantee: Grantee): Promise<ResolvedGrantee> {
   if (grantee.kind === "identity") {
     const identity = await readUserAssignedIdentity(clients, grantee);
-    return { principalId: identity.principalId, description: `managed identity '${identity.name}' (object ID ${identity.principalId})` };
+    return {
+      principalId: identity.principalId,
+      description: `managed identity '${identity.name}' (object ID ${identity.principalId})`,
+      principalType: "ServicePrincipal",
+    };
   }
   try {
     for await (const identity of identityClient(clients).userAssignedIdentities.listBySubscription()) {
@@ -82,10 +95,15 @@ export async function resolveGrantee(
         return {
           principalId: identity.principalId!,
           description: `managed identity '${identity.name}' (client ID ${grantee.id}, object ID ${identity.principalId})`,
+          principalType: "ServicePrincipal",
         };
       }
       if (identity.principalId?.toLowerCase() === grantee.id) {
-        return { principalId: grantee.id, description: `managed identity '${identity.name}' (object ID ${grantee.id})` };
+        return {
+          principalId: grantee.id,
+          description: `managed identity '${identity.name}' (object ID ${grantee.id})`,
+          principalType: "ServicePrincipal",
+        };
       }
     }
   } catch (error) {
@@ -94,14 +112,14 @@ export async function resolveGrantee(
   return {
     principalId: grantee.id,
     description: `object ID ${grantee.id}`,
-    note: `grantTo ${grantee.id} is not a user-assigned identity of this subscription, so it is used as an object ID. For an app registration, pass its service principal's object ID, not its client ID.`,
+    note: `grantTo ${grantee.id} is not a user-assigned identity of this subscription, so it is used as the object ID of a user, a group or an app's service principal. For an app registration, pass its service principal's object ID, not its client ID.`,
   };
 }
 
 export async function readGrant(
   clients: AzureClients,
   vault: VaultState,
-  principal: { principalId: string; description: string },
+  principal: ResolvedGrantee,
   permissions: readonly string[],
 ): Promise<GrantPlan> {
   if (vault.model === "accessPolicies") {
@@ -112,18 +130,25 @@ export async function readGrant(
     scope: vault.id,
     principalId: principal.principalId,
     principalDescription: principal.description,
+    ...(principal.principalType ? { principalType: principal.principalType } : {}),
   });
   return { kind: "role", ...plan };
 }
 
+export interface GrantResult {
+  outcome: "created" | "existed" | "updated";
+  /** The principal's type as Azure recorded it on a role assignment. */
+  principalType?: string;
+}
+
 /** Writes the grant; returns what was done. */
-export async function applyGrant(clients: AzureClients, vault: VaultState, plan: GrantPlan): Promise<"created" | "existed" | "updated"> {
+export async function applyGrant(clients: AzureClients, vault: VaultState, plan: GrantPlan): Promise<GrantResult> {
   if (plan.kind === "role") return applyRoleGrant(clients, plan);
   try {
     await updateAccessPolicy(keyVaultClient(clients), vault.resourceGroupName, vault.name, "add", {
       properties: { accessPolicies: [plan.entry] },
     });
-    return "updated";
+    return { outcome: "updated" };
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -172,7 +197,7 @@ export async function applySecrets(
     try {
       await (await client.beginRecoverDeletedSecret(name, { intervalInMs: 500 })).pollUntilDone();
     } catch (error) {
-      if (azureErrorDetails(error).status === 403) {
+      if (azureErrorDetails(error).status === 403 && isAuthorizationFailure(error)) {
         throw new TaskError(
           `The secret '${name}' in ${describeVault(vault)} is deleted but recoverable (soft delete), and the service connection may not recover it: it needs the secret permission 'recover' (access policy) or the role Key Vault Secrets Officer (RBAC). Recover or purge the secret, or grant that permission, then re-run.`,
         );
@@ -183,11 +208,34 @@ export async function applySecrets(
       throw dataPlaneError(error, vault, "read", name);
     });
     if (recovered.value === value) return "recovered";
-    await set(name, value);
+    await set(name, value).catch((error: unknown) => {
+      throw dataPlaneError(error, vault, "write", name);
+    });
     return "recovered and updated";
   };
+  /** A secret just recovered refuses writes for a while (409 ObjectIsBeingRecovered): wait, bounded, and say so. */
   const set = async (name: string, value: string): Promise<void> => {
-    await client.setSecret(name, value);
+    // Only the waits count against the bound, so a loaded agent gets as many tries as a fast one.
+    let waitedMs = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.setSecret(name, value);
+        return;
+      } catch (error) {
+        const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
+        if (innerErrorCode(error) !== "ObjectIsBeingRecovered") throw error;
+        if (waitedMs + waitMs > RECOVERY_SETTLE_TIMEOUT_MS) {
+          throw new TaskError(
+            `The secret '${name}' in ${describeVault(vault)} was still being recovered from soft delete after ${RECOVERY_SETTLE_TIMEOUT_MS / 1000} s (Key Vault answered 409 ObjectIsBeingRecovered to every write); re-run the task in a few minutes.`,
+          );
+        }
+        console.log(
+          `The secret '${name}' in ${describeVault(vault)} is still being recovered from soft delete (409 ObjectIsBeingRecovered); writing it again in ${waitMs / 1000} s.`,
+        );
+        waitedMs += waitMs;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   };
   await forEachConcurrently(plans, SECRET_CONCURRENCY, async (plan) => {
     const { name, value } = plan.secret;
@@ -217,25 +265,65 @@ const NEEDED: Record<string, { permission: string; role: string }> = {
   recover: { permission: "recover", role: "Key Vault Secrets Officer" },
 };
 
-/** A data-plane failure as a sentence: a 403 names the permission (or role) the connection lacks. */
+/**
+ * Key Vault's 403s that mean the caller lacks a permission (access policy or RBAC), by inner code.
+ * Older answers carry none. Others (the firewall, a disabled secret) are not a permission problem.
+ */
+const AUTHORIZATION_FAILURES = new Set([undefined, "AccessDenied", "ForbiddenByRbac", "ForbiddenByPolicy"]);
+
+function isAuthorizationFailure(error: unknown): boolean {
+  return AUTHORIZATION_FAILURES.has(innerErrorCode(error));
+}
+
+/** A data-plane failure as a sentence: a 403 says whether the vault's network rules, the secret or a missing permission is the cause. */
 function dataPlaneError(error: unknown, vault: VaultState, operation: "read" | "write" | "recover", name: string): TaskError {
   if (error instanceof TaskError) return error;
   const { status, message } = azureErrorDetails(error);
+  const said = message.split(/\r?\n/)[0];
   if (status === 403) {
-    const needed = NEEDED[operation]!;
-    const how =
-      vault.model === "rbac"
-        ? `the vault uses Azure RBAC: assign the connection's identity the role ${needed.role} on the vault`
-        : `the vault uses access policies: give the connection's identity the secret permissions get, set and recover (at least '${needed.permission}')`;
-    return new TaskError(
-      `The service connection may not ${operation} the secret '${name}' in ${describeVault(vault)} (HTTP 403): ${how}, then re-run. Key Vault said: ${message.split(/\r?\n/)[0]}`,
-    );
+    switch (innerErrorCode(error)) {
+      case "ForbiddenByFirewall": {
+        // Key Vault names the address it saw; only an IPv4 address is repeated from its text.
+        const address = /Client address:\s*(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(message)?.[1];
+        const ip = address ?? "<the agent's public IP>";
+        return new TaskError(
+          `The firewall of ${describeVault(vault)} blocks this agent${address ? ` (Key Vault saw it come from ${address})` : ""}: the vault's network rules admit only listed addresses and networks. This is not a permission problem. Allow the agent's address in the vault's Networking settings (az keyvault network-rule add --name ${vault.name} --ip-address ${ip}), or run the job on an agent inside a network the vault allows (virtual network rule or private endpoint), then re-run. Key Vault said: ${said}`,
+        );
+      }
+      case "ForbiddenByConnection":
+        return new TaskError(
+          `The ${describeVault(vault)} does not accept connections over its public endpoint (public network access is disabled). This is not a permission problem. Run the job on an agent that reaches the vault through its private endpoint, or enable public access with network rules that admit the agent, then re-run. Key Vault said: ${said}`,
+        );
+      case "SecretDisabled":
+        return new TaskError(
+          `The secret '${name}' in ${describeVault(vault)} is disabled, so Key Vault refuses to ${operation === "read" ? "read" : "use"} it and the task cannot compare its value. This is not a permission problem. Enable it if it should be written (az keyvault secret set-attributes --vault-name ${vault.name} --name ${name} --enabled true), or remove its line from secrets, then re-run.`,
+        );
+      default:
+        break;
+    }
+    if (isAuthorizationFailure(error)) {
+      const needed = NEEDED[operation]!;
+      const how =
+        vault.model === "rbac"
+          ? `the vault uses Azure RBAC: assign the connection's identity the role ${needed.role} on the vault`
+          : `the vault uses access policies: give the connection's identity the secret permissions get, set and recover (at least '${needed.permission}')`;
+      return new TaskError(
+        `The service connection may not ${operation} the secret '${name}' in ${describeVault(vault)} (HTTP 403): ${how}, then re-run. Key Vault said: ${said}`,
+      );
+    }
   }
   return new TaskError(describeFailure(error, { action: `${operation} the secret '${name}' in ${describeVault(vault)}` }));
 }
 
-/** Key Vault puts the precise reason in `error.innererror.code` (e.g. ObjectIsDeletedButRecoverable). */
+/**
+ * Key Vault puts the precise reason in `error.innererror.code` (e.g. ObjectIsDeletedButRecoverable,
+ * ForbiddenByFirewall). @azure/keyvault-secrets hands the parsed body over as `details` (with
+ * `innerError`); a raw body is read too, for clients that keep it.
+ */
 function innerErrorCode(error: unknown): string | undefined {
+  const details = (error as { details?: { error?: { innerError?: { code?: unknown } } } }).details;
+  const parsed = details?.error?.innerError?.code;
+  if (typeof parsed === "string") return parsed;
   const body = (error as { response?: { bodyAsText?: string } }).response?.bodyAsText;
   try {
     return (JSON.parse(body ?? "") as { error?: { innererror?: { code?: string } } }).error?.innererror?.code;

@@ -9,6 +9,7 @@ import {
   readSecrets,
   readVault,
   resolveGrantee,
+  type GrantResult,
   type SecretOutcome,
 } from "./apply";
 import { readRequest } from "./inputs";
@@ -45,7 +46,7 @@ void runTask(async () => {
   const secrets = request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
   const planEmpty = (grant?.empty ?? true) && secrets.every((s) => s.action === "unchanged");
 
-  let grantResult: "created" | "existed" | "updated" | undefined;
+  let grantResult: GrantResult | undefined;
   let outcomes: Map<string, SecretOutcome> | undefined;
   if (!request.dryRun && !planEmpty) {
     // The grant and the secrets do not depend on each other: written together.
@@ -54,12 +55,15 @@ void runTask(async () => {
       applySecrets(clients, vault, secrets),
     ]);
   }
-  const changed = grantResult === "created" || grantResult === "updated" || [...(outcomes?.values() ?? [])].some((o) => o !== "unchanged");
+  const changed =
+    grantResult?.outcome === "created" ||
+    grantResult?.outcome === "updated" ||
+    [...(outcomes?.values() ?? [])].some((o) => o !== "unchanged");
 
   publishReport(
     keyVaultReport({
       vault,
-      ...(grant ? { grant } : {}),
+      ...(grant && principal ? { grant, principal } : {}),
       ...(grantResult ? { grantResult } : {}),
       secrets,
       ...(outcomes ? { outcomes } : {}),

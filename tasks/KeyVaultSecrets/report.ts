@@ -1,5 +1,6 @@
 import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
-import { describeVault, type SecretOutcome } from "./apply";
+import { describePrincipalKind } from "../../core/roles";
+import { describeVault, type GrantResult, type ResolvedGrantee, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import type { NameChange } from "./secrets";
 
@@ -19,7 +20,9 @@ const PLANNED: Record<SecretAction, string> = {
 export interface KeyVaultReportInput {
   vault: VaultState;
   grant?: GrantPlan;
-  grantResult?: "created" | "existed" | "updated";
+  /** Who the grant is for, as the task resolved `grantTo`. */
+  principal?: ResolvedGrantee;
+  grantResult?: GrantResult;
   secrets: readonly SecretPlan[];
   outcomes?: ReadonlyMap<string, SecretOutcome>;
   nameChanges: readonly NameChange[];
@@ -43,7 +46,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
       `Grant: ${grant.empty ? "the access policy already had the permissions; nothing written" : input.outcome === "dryRun" ? "would add the missing permissions with accessPolicies/add" : "missing permissions added with accessPolicies/add"}; other access policies untouched`,
     );
   } else if (grant?.kind === "role") {
-    const has = grant.empty || input.grantResult === "existed";
+    const has = grant.empty || input.grantResult?.outcome === "existed";
     changes.push({
       setting: `Role of ${grant.grant.principalDescription} on the vault`,
       before: grant.empty ? "Key Vault Secrets User" : remark("none"),
@@ -54,6 +57,11 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
         ? "Grant: Key Vault Secrets User was already assigned; nothing written"
         : rich`Grant: ${input.outcome === "dryRun" ? "would assign" : "assigned"} Key Vault Secrets User (assignment ${code(grant.assignmentName)})`,
     );
+  }
+  if (grant && input.principal) {
+    const recorded = input.grantResult?.principalType ?? (grant.kind === "role" ? grant.existing?.principalType : undefined);
+    const kind = describePrincipalKind(input.principal.principalType, recorded);
+    details.push(`Granted to: ${input.principal.description}; kind: ${kind}`);
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);

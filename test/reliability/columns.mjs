@@ -13,6 +13,11 @@ export const FAULT_COLUMNS = [
   "LRO Canceled",
   "token endpoint down",
   "OIDC endpoint down",
+  "409 EtagMismatch",
+  "409 ObjectIsBeingRecovered",
+  "403 ForbiddenByFirewall",
+  "400 UnmatchedPrincipalType",
+  "late propagation",
 ];
 
 export const OTHER_COLUMNS = ["bad input", "concurrent runs", "outside change"];

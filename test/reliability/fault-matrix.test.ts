@@ -2,7 +2,7 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
-import type { AccessPolicyEntry, ArmResource, RequestLogEntry } from "../../local-azure/index";
+import { etagMismatchBody, type AccessPolicyEntry, type ArmResource, type RequestLogEntry } from "../../local-azure/index";
 import { assertFailedWithOneLine, assertSucceeded, cellName, notApplicable, TASKS, VOLATILE, without, type TaskName } from "./cells";
 
 describe("test/reliability/fault-matrix", () => {
@@ -25,6 +25,7 @@ describe("test/reliability/fault-matrix", () => {
   before(async () => {
     fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
     fx.azure.store.addResourceGroup("rg-rel-ids");
+    fx.azure.store.setFeatureState("Microsoft.ContainerService", "EnablePodIdentityPreview", "Registered");
   });
   after(async () => {
     await fx?.close();
@@ -508,6 +509,185 @@ describe("test/reliability/fault-matrix", () => {
         });
       }
     }
+  });
+
+  describe("answers real Azure gives that the tasks were not written for (issue 12)", () => {
+    const clusterPut = (setup: Setup) => ({ method: "PUT", path: new RegExp(`${escape(setup.cluster!.id)}$`, "i") });
+    const putStatuses = (setup: Setup) =>
+      fx.azure.requests.filter((r) => r.method === "PUT" && r.path.toLowerCase() === setup.cluster!.id.toLowerCase()).map((r) => r.status);
+
+    for (const scenario of SCENARIOS) {
+      const { task } = scenario;
+      if (task === "KeyVaultSecrets") {
+        notApplicable(task, "409 EtagMismatch", "writes no cluster");
+        continue;
+      }
+      // AKS refuses a write that meets a running operation with 409 EtagMismatch as well as OperationNotAllowed;
+      // the spell ends after the writes the test lets it refuse, not after a time.
+      it(cellName(task, "409 EtagMismatch", "the cluster write is refused twice, then accepted"), async () => {
+        const setup = scenario.setUp("spnKey");
+        fx.azure.faults.add({ ...clusterPut(setup), kind: "status", status: 409, body: etagMismatchBody(), times: 2 });
+        const result = await run(task, setup);
+        assertSucceeded(result);
+        assert.deepEqual(putStatuses(setup), [409, 409, 200]);
+        setup.assertDone();
+      });
+
+      it(cellName(task, "409 EtagMismatch", "refused past AksHardening.ClusterBusyTimeoutSeconds"), async () => {
+        const setup = scenario.setUp("spnKey");
+        fx.azure.faults.add({ ...clusterPut(setup), kind: "status", status: 409, body: etagMismatchBody(), times: 1000 });
+        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
+        assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/);
+        setup.assertUntouched();
+        fx.azure.faults.clear();
+      });
+
+      it(cellName(task, "409 cluster busy", "the answer to the write is lost and its retry meets the operation it started"), async () => {
+        const setup = scenario.setUp("spnKey");
+        fx.azure.faults.add({ ...clusterPut(setup), kind: "lostResponse" });
+        fx.azure.faults.add({ ...clusterPut(setup), kind: "status", status: 409, body: etagMismatchBody() });
+        const result = await run(task, setup);
+        assertSucceeded(result);
+        assert.deepEqual(putStatuses(setup), [0, 409], "the write landed once; nothing was written twice");
+        assert.equal(result.outputs["changed"], "true", "the cluster holds the change this run wrote");
+        setup.assertDone();
+      });
+    }
+
+    for (const task of ["RestrictApiServer", "EnablePodIdentity", "AssignAksPolicies"] as const) {
+      notApplicable(task, "409 ObjectIsBeingRecovered", "writes no Key Vault secret");
+      notApplicable(task, "403 ForbiddenByFirewall", "does not call a Key Vault data plane");
+    }
+
+    it(cellName("KeyVaultSecrets", "409 ObjectIsBeingRecovered", "the recovered secret refuses two writes"), async () => {
+      const setup = keyVaultSecrets.setUp("spnKey");
+      const vault = String(setup.inputs["keyVaultName"]);
+      const [line] = String(setup.inputs["secrets"]).split("\n");
+      const [name, value] = [line!.slice(0, line!.indexOf("=")), line!.slice(line!.indexOf("=") + 1)];
+      fx.azure.store.setVaultSecret(vault, name, `old-${randomUUID()}`);
+      fx.azure.store.deleteVaultSecret(vault, name);
+      fx.azure.store.secretRecoveryConflicts = 2;
+      try {
+        const result = await run("KeyVaultSecrets", setup);
+        assertSucceeded(result);
+        const writes = fx.azure.requests.filter((r) => r.method === "PUT" && r.path === `/secrets/${name}`).map((r) => r.status);
+        assert.deepEqual(writes, [409, 409, 200]);
+        assert.equal(fx.azure.store.vaultSecret(vault, name)!.properties.versions.at(-1)!.value, value);
+        assert.match(result.stdout, /still being recovered from soft delete \(409 ObjectIsBeingRecovered\); writing it again in \d+ s/);
+      } finally {
+        fx.azure.store.secretRecoveryConflicts = 0;
+      }
+    });
+
+    it(cellName("KeyVaultSecrets", "403 ForbiddenByFirewall", "the vault's network rules do not admit the agent"), async () => {
+      const setup = keyVaultSecrets.setUp("spnKey");
+      const vault = fx.azure.store.keyVaultByName(String(setup.inputs["keyVaultName"]))!;
+      fx.azure.store.put({
+        ...vault,
+        properties: {
+          ...vault.properties,
+          networkAcls: { bypass: "AzureServices", defaultAction: "Deny", ipRules: [{ value: "198.51.100.0/24" }], virtualNetworkRules: [] },
+        },
+      });
+      const result = await run("KeyVaultSecrets", setup);
+      assertFailedWithOneLine(
+        result,
+        /^The firewall of key vault .* blocks this agent .*This is not a permission problem\. .*az keyvault network-rule add/,
+      );
+      setup.assertUntouched();
+    });
+
+    notApplicable("RestrictApiServer", "400 UnmatchedPrincipalType", "makes no role assignment");
+    notApplicable("AssignAksPolicies", "400 UnmatchedPrincipalType", "makes no role assignment (the assignments need no managed identity)");
+
+    it(
+      cellName("EnablePodIdentity", "400 UnmatchedPrincipalType", "role assignments for managed identities carry ServicePrincipal"),
+      async () => {
+        const setup = enablePodIdentity.setUp("spnKey");
+        fx.azure.clearRequests();
+        const result = await run("EnablePodIdentity", setup);
+        assertSucceeded(result);
+        const grants = fx.azure.requests.filter((r) => r.method === "PUT" && /\/roleAssignments\//i.test(r.path));
+        assert.ok(grants.length >= 1);
+        for (const grant of grants) {
+          assert.equal(grant.status, 201);
+          assert.equal((grant.body as { properties: Record<string, unknown> }).properties["principalType"], "ServicePrincipal");
+        }
+        setup.assertDone();
+      },
+    );
+
+    it(cellName("KeyVaultSecrets", "400 UnmatchedPrincipalType", "RBAC vault, grantTo a group's object ID"), async () => {
+      const group = fx.azure.store.directory.addUserOrGroup("Group");
+      const name = `kv-rel-rbac-${++count}`;
+      const vault = fx.azure.store.addKeyVault("rg-rel-kv", name, { enableRbacAuthorization: true });
+      fx.azure.store.put({
+        id: `${vault.id}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`,
+        name: randomUUID(),
+        type: "Microsoft.Authorization/roleAssignments",
+        properties: {
+          scope: vault.id,
+          principalId: fx.principalObjectId("spnKey"),
+          principalType: "ServicePrincipal",
+          roleDefinitionId: `/subscriptions/${fx.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7`,
+        },
+      });
+      fx.azure.clearRequests();
+      const result = await fx.run("KeyVaultSecrets", { inputs: { keyVaultName: name, resourceGroupName: "rg-rel-kv", grantTo: group } });
+      assertSucceeded(result);
+      const [grant, ...more] = fx.azure.requests.filter((r) => r.method === "PUT" && /\/roleAssignments\//i.test(r.path));
+      assert.equal(more.length, 0);
+      assert.equal(grant!.status, 201);
+      assert.equal((grant!.body as { properties: Record<string, unknown> }).properties["principalType"], undefined);
+      assert.ok(
+        fx.azure.store
+          .listByType("Microsoft.Authorization/roleAssignments")
+          .some((a) => a.properties!["principalId"] === group && a.properties!["principalType"] === "Group"),
+      );
+    });
+
+    notApplicable("KeyVaultSecrets", "late propagation", "the grant is for the workload; the task's own later calls do not depend on it");
+    notApplicable(
+      "AssignAksPolicies",
+      "late propagation",
+      "assignments take effect at the add-on's next sync, which the compliance report shows as not evaluated yet",
+    );
+
+    it(
+      cellName("EnablePodIdentity", "late propagation", "the Managed Identity Operator grant is not in effect at the first cluster write"),
+      async () => {
+        const n = ++count;
+        const name = `aks-rel-epi-late-${n}`;
+        const cluster = fx.azure.store.addManagedCluster("rg-rel-epi", name, {
+          properties: { networkProfile: { networkPlugin: "azure" } },
+        });
+        const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-late-${n}`);
+        fx.azure.store.roleAssignmentPropagationChecks = 1;
+        try {
+          const result = await fx.run("EnablePodIdentity", {
+            inputs: {
+              resourceGroupName: "rg-rel-epi",
+              clusterName: name,
+              identityMode: "podIdentity",
+              identity: identity.id,
+              namespace: "todo",
+              podIdentityName: "todo-app",
+            },
+          });
+          assertSucceeded(result);
+          const entries = (
+            fx.azure.store.get(cluster.id)!.properties!["podIdentityProfile"] as { userAssignedIdentities: { provisioningState: string }[] }
+          ).userAssignedIdentities;
+          assert.deepEqual(
+            entries.map((e) => e.provisioningState),
+            ["Assigned"],
+          );
+          assert.match(result.stdout, /the Managed Identity Operator grant has not propagated\. Writing the pod identity again in \d+ s/);
+        } finally {
+          fx.azure.store.roleAssignmentPropagationChecks = 0;
+        }
+      },
+    );
   });
 
   it("every task is in the matrix", () => {

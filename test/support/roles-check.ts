@@ -19,9 +19,15 @@ async function main(): Promise<void> {
   const input = JSON.parse(readFileSync(0, "utf8")) as Input;
   const clients = new AzureClients(input.connection);
   const identity = await readUserAssignedIdentity(clients, { subscriptionId: input.connection.subscriptionId, ...input.identity });
-  const grant: RoleGrant = { role: "Reader", scope: input.scope, principalId: identity.principalId, principalDescription: "the identity" };
+  const grant: RoleGrant = {
+    role: "Reader",
+    scope: input.scope,
+    principalId: identity.principalId,
+    principalDescription: "the identity",
+    principalType: "ServicePrincipal",
+  };
   const first = await readRoleGrant(clients, grant);
-  const created = first.empty ? "skipped" : await applyRoleGrant(clients, first, 30_000);
+  const created = first.empty ? "skipped" : (await applyRoleGrant(clients, first, 30_000)).outcome;
   const second = await readRoleGrant(clients, grant);
   let missing: string;
   try {

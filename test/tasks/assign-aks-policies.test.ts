@@ -98,10 +98,8 @@ describe("test/tasks/assign-aks-policies", () => {
 
     const privileged = assignment(id, "aks-hardening-noPrivilegedContainers");
     assert.equal(privileged.properties.policyDefinitionId, NO_PRIVILEGED);
-    assert.deepEqual(privileged.properties.parameters, {
-      effect: { value: "Deny" },
-      excludedNamespaces: { value: ["kube-system", "gatekeeper-system", "azure-arc"] },
-    });
+    // No excludedNamespaces typed: none is sent, so the definition's own default list applies.
+    assert.deepEqual(privileged.properties.parameters, { effect: { value: "Deny" } });
     assert.equal(privileged.properties.enforcementMode, "Default");
     assert.deepEqual(privileged.properties.metadata["aksHardeningTasks"], { task: "AssignAksPolicies", policy: "noPrivilegedContainers" });
     const limits = assignment(id, "aks-hardening-resourceLimits");

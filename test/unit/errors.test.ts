@@ -1,7 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { RestError } from "@azure/core-rest-pipeline";
-import { describeFailure, InputError, listProblems } from "../../core/errors";
+import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
+import { azureErrorDetails, describeFailure, InputError, listProblems } from "../../core/errors";
 
 describe("test/unit/errors", () => {
   function credentialError(name: string, message: string, statusCode?: number): Error {
@@ -83,5 +83,24 @@ describe("test/unit/errors", () => {
   it("many problems: the first five are listed and the rest counted", () => {
     assert.equal(listProblems(["a.", "b.", "c."]), "a. b. c.");
     assert.equal(listProblems(["1.", "2.", "3.", "4.", "5.", "6.", "7."]), "1. 2. 3. 4. 5. … and 2 more.");
+  });
+
+  it("AKS's 409 EtagMismatch without ARM's error envelope is read for its code and message", () => {
+    const body = JSON.stringify({
+      code: "EtagMismatch",
+      details: [{ code: "Unspecified", message: "rpc error: code = FailedPrecondition desc = Etag mismatched" }],
+      message:
+        "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation.",
+    });
+    const error = new RestError("Conflict", {
+      statusCode: 409,
+      response: { status: 409, bodyAsText: body, headers: createHttpHeaders(), request: createPipelineRequest({ url: "https://x" }) },
+    });
+    assert.deepEqual(azureErrorDetails(error), {
+      status: 409,
+      code: "EtagMismatch",
+      message:
+        "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation.",
+    });
   });
 });

@@ -66,7 +66,28 @@ describe("test/unit/pod-identity-plan", () => {
       podIdentityProfile: { enabled: true, userAssignedIdentities: [other], userAssignedIdentityExceptions: exceptions },
     });
     assert.deepEqual(plan.profile.userAssignedIdentities, [other, entry]);
-    assert.equal(plan.profile.userAssignedIdentityExceptions, exceptions);
+    assert.deepEqual(plan.profile.userAssignedIdentityExceptions, exceptions);
+  });
+
+  it("pod identity: an exception whose empty podLabels AKS answered as null is sent with podLabels {} (as aks-preview does)", () => {
+    const fromAks = [{ name: "e", namespace: "kube-system", podLabels: null as unknown as Record<string, string> }];
+    const plan = planPodIdentityCluster(want, {
+      ...cni,
+      podIdentityProfile: { enabled: true, userAssignedIdentities: [], userAssignedIdentityExceptions: fromAks },
+    });
+    assert.deepEqual(plan.profile.userAssignedIdentityExceptions, [{ name: "e", namespace: "kube-system", podLabels: {} }]);
+  });
+
+  it("pod identity: a binding AKS reports Failed is written again (reassign); Assigned is left alone", () => {
+    const failed = { ...entry, provisioningState: "Failed" as const };
+    const plan = planPodIdentityCluster(want, { ...cni, podIdentityProfile: { enabled: true, userAssignedIdentities: [failed] } });
+    assert.equal(plan.entryAction, "reassign");
+    assert.equal(plan.empty, false);
+    const assigned = { ...entry, provisioningState: "Assigned" as const };
+    assert.equal(
+      planPodIdentityCluster(want, { ...cni, podIdentityProfile: { enabled: true, userAssignedIdentities: [assigned] } }).empty,
+      true,
+    );
   });
 
   it("pod identity: another identity or selector under the same name and namespace is replaced in place", () => {

@@ -281,7 +281,8 @@ describe("test/unit/policy-plan", () => {
         [id, "/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Authorization/policySetDefinitions/y"],
       );
       assert.throws(() => parseDefinitionIds("x"), /customPolicyDefinitionIds/);
-      assert.deepEqual(parseNamespaces(undefined), ["kube-system", "gatekeeper-system", "azure-arc"]);
+      assert.equal(parseNamespaces(undefined), undefined, "none typed: nothing is sent, each definition keeps its own default");
+      assert.equal(parseNamespaces(" , "), undefined);
       assert.deepEqual(parseNamespaces("a, b\nc"), ["a", "b", "c"]);
       assert.throws(() => parseNamespaces("Upper"), /excludedNamespaces/);
     });

@@ -1,6 +1,6 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { planRoleGrant, roleAssignmentName, roleDefinitionId, type RoleGrant } from "../../core/roles";
+import { describePrincipalKind, planRoleGrant, roleAssignmentName, roleDefinitionId, type RoleGrant } from "../../core/roles";
 import { parseIdentityReference } from "../../core/identity";
 
 describe("test/unit/roles", () => {
@@ -67,5 +67,25 @@ describe("test/unit/roles", () => {
       /^InputError|identity: .* is not the resource ID of a user-assigned managed identity/,
     );
     assert.throws(() => parseIdentityReference("identity", "a b", "s", "r"), /identity: 'a b' is neither/);
+  });
+
+  it("the summary says what kind of principal got the grant and how the task knows", () => {
+    assert.match(
+      describePrincipalKind("ServicePrincipal"),
+      /^service principal: a managed identity the task read from Azure Resource Manager/,
+    );
+    assert.match(
+      describePrincipalKind(undefined, "Group"),
+      /^Group, as Azure recorded it on the role assignment \(the task sent no principalType/,
+    );
+    assert.match(
+      describePrincipalKind(undefined),
+      /^not known to the task: an object ID may be a user, a group or an app's service principal/,
+    );
+    assert.match(
+      describePrincipalKind(undefined, "##vso[task.setvariable variable=x]y"),
+      /^not known to the task/,
+      "text from Azure that is no type is not repeated",
+    );
   });
 });
