@@ -1,4 +1,5 @@
 /** Renders docs/benchmarks.md from one bench run's figures. */
+import * as fs from "node:fs";
 import type { ColdStartResult } from "./cold-start";
 import type { LeverRow } from "./levers";
 import { INJECTED_LATENCY_MS, type CallsRow } from "./calls";
@@ -42,6 +43,10 @@ const standsRatio = (wall: number, cpu: number, bar: number, stretch?: number) =
     : cpu <= bar
       ? `met by CPU time${stretch !== undefined ? (cpu <= stretch ? " (stretch too)" : "") : ""}; not by wall time on this loaded machine`
       : "not met: see [What would move it](#what-would-move-the-furthest-figure)";
+/** The SDK whose poller makes the final GET, as installed. */
+const CONTAINER_SERVICE_VERSION = (
+  JSON.parse(fs.readFileSync(require.resolve("@azure/arm-containerservice/package.json"), "utf8")) as { version: string }
+).version;
 const TASK_ORDER = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
 const ratio2 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "—");
 
@@ -97,7 +102,7 @@ ${table(
 
 Where a run takes more than the fewest: every write of a cluster is followed by one more GET of the cluster, which the
 SDK's long-running-operation poller makes to fetch the final resource, and which stays: the SDK
-(\`@azure/arm-containerservice\` 25.5) does not pass core-lro's \`skipFinalGet\` through, without that GET the poller's
+(\`@azure/arm-containerservice\` ${CONTAINER_SERVICE_VERSION}) does not pass core-lro's \`skipFinalGet\` through, without that GET the poller's
 result would be the operation's status rather than the cluster, and the cluster as it ends up is what the tasks report
 (EnablePodIdentity's \`oidcIssuerUrl\` output, RestrictApiServer's \`authorizedIpRanges\`). A secret that is absent
 is read twice (GET secret → 404, then GET deletedsecrets → 404, to tell a new name from a soft-deleted one).
