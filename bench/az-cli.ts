@@ -16,7 +16,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { generate } from "selfsigned";
-import type { Fixture } from "../test/harness/fixture";
+import type { LocalAzure } from "../local-azure/index";
 import { tunnel } from "../test/harness/proxy";
 import { timedSpawn, type Spawned } from "./measure";
 
@@ -59,18 +59,18 @@ export class AzProxy {
     readonly url: string,
   ) {}
 
-  static async start(fx: Fixture, certificate: { cert: string; key: string }): Promise<AzProxy> {
-    const localCa = fs.readFileSync(fx.azure.caCertPath, "utf8");
+  static async start(azure: LocalAzure, certificate: { cert: string; key: string }): Promise<AzProxy> {
+    const localCa = fs.readFileSync(azure.caCertPath, "utf8");
     // Requests for the discovery host, after TLS is terminated here: re-sent to the local Azure.
     const discovery = http.createServer((req, res) => {
       proxy.discoveryRequests.push(`${req.method} ${req.url}`);
       const upstream = https.request(
         {
           host: "127.0.0.1",
-          port: fx.azure.httpsPort,
+          port: azure.httpsPort,
           method: req.method,
           path: req.url,
-          headers: { ...req.headers, host: `127.0.0.1:${fx.azure.httpsPort}` },
+          headers: { ...req.headers, host: `127.0.0.1:${azure.httpsPort}` },
           ca: localCa,
         },
         (answer) => {
@@ -101,7 +101,7 @@ export class AzProxy {
       }
       // Only loopback: vault hosts go to the local Azure, loopback targets to themselves.
       const target = VAULT_HOST.test(host)
-        ? { host: "127.0.0.1", port: fx.azure.httpsPort }
+        ? { host: "127.0.0.1", port: azure.httpsPort }
         : host === "127.0.0.1" || host === "localhost"
           ? { host: "127.0.0.1", port: Number(port) }
           : undefined;
@@ -125,6 +125,8 @@ export class AzProxy {
 }
 
 export interface AzSession {
+  /** The environment that points `az` at the local Azure, signed in (its config dir, CA bundle and proxy). */
+  env: NodeJS.ProcessEnv;
   /** The `az login` arguments, for a script that signs in as its first step. */
   login: string[];
   run(args: string[]): Promise<Spawned & { args: string[] }>;
@@ -132,8 +134,8 @@ export interface AzSession {
   close(): Promise<void>;
 }
 
-/** Registers the local Azure as a cloud in a private config dir, signs in as the connection's service principal. */
-export async function startAzSession(fx: Fixture): Promise<AzSession> {
+/** Registers the local Azure as a cloud in a private config dir, signs in as the service principal. */
+export async function startAzSession(azure: LocalAzure, servicePrincipal: { clientId: string; clientSecret: string }): Promise<AzSession> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-az-"));
   const pems = await generate([{ name: "commonName", value: DISCOVERY_HOST }], {
     keySize: 2048,
@@ -146,8 +148,8 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     ],
   });
   const bundle = path.join(dir, "ca-bundle.pem");
-  fs.writeFileSync(bundle, `${fs.readFileSync(fx.azure.caCertPath, "utf8")}\n${pems.cert}\n`);
-  const proxy = await AzProxy.start(fx, { cert: pems.cert, key: pems.private });
+  fs.writeFileSync(bundle, `${fs.readFileSync(azure.caCertPath, "utf8")}\n${pems.cert}\n`);
+  const proxy = await AzProxy.start(azure, { cert: pems.cert, key: pems.private });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir,
@@ -170,18 +172,17 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     if (r.exitCode !== 0) throw new Error(`az ${args.join(" ")} failed (${r.exitCode}): ${r.stderr.trim()}`);
     return r;
   };
-  const sp = fx.connection("spnKey").endpoint.parameters;
   await must([
     "cloud",
     "register",
     "-n",
     "LocalAzure",
     "--endpoint-resource-manager",
-    `${fx.azure.url}/`,
+    `${azure.url}/`,
     "--endpoint-active-directory",
-    fx.azure.url,
+    azure.url,
     "--endpoint-active-directory-resource-id",
-    fx.azure.armAudience,
+    azure.armAudience,
     // Set so that az does not ask the ARM URL for /metadata/endpoints (the local Azure has none).
     "--endpoint-active-directory-graph-resource-id",
     "https://graph.windows.net/",
@@ -193,15 +194,16 @@ export async function startAzSession(fx: Fixture): Promise<AzSession> {
     "login",
     "--service-principal",
     "-u",
-    sp["serviceprincipalid"]!,
+    servicePrincipal.clientId,
     "-p",
-    sp["serviceprincipalkey"]!,
+    servicePrincipal.clientSecret,
     "--tenant",
-    fx.azure.tenantId,
+    azure.tenantId,
   ];
   await must(login);
-  await must(["account", "set", "-s", fx.azure.subscriptionId]);
+  await must(["account", "set", "-s", azure.subscriptionId]);
   return {
+    env,
     run,
     login,
     proxy,

@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildEnvironment, parseCommand, type StepOptions } from "../test/harness/agent";
-import { localAzureHosts, type ConnectionKind, type Fixture } from "../test/harness/fixture";
+import type { ConnectionKind, Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
+import { clientEnvironment } from "../local-azure/clients";
 
 export const REPO = path.join(__dirname, "..");
 
@@ -114,7 +115,7 @@ export async function runTask(fx: Fixture, script: string, spec: TaskSpec, timeo
     env: {
       NODE_EXTRA_CA_CERTS: fx.azure.caCertPath,
       // Azure's host names (vaults; ARM and Entra when the local Azure poses as the public cloud) reach the local Azure.
-      ...localAzureHosts(fx.azure),
+      ...clientEnvironment(fx.azure),
       ...connection.env,
       ...spec.env,
     },

@@ -73,7 +73,8 @@ async function main(): Promise<void> {
     let azSetupError: string | undefined;
     if ("version" in azCli) {
       try {
-        az = await startAzSession(fx);
+        const sp = fx.connection("spnKey").endpoint.parameters;
+        az = await startAzSession(fx.azure, { clientId: sp["serviceprincipalid"]!, clientSecret: sp["serviceprincipalkey"]! });
       } catch (error) {
         azSetupError = String((error as Error).message ?? error).split("\n")[0];
       }

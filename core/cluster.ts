@@ -5,6 +5,7 @@ import { createContainerService, type ContainerServiceContext } from "@azure/arm
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import { WaitBudget } from "./wait-budget";
 
 export type { ManagedCluster };
 
@@ -29,7 +30,7 @@ export interface ClusterUpdateOptions<P extends ClusterPlan> {
   dryRun: boolean;
   /** The cluster as the task already read it: planned first instead of reading it again. */
   initial?: ManagedCluster;
-  /** How long to wait for another operation on the cluster to finish (409 OperationNotAllowed or EtagMismatch). */
+  /** How long to wait, in all, for another operation on the cluster to finish (409 OperationNotAllowed or EtagMismatch). */
   busyTimeoutMs: number;
 }
 
@@ -116,7 +117,7 @@ export async function updateCluster<P extends ClusterPlan>(
   ref: ClusterRef,
   options: ClusterUpdateOptions<P>,
 ): Promise<ClusterUpdateResult<P>> {
-  const busyDeadline = Date.now() + options.busyTimeoutMs;
+  const busyBudget = new WaitBudget(options.busyTimeoutMs);
   let staleRetries = 0;
   let initial = options.initial;
   /** The cluster as first read: the "before" of a change that landed although its answer was lost. */
@@ -160,14 +161,14 @@ export async function updateCluster<P extends ClusterPlan>(
       if (isBusy(status, code)) {
         refusedWrite = `409 ${code}`;
         const waitMs = busyWaitMs(error, options.busyTimeoutMs);
-        if (Date.now() + waitMs > busyDeadline) {
+        if (!busyBudget.allows(waitMs)) {
           throw new TaskError(
             `Another operation is still running on ${describeCluster(ref)} after waiting ${formatDuration(options.busyTimeoutMs)}; ` +
               `wait for it to finish (see the cluster's activity log) and re-run, or raise the pipeline variable AksHardening.ClusterBusyTimeoutSeconds.`,
           );
         }
         console.log(`Another operation is running on ${describeCluster(ref)}; trying again in ${formatDuration(waitMs)}.`);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await busyBudget.wait(waitMs);
         continue;
       }
       // Azure's own error stays attached, for callers that recognise a refusal they can wait out.

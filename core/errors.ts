@@ -126,8 +126,8 @@ function describeSignInFailure(error: Error & { statusCode?: number }): string {
   const prefix = "Could not sign in with the service connection:";
   if (/AzurePipelinesCredential/.test(message) && /oidc/i.test(message)) {
     const status = error.statusCode ?? /Status code: (\d+)/.exec(message)?.[1];
-    // Azure DevOps' own message, from the response body the credential quotes.
-    const devOps = /\\"message\\":\\"([^"\\]*)/.exec(message)?.[1];
+    // Azure DevOps' own message, from the response body the credential quotes (JSON-escaped or not, by release).
+    const devOps = /\\?"message\\?":\s*\\?"([^"\\]*)/.exec(message)?.[1];
     return `${prefix} Azure DevOps did not issue the job's OIDC token for workload identity federation (${status ? `HTTP ${status}` : "no token"}${devOps ? `: ${devOps}` : ""}). Check that this pipeline is authorized to use the service connection and that the job's access token (System.AccessToken) is available to tasks; if Azure DevOps reports an incident, re-run later.`;
   }
   const entra = sentence(/AADSTS\d+:[^\n]*/.exec(message)?.[0]?.split(" - ")[0] ?? firstLine(message));

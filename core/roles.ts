@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from "uuid";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import { WaitBudget } from "./wait-budget";
 
 /** Built-in role definition GUIDs (the same in every cloud). */
 export const BUILT_IN_ROLES = {
@@ -127,7 +128,7 @@ export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Pr
  */
 export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan, replicationTimeoutMs = 120_000): Promise<RoleGrantResult> {
   const { grant } = plan;
-  const deadline = Date.now() + replicationTimeoutMs;
+  const replication = new WaitBudget(replicationTimeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       const created = await (
@@ -144,9 +145,9 @@ export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan,
       const { code } = azureErrorDetails(error);
       if (code === "RoleAssignmentExists") return { outcome: "existed" };
       const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
-      if (code === "PrincipalNotFound" && Date.now() + waitMs < deadline) {
+      if (code === "PrincipalNotFound" && replication.allows(waitMs)) {
         console.log(`Principal ${grant.principalId} is not in the directory yet (replication delay); trying again in ${waitMs / 1000} s.`);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await replication.wait(waitMs);
         continue;
       }
       throw new TaskError(

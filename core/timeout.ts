@@ -10,23 +10,42 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 100;
  * never answers would hang the task until the job's own timeout (60 minutes by default). Each try gets
  * a deadline instead, and a try that misses it fails as ETIMEDOUT, which the retry policy retries like a
  * dropped connection. Placed per retry, so every try has the whole deadline.
+ *
+ * The deadline is this policy's own timer, cleared when the try ends however it ends, rather than the
+ * request's `timeout`: the HTTP client of the Node 20 releases (@typespec/ts-http-runtime 0.3.6) leaves
+ * its timeout timer running when a try fails, which kept the process alive for the whole timeout after
+ * a dropped connection.
  */
 export function perTryTimeoutPolicy(timeoutMs: number): PipelinePolicy {
   return {
     name: "aksHardeningPerTryTimeout",
     async sendRequest(request, next) {
-      if (!(request.timeout > 0)) request.timeout = timeoutMs;
+      const { abortSignal, timeout } = request;
+      const ms = timeout > 0 ? timeout : timeoutMs;
+      // One signal for the try: aborted at the deadline, or when the caller aborts.
+      const tryAbort = new AbortController();
+      const onCallerAbort = () => tryAbort.abort();
+      if (abortSignal?.aborted) tryAbort.abort();
+      else abortSignal?.addEventListener("abort", onCallerAbort);
+      const timer = setTimeout(() => tryAbort.abort(), ms);
+      request.timeout = 0;
+      request.abortSignal = tryAbort.signal;
       try {
         return await next(request);
       } catch (error) {
-        // The HTTP client aborts a try that runs past request.timeout; an abort the caller asked for stays an abort.
-        if ((error as Error | undefined)?.name === "AbortError" && !request.abortSignal?.aborted) {
+        // An abort the caller asked for stays an abort.
+        if (tryAbort.signal.aborted && !abortSignal?.aborted) {
           throw new RestError(
-            `no answer from ${new URL(request.url).host} within ${formatSeconds(request.timeout)} (pipeline variable ${REQUEST_TIMEOUT_VARIABLE})`,
+            `no answer from ${new URL(request.url).host} within ${formatSeconds(ms)} (pipeline variable ${REQUEST_TIMEOUT_VARIABLE})`,
             { code: "ETIMEDOUT" },
           );
         }
         throw error;
+      } finally {
+        clearTimeout(timer);
+        abortSignal?.removeEventListener("abort", onCallerAbort);
+        request.timeout = timeout;
+        request.abortSignal = abortSignal;
       }
     },
   };

@@ -1,20 +1,20 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Reply, RequestContext } from "./http";
+import type { Interception, RequestContext, RequestInterceptor } from "./http";
+import { Pending } from "./pending";
 
-export interface FaultSpec {
-  method?: string;
-  /** Matched against the request path (no query). */
-  path: RegExp;
+export interface FaultSpec extends RequestMatch {
   /**
    * `reset` drops the connection before the request is handled; `lostResponse` handles it (the
    * change is made) and then drops the connection instead of answering, as when a response is lost
-   * on the way back; `delay` answers late; `status` answers with the given status instead.
+   * on the way back; `hold` handles it only once `until` has ended, and not at all when the client
+   * gives up first (a server that does not answer in time); `status` answers with the given status
+   * instead; `pass` only runs `onMatch`, then handles the request as usual.
    */
-  kind: "status" | "reset" | "lostResponse" | "delay";
+  kind: "status" | "reset" | "lostResponse" | "hold" | "pass";
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
-  delayMs?: number;
+  /** For `hold`: what the request waits for; default a Pending nobody releases (held until the client gives up). */
+  until?: Pending;
   /** How many matching requests the fault applies to; default 1. */
   times?: number;
   /**
@@ -37,14 +37,39 @@ interface ActiveOutcome extends OperationOutcome {
   resourceId: RegExp;
 }
 
+/** Which requests a fault or a watch applies to. */
+export interface RequestMatch {
+  method?: string;
+  /** Matched against the request path (no query). */
+  path: RegExp;
+}
+
+interface Watch extends RequestMatch {
+  pending: Pending;
+}
+
+const matches = (m: RequestMatch, ctx: RequestContext) =>
+  (m.method === undefined || m.method.toUpperCase() === ctx.method) && m.path.test(ctx.path);
+
 /** The one fault injector: applied to every request before normal handling, each fault consumed `times` times. */
-export class FaultInjector {
+export class FaultInjector implements RequestInterceptor {
   private faults: ActiveFault[] = [];
   private outcomes: ActiveOutcome[] = [];
+  private watches: Watch[] = [];
 
   add(spec: FaultSpec): void {
     if (spec.kind === "status" && spec.status === undefined) throw new Error('faults.add: kind "status" needs a status');
     this.faults.push({ ...spec, remaining: spec.times ?? 1 });
+  }
+
+  /**
+   * A Pending that ends when `count` more requests matching `match` have arrived (counted before any
+   * fault applies to them), e.g. to hold one run's write until a concurrent run's write comes in.
+   */
+  afterRequests(match: RequestMatch, count: number): Pending {
+    const pending = new Pending({ observations: count });
+    if (!pending.ended) this.watches.push({ ...match, pending });
+    return pending;
   }
 
   /** ARM's subscription throttling answer: 429 with Retry-After and the SubscriptionRequestsThrottled body. */
@@ -83,17 +108,13 @@ export class FaultInjector {
   clear(): void {
     this.faults = [];
     this.outcomes = [];
+    this.watches = [];
   }
 
-  /**
-   * Returns a reply to send instead of normal handling, 'reset' to drop the connection,
-   * 'lostResponse' to handle the request but drop the connection instead of answering, or
-   * undefined to continue.
-   */
-  async intercept(ctx: RequestContext): Promise<Reply | "reset" | "lostResponse" | undefined> {
-    const fault = this.faults.find(
-      (f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === ctx.method) && f.path.test(ctx.path),
-    );
+  intercept(ctx: RequestContext): Interception | Promise<Interception> {
+    for (const watch of this.watches) if (matches(watch, ctx)) watch.pending.observe();
+    this.watches = this.watches.filter((w) => !w.pending.ended);
+    const fault = this.faults.find((f) => f.remaining > 0 && matches(f, ctx));
     if (!fault) return undefined;
     fault.remaining--;
     this.faults = this.faults.filter((f) => f.remaining > 0);
@@ -103,8 +124,9 @@ export class FaultInjector {
         return "reset";
       case "lostResponse":
         return "lostResponse";
-      case "delay":
-        await sleep(fault.delayMs ?? 1000);
+      case "hold":
+        return { hold: fault.until ?? new Pending() };
+      case "pass":
         return undefined;
       case "status":
         return { status: fault.status ?? 500, headers: fault.headers ?? {}, body: fault.body };

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { preciseNow, type RequestLog, type RequestLogEntry } from "./request-log";
-import type { FaultInjector } from "./faults";
 import { newGuid } from "./jwt";
+import type { Pending } from "./pending";
 
 /** What a handler returns: objects are sent as JSON, strings as text/plain. */
 export interface Reply {
@@ -158,9 +158,21 @@ function matchSegments(template: string[], actual: string[]): Record<string, str
   return params;
 }
 
+/**
+ * What may happen to a request before it is handled: a reply sent instead, `reset` (drop the
+ * connection), `lostResponse` (handle it, then drop the connection instead of answering), `hold`
+ * (handle it once the Pending ends, unless the client has given up by then), or undefined (handle it).
+ */
+export type Interception = Reply | "reset" | "lostResponse" | { hold: Pending } | undefined;
+
+/** The fault injector, as the dispatcher sees it. */
+export interface RequestInterceptor {
+  intercept(ctx: RequestContext): Interception | Promise<Interception>;
+}
+
 export interface DispatchDeps {
   router: Router;
-  faults: FaultInjector;
+  faults: RequestInterceptor;
   log: RequestLog;
   /** Validates the ARM bearer token; throws a Reply-bearing error when it is missing or invalid. */
   authenticateArm: (ctx: RequestContext) => Caller | Reply;
@@ -255,7 +267,12 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     req.socket.destroy();
     return;
   }
-  if (fault && fault !== "lostResponse") {
+  if (typeof fault === "object" && "hold" in fault) {
+    if (!(await heldUntilEnded(fault.hold, res))) {
+      log.status = 0; // the client gave up waiting: nothing is handled, as when a server never answers
+      return;
+    }
+  } else if (fault && fault !== "lostResponse") {
     log.status = fault.status;
     await answer(res, fault, baseHeaders, log, deps.latencyMs);
     return;
@@ -296,6 +313,18 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   }
   log.status = reply.status;
   await answer(res, reply, baseHeaders, log, deps.latencyMs);
+}
+
+/** True once the Pending ends; false when the connection closes first. */
+function heldUntilEnded(pending: Pending, res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const closed = () => resolve(false);
+    res.once("close", closed);
+    pending.onEnd(() => {
+      res.off("close", closed);
+      resolve(!res.destroyed);
+    });
+  });
 }
 
 function safe<T>(f: () => T): T | undefined {

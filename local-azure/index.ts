@@ -37,18 +37,26 @@ export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { etagMismatchBody } from "./routes/managed-clusters";
+export { Pending } from "./pending";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
+  /** Port of the HTTPS listener (ARM, Entra, Azure DevOps OIDC, Key Vault); default any free port. */
+  httpsPort?: number;
+  /** Port of the managed-identity (IMDS) listener; default any free port. */
+  imdsPort?: number;
   /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
   operationPolls?: number;
-  /** Retry-After (seconds) on long-running operation responses; default 0 so tests do not sleep. */
+  /**
+   * Retry-After (seconds) on long-running operation responses; default 1, the smallest that shortens a
+   * wait: core-lro reads 0 as "no value" and polls after its own 2 s.
+   */
   retryAfterSeconds?: number;
   /**
    * Answer as the public cloud's `management.azure.com` and `login.microsoftonline.com` too, and
    * name those hosts in what it returns (token endpoint, issuer, operation URLs, challenges), so a
    * task signs in and polls exactly as against Azure. Task processes reach those hosts through the
-   * host preload (test/harness/azure-hosts.cjs with LOCAL_AZURE_PUBLIC_HOSTS=1). For the benchmark
+   * host preload (local-azure/azure-hosts.cjs with LOCAL_AZURE_PUBLIC_HOSTS=1). For the benchmark
    * and the demo: tests keep the loopback authority, which exercises the sovereign-cloud path.
    */
   publicCloudHosts?: boolean;
@@ -99,10 +107,10 @@ export interface LocalAzure {
 
 const ARM_AUDIENCE = "https://management.core.windows.net/";
 
-function listen(server: HttpServer): Promise<number> {
+function listen(server: HttpServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -139,7 +147,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const imds = createHttpServer(handle("imds"));
   https.on("connection", connectionOpened);
   imds.on("connection", connectionOpened);
-  const [httpsPort, imdsPort] = await Promise.all([listen(https), listen(imds)]);
+  const [httpsPort, imdsPort] = await Promise.all([listen(https, options.httpsPort), listen(imds, options.imdsPort)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;
   const armUrl = options.publicCloudHosts ? "https://management.azure.com" : url;
@@ -155,7 +163,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     operationPolls: options.operationPolls ?? 1,
     defaultLocation: "westeurope",
   });
-  const retryAfterSeconds = options.retryAfterSeconds ?? 0;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   const armEnv = { url: armUrl, store, retryAfterSeconds };
 
   const managedIdentityClientId = newGuid();

@@ -1,6 +1,8 @@
 import type { Directory } from "./directory";
 import type { FaultInjector, OperationOutcome } from "./faults";
 import { newGuid } from "./jwt";
+import { Pending } from "./pending";
+import type { ArmResource } from "./resources/arm-resource";
 import { defaultKeyVault, KEY_VAULT_TYPE, keyVaultId, newSecretVersion, VAULT_SECRET_TYPE } from "./resources/key-vault";
 import type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 import { defaultManagedCluster, managedClusterId } from "./resources/managed-cluster";
@@ -9,15 +11,7 @@ import { builtInPolicyCatalogue } from "./resources/policy-catalogue";
 import type { DeepPartial } from "./resources/merge";
 import { deepMerge } from "./resources/merge";
 
-/** An ARM resource as it goes over the wire. */
-export interface ArmResource {
-  id: string;
-  name: string;
-  type: string;
-  location?: string;
-  properties?: Record<string, unknown>;
-  [field: string]: unknown;
-}
+export type { ArmResource };
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
@@ -40,15 +34,16 @@ export interface Operation {
   startTime: Date;
   endTime?: Date;
   error?: { code: string; message: string };
-  /** Answers InProgress to this many more status polls, then completes at the next one ... */
-  pollsLeft?: number;
-  /** ... or at this time (ms since epoch), whichever comes first. */
-  endsAt?: number;
+  /**
+   * Runs until this ends: status polls that answer InProgress and writes refused because of it are
+   * its observations; a test may also release it. Never ends by elapsed time (see Pending).
+   */
+  pending: Pending;
+  /** What a write on the resource gets while it runs. */
+  busyCode: BusyCode;
   outcome?: OperationOutcome;
   /** Runs when the operation succeeds: makes the requested state visible. */
   onSucceeded?: () => void;
-  /** What a write on the resource gets while it runs (default OperationNotAllowed). */
-  busyCode?: BusyCode;
 }
 
 export interface StoreOptions {
@@ -64,9 +59,6 @@ export interface StoreOptions {
 export const MAX_FEDERATED_CREDENTIALS = 20;
 export const FEDERATED_CREDENTIAL_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
 export type FeatureState = "NotRegistered" | "Registering" | "Registered" | "Unregistering" | "Unregistered" | "Pending";
-
-/** How long an operation that counts polls runs when nobody polls it. */
-const UNPOLLED_OPERATION_MS = 3000;
 
 const key = (id: string) => id.toLowerCase().replace(/\/+$/, "");
 
@@ -96,6 +88,7 @@ export class ResourceStore {
   roleAssignmentPropagationChecks = 0;
   /** New role assignments (by id) and how many more checks they stay unseen by. */
   private readonly unpropagated = new Map<string, number>();
+  private lastTime = 0;
 
   constructor(private readonly options: StoreOptions) {
     for (const definition of builtInPolicyCatalogue()) this.put(definition);
@@ -156,18 +149,28 @@ export class ResourceStore {
     return etag;
   }
 
+  /** The local Azure's clock: real time, but every reading later than the one before, so two changes never share a timestamp. */
+  now(): Date {
+    this.lastTime = Math.max(Date.now(), this.lastTime + 1);
+    return new Date(this.lastTime);
+  }
+
   // ---- long-running operations ----
 
-  /** Starts an operation on a resource; it stays InProgress for `polls` status polls or `durationMs`, whichever is given. */
+  /**
+   * Starts an operation on a resource. It answers InProgress to `polls` status polls (default: the
+   * local Azure's operationPolls) and completes with the last of them; a write refused because of it
+   * counts like a poll, so an operation whose client lost the URL (a lost answer) still ends.
+   */
   beginOperation(p: {
     resourceId: string;
     providerNamespace: string;
     location: string;
     description: string;
     polls?: number;
-    durationMs?: number;
-    onSucceeded?: () => void;
+    pending?: Pending;
     busyCode?: BusyCode;
+    onSucceeded?: () => void;
   }): Operation {
     const op: Operation = {
       id: newGuid(),
@@ -176,14 +179,10 @@ export class ResourceStore {
       location: p.location,
       description: p.description,
       status: "InProgress",
-      startTime: new Date(),
-      // Counted operations also end by themselves after a while, as Azure's do whether or not
-      // anyone polls (a client whose answer was lost never learns the operation's URL).
-      ...(p.durationMs !== undefined
-        ? { endsAt: Date.now() + p.durationMs }
-        : { pollsLeft: p.polls ?? this.options.operationPolls, endsAt: Date.now() + UNPOLLED_OPERATION_MS }),
+      startTime: this.now(),
+      pending: p.pending ?? new Pending({ observations: p.polls ?? this.options.operationPolls }),
+      busyCode: p.busyCode ?? "OperationNotAllowed",
       ...(p.onSucceeded ? { onSucceeded: p.onSucceeded } : {}),
-      ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     };
     const outcome = this.options.faults.takeOperationOutcome(p.resourceId);
     if (outcome) op.outcome = outcome;
@@ -192,12 +191,16 @@ export class ResourceStore {
       p.resourceId,
       p.description.startsWith("create") ? "Creating" : p.description.startsWith("delete") ? "Deleting" : "Updating",
     );
-    if (op.pollsLeft === 0) this.finish(op);
+    op.pending.onEnd(() => this.finish(op));
     return op;
   }
 
-  /** Makes a resource busy for `durationMs` (as if someone else started an update): PUTs get 409 until it ends. */
-  startOperation(resourceId: string, p: { durationMs: number; busyCode?: BusyCode }): Operation {
+  /**
+   * Makes a resource busy, as if someone else had started an update: writes on it are refused (409
+   * `busyCode`) `refusals` times, then the operation completes; without `refusals` it runs until the
+   * test calls `release()` on the returned operation's `pending`.
+   */
+  startOperation(resourceId: string, p: { refusals?: number; busyCode?: BusyCode } = {}): Operation {
     const resource = this.get(resourceId);
     if (!resource) throw new Error(`store.startOperation: no resource ${resourceId}`);
     const providerNamespace = /\/providers\/([^/]+)\//i.exec(resource.id)?.[1] ?? "Microsoft.Resources";
@@ -206,37 +209,33 @@ export class ResourceStore {
       providerNamespace,
       location: resource.location ?? this.options.defaultLocation,
       description: "update managed cluster",
-      durationMs: p.durationMs,
+      pending: new Pending(p.refusals === undefined ? {} : { observations: p.refusals }),
       ...(p.busyCode ? { busyCode: p.busyCode } : {}),
     });
   }
 
   /** The operation still running on a resource, if any. */
   activeOperation(resourceId: string): Operation | undefined {
-    for (const op of this.operations.values()) {
-      if (key(op.resourceId) !== key(resourceId)) continue;
-      this.settle(op);
-      if (op.status === "InProgress") return op;
-    }
+    for (const op of this.operations.values()) if (op.status === "InProgress" && key(op.resourceId) === key(resourceId)) return op;
     return undefined;
   }
 
-  /** One status poll: counts towards completion, then reports. */
-  pollOperation(operationId: string): Operation | undefined {
-    const op = this.operations.get(operationId.toLowerCase());
+  /** The operation that refuses a write on the resource now, if any; the refusal counts towards its end. */
+  refuseWrite(resourceId: string): Operation | undefined {
+    const op = this.activeOperation(resourceId);
     if (!op) return undefined;
-    if (op.status === "InProgress" && op.pollsLeft !== undefined && op.pollsLeft > 0) {
-      op.pollsLeft--;
-      return op;
-    }
-    this.settle(op);
-    return op;
+    const refusing = { ...op };
+    op.pending.observe();
+    return refusing;
   }
 
-  private settle(op: Operation): void {
-    if (op.status !== "InProgress") return;
-    const due = (op.pollsLeft !== undefined && op.pollsLeft <= 0) || Date.now() >= (op.endsAt ?? 0);
-    if (due) this.finish(op);
+  /** One status poll: the operation as this poll sees it (InProgress polls count towards its end). */
+  pollOperation(operationId: string): Operation | undefined {
+    const op = this.operations.get(operationId.toLowerCase());
+    if (!op || op.status !== "InProgress") return op;
+    const seen = { ...op };
+    op.pending.observe();
+    return seen;
   }
 
   /**
@@ -244,7 +243,7 @@ export class ResourceStore {
    * set provisioningState to Failed/Canceled, as AKS shows after a failed or aborted update.
    */
   private finish(op: Operation): void {
-    op.endTime = new Date();
+    op.endTime = this.now();
     if (op.outcome) {
       op.status = op.outcome.status;
       op.error = op.outcome.error;
@@ -425,12 +424,14 @@ export class ResourceStore {
   /** An assignment someone made (e.g. in the portal), as a PUT by `callerId` would have stored it. */
   addPolicyAssignment(scope: string, name: string, properties: Record<string, unknown>, callerId = newGuid()): ArmResource {
     const current = this.get(policyAssignmentId(scope, name));
-    return this.put(composeAssignment({ scope, name, requested: { properties }, current, callerId }));
+    return this.put(composeAssignment({ scope, name, requested: { properties }, current, callerId, now: this.now() }));
   }
 
   /** The add-on's sync: fresh compliance states for every assignment applying to the resource. */
   evaluatePolicies(resourceId: string, nonCompliant: readonly string[] = []): PolicyStateRecord[] {
-    return evaluatePolicies(this, resourceId, nonCompliant);
+    const records = evaluatePolicies(this, resourceId, nonCompliant, this.now());
+    this.recordPolicyStates(resourceId, records);
+    return records;
   }
 
   recordPolicyStates(resourceId: string, records: PolicyStateRecord[]): void {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
-import type { ArmResource } from "../store";
+import type { ArmResource } from "./arm-resource";
 import { isPlainObject } from "./merge";
 
 export const KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults";

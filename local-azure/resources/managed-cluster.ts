@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
 import { newGuid } from "../jwt";
-import type { ArmResource } from "../store";
+import type { ArmResource } from "./arm-resource";
 import { isPlainObject } from "./merge";
 
 export const MANAGED_CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters";

@@ -1,4 +1,4 @@
-import type { ArmResource } from "../store";
+import type { ArmResource } from "./arm-resource";
 
 /**
  * The built-in Kubernetes policy definitions and initiatives the project uses, as

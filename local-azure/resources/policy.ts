@@ -1,7 +1,14 @@
 import { ArmError } from "../http";
 import { newGuid } from "../jwt";
-import type { ArmResource, ResourceStore } from "../store";
+import type { ArmResource } from "./arm-resource";
 import { isPlainObject } from "./merge";
+
+/** What the policy model reads of the resource store (which satisfies it: resource models never import the store). */
+export interface ResourceReader {
+  readonly subscriptionId: string;
+  get(id: string): ArmResource | undefined;
+  list(parentId: string, type?: string): ArmResource[];
+}
 
 export const POLICY_ASSIGNMENT_TYPE = "Microsoft.Authorization/policyAssignments";
 const ASSIGNMENTS = "/providers/Microsoft.Authorization/policyAssignments/";
@@ -23,7 +30,7 @@ interface ParameterSchema {
 }
 
 /** A policy definition or initiative by ID: built-in, subscription or management group. */
-export function findDefinition(store: ResourceStore, definitionId: string): ArmResource | undefined {
+export function findDefinition(store: ResourceReader, definitionId: string): ArmResource | undefined {
   if (!/\/providers\/Microsoft\.Authorization\/policy(Set)?Definitions\/[^/]+$/i.test(definitionId)) return undefined;
   return store.get(definitionId);
 }
@@ -42,7 +49,7 @@ const parameterTypes: Record<string, (value: unknown) => boolean> = {
  * What Azure Policy checks when an assignment is written: the definition exists, every parameter given is
  * declared, has the declared type and one of the allowed values, and every parameter without a default is given.
  */
-export function validateAssignment(store: ResourceStore, name: string, properties: Record<string, unknown>): ArmResource {
+export function validateAssignment(store: ResourceReader, name: string, properties: Record<string, unknown>): ArmResource {
   const definitionId = properties["policyDefinitionId"];
   if (typeof definitionId !== "string" || definitionId.length === 0) {
     throw new ArmError(400, "InvalidRequestContent", "The policy assignment must have a 'policyDefinitionId'.");
@@ -107,9 +114,11 @@ export function composeAssignment(p: {
   requested: Record<string, unknown>;
   current: ArmResource | undefined;
   callerId: string;
+  /** The store's clock (ResourceStore.now). */
+  now: Date;
 }): ArmResource {
   const requestedProperties = isPlainObject(p.requested["properties"]) ? structuredClone(p.requested["properties"]) : {};
-  const now = new Date().toISOString();
+  const now = p.now.toISOString();
   const currentProperties = p.current?.properties ?? {};
   const currentMetadata = isPlainObject(currentProperties["metadata"]) ? currentProperties["metadata"] : {};
   const metadata = {
@@ -148,7 +157,7 @@ export function composeAssignment(p: {
 }
 
 /** Assignments that apply to a resource: at its own scope and at every scope above it. */
-export function assignmentsApplyingTo(store: ResourceStore, resourceId: string): ArmResource[] {
+export function assignmentsApplyingTo(store: ResourceReader, resourceId: string): ArmResource[] {
   const target = resourceId.toLowerCase().replace(/\/+$/, "");
   return store.list(`/subscriptions/${store.subscriptionId}`, POLICY_ASSIGNMENT_TYPE).filter((a) => {
     const scope = String(a.properties?.["scope"] ?? scopeOfAssignment(a.id)).toLowerCase();
@@ -172,14 +181,19 @@ export interface PolicyStateRecord {
 }
 
 /**
- * What the Azure Policy add-on reports after a sync: one state per assignment applying to the resource
- * (one per member policy for an initiative). `nonCompliant` picks which come out non-compliant, by
- * assignment name, or assignment name + "/" + the member's policyDefinitionReferenceId.
+ * What the Azure Policy add-on reports after a sync at `now`: one state per assignment applying to the
+ * resource (one per member policy for an initiative). `nonCompliant` picks which come out non-compliant,
+ * by assignment name, or assignment name + "/" + the member's policyDefinitionReferenceId.
  */
-export function evaluatePolicies(store: ResourceStore, resourceId: string, nonCompliant: readonly string[] = []): PolicyStateRecord[] {
+export function evaluatePolicies(
+  store: ResourceReader,
+  resourceId: string,
+  nonCompliant: readonly string[],
+  now: Date,
+): PolicyStateRecord[] {
   const resource = store.get(resourceId);
   if (!resource) throw new Error(`evaluatePolicies: no resource ${resourceId}`);
-  const timestamp = new Date().toISOString();
+  const timestamp = now.toISOString();
   const isNonCompliant = (key: string) => nonCompliant.some((k) => k.toLowerCase() === key.toLowerCase());
   const records: PolicyStateRecord[] = [];
   for (const assignment of assignmentsApplyingTo(store, resourceId)) {
@@ -226,6 +240,5 @@ export function evaluatePolicies(store: ResourceStore, resourceId: string, nonCo
       });
     }
   }
-  store.recordPolicyStates(resourceId, records);
   return records;
 }

@@ -8,7 +8,7 @@ import {
   managedClusterId,
   validateManagedCluster,
 } from "../resources/managed-cluster";
-import type { ArmResource } from "../store";
+import type { ArmResource, Operation } from "../store";
 import type { ArmEnv } from "./arm-common";
 import {
   asyncOperationHeaders,
@@ -55,8 +55,7 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
         const name = ctx.params["resourceName"] ?? "";
         const cluster = store.get(idOf(group.name, name));
         if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
-        store.activeOperation(cluster.id); // lets a finished time-based operation settle before we answer
-        return { status: 200, body: store.get(cluster.id) };
+        return { status: 200, body: cluster };
       },
     },
     {
@@ -105,16 +104,11 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
           );
         }
         checkPreconditions(ctx, current);
-        if (current) {
-          const running = store.activeOperation(id);
-          if (running?.busyCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
-          if (running) {
-            throw new ArmError(
-              409,
-              "OperationNotAllowed",
-              `Operation is not allowed because there's an in progress ${running.description} operation (operation ID: ${running.id}) on the managed cluster started on UTC ${running.startTime.toISOString().replace(/\.\d+Z$/, "Z")}. Please wait for it to finish before starting a new operation. You can also use 'az aks operation-abort ...' to abort the ongoing operation.`,
-            );
-          }
+        const running = current && store.refuseWrite(id);
+        if (running) {
+          // EtagMismatch comes without ARM's error wrapper (see etagMismatchBody).
+          if (running.busyCode === "EtagMismatch") return { status: 409, body: etagMismatchBody() };
+          throw busy(running);
         }
 
         const base: ArmResource =
@@ -169,4 +163,17 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
       },
     },
   ];
+}
+
+/**
+ * AKS's answer to a write while another operation runs on the cluster: 409 OperationNotAllowed, "Another
+ * operation ... is in progress, please wait for it to finish" (Azure/azure-workload-identity#417,
+ * Azure/terraform-azurerm-avm-ptn-aks-production#25); no Retry-After in the reports, so clients pick their own wait.
+ */
+function busy(running: Operation): ArmError {
+  return new ArmError(
+    409,
+    "OperationNotAllowed",
+    `Operation is not allowed because there's an in progress ${running.description} operation (operation ID: ${running.id}) on the managed cluster started on UTC ${running.startTime.toISOString().replace(/\.\d+Z$/, "Z")}. Please wait for it to finish before starting a new operation. You can also use 'az aks operation-abort ...' to abort the ongoing operation.`,
+  );
 }

@@ -108,7 +108,9 @@ function assignmentRoutes(env: ArmEnv): Route[] {
             throw new ArmError(400, "InvalidRequestContent", `The enforcement mode '${String(mode)}' is not valid.`);
           }
           const current = store.get(policyAssignmentId(scope, name));
-          const stored = store.put(composeAssignment({ scope, name, requested, current, callerId: ctx.caller?.objectId ?? "" }));
+          const stored = store.put(
+            composeAssignment({ scope, name, requested, current, callerId: ctx.caller?.objectId ?? "", now: store.now() }),
+          );
           // The spec (2025-03-01) declares 201 as the only success answer, for an update as for a create.
           return { status: 201, body: stored };
         },

@@ -1,11 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
-import { createPolicy, type PolicyContext } from "@azure/arm-policy/api";
+import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
 import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
-import { create as createAssignment } from "@azure/arm-policy/api/policyAssignments";
-import * as definitions from "@azure/arm-policy/api/policyDefinitions";
-import * as setDefinitions from "@azure/arm-policy/api/policySetDefinitions";
-import type { PolicyAssignment, PolicyDefinition, PolicySetDefinition } from "@azure/arm-policy";
+import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import { readTogether, type AzureClients } from "../../core/azure";
 import {
   clusterClient,
@@ -53,20 +49,19 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
   const initiative = kind.toLowerCase() === "policysetdefinitions";
   try {
     let found: PolicyDefinition | PolicySetDefinition;
+    const policy = policyClient(clients);
     if (managementGroup) {
       found = initiative
-        ? await setDefinitions.getAtManagementGroup(policyClient(clients), managementGroup, name)
-        : await definitions.getAtManagementGroup(policyClient(clients), managementGroup, name);
+        ? await policy.policySetDefinitions.getAtManagementGroup(managementGroup, name)
+        : await policy.policyDefinitions.getAtManagementGroup(managementGroup, name);
     } else if (subscriptionId) {
-      const context =
+      const inSubscription =
         subscriptionId.toLowerCase() === clients.connection.subscriptionId.toLowerCase()
-          ? policyClient(clients)
-          : createPolicy(clients.credential, subscriptionId, clients.armOptions());
-      found = initiative ? await setDefinitions.get(context, name) : await definitions.get(context, name);
+          ? policy
+          : new PolicyClient(clients.credential, subscriptionId, clients.classicArmOptions());
+      found = initiative ? await inSubscription.policySetDefinitions.get(name) : await inSubscription.policyDefinitions.get(name);
     } else {
-      found = initiative
-        ? await setDefinitions.getBuiltIn(policyClient(clients), name)
-        : await definitions.getBuiltIn(policyClient(clients), name);
+      found = initiative ? await policy.policySetDefinitions.getBuiltIn(name) : await policy.policyDefinitions.getBuiltIn(name);
     }
     return {
       id: found.id ?? id,
@@ -140,28 +135,25 @@ interface AssignmentPage {
  * cluster's own resource ID instead, the same route `{scope}/providers/Microsoft.Authorization/policyAssignments`.
  */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
-  const context = policyClient(clients);
+  const policy = policyClient(clients);
   const found: ExistingAssignment[] = [];
   try {
-    let response = await context
-      .path(
-        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/providers/Microsoft.Authorization/policyAssignments",
-        context.subscriptionId,
-        ref.resourceGroupName,
-        ref.clusterName,
-      )
-      .get({ queryParameters: { "api-version": context.apiVersion ?? POLICY_API_VERSION, $filter: "atExactScope()" } });
-    for (;;) {
-      const page = response.body as AssignmentPage;
-      if (response.status !== "200") {
+    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atExactScope()" });
+    let url: string | undefined =
+      `${policy.$host.replace(/\/+$/, "")}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
+    while (url) {
+      // Through the client's pipeline: sign-in, retries, proxy and the per-try timeout, as every other call.
+      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
+      if (response.status !== 200) {
         throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
-          statusCode: Number(response.status),
+          statusCode: response.status,
           code: page.error?.code,
         });
       }
       for (const assignment of page.value ?? []) found.push(toExisting(assignment));
-      if (!page.nextLink) break;
-      response = await context.pathUnchecked(page.nextLink).get();
+      url = page.nextLink;
     }
   } catch (error) {
     throw new TaskError(
@@ -175,7 +167,6 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
 }
 
 /** The api-version of @azure/arm-policy's operations (its default when the client sets none). */
-const POLICY_API_VERSION = "2025-03-01";
 
 function toExisting(assignment: NonNullable<AssignmentPage["value"]>[number]): ExistingAssignment {
   const properties = assignment.properties ?? {};
@@ -207,39 +198,35 @@ export async function writeAssignments(
   clusterId: string,
   changes: readonly AssignmentChange[],
 ): Promise<WrittenAssignment[]> {
+  const written: WrittenAssignment[] = [];
   // The SDK puts the scope after a slash of its own.
   const scope = clusterId.replace(/^\/+/, "");
-  const toWrite = changes.filter((change) => change.action === "create" || change.action === "update");
-  // The assignments are independent of each other: written together, one round trip for all.
-  const settled = await Promise.allSettled(
-    toWrite.map(async (change): Promise<WrittenAssignment> => {
-      const wanted = change.wanted;
-      const body: PolicyAssignment = {
-        displayName: wanted.displayName,
-        description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
-        policyDefinitionId: wanted.definition.id,
-        parameters: wanted.parameters,
-        enforcementMode: wanted.enforcementMode,
-        metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
-      };
-      const result = await createAssignment(policyClient(clients), scope, wanted.name, body);
-      return {
+  for (const change of changes) {
+    if (change.action !== "create" && change.action !== "update") continue;
+    const wanted = change.wanted;
+    const body: PolicyAssignment = {
+      displayName: wanted.displayName,
+      description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
+      policyDefinitionId: wanted.definition.id,
+      parameters: wanted.parameters,
+      enforcementMode: wanted.enforcementMode,
+      metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
+    };
+    try {
+      const result = await policyClient(clients).policyAssignments.create(scope, wanted.name, body);
+      written.push({
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
         changedAt: new Date(),
-      };
-    }),
-  );
-  const written = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  const failedAt = settled.findIndex((r) => r.status === "rejected");
-  if (failedAt >= 0) {
-    const change = toWrite[failedAt]!;
-    throw new TaskError(
-      describeFailure((settled[failedAt] as PromiseRejectedResult).reason, {
-        action: `${change.action} the policy assignment '${change.wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were written; re-run to finish)` : ""}`,
-        permission: "Microsoft.Authorization/policyAssignments/write",
-      }),
-    );
+      });
+    } catch (error) {
+      throw new TaskError(
+        describeFailure(error, {
+          action: `${change.action} the policy assignment '${wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were already written; re-run to finish)` : ""}`,
+          permission: "Microsoft.Authorization/policyAssignments/write",
+        }),
+      );
+    }
   }
   return written;
 }
@@ -320,8 +307,11 @@ export async function readPolicyStates(
   return states;
 }
 
-function policyClient(clients: AzureClients): PolicyContext {
-  return clients.client("policy", () => createPolicy(clients.credential, clients.connection.subscriptionId, clients.armOptions()));
+function policyClient(clients: AzureClients): PolicyClient {
+  return clients.client(
+    "policy",
+    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }
 
 /** Loaded on first use: only runs with reportCompliance evaluate the SDK. */

@@ -88,7 +88,8 @@ describe("the real az CLI against the local Azure", function () {
     if ("skipped" in cli) throw new Error(`az is not available, so this test cannot run: ${cli.skipped}`);
     azVersion = cli.version;
     ({ fx, resources: r } = await startLocalAzureWithDemoResources());
-    az = await startAzSession(fx);
+    const sp = fx.connection("spnKey").endpoint.parameters;
+    az = await startAzSession(fx.azure, { clientId: sp["serviceprincipalid"]!, clientSecret: sp["serviceprincipalkey"]! });
     loginRequests.push(...fx.azure.requests.map((q) => `${q.method} ${q.path} ${q.status}`));
     // A fresh config dir makes az probe https://azure.microsoft.com once before looking for a newer
     // version (azure-cli core util.py `_update_latest_from_github`); the proxy refuses it.

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { Endpoint } from "../../local-azure/clients";
 
 /**
  * Runs a packaged task the way the Azure Pipelines agent does: `node <task folder>/<target>` with
@@ -9,13 +10,7 @@ import * as path from "node:path";
  * stdout. Nothing of the repository's node_modules is reachable from the extracted package.
  */
 
-export interface Endpoint {
-  id: string;
-  url: string;
-  scheme: string;
-  parameters: Record<string, string>;
-  data: Record<string, string>;
-}
+export type { Endpoint };
 
 export interface StepOptions {
   inputs: Record<string, string | boolean | undefined>;

@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import * as path from "node:path";
-import { generate } from "selfsigned";
+import { clientEnvironment, createServiceConnections, type ConnectionKind, type ServiceConnection } from "../../local-azure/clients";
 import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestLogEntry } from "../../local-azure/index";
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
-import { runJob, runStep, type Endpoint, type JobRun, type StepOptions, type StepRun } from "./agent";
+import { runJob, runStep, type JobRun, type StepOptions, type StepRun } from "./agent";
 
 /** ARM actions sent as POST that only read (queries), by path. */
 const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
-const AZURE_HOSTS_PRELOAD = path.join(__dirname, "azure-hosts.cjs");
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
 
-export type ConnectionKind = "spnKey" | "spnCertificate" | "managedIdentity" | "workloadIdentity";
+export type { ConnectionKind };
 
 export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> {
   connection?: ConnectionKind;
@@ -32,25 +30,25 @@ export class Fixture {
   readonly secrets: string[] = [];
   /** Every packaged-task run (main and post-job steps), each scanned for secrets as it finished. */
   readonly runs: StepRun[] = [];
-  private readonly connections = new Map<ConnectionKind, { endpoint: Endpoint; env: Record<string, string>; systemAccessToken?: string }>();
 
   private constructor(
     readonly azure: LocalAzure,
     readonly extensionDir: string,
-  ) {}
+    private readonly connections: Map<ConnectionKind, ServiceConnection>,
+  ) {
+    for (const connection of connections.values()) this.secrets.push(...connection.secrets);
+  }
 
   static async start(options?: LocalAzureOptions): Promise<Fixture> {
     const azure = await startLocalAzure(options);
-    const fixture = new Fixture(azure, extractPackagedExtension());
-    await fixture.createConnections();
-    return fixture;
+    return new Fixture(azure, extractPackagedExtension(), await createServiceConnections(azure));
   }
 
   taskDir(task: string): string {
     return path.join(this.extensionDir, "tasks", task);
   }
 
-  connection(kind: ConnectionKind) {
+  connection(kind: ConnectionKind): ServiceConnection {
     const connection = this.connections.get(kind);
     if (!connection) throw new Error(`no ${kind} connection`);
     return connection;
@@ -75,8 +73,7 @@ export class Fixture {
       endpoints: [connection.endpoint],
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
       env: {
-        NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
-        ...localAzureHosts(this.azure),
+        ...clientEnvironment(this.azure),
         ...connection.env,
         ...invocation.env,
       },
@@ -169,107 +166,4 @@ export class Fixture {
   async close(): Promise<void> {
     await this.azure.close();
   }
-
-  private async createConnections(): Promise<void> {
-    const azure = this.azure;
-    const data = {
-      subscriptionId: azure.subscriptionId,
-      subscriptionName: "Local subscription",
-      environment: "AzureCloud",
-      scopeLevel: "Subscription",
-      environmentAuthorityUrl: `${azure.authorityUrl}/`,
-      activeDirectoryServiceEndpointResourceId: azure.armAudience,
-      AzureKeyVaultServiceEndpointResourceId: "https://vault.azure.net",
-    };
-    const armUrl = `${azure.armUrl}/`;
-
-    const secretSp = { clientId: randomUUID(), clientSecret: `secret-${randomUUID()}` };
-    azure.addServicePrincipal(secretSp);
-    this.secrets.push(secretSp.clientSecret);
-    this.connections.set("spnKey", {
-      endpoint: {
-        id: randomUUID(),
-        url: armUrl,
-        scheme: "ServicePrincipal",
-        parameters: {
-          serviceprincipalid: secretSp.clientId,
-          serviceprincipalkey: secretSp.clientSecret,
-          tenantid: azure.tenantId,
-          authenticationType: "spnKey",
-        },
-        data,
-      },
-      env: {},
-    });
-
-    const pems = await generate([{ name: "commonName", value: "pipeline-sp" }], { keySize: 2048, algorithm: "sha256" });
-    const certSp = { clientId: randomUUID(), certificatePem: pems.cert };
-    azure.addServicePrincipal(certSp);
-    const keyBody = pems.private.split(/\r?\n/).filter((line) => line && !line.startsWith("-----"));
-    this.secrets.push(...keyBody.filter((line) => line.length >= 40));
-    this.connections.set("spnCertificate", {
-      endpoint: {
-        id: randomUUID(),
-        url: armUrl,
-        scheme: "ServicePrincipal",
-        // Azure DevOps stores the certificate and its private key together, as one PEM.
-        parameters: {
-          serviceprincipalid: certSp.clientId,
-          servicePrincipalCertificate: `${pems.cert}\n${pems.private}`,
-          tenantid: azure.tenantId,
-          authenticationType: "spnCertificate",
-        },
-        data,
-      },
-      env: {},
-    });
-
-    this.connections.set("managedIdentity", {
-      endpoint: {
-        id: randomUUID(),
-        url: armUrl,
-        scheme: "ManagedServiceIdentity",
-        parameters: { tenantid: azure.tenantId },
-        data: { ...data, msiclientId: azure.managedIdentityClientId },
-      },
-      env: { AZURE_POD_IDENTITY_AUTHORITY_HOST: azure.imdsUrl },
-    });
-
-    const wifSp = { clientId: randomUUID() };
-    azure.addServicePrincipal(wifSp);
-    const wifId = randomUUID();
-    azure.addFederatedCredential({ clientId: wifSp.clientId, issuer: azure.adoOidc.issuer, subject: azure.adoOidc.subjectFor(wifId) });
-    this.secrets.push(azure.adoOidc.systemAccessToken);
-    this.connections.set("workloadIdentity", {
-      endpoint: {
-        id: wifId,
-        url: armUrl,
-        scheme: "WorkloadIdentityFederation",
-        parameters: {
-          serviceprincipalid: wifSp.clientId,
-          tenantid: azure.tenantId,
-          workloadIdentityFederationIssuer: azure.adoOidc.issuer,
-          workloadIdentityFederationSubject: azure.adoOidc.subjectFor(wifId),
-        },
-        data,
-      },
-      systemAccessToken: azure.adoOidc.systemAccessToken,
-      env: { SYSTEM_OIDCREQUESTURI: azure.adoOidc.requestUri },
-    });
-  }
 }
-
-/**
- * What a task process needs to reach the local Azure under Azure's host names: `<vault>.vault.azure.net`
- * always, and management.azure.com and login.microsoftonline.com when the local Azure poses as the
- * public cloud (see azure-hosts.cjs). Shared by the fixture and the benchmark.
- */
-export function localAzureHosts(azure: LocalAzure): Record<string, string> {
-  return {
-    NODE_OPTIONS: `--require ${AZURE_HOSTS_PRELOAD}`,
-    LOCAL_AZURE_HTTPS_PORT: String(azure.httpsPort),
-    ...(azure.armUrl !== azure.url ? { LOCAL_AZURE_PUBLIC_HOSTS: "1" } : {}),
-  };
-}
-
-export { AZURE_HOSTS_PRELOAD };

@@ -23,12 +23,15 @@ export function notApplicable(task: TaskName, column: string, reason: string): v
   it.skip(`${cellName(task, column)} ${NOT_APPLICABLE_PREFIX}${reason})`);
 }
 
-/** Every cell ends in bounded time: the slowest legitimate cell waits out a few Retry-After seconds. */
-export const CELL_BOUND_MS = 45_000;
+/*
+ * How long a cell takes is reported in the table, never asserted: on a loaded machine it says nothing
+ * about the task. That every cell ends is checked by what the cells assert (a bounded number of tries,
+ * the wait budgets of the pipeline variables) and, for a task that hangs, by the step's watchdog in
+ * test/harness/agent.ts.
+ */
 
 export function assertSucceeded(run: StepRun): void {
   assert.equal(run.result, "Succeeded", `task failed: ${run.resultMessage}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
-  assert.ok(run.durationMs < CELL_BOUND_MS, `took ${run.durationMs} ms`);
 }
 
 /** Failed with one line that matches: what the pipeline shows as the task's result. */
@@ -37,7 +40,6 @@ export function assertFailedWithOneLine(run: StepRun, message: RegExp): void {
   const line = run.resultMessage ?? "";
   assert.ok(!/[\r\n]/.test(line), `the error is one line: ${line}`);
   assert.match(line, message);
-  assert.ok(run.durationMs < CELL_BOUND_MS, `took ${run.durationMs} ms`);
 }
 
 /** A deep copy without the given dotted paths, e.g. `properties.provisioningState`. */

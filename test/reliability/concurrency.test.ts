@@ -9,8 +9,8 @@ describe("test/reliability/concurrency", () => {
   /**
    * Concurrency: two runs of a task against the same resource at once, and a task racing an outside
    * change. Both changes must be there afterwards (or one run must fail with a clear conflict error);
-   * never one silently lost. The first write is held back a moment so that both runs have read the
-   * resource before either writes.
+   * never one silently lost. The first write is held back until the other run's write comes in, so
+   * both runs have read the resource before either write lands.
    */
 
   let fx: Fixture;
@@ -26,9 +26,10 @@ describe("test/reliability/concurrency", () => {
 
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-  /** Holds the first matching write back, so the other run reads the same state before it lands. */
+  /** Holds the first matching write until a second one arrives (the held one counts as the first). */
   function holdFirstWrite(path: RegExp): void {
-    fx.azure.faults.add({ method: "PUT", path, kind: "delay", delayMs: 1500 });
+    const writes = { method: "PUT", path };
+    fx.azure.faults.add({ ...writes, kind: "hold", until: fx.azure.faults.afterRequests(writes, 2) });
   }
 
   it(cellName("RestrictApiServer", "concurrent runs", "two adds at once"), async () => {
@@ -128,8 +129,7 @@ describe("test/reliability/concurrency", () => {
     fx.azure.faults.add({
       method: "PUT",
       path: new RegExp(`/vaults/${vaultName}/accessPolicies/add$`),
-      kind: "delay",
-      delayMs: 0,
+      kind: "pass",
       onMatch: () => {
         const current = fx.azure.store.get(vault.id)!;
         const policies = current.properties!["accessPolicies"] as AccessPolicyEntry[];
@@ -179,8 +179,7 @@ describe("test/reliability/concurrency", () => {
     fx.azure.faults.add({
       method: "PUT",
       path: new RegExp(`${escape(cluster.id)}$`, "i"),
-      kind: "delay",
-      delayMs: 0,
+      kind: "pass",
       onMatch: () => {
         const current = fx.azure.store.get(cluster.id)!;
         const addonProfiles = { ...(current.properties!["addonProfiles"] as object), omsagent: { enabled: true, config: {} } };
@@ -205,8 +204,7 @@ describe("test/reliability/concurrency", () => {
     fx.azure.faults.add({
       method: "PUT",
       path: new RegExp(`${escape(cluster.id)}$`, "i"),
-      kind: "delay",
-      delayMs: 0,
+      kind: "pass",
       onMatch: () => {
         const current = fx.azure.store.get(cluster.id)!;
         fx.azure.store.put({ ...current, tags: { ...(current["tags"] as object), owner: "someone-else" } });

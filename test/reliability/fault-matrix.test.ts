@@ -315,7 +315,8 @@ describe("test/reliability/fault-matrix", () => {
   const ROUTE_FAULTS: RouteFault[] = [
     {
       column: "429 Retry-After",
-      inject: (route) => fx.azure.faults.throttle({ ...route, retryAfterSeconds: 1 }),
+      // Retry-After: 0, the smallest the protocol allows; restrict-api-server.test.ts checks that a wait Azure asks for is honoured.
+      inject: (route) => fx.azure.faults.throttle({ ...route, retryAfterSeconds: 0 }),
       seen: 429,
     },
     {
@@ -331,7 +332,7 @@ describe("test/reliability/fault-matrix", () => {
           ...route,
           kind: "status",
           status: 503,
-          headers: { "retry-after": "1" },
+          headers: { "retry-after": "0" },
           body: { error: { code: "ServiceUnavailable", message: "The service is temporarily unavailable." } },
         });
       },
@@ -340,8 +341,9 @@ describe("test/reliability/fault-matrix", () => {
     { column: "connection reset", inject: (route) => fx.azure.faults.add({ ...route, kind: "reset" }), seen: 0 },
     {
       column: "slow past timeout",
-      // The first answer comes after 6 s; the task gives each try 2 s (a pipeline variable a user sets on slow networks).
-      inject: (route) => fx.azure.faults.add({ ...route, kind: "delay", delayMs: 6000 }),
+      // The first try is never answered (held until the task gives up on it); the task gives each try
+      // 2 s (a pipeline variable a user sets on slow networks), then tries again.
+      inject: (route) => fx.azure.faults.add({ ...route, kind: "hold" }),
       variables: { "AksHardening.RequestTimeoutSeconds": "2" },
     },
   ];
@@ -382,20 +384,29 @@ describe("test/reliability/fault-matrix", () => {
         continue;
       }
 
-      it(cellName(task, "409 cluster busy", "another operation runs for 2 s"), async () => {
+      const clusterPuts = (setup: Setup) =>
+        fx.azure.requests
+          .filter((r) => r.method === "PUT" && r.path.toLowerCase() === setup.cluster!.id.toLowerCase())
+          .map((r) => r.status);
+
+      it(cellName(task, "409 cluster busy", "another operation refuses two writes, then ends"), async () => {
         const setup = scenario.setUp("spnKey");
-        fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 2000 });
-        const result = await run(task, setup);
+        fx.azure.store.startOperation(setup.cluster!.id, { refusals: 2 });
+        // 5 s of waiting in all buys ten tries 0.5 s apart, however long each request takes.
+        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "5" } });
         assertSucceeded(result);
-        assert.ok(fx.azure.requests.some((r) => r.method === "PUT" && r.path === setup.cluster!.id && r.status === 409));
+        // Each try re-reads the cluster first, so the write after the other operation carries its new eTag.
+        assert.deepEqual(clusterPuts(setup), [409, 409, 200]);
         setup.assertDone();
       });
 
       it(cellName(task, "409 cluster busy", "stays busy past AksHardening.ClusterBusyTimeoutSeconds"), async () => {
         const setup = scenario.setUp("spnKey");
-        fx.azure.store.startOperation(setup.cluster!.id, { durationMs: 60_000 });
+        fx.azure.store.startOperation(setup.cluster!.id);
         const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
         assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/);
+        // 2 s of waiting, 0.5 s apart: the first try and four more.
+        assert.deepEqual(clusterPuts(setup), [409, 409, 409, 409, 409]);
         setup.assertUntouched();
       });
 
@@ -405,8 +416,7 @@ describe("test/reliability/fault-matrix", () => {
         fx.azure.faults.add({
           method: "PUT",
           path: new RegExp(`${escape(id)}$`, "i"),
-          kind: "delay",
-          delayMs: 0,
+          kind: "pass",
           onMatch: () => {
             const current = fx.azure.store.get(id)!;
             fx.azure.store.put({ ...current, tags: { ...(current["tags"] as object), changedBy: "someone-else" } });

@@ -281,7 +281,6 @@ describe("test/tasks/assign-aks-policies", () => {
       const { name, id } = newCluster(true);
       assertSucceeded(await fx.run(TASK, { inputs: inputs(name, { policies: "noPrivilegedContainers", effect: "Audit" }) }));
       fx.azure.store.evaluatePolicies(id);
-      await new Promise((resolve) => setTimeout(resolve, 20));
       const run = await fx.run(TASK, {
         inputs: inputs(name, { policies: "noPrivilegedContainers", effect: "Deny", reportCompliance: true }),
       });
@@ -295,7 +294,6 @@ describe("test/tasks/assign-aks-policies", () => {
       assertSucceeded(
         await fx.run(TASK, { inputs: inputs(name, { policies: "noPrivilegedContainers,podSecurityBaseline", effect: "Deny" }) }),
       );
-      await new Promise((resolve) => setTimeout(resolve, 20));
       fx.azure.store.evaluatePolicies(id, ["aks-hardening-noPrivilegedContainers", "aks-hardening-podSecurityBaseline/NoHostPathVolume"]);
       fx.azure.clearRequests();
       const run = await fx.run(TASK, {

@@ -295,7 +295,7 @@ describe("test/tasks/restrict-api-server", () => {
       const main = await fx.run(TASK, { inputs: agentInputs(name) });
       assertSucceeded(main);
       // Someone starts an upgrade that outlasts the post-job step's wait.
-      const upgrade = fx.azure.store.startOperation(id, { durationMs: 3_600_000 });
+      const upgrade = fx.azure.store.startOperation(id);
       const post = await postJob(name, main, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "1" } });
       assert.equal(post.result, "Failed");
       const message = post.resultMessage ?? "";
@@ -315,7 +315,7 @@ describe("test/tasks/restrict-api-server", () => {
         "the marker stays, so the next run knows the address is job-scoped",
       );
 
-      upgrade.endsAt = Date.now() - 1;
+      upgrade.pending.release();
       fx.azure.clearRequests();
       const next = await fx.runJob(TASK, { inputs: agentInputs(name) });
       assertSucceeded(next.main);
@@ -486,15 +486,19 @@ describe("test/tasks/restrict-api-server", () => {
 
   it("an outside change between read and write is not overwritten: 412, re-read, re-plan, both changes kept", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
-    fx.azure.faults.add({ method: "PUT", path: new RegExp(`${name}$`), kind: "delay", delayMs: 400 });
-    const running = fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
-    // While the task's PUT is in flight, someone else adds a range.
-    await waitFor(() => fx.armWrites().length > 0);
-    const current = fx.azure.store.getManagedCluster(RG, name)!;
-    (current.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] }).authorizedIPRanges.push("192.0.2.0/24");
-    fx.azure.store.put(current);
-    fx.azure.store.touch(id);
-    const run = await running;
+    // Between the task's read and its write, someone else adds a range.
+    fx.azure.faults.add({
+      method: "PUT",
+      path: new RegExp(`${name}$`),
+      kind: "pass",
+      onMatch: () => {
+        const current = fx.azure.store.getManagedCluster(RG, name)!;
+        (current.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] }).authorizedIPRanges.push("192.0.2.0/24");
+        fx.azure.store.put(current);
+        fx.azure.store.touch(id);
+      },
+    });
+    const run = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
     assertSucceeded(run);
     const puts = fx.armWrites();
     assert.deepEqual(
@@ -520,26 +524,34 @@ describe("test/tasks/restrict-api-server", () => {
 
   it("a busy cluster (409 OperationNotAllowed) is waited for, then updated", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
-    fx.azure.store.startOperation(id, { durationMs: 1500 });
+    fx.azure.store.startOperation(id, { refusals: 2 });
     const run = await fx.run(TASK, {
       inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
-      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "10" },
+      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "5" },
     });
     assertSucceeded(run);
-    assert.ok(fx.armWrites().some((r) => r.status === 409));
-    assert.equal(fx.armWrites().at(-1)!.status, 200);
+    // Two refusals, each followed by a 0.5 s wait (a tenth of the budget) and a fresh read.
+    assert.deepEqual(
+      fx.armWrites().map((r) => r.status),
+      [409, 409, 200],
+    );
+    assert.equal(run.stdout.match(/Another operation is running on managed cluster .*; trying again in 500 ms\./g)?.length, 2);
     assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
   });
 
   it("a cluster that stays busy fails with a sentence saying another operation is running", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
-    fx.azure.store.startOperation(id, { durationMs: 30_000 });
+    fx.azure.store.startOperation(id);
     const run = await fx.run(TASK, {
       inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
       variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" },
     });
     assert.equal(run.result, "Failed");
-    assert.match(run.resultMessage ?? "", /Another operation is still running on managed cluster 'aks-\d+'.*re-run/);
+    assert.match(
+      run.resultMessage ?? "",
+      /Another operation is still running on managed cluster 'aks-\d+' in resource group 'rg-hardening' after waiting 2 s;.*re-run/,
+    );
+    assert.equal(fx.armWrites().length, 5, "2 s of waiting 0.5 s apart: the first try and four more, however slow the machine");
     assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
   });
 
@@ -626,14 +638,6 @@ describe("test/tasks/restrict-api-server", () => {
     });
   });
 
-  async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error("condition not met in time");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
   describe("the agent's proxy", () => {
     it("token, ARM, public-IP and API server probe requests go through Agent.ProxyUrl", async () => {
       // The proxy finds the API server where DNS would put it: the local Azure.
@@ -698,4 +702,9 @@ describe("test/tasks/restrict-api-server", () => {
       ]);
     });
   });
+
+  /** Resolves once `condition` holds, checked every 10 ms; mocha's timeout is the only bound. */
+  async function waitFor(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 });

@@ -1,4 +1,4 @@
-// Preloaded into task processes by the test Fixture and the benchmark (NODE_OPTIONS=--require), never
+// Preloaded into client processes of the local Azure (NODE_OPTIONS=--require, see clients.ts), never
 // shipped. A vault's URI is https://<vault>.vault.azure.net and a cluster's API server
 // https://<fqdn>.azmk8s.io, both without a port, so TLS connections to such hosts are sent to the local
 // Azure's HTTPS port on loopback instead (the local Azure knows from the server name which API server
