@@ -198,35 +198,39 @@ export async function writeAssignments(
   clusterId: string,
   changes: readonly AssignmentChange[],
 ): Promise<WrittenAssignment[]> {
-  const written: WrittenAssignment[] = [];
   // The SDK puts the scope after a slash of its own.
   const scope = clusterId.replace(/^\/+/, "");
-  for (const change of changes) {
-    if (change.action !== "create" && change.action !== "update") continue;
-    const wanted = change.wanted;
-    const body: PolicyAssignment = {
-      displayName: wanted.displayName,
-      description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
-      policyDefinitionId: wanted.definition.id,
-      parameters: wanted.parameters,
-      enforcementMode: wanted.enforcementMode,
-      metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
-    };
-    try {
+  const toWrite = changes.filter((change) => change.action === "create" || change.action === "update");
+  // The assignments are independent of each other: written together, one round trip for all.
+  const settled = await Promise.allSettled(
+    toWrite.map(async (change): Promise<WrittenAssignment> => {
+      const wanted = change.wanted;
+      const body: PolicyAssignment = {
+        displayName: wanted.displayName,
+        description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
+        policyDefinitionId: wanted.definition.id,
+        parameters: wanted.parameters,
+        enforcementMode: wanted.enforcementMode,
+        metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
+      };
       const result = await policyClient(clients).policyAssignments.create(scope, wanted.name, body);
-      written.push({
+      return {
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
         changedAt: new Date(),
-      });
-    } catch (error) {
-      throw new TaskError(
-        describeFailure(error, {
-          action: `${change.action} the policy assignment '${wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were already written; re-run to finish)` : ""}`,
-          permission: "Microsoft.Authorization/policyAssignments/write",
-        }),
-      );
-    }
+      };
+    }),
+  );
+  const written = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failedAt = settled.findIndex((r) => r.status === "rejected");
+  if (failedAt >= 0) {
+    const change = toWrite[failedAt]!;
+    throw new TaskError(
+      describeFailure((settled[failedAt] as PromiseRejectedResult).reason, {
+        action: `${change.action} the policy assignment '${change.wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were written; re-run to finish)` : ""}`,
+        permission: "Microsoft.Authorization/policyAssignments/write",
+      }),
+    );
   }
   return written;
 }
