@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "dist/", ".tmp/", "**/*.mjs", "**/*.d.mts"] },
+  { ignores: ["node_modules/", "build/", "dist/", ".tmp/", "**/*.mjs", "**/*.cjs", "**/*.d.mts"] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -6,8 +6,8 @@
 import * as path from "node:path";
 import type { Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
-import { assertSucceeded, classify, countCalls, runTask, type CallCounts } from "./measure";
-import { articleScenario, TASKS, type TaskName } from "./scenarios";
+import { assertSucceeded, classify, countCalls, median, runTask, sequentialRoundTrips, type CallCounts } from "./measure";
+import { articleScenario, articleScenarioWhat, TASKS, type TaskName } from "./scenarios";
 
 export interface Work {
   read: number;
@@ -25,6 +25,47 @@ export interface CallsRow {
   /** Requests beyond the minimum, described. */
   extra: string[];
   totalMs: number;
+  /** Sequential round trips of the run at the injected latency (medians over the repetitions). */
+  roundTrips: number;
+  /** The fewest sequential round trips the work allows, and why. */
+  minRoundTrips: { count: number; why: string };
+  /** Wall time (median) with no injected latency and with `latencyMs` per request. */
+  wallMs: { none: number; latency: number };
+}
+
+/** Latency injected per request for the round-trip figures. */
+export const INJECTED_LATENCY_MS = 50;
+
+/**
+ * The fewest sequential round trips the work allows: what must wait for an answer before it can be
+ * sent. Sign-in is one (token); Key Vault's data plane adds its 401 challenge, which is how the
+ * client learns its token's scope. A write the operation of which answers InProgress `operationPolls`
+ * times needs that many polls and one more.
+ */
+export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls: number): { count: number; why: string } {
+  const polls = operationPolls + 1;
+  switch (task) {
+    case "RestrictApiServer":
+      return first ? { count: 2 + 1 + polls, why: "token; GET cluster; PUT cluster; polls" } : { count: 2, why: "token; GET cluster" };
+    case "EnablePodIdentity":
+      return first
+        ? {
+            count: 3 + 3 + polls,
+            why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals); Managed Identity Operator (before the add-on, as az does); PUT cluster; polls; Reader (after the cluster write, which must not leave a grant behind when it fails)",
+          }
+        : { count: 3, why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals)" };
+    case "KeyVaultSecrets":
+      return first
+        ? { count: 5, why: "tokens; vault, identity; challenge (needs the vaultUri); secrets; access policy with secret PUTs" }
+        : { count: 4, why: "tokens; vault, identity; challenge (needs the vaultUri); secrets" };
+    case "AssignAksPolicies":
+      return first
+        ? {
+            count: 2 + 2 + polls,
+            why: "token; definitions, cluster, assignments; PUT cluster; polls; the assignment PUTs (after the cluster write, which must not leave assignments behind when it fails)",
+          }
+        : { count: 2, why: "token; definitions, cluster, assignments" };
+  }
 }
 
 /** Polls needed to see an operation that answers InProgress `operationPolls` times reach its end. */
@@ -86,27 +127,56 @@ function extras(requests: RequestLogEntry[], counts: CallCounts, minimum: Work):
   return out;
 }
 
-export async function callsPerTask(fx: Fixture, operationPolls: number, log: (line: string) => void): Promise<CallsRow[]> {
+export async function callsPerTask(
+  fx: Fixture,
+  operationPolls: number,
+  repetitions: number,
+  log: (line: string) => void,
+): Promise<CallsRow[]> {
   const rows: CallsRow[] = [];
   for (const task of TASKS) {
-    const scenario = articleScenario(fx, task);
     const script = path.join(fx.taskDir(task), "index.js");
-    for (const first of [true, false]) {
-      const run = assertSucceeded(await runTask(fx, script, scenario.spec), `${task} ${first ? "first run" : "re-run"}`);
+    type Pass = { totalMs: number; roundTrips: number; run: Awaited<ReturnType<typeof runTask>> };
+    const passes: Record<"first" | "again", Record<"none" | "latency", Pass[]>> = {
+      first: { none: [], latency: [] },
+      again: { none: [], latency: [] },
+    };
+    for (let i = 0; i < repetitions; i++) {
+      for (const latency of i % 2 ? (["latency", "none"] as const) : (["none", "latency"] as const)) {
+        fx.azure.latencyMs = latency === "latency" ? INJECTED_LATENCY_MS : 0;
+        try {
+          const scenario = articleScenario(fx, task);
+          for (const which of ["first", "again"] as const) {
+            const run = assertSucceeded(await runTask(fx, script, scenario.spec), `${task} ${which === "first" ? "first run" : "re-run"}`);
+            passes[which][latency].push({ totalMs: run.totalMs, roundTrips: sequentialRoundTrips(run.requests), run });
+          }
+        } finally {
+          fx.azure.latencyMs = 0;
+        }
+      }
+    }
+    for (const which of ["first", "again"] as const) {
+      const first = which === "first";
+      const run = passes[which].none[0]!.run;
       const counts = countCalls(run.requests);
       const { work, why } = minimumFor(task, first, operationPolls);
       const row: CallsRow = {
         task,
         run: first ? "first run" : "compliant re-run",
-        what: scenario.what,
+        what: articleScenarioWhat(task),
         counts,
         minimum: work,
         why,
         extra: extras(run.requests, counts, work),
         totalMs: run.totalMs,
+        roundTrips: median(passes[which].latency.map((p) => p.roundTrips)),
+        minRoundTrips: minimumRoundTrips(task, first, operationPolls),
+        wallMs: { none: median(passes[which].none.map((p) => p.totalMs)), latency: median(passes[which].latency.map((p) => p.totalMs)) },
       };
       rows.push(row);
-      log(`  ${task} ${row.run}: ${run.requests.map((r) => `${classify(r)}:${describeRequest(r)}`).join(" | ")}`);
+      log(
+        `  ${task} ${row.run}: ${row.roundTrips} round trips (min ${row.minRoundTrips.count}), ${row.wallMs.none.toFixed(0)} / ${row.wallMs.latency.toFixed(0)} ms; ${run.requests.map((r) => `${classify(r)}:${describeRequest(r)}`).join(" | ")}`,
+      );
     }
   }
   return rows;

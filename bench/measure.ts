@@ -10,26 +10,47 @@ import * as path from "node:path";
 import { buildEnvironment, parseCommand, type StepOptions } from "../test/harness/agent";
 import type { ConnectionKind, Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
-import { VAULT_HOST_PRELOAD } from "../local-azure/clients";
+import { clientEnvironment } from "../local-azure/clients";
 
 export const REPO = path.join(__dirname, "..");
-/** Test-only preload that sends `<vault>.vault.azure.net` to the local Azure (KeyVaultSecrets needs it; never shipped). */
-export { VAULT_HOST_PRELOAD };
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with `Date` times in the request log. */
 export const now = (): number => performance.timeOrigin + performance.now();
+
+/** Preload that reports a timed process's CPU time (see cpu-usage.cjs). */
+const CPU_USAGE_PRELOAD = path.join(__dirname, "cpu-usage.cjs");
 
 export interface Spawned {
   startedAt: number;
   exitedAt: number;
   totalMs: number;
+  /** The process's own CPU time (user + system), as it reported it on exit; NaN when it did not. */
+  cpuMs: number;
   exitCode: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Spawns a process, waits for it to exit (bounded), and times it from just before spawn to its exit. */
+/**
+ * Spawns a Node process, waits for it to exit (bounded), and times it from just before spawn to its
+ * exit; the process reports its CPU time through a preload added to NODE_OPTIONS.
+ */
 export function timedSpawn(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 120_000): Promise<Spawned> {
+  const cpuFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-cpu-")), "cpu");
+  env = {
+    ...env,
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --require ${CPU_USAGE_PRELOAD}`.trim(),
+    BENCH_CPU_USAGE_FILE: cpuFile,
+  };
+  const cpuMs = () => {
+    try {
+      return Number(fs.readFileSync(cpuFile, "utf8"));
+    } catch {
+      return NaN;
+    } finally {
+      fs.rmSync(path.dirname(cpuFile), { recursive: true, force: true });
+    }
+  };
   return new Promise((resolve, reject) => {
     const startedAt = now();
     const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -54,7 +75,7 @@ export function timedSpawn(command: string, args: string[], env: NodeJS.ProcessE
     // 'close' comes after the pipes drain; the time is the process's own exit.
     child.on("close", () => {
       clearTimeout(timer);
-      resolve({ startedAt, exitedAt, totalMs: exitedAt - startedAt, exitCode, stdout, stderr });
+      resolve({ startedAt, exitedAt, totalMs: exitedAt - startedAt, cpuMs: cpuMs(), exitCode, stdout, stderr });
     });
   });
 }
@@ -71,8 +92,6 @@ export interface TaskSpec {
   variables?: Record<string, string>;
   taskVariables?: Record<string, string>;
   env?: Record<string, string>;
-  /** KeyVaultSecrets reaches `<vault>.vault.azure.net`: preload the test-only redirect. */
-  vaultHosts?: boolean;
 }
 
 export interface TaskRun extends Spawned {
@@ -95,7 +114,8 @@ export async function runTask(fx: Fixture, script: string, spec: TaskSpec, timeo
     ...(spec.taskVariables ? { taskVariables: spec.taskVariables } : {}),
     env: {
       NODE_EXTRA_CA_CERTS: fx.azure.caCertPath,
-      ...(spec.vaultHosts ? { NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`, LOCAL_AZURE_HTTPS_PORT: String(fx.azure.httpsPort) } : {}),
+      // Azure's host names (vaults; ARM and Entra when the local Azure poses as the public cloud) reach the local Azure.
+      ...clientEnvironment(fx.azure),
       ...connection.env,
       ...spec.env,
     },
@@ -162,6 +182,27 @@ export function countCalls(requests: readonly RequestLogEntry[]): CallCounts {
   for (const r of requests) counts[classify(r)]++;
   counts.total = requests.length;
   return counts;
+}
+
+/**
+ * Sequential round trips: the longest chain of requests in which each was sent after the answer to
+ * the one before it had come back. Requests in flight together count once. From the local Azure's
+ * send and answer times (a request on a new connection counts as sent when the connection opened,
+ * so a TLS handshake slowed by a loaded machine does not look like waiting), read from a run with
+ * injected latency, where every answer takes at least that long.
+ */
+export function sequentialRoundTrips(requests: readonly RequestLogEntry[]): number {
+  const sorted = [...requests].sort((a, b) => a.sentAt - b.sentAt);
+  const depth: number[] = [];
+  sorted.forEach((r, i) => {
+    let before = 0;
+    for (let j = 0; j < i; j++) {
+      const answeredAt = sorted[j]!.answeredAt;
+      if (answeredAt !== undefined && answeredAt < r.sentAt) before = Math.max(before, depth[j]!);
+    }
+    depth.push(before + 1);
+  });
+  return Math.max(0, ...depth);
 }
 
 // ---- statistics -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import type { Fixture } from "../test/harness/fixture";
-import { countCalls, runTask, type CallCounts } from "./measure";
+import { INJECTED_LATENCY_MS } from "./calls";
+import { countCalls, runTask, sequentialRoundTrips, type CallCounts } from "./measure";
 import type { AzSession } from "./az-cli";
 import { POD_IDENTITY_FEATURE, newCluster, newVault } from "./scenarios";
 
@@ -42,6 +43,8 @@ export interface StepResult {
   ok: boolean;
   error?: string;
   counts: CallCounts;
+  /** Sequential round trips of the step (see sequentialRoundTrips). */
+  roundTrips: number;
 }
 
 export const AZ_CANNOT = [
@@ -96,7 +99,6 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
       group: "Key Vault: grant + 3 secrets",
       task: "KeyVaultSecrets",
       spec: {
-        vaultHosts: true,
         secrets: SECRETS,
         inputs: {
           resourceGroupName: r.rg,
@@ -157,6 +159,7 @@ async function ours(fx: Fixture, r: Resources, pass: StepResult["pass"]): Promis
       ok,
       ...(ok ? {} : { error: run.resultMessage ?? "" }),
       counts: countCalls(run.requests),
+      roundTrips: sequentialRoundTrips(run.requests),
     });
   }
   return out;
@@ -180,6 +183,7 @@ async function azScript(fx: Fixture, az: AzSession, r: Resources, pass: StepResu
       ok,
       ...(ok ? {} : { error: azError(run.stderr) }),
       counts: countCalls(fx.azure.requests),
+      roundTrips: sequentialRoundTrips(fx.azure.requests),
     });
     return run.stdout.trim();
   };
@@ -291,7 +295,7 @@ export async function pipeline(
   repetitions: number,
   budgetMs: number,
   log: (line: string) => void,
-): Promise<{ steps: StepResult[][]; repetitions: number }> {
+): Promise<{ steps: StepResult[][]; repetitions: number; withLatency: StepResult[] }> {
   const all: StepResult[][] = [];
   const deadline = Date.now() + budgetMs;
   for (let i = 0; i < repetitions && (i === 0 || Date.now() < deadline); i++) {
@@ -315,5 +319,19 @@ export async function pipeline(
         .join("; ")}`,
     );
   }
-  return { steps: all, repetitions: all.length };
+  // Once more with latency injected on every answer: the round trips (which need it to be read
+  // apart) and the time a network's round trips would add, for both sides.
+  fx.azure.latencyMs = INJECTED_LATENCY_MS;
+  const withLatency: StepResult[] = [];
+  try {
+    const mine = setUp(fx);
+    for (const pass of ["first run", "re-run"] as const) withLatency.push(...(await ours(fx, mine, pass)));
+    if (az) {
+      const theirs = setUp(fx);
+      for (const pass of ["first run", "re-run"] as const) withLatency.push(...(await azScript(fx, az, theirs, pass, login)));
+    }
+  } finally {
+    fx.azure.latencyMs = 0;
+  }
+  return { steps: all, repetitions: all.length, withLatency };
 }

@@ -1,6 +1,8 @@
 /** Renders docs/benchmarks.md from one bench run's figures. */
+import * as fs from "node:fs";
 import type { ColdStartResult } from "./cold-start";
-import type { CallsRow } from "./calls";
+import type { LeverRow } from "./levers";
+import { INJECTED_LATENCY_MS, type CallsRow } from "./calls";
 import { kb, median, ms, ratio } from "./measure";
 import { AZ_CANNOT, GROUPS, PIPELINE_RANGES, type Group, type StepResult } from "./pipeline";
 import type { ScalePoint } from "./scale";
@@ -11,9 +13,17 @@ export interface ReportInput {
   quick: boolean;
   minutes: number;
   cold: ColdStartResult;
+  levers: LeverRow[];
   calls: CallsRow[];
   scale: ScalePoint[];
-  pipeline: { steps: StepResult[][]; repetitions: number; refused: string[]; discovery: number; azSetupError?: string | undefined };
+  pipeline: {
+    steps: StepResult[][];
+    repetitions: number;
+    withLatency: StepResult[];
+    refused: string[];
+    discovery: number;
+    azSetupError?: string | undefined;
+  };
   azCli: { version: string } | { skipped: string };
   sizes: Sizes;
 }
@@ -26,6 +36,19 @@ const table = (head: string[], rows: (string | number)[][]) =>
   ].join("\n");
 
 const pct = (v: number) => `${Math.round(v * 100)} %`;
+/** Whether a ratio bar stands, by wall time, else by CPU time (what the run costs on a machine with a core to spare). */
+const standsRatio = (wall: number, cpu: number, bar: number, stretch?: number) =>
+  wall <= bar
+    ? `met${stretch !== undefined ? (wall <= stretch ? ", stretch too" : " (stretch not met)") : ""}`
+    : cpu <= bar
+      ? `met by CPU time${stretch !== undefined ? (cpu <= stretch ? " (stretch too)" : "") : ""}; not by wall time on this loaded machine`
+      : "not met: see [What would move it](#what-would-move-the-furthest-figure)";
+/** The SDK whose poller makes the final GET, as installed. */
+const CONTAINER_SERVICE_VERSION = (
+  JSON.parse(fs.readFileSync(require.resolve("@azure/arm-containerservice/package.json"), "utf8")) as { version: string }
+).version;
+const TASK_ORDER = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies"];
+const ratio2 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "—");
 
 /** A horizontal bar in text, for the doc's small plots. */
 const bar = (v: number, max: number, width = 40) => "█".repeat(Math.max(1, Math.round((v / max) * width)));
@@ -33,11 +56,12 @@ const bar = (v: number, max: number, width = 40) => "█".repeat(Math.max(1, Mat
 export function renderReport(r: ReportInput): string {
   const out: string[] = [];
   const worstRatio = Math.max(...r.cold.rows.map((row) => row.ratioToBaseline.median));
-  const bestRatio = Math.min(...r.cold.rows.map((row) => row.ratioToBaseline.median));
+  const worstCpuRatio = Math.max(...r.cold.rows.map((row) => row.cpu.ratio.median));
   const rerunRows = r.calls.filter((c) => c.run === "compliant re-run");
   const rerunWrites = rerunRows.reduce((a, c) => a + c.counts.write, 0);
   const overMinimum = r.calls.filter((c) => c.extra.length > 0);
   const bare = r.cold.bareNode.median;
+  const firstRows = r.calls.filter((c) => c.run === "first run");
 
   out.push(`# Benchmarks
 
@@ -51,9 +75,39 @@ request the local Azure logged for the run. Medians, with the 25th–75th percen
 
 | target | figure | stands |
 | --- | --- | --- |
-| requests = the minimum for the work | ${r.calls.length - overMinimum.length} of ${r.calls.length} runs at the minimum of reads, writes and polls; every run signs in with 1 authority-metadata GET besides its token | ${overMinimum.length === 0 ? "met" : "not met: see [Calls](#calls-per-task-run)"} |
+| compliant re-run ≤ 3.5× a bare \`node -e 0\` on Node 20 (stretch 3.0×) | wall: ${r.cold.rows.map((c) => `${c.task} ${ratio(c.ratioToBaseline.median)}`).join(", ")} (\`node -e 0\`: ${ms(bare)}); CPU time: ${r.cold.rows.map((c) => `${c.task} ${ratio(c.cpu.ratio.median)}`).join(", ")} | ${standsRatio(worstRatio, worstCpuRatio, 3.5, 3)} |
+| RestrictApiServer's post-job step with nothing to remove ≤ 1.5× \`node -e 0\` | wall ${ratio2(r.cold.idlePostJob.ratio.median)} (${ms(r.cold.idlePostJob.total.median)} against ${ms(r.cold.idlePostJob.baseline.median)}); CPU time ${ratio2(r.cold.idlePostJob.cpuRatio.median)} | ${standsRatio(r.cold.idlePostJob.ratio.median, r.cold.idlePostJob.cpuRatio.median, 1.5)} |
+| compliant re-run at the fewest sequential round trips the work allows (2 where the reads do not depend on each other) | ${rerunRows.map((c) => `${c.task} ${c.roundTrips} (fewest ${c.minRoundTrips.count})`).join(", ")} | ${rerunRows.every((c) => c.roundTrips <= c.minRoundTrips.count) ? "met" : "not met: see [Round trips](#round-trips-and-latency)"} |
+| first run at most one round trip more than its writes need | ${firstRows.map((c) => `${c.task} ${c.roundTrips} (fewest ${c.minRoundTrips.count})`).join(", ")} | ${firstRows.every((c) => c.roundTrips <= c.minRoundTrips.count + 1) ? "met" : "not met: see [Round trips](#round-trips-and-latency)"} |
+| requests = the minimum for the work | ${r.calls.length - overMinimum.length} of ${r.calls.length} runs at the minimum of reads, writes and polls; ${r.calls.every((c) => c.counts.metadata === 0) ? "no run makes an authority-metadata request (as on the public cloud)" : "some runs make an authority-metadata request"} | ${overMinimum.length === 0 ? "met" : "not met: see [Calls](#calls-per-task-run)"} |
 | a compliant re-run makes no write | ${rerunWrites} writes in ${rerunRows.length} compliant re-runs (and 0 in every cold-start re-run: ${r.cold.rows.map((c) => c.writes).join(", ")}) | ${rerunWrites === 0 ? "met" : "not met"} |
-| compliant re-run ≤ 3× a bare \`node -e 0\` | ${ratio(bestRatio)} to ${ratio(worstRatio)} (\`node -e 0\`: ${ms(bare)}; re-runs ${r.cold.rows.map((c) => ms(c.bundled.total.median)).join(", ")}) | not met: the furthest figure; see [What would move it](#what-would-move-the-furthest-figure) |
+
+Every task here runs against the local Azure posing as the public cloud: the service connection names
+\`https://management.azure.com/\` and \`https://login.microsoftonline.com/\`, which a test-only preload
+(\`--require test/harness/azure-hosts.cjs\`, about 1 ms of a run) sends to the local Azure on loopback, as it does
+\`<vault>.vault.azure.net\`. So MSAL signs in as on the public cloud (one token POST, no authority metadata) and the
+request counts and round trips are production's. The tests keep a loopback authority (the sovereign-cloud path).
+
+## Round trips and latency
+
+Each article step on fresh resources (first run) and again (compliant re-run), with no injected latency and with
+${INJECTED_LATENCY_MS} ms held on every answer by the local Azure (its \`latencyMs\` option, a stand-in for a network round trip;
+the TLS handshakes get none). Sequential round trips are the longest chain of requests in which each was sent after the
+answer to the one before it came back, read from the local Azure's arrival and answer times of the ${INJECTED_LATENCY_MS} ms runs. Medians.
+
+${table(
+  ["task", "run", "sequential round trips", "fewest the work allows", "why", `wall, 0 ms`, `wall, ${INJECTED_LATENCY_MS} ms per request`],
+  r.calls.map((c) => [c.task, c.run, c.roundTrips, c.minRoundTrips.count, c.minRoundTrips.why, ms(c.wallMs.none), ms(c.wallMs.latency)]),
+)}
+
+Where a run takes more than the fewest: every write of a cluster is followed by one more GET of the cluster, which the
+SDK's long-running-operation poller makes to fetch the final resource, and which stays: the SDK
+(\`@azure/arm-containerservice\` ${CONTAINER_SERVICE_VERSION}) does not pass core-lro's \`skipFinalGet\` through, without that GET the poller's
+result would be the operation's status rather than the cluster, and the cluster as it ends up is what the tasks report
+(EnablePodIdentity's \`oidcIssuerUrl\` output, RestrictApiServer's \`authorizedIpRanges\`). A secret that is absent
+is read twice (GET secret → 404, then GET deletedsecrets → 404, to tell a new name from a soft-deleted one).
+Polls are sequential by nature; here each operation answers InProgress once, with \`Retry-After: 1\`, which is most of a
+first run's wall time.
 `);
 
   // ---- cold start
@@ -62,8 +116,11 @@ request the local Azure logged for the run. Medians, with the 25th–75th percen
 Each task's compliant re-run (one token, its reads, no write), as shipped (one esbuild bundle) and built from the same
 entry without bundling (esbuild \`packages: 'external'\`: our code in one file, every npm package resolved from
 node_modules at run time, as a task that ships node_modules does). ${r.cold.rows[0]?.baseline.n ?? 0} interleaved iterations per task.
-KeyVaultSecrets runs carry a test-only preload (\`--import vault-host.mjs\`, which sends \`<vault>.vault.azure.net\` to
-loopback), so its baseline is \`node --import vault-host.mjs -e 0\` (${ms(r.cold.preloadNode.median)}) rather than \`node -e 0\` (${ms(bare)}).
+The baseline is a bare \`node -e 0\` in the same iterations (the runs' host preload costs about 1 ms and is not taken off).
+CPU time is each process's own user + system time, which it reports as it exits (bench/cpu-usage.cjs, preloaded into
+every timed process, \`node -e 0\` included): on a machine whose cores are all busy, wall time mostly measures waiting
+for a core, and CPU time is what the run would cost on a machine with a core to spare (a slight overestimate of the wall
+time there: V8 compiles and collects garbage on helper threads too).
 "Load only" starts the bundle with no inputs: it loads and evaluates all of it, fails at the first input and makes no request.
 
 ${table(
@@ -74,6 +131,7 @@ ${table(
     "bundled: first request",
     "bundled: total",
     "× baseline",
+    "CPU: task / node -e 0",
     "unbundled: first request",
     "unbundled: total",
     "unbundled ÷ bundled",
@@ -85,6 +143,7 @@ ${table(
     ms(c.bundled.first.median),
     `${ms(c.bundled.total.median)} (${Math.round(c.bundled.total.q[0])}–${Math.round(c.bundled.total.q[1])})`,
     ratio(c.ratioToBaseline.median),
+    `${ms(c.cpu.bundled.median)} / ${ms(c.cpu.baseline.median)} = ${ratio(c.cpu.ratio.median)}`,
     ms(c.unbundled.first.median),
     `${ms(c.unbundled.total.median)} (${Math.round(c.unbundled.total.q[0])}–${Math.round(c.unbundled.total.q[1])})`,
     ratio(c.unbundledOverBundled.median),
@@ -148,11 +207,11 @@ The minimum, per step: ${[...new Map(r.calls.map((c) => [c.task, c])).values()]
     )
     .join(". ")}.
 
-Beyond the minimum: every write of a cluster is followed by one more GET of the cluster, which the SDK's long-running-operation
-poller makes to fetch the final resource (the PUT's own answer already carries the goal state); a secret that is absent is
-read twice (GET secret → 404, then GET deletedsecrets → 404, to tell a new name from a soft-deleted one, which a PUT's 409
-\`ObjectIsDeletedButRecoverable\` would also tell); the Key Vault client sends one unauthenticated request per concurrent
-read before the first challenge is answered (${r.calls.find((c) => c.task === "KeyVaultSecrets")?.counts.challenge ?? "?"} challenges for 3 secrets, where 1 would do). Compliant re-runs are reads only.
+Beyond the minimum: the final GET of a cluster after each cluster write, and the deleted-secret check of an absent secret
+(see [Round trips](#round-trips-and-latency)). Key Vault's challenge is answered once per run
+(${r.calls.find((c) => c.task === "KeyVaultSecrets")?.counts.challenge ?? "?"} challenge for 3 secrets): the first data-plane request goes alone until it carries a token, then
+the rest fan out. KeyVaultSecrets makes 2 token requests (ARM, and Key Vault's, asked while the ARM reads run); every
+other task 1, shared by its parallel reads. Compliant re-runs are reads only.
 `);
 
   // ---- scale
@@ -206,6 +265,7 @@ per assignment that differs.
   const groupRows = GROUPS.flatMap((g) =>
     (["first run", "re-run"] as const).map((pass) => {
       const steps = (side: string) => (reps[0] ?? []).filter((s) => s.side === side && s.pass === pass && s.group === g);
+      const latencySteps = (side: string) => r.pipeline.withLatency.filter((s) => s.side === side && s.pass === pass && s.group === g);
       const failed = steps("az").filter((s) => !s.ok);
       return [
         g,
@@ -216,8 +276,12 @@ per assignment that differs.
               .join(", ")})`
           : "inside each task",
         `${callsBy("ours", pass, [g], "total")} / ${callsBy("ours", pass, [g], "write")}`,
+        `${latencySteps("ours").reduce((a, s) => a + s.roundTrips, 0)} (${ms(latencySteps("ours").reduce((a, s) => a + s.ms, 0))})`,
         azAvailable ? `${ms(sumBy("az", pass, [g]))} (${steps("az").length} commands)` : "—",
         azAvailable ? `${callsBy("az", pass, [g], "total")} / ${callsBy("az", pass, [g], "write")}` : "—",
+        azAvailable
+          ? `${latencySteps("az").reduce((a, s) => a + s.roundTrips, 0)} (${ms(latencySteps("az").reduce((a, s) => a + s.ms, 0))})`
+          : "—",
         failed.length ? failed.map((s) => `${s.step}: ${s.error}`).join("<br>") : "",
       ];
     }),
@@ -238,7 +302,26 @@ same pipeline again on the now-compliant resources. Requests are "all / writes" 
 
 ${"version" in r.azCli ? `az: Debian's \`azure-cli\` ${r.azCli.version}, in a private config dir, \`az cloud register\` with the local Azure's endpoints, \`REQUESTS_CA_BUNDLE\` for its certificate, and \`HTTPS_PROXY\` to a loopback proxy (bench/az-cli.ts) that answers MSAL's instance discovery for login.microsoftonline.com (${r.pipeline.discovery} discovery request(s), answered by the local Azure's discovery route behind a certificate of the proxy's own) and tunnels \`<vault>.vault.azure.net\` to the local Azure. \`az login\` reads the subscriptions list from the local Azure itself. Hosts az tried to reach and the proxy refused: ${r.pipeline.refused.length ? r.pipeline.refused.map((h) => `\`${h}\``).join(", ") : "none"}.${r.pipeline.azSetupError ? ` **az could not be set up: ${r.pipeline.azSetupError}**` : ""}` : `**az skipped: ${r.azCli.skipped}.**`}
 
-${table(["step", "pass", "ours: time", "ours: requests / writes", "az: time", "az: requests / writes", "az failed"], groupRows)}
+${table(
+  [
+    "step",
+    "pass",
+    "ours: time",
+    "ours: requests / writes",
+    `ours: round trips (time at ${INJECTED_LATENCY_MS} ms)`,
+    "az: time",
+    "az: requests / writes",
+    `az: round trips (time at ${INJECTED_LATENCY_MS} ms)`,
+    "az failed",
+  ],
+  groupRows,
+)}
+
+Round trips are sequential round trips (as in [Round trips](#round-trips-and-latency)), from one more repetition with
+${INJECTED_LATENCY_MS} ms injected on every answer, with that repetition's time; az's are summed over its commands, each a process that
+starts after the one before it ends. This
+section's local Azure keeps its loopback authority (az reaches it through its own proxy), so our tasks' counts here
+include MSAL's authority-metadata GET, one more request and round trip per task than on the public cloud.
 
 Totals over the steps az completed in that pass (az's sign-in included; a step where any az command failed is left out on both sides):
 
@@ -306,30 +389,52 @@ function FURTHEST(r: ReportInput): string {
   const beforeFirst = median(rows.map((c) => c.bundled.first.median - c.loadOnly.median));
   return `## What would move the furthest figure
 
-The furthest figure is the compliant re-run against \`node -e 0\`: the target is 3×, we measure ${rows
+The furthest figure is the compliant re-run against \`node -e 0\`: the bar is 3.5× (stretch 3×), we measure ${rows
     .map((c) => `${c.task} ${ratio(c.ratioToBaseline.median)}`)
     .join(", ")}. Split by the medians above, a re-run spends about ${ms(load)} loading and evaluating the bundle beyond Node's own start
 (load only − \`node -e 0\`), about ${ms(beforeFirst)} from there to the first request (task-lib reading inputs, building the credential,
-the first TLS handshake), and about ${ms(network)} from the first request to exit (authority metadata, token, the reads).
-A CPU profile of a RestrictApiServer re-run (an unminified build, \`inspector\` Profiler at 200 µs, taken while writing this
-doc; not part of the bench) put the rest this way:
+the first TLS handshake), and about ${ms(network)} from the first request to exit (token, the reads).
 
-- compiling the bundle (V8 \`wrapSafe\`): ~40 ms for the unminified 2.8 MB build, less for the shipped minified one
-  (0.7–1.0 MB since each task bundles only the SDK clients it calls; when every bundle carried all seven clients,
-  \`@azure/arm-authorization\` + \`@azure/core-client\` alone took ~20 ms of a RestrictApiServer re-run that uses neither);
-- \`azure-pipelines-task-lib\` (~20 ms: shelljs, semver, q, minimatch, its vault);
-- Node's lazy \`undici\` load (~18 ms): the HTTP pipeline's \`formDataPolicy\` tests \`typeof FormData\` on every request,
-  and touching the \`FormData\` global loads undici on Node 20 although no request sends a form;
-- the authority-metadata GET, the token POST and two TLS handshakes: a few ms each on loopback.
+In CPU time, which the machine's load does not inflate: \`node -e 0\` ${ms(r.cold.rows[0]?.cpu.baseline.median)}; loading and
+evaluating a bundle (load only) ${rows.map((c) => `${c.task} ${ms(c.cpu.loadOnly.median)}`).join(", ")}; the whole compliant
+re-run ${rows.map((c) => `${c.task} ${ms(c.cpu.bundled.median)}`).join(", ")}. The part after loading is task-lib reading the
+inputs, MSAL building its client, two or three TLS handshakes (client side), the token and the reads.
 
-So no one change reaches 3× (~${ms(3 * r.cold.bareNode.median)} here): even a bundle that only loaded what the task uses would still carry
-task-lib, MSAL and the HTTP pipeline. In order of what they would buy: (1) done — each task now makes its SDK clients where it
-uses them, so its bundle carries and evaluates only its own SDKs (RestrictApiServer's compliant re-run went from 6.5× to
-5.9× of \`node -e 0\` in the runs before and after, on a less loaded machine; the absolute median from 478 ms to 173 ms);
-(2) V8's compile
-cache (\`module.enableCompileCache()\`, Node 22.1+, so the Node24 handler only), which pays off only on agents that keep
-their temp dir between jobs; (3) skipping MSAL's authority-metadata GET (it is needed only to find the token endpoint,
-which the connection's authority already implies; \`@azure/identity\` has no option for it). The 3× target assumed the
-work is TLS, one token and one GET on top of Node; the measurements say module loading, not the network, is the cost.
+Levers taken (all build-time or in our own code; no dependency is patched). What each saves, measured in this run: the
+compliant re-run as shipped against the same build with that lever left out (\`AKS_HARDENING_BUILD_WITHOUT\`, see
+scripts/build.mjs), interleaved, paired medians of the difference over ${r.levers[0]?.n ?? 0} iterations:
+
+${table(
+  ["lever", ...TASK_ORDER.map((t) => `${t}: CPU time saved`), "wall time saved (noisier)"],
+  [...new Set(r.levers.map((l) => l.lever))].map((lever) => [
+    lever,
+    ...TASK_ORDER.map((task) => {
+      const row = r.levers.find((l) => l.lever === lever && l.task === task);
+      return row ? ms(row.savedCpuMs) : "—";
+    }),
+    r.levers
+      .filter((l) => l.lever === lever)
+      .map((l) => `${l.task} ${ms(l.savedMs)}`)
+      .join(", "),
+  ]),
+)}
+
+
+- RestrictApiServer's post-job step is a 0.4 KB entry (\`post.js\`) that reads the task variable the main step leaves and
+  loads the step's bundle (\`post-job.js\`) only when there is an IP to remove: ${ratio2(r.cold.idlePostJob.ratio.median)} of \`node -e 0\` on every job
+  whose main step added none.
+- One copy of the Azure core packages per bundle: \`@azure/arm-authorization\` and \`@azure/arm-features\` ship only CommonJS and
+  \`require()\` core-client, core-rest-pipeline and ts-http-runtime, whose CommonJS builds then landed beside the ESM builds every
+  other SDK imports. The build resolves those \`require()\`s to the ESM builds (an esbuild plugin in scripts/build.mjs):
+  EnablePodIdentity's bundle went from 1033 KB to 875 KB, KeyVaultSecrets' from 965 KB to 806 KB.
+- undici is not loaded: the pipeline's form-data policy tests \`typeof FormData\` on every request, which on Node 20 loads
+  undici; the build defines \`FormData\` as undefined (every use in the bundled SDKs is behind that test; no task sends a form).
+- SDKs a run does not need are not evaluated: \`@azure/arm-authorization\` is imported on first use (KeyVaultSecrets on an
+  access-policy vault never evaluates it), \`@azure/arm-policyinsights\` only with \`reportCompliance\`.
+
+Not taken: V8 startup snapshots (they crash on \`http\`), \`disableInstanceDiscovery\` on the public cloud (MSAL makes no
+metadata request there anyway, and the option would switch off authority validation), a code cache (it helps only where
+a task folder outlives a job and costs a cold Microsoft-hosted agent; not measured here). What remains is Node compiling
+and evaluating task-lib, MSAL and the HTTP pipeline, which every task needs.
 `;
 }

@@ -50,7 +50,7 @@ export async function scale(fx: Fixture, sizes: { secrets: number[]; ranges: num
       const present = Math.round(n * compliant);
       for (let i = 0; i < present; i++) fx.azure.store.setVaultSecret(vault, `app-secret-${i}`, valueOf(i));
       const { lines, secrets } = secretLines(n, valueOf);
-      const spec: TaskSpec = { vaultHosts: true, secrets, inputs: { resourceGroupName: "rg-bench", keyVaultName: vault, secrets: lines } };
+      const spec: TaskSpec = { secrets, inputs: { resourceGroupName: "rg-bench", keyVaultName: vault, secrets: lines } };
       const run = assertSucceeded(await runTask(fx, kvScript, spec, 300_000), `KeyVaultSecrets ${n} secrets`);
       record({ task: "KeyVaultSecrets", work: "secrets", size: n, compliant, totalMs: run.totalMs, counts: countCalls(run.requests) });
     }

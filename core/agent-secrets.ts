@@ -16,7 +16,13 @@ const AGENT_SECRET_VARIABLES = {
   clientCertPassword: "AGENT_CLIENTCERTPASSWORD",
 } as const;
 
-const taken: Partial<Record<keyof typeof AGENT_SECRET_VARIABLES, string>> = {};
+/**
+ * What was taken, shared by every bundle in the process: a thin entry (RestrictApiServer's post.js)
+ * and the sibling bundle it loads each carry a copy of this module. The first copy takes the values
+ * out of the environment; a later one finds them here instead of an environment that no longer has them.
+ */
+const TAKEN = Symbol.for("aks-hardening-tasks.agent-secrets");
+const taken = ((globalThis as Record<symbol, unknown>)[TAKEN] ??= {}) as Partial<Record<keyof typeof AGENT_SECRET_VARIABLES, string>>;
 
 for (const [key, name] of Object.entries(AGENT_SECRET_VARIABLES) as [keyof typeof AGENT_SECRET_VARIABLES, string][]) {
   const value = process.env[`SECRET_${name}`] || process.env[name];

@@ -3,11 +3,12 @@ import {
   createPipelineFromOptions,
   createPipelineRequest,
   createDefaultHttpClient,
+  type HttpClient,
   type PipelineOptions,
   type PipelinePolicy,
 } from "@azure/core-rest-pipeline";
 import type { Readable } from "node:stream";
-import type { TokenCredential } from "@azure/identity";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 import { perTryTimeoutPolicy } from "./timeout";
 
@@ -34,19 +35,29 @@ export function pipelineOptions(
  * The connection's credential and the options every Azure client takes, pointed at the
  * connection's cloud. The clients themselves are made where they are used (core/cluster.ts,
  * core/roles.ts, a task's apply.ts), so each task's bundle carries only the SDKs it calls.
+ *
+ * One HTTP client serves the credential and every SDK client of the run: each SDK family would
+ * otherwise keep its own connection pool (and the ESM and CommonJS copies of the pipeline one
+ * each), so a host's TLS handshake would be made once per family instead of once per run.
  */
 export class AzureClients {
   readonly credential: TokenCredential;
+  readonly httpClient: HttpClient = createDefaultHttpClient();
   private readonly made = new Map<string, unknown>();
 
   constructor(readonly connection: ServiceConnection) {
-    this.credential = createCredential(connection);
+    this.credential = sharingTokenRequests(createCredential(connection, this.httpClient));
+  }
+
+  /** Options for a client of any Azure service at `url` (Key Vault's data plane, for one). */
+  serviceOptions(url: string) {
+    return { ...pipelineOptions(url, this.connection.requestTimeoutMs), httpClient: this.httpClient };
   }
 
   /** Options every ARM SDK client takes: the cloud's ARM URL and audience, proxy and retries. */
   armOptions() {
     return {
-      ...pipelineOptions(this.connection.armUrl, this.connection.requestTimeoutMs),
+      ...this.serviceOptions(this.connection.armUrl),
       endpoint: this.connection.armUrl,
       credentials: { scopes: [this.connection.armScope] },
     };
@@ -62,6 +73,40 @@ export class AzureClients {
     if (!this.made.has(key)) this.made.set(key, make());
     return this.made.get(key) as T;
   }
+}
+
+/**
+ * Independent reads sent together: one round trip instead of one each. When several fail, the one
+ * listed first is reported, as it would have been had they run one after another.
+ */
+export async function readTogether<T extends readonly unknown[]>(reads: { [K in keyof T]: Promise<T[K]> | T[K] }): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
+ * Concurrent requests for the same token share one token request. Each SDK client's pipeline asks
+ * the credential for a token when its first request goes out; when a run sends its reads together,
+ * they would all miss MSAL's still-empty cache at once and each POST to the token endpoint. Once
+ * the token is in MSAL's cache, later requests get it from there.
+ */
+export function sharingTokenRequests(credential: TokenCredential): TokenCredential {
+  const pending = new Map<string, Promise<AccessToken | null>>();
+  return {
+    getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      // A claims challenge (CAE) asks for a fresh token for that request: never shared.
+      if (options?.claims) return credential.getToken(scopes, options);
+      const key = JSON.stringify([[scopes].flat().sort(), options?.tenantId ?? "", options?.enableCae === true]);
+      let request = pending.get(key);
+      if (!request) {
+        request = credential.getToken(scopes, options).finally(() => pending.delete(key));
+        pending.set(key, request);
+      }
+      return request;
+    },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from "@azure/identity";
-import type { ProxySettings } from "@azure/core-rest-pipeline";
+import type { HttpClient, ProxySettings } from "@azure/core-rest-pipeline";
 import { agentProxyPassword } from "./agent-secrets";
 import { InputError } from "./errors";
 import { readSecondsVariable, readString } from "./inputs";
@@ -153,10 +153,11 @@ function parseBypassList(json: string | undefined): RegExp[] {
 }
 
 /** Builds the credential for the connection's scheme, pointed at the connection's own cloud. */
-export function createCredential(connection: ServiceConnection): TokenCredential {
+export function createCredential(connection: ServiceConnection, httpClient?: HttpClient): TokenCredential {
   const authority = new URL(connection.authorityHost);
   const options = {
     authorityHost: connection.authorityHost,
+    ...(httpClient ? { httpClient } : {}),
     // MSAL asks the public cloud's login host to validate any other authority; offline clouds
     // (Azure Stack, the local test Azure) would fail that after a timeout.
     disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),

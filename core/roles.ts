@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from "uuid";
-import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 import { WaitBudget } from "./wait-budget";
@@ -48,7 +48,12 @@ export interface RoleGrantPlan {
 /** A fixed namespace for deterministic role assignment names (UUID v5), so re-runs find their own. */
 const ASSIGNMENT_NAMESPACE = "0f6d1b7e-5a3c-4e0b-9a57-3d2b8c1e4f60";
 
-export function authorizationClient(clients: AzureClients): AuthorizationManagementClient {
+/**
+ * Loaded on first use: the SDK is evaluated only by runs that read or write a role assignment
+ * (KeyVaultSecrets on a vault with access policies never does).
+ */
+export async function authorizationClient(clients: AzureClients): Promise<AuthorizationManagementClient> {
+  const { AuthorizationManagementClient } = await import("@azure/arm-authorization");
   return clients.client(
     "authorization",
     () => new AuthorizationManagementClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
@@ -101,7 +106,7 @@ export function planRoleGrant(grant: RoleGrant, assignments: readonly Assignment
 export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Promise<RoleGrantPlan> {
   const assignments: AssignmentSeen[] = [];
   try {
-    const list = authorizationClient(clients).roleAssignments.listForScope(grant.scope, {
+    const list = (await authorizationClient(clients)).roleAssignments.listForScope(grant.scope, {
       filter: `atScope() and assignedTo('${grant.principalId}')`,
     });
     for await (const assignment of list) assignments.push(assignment);
@@ -126,7 +131,9 @@ export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan,
   const replication = new WaitBudget(replicationTimeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
-      const created = await authorizationClient(clients).roleAssignments.create(grant.scope, plan.assignmentName, {
+      const created = await (
+        await authorizationClient(clients)
+      ).roleAssignments.create(grant.scope, plan.assignmentName, {
         roleDefinitionId: roleDefinitionId(grant),
         principalId: grant.principalId,
         // Only a known type: it also spares a new identity ARM's directory lookup (PrincipalNotFound while it replicates).

@@ -9,18 +9,23 @@ import type { LocalAzure } from "./index";
  * `npm run local-azure` all get them from here.
  */
 
-/** Sends `<vault>.vault.azure.net` and `<cluster fqdn>.azmk8s.io` to the local Azure inside the client process (see vault-host.mjs). */
-export const VAULT_HOST_PRELOAD = path.join(__dirname, "vault-host.mjs");
+/**
+ * Sends `<vault>.vault.azure.net` and `<cluster fqdn>.azmk8s.io` (and, when the local Azure poses as
+ * the public cloud, management.azure.com and login.microsoftonline.com) to the local Azure inside the
+ * client process (see azure-hosts.cjs).
+ */
+export const AZURE_HOSTS_PRELOAD = path.join(__dirname, "azure-hosts.cjs");
 
 /**
  * The environment that makes a Node process trust the local Azure's certificate (made at start) and
- * reach its Key Vault hosts; nothing else about the process changes.
+ * reach it under Azure's host names; nothing else about the process changes.
  */
 export function clientEnvironment(azure: LocalAzure): Record<string, string> {
   return {
     NODE_EXTRA_CA_CERTS: azure.caCertPath,
-    NODE_OPTIONS: `--import ${VAULT_HOST_PRELOAD}`,
+    NODE_OPTIONS: `--require ${AZURE_HOSTS_PRELOAD}`,
     LOCAL_AZURE_HTTPS_PORT: String(azure.httpsPort),
+    ...(azure.armUrl !== azure.url ? { LOCAL_AZURE_PUBLIC_HOSTS: "1" } : {}),
   };
 }
 
@@ -57,10 +62,11 @@ export async function createServiceConnections(azure: LocalAzure): Promise<Map<C
     subscriptionName: "Local subscription",
     environment: "AzureCloud",
     scopeLevel: "Subscription",
-    environmentAuthorityUrl: `${azure.url}/`,
+    environmentAuthorityUrl: `${azure.authorityUrl}/`,
     activeDirectoryServiceEndpointResourceId: azure.armAudience,
+    AzureKeyVaultServiceEndpointResourceId: "https://vault.azure.net",
   };
-  const armUrl = `${azure.url}/`;
+  const armUrl = `${azure.armUrl}/`;
 
   const secretSp = { clientId: randomUUID(), clientSecret: `secret-${randomUUID()}` };
   azure.addServicePrincipal(secretSp);

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { RequestLog, RequestLogEntry } from "./request-log";
+import { preciseNow, type RequestLog, type RequestLogEntry } from "./request-log";
 import { newGuid } from "./jwt";
 import type { Pending } from "./pending";
 
@@ -85,6 +85,8 @@ export function formBody(ctx: RequestContext): URLSearchParams {
 }
 
 const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])$/i;
+/** The public cloud's ARM and Entra hosts, answered too when the local Azure poses as them (`publicCloudHosts`). */
+const LOOPBACK_OR_PUBLIC_CLOUD = /^(127\.0\.0\.1|localhost|\[::1\]|management\.azure\.com|login\.microsoftonline\.com)$/i;
 
 interface CompiledRoute {
   route: Route;
@@ -98,6 +100,12 @@ function splitPath(path: string): string[] {
 /** The one route table of the local Azure. */
 export class Router {
   private readonly compiled: CompiledRoute[] = [];
+  /** Hosts a route without its own `host` answers on. */
+  private readonly defaultHosts: RegExp;
+
+  constructor(options: { publicCloudHosts?: boolean } = {}) {
+    this.defaultHosts = options.publicCloudHosts ? LOOPBACK_OR_PUBLIC_CLOUD : LOOPBACK;
+  }
 
   add(routes: Route[]): void {
     for (const route of routes) this.compiled.push({ route, segments: splitPath(route.path) });
@@ -114,7 +122,7 @@ export class Router {
     const allowed: string[] = [];
     for (const { route, segments } of this.compiled) {
       if ((route.listener ?? "https") !== listener) continue;
-      if (!(route.host ?? LOOPBACK).test(host)) continue;
+      if (!(route.host ?? this.defaultHosts).test(host)) continue;
       const params = matchSegments(segments, actual);
       if (!params) continue;
       if (route.method !== method) {
@@ -168,12 +176,27 @@ export interface DispatchDeps {
   log: RequestLog;
   /** Validates the ARM bearer token; throws a Reply-bearing error when it is missing or invalid. */
   authenticateArm: (ctx: RequestContext) => Caller | Reply;
+  /** Milliseconds every answer is held back (the benchmark's stand-in for a network round trip); 0 in tests. */
+  latencyMs?: number;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** Sends the answer after the injected latency, noting when it left in the request log. */
+async function answer(
+  res: ServerResponse,
+  reply: Reply,
+  baseHeaders: Record<string, string>,
+  log: RequestLogEntry,
+  latencyMs = 0,
+): Promise<void> {
+  if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+  log.answeredAt = preciseNow();
+  send(res, reply, baseHeaders);
 }
 
 function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, string>): void {
@@ -193,6 +216,23 @@ function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, str
   res.end(payload);
 }
 
+/** Connections not yet past their first request, with when they were opened (for the request log's `sentAt`). */
+const openedConnections = new WeakMap<object, number>();
+
+/** Called on a server's `connection` event: the first request on the connection was begun when it opened. */
+export function connectionOpened(socket: object): void {
+  openedConnections.set(socket, preciseNow());
+}
+
+/** When the request's connection opened, for the first request on it only. */
+function takeConnectionOpenedAt(req: IncomingMessage): number | undefined {
+  // An HTTPS request's socket is the TLS socket; the connection event saw the TCP socket under it.
+  const socket = (req.socket as { _parent?: object })._parent ?? req.socket;
+  const at = openedConnections.get(socket);
+  openedConnections.delete(socket);
+  return at;
+}
+
 /** Handles one request: log → fault injection → route → ARM auth → handler → response. */
 export async function dispatch(listener: Listener, req: IncomingMessage, res: ServerResponse, deps: DispatchDeps): Promise<void> {
   // A request target is always a path here; `//subscriptions/...` (what SDKs send for a scope that
@@ -209,8 +249,9 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   } catch {
     path = url.pathname;
   }
+  const connectionOpenedAt = takeConnectionOpenedAt(req);
   const rawBody = await readBody(req);
-  const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers });
+  const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers, connectionOpenedAt });
   const ctx: RequestContext = { method, host, path, query, headers: req.headers, rawBody, params: {}, listener, log };
   const correlationId = header(ctx, "x-ms-correlation-request-id") ?? newGuid();
   const requestId = newGuid();
@@ -233,7 +274,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     }
   } else if (fault && fault !== "lostResponse") {
     log.status = fault.status;
-    send(res, fault, baseHeaders);
+    await answer(res, fault, baseHeaders, log, deps.latencyMs);
     return;
   }
 
@@ -271,7 +312,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     return;
   }
   log.status = reply.status;
-  send(res, reply, baseHeaders);
+  await answer(res, reply, baseHeaders, log, deps.latencyMs);
 }
 
 /** True once the Pending ends; false when the connection closes first. */

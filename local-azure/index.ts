@@ -6,7 +6,7 @@ import { ApiServerEndpoints } from "./api-server";
 import { armAuthenticator } from "./arm-auth";
 import { Directory } from "./directory";
 import { FaultInjector } from "./faults";
-import { dispatch, Router } from "./http";
+import { connectionOpened, dispatch, Router } from "./http";
 import type { Listener } from "./http";
 import { newGuid, SigningKey } from "./jwt";
 import { RequestLog } from "./request-log";
@@ -53,11 +53,27 @@ export interface LocalAzureOptions {
    * wait: core-lro reads 0 as "no value" and polls after its own 2 s.
    */
   retryAfterSeconds?: number;
+  /**
+   * Answer as the public cloud's `management.azure.com` and `login.microsoftonline.com` too, and
+   * name those hosts in what it returns (token endpoint, issuer, operation URLs, challenges), so a
+   * task signs in and polls exactly as against Azure. Task processes reach those hosts through the
+   * host preload (local-azure/azure-hosts.cjs with LOCAL_AZURE_PUBLIC_HOSTS=1). For the benchmark
+   * and the demo: tests keep the loopback authority, which exercises the sovereign-cloud path.
+   */
+  publicCloudHosts?: boolean;
+  /** Milliseconds every answer is held back, as a network round trip would be (the benchmark; never tests). Can be changed later. */
+  latencyMs?: number;
 }
 
 export interface LocalAzure {
   /** `https://127.0.0.1:PORT`: ARM base URL, Entra authority host, ADO OIDC endpoint host and `/ip`. */
   url: string;
+  /** The ARM base URL to give a service connection: `url`, or `https://management.azure.com` with `publicCloudHosts`. */
+  armUrl: string;
+  /** The Entra authority host to give a service connection: `url`, or `https://login.microsoftonline.com` with `publicCloudHosts`. */
+  authorityUrl: string;
+  /** Milliseconds every answer is held back (the benchmark's injected latency). */
+  latencyMs: number;
   /** The HTTPS port, which also answers `<vault>.vault.azure.net` (the Key Vault data plane) when a client connects there. */
   httpsPort: number;
   /** `http://127.0.0.1:PORT2`: IMDS-compatible managed identity endpoint (AZURE_POD_IDENTITY_AUTHORITY_HOST). */
@@ -103,7 +119,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const certificate = await createServerCertificate();
   const tenantId = newGuid();
   const subscriptionId = newGuid();
-  const router = new Router();
+  const router = new Router({ publicCloudHosts: options.publicCloudHosts === true });
+  let latencyMs = options.latencyMs ?? 0;
   const faults = new FaultInjector();
   const log = new RequestLog();
 
@@ -112,7 +129,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const handle = (listener: Listener) => (req: Parameters<typeof dispatch>[1], res: Parameters<typeof dispatch>[2]) => {
     const authenticateArm = ready.authenticateArm;
     if (!authenticateArm) throw new Error("local Azure is not ready");
-    dispatch(listener, req, res, { router, faults, log, authenticateArm }).catch((err: unknown) => {
+    dispatch(listener, req, res, { router, faults, log, authenticateArm, latencyMs }).catch((err: unknown) => {
       console.error("[local-azure] request failed", err);
       res.destroy();
     });
@@ -129,12 +146,16 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   );
   https.on("connection", (socket: Socket) => endpoints.apiServers?.track(socket));
   const imds = createHttpServer(handle("imds"));
+  https.on("connection", connectionOpened);
+  imds.on("connection", connectionOpened);
   const [httpsPort, imdsPort] = await Promise.all([listen(https, options.httpsPort), listen(imds, options.imdsPort)]);
   const url = `https://127.0.0.1:${httpsPort}`;
   const imdsUrl = `http://127.0.0.1:${imdsPort}`;
+  const armUrl = options.publicCloudHosts ? "https://management.azure.com" : url;
+  const authorityUrl = options.publicCloudHosts ? "https://login.microsoftonline.com" : url;
 
-  const directory = new Directory(tenantId, `${url}/${tenantId}/`);
-  ready.authenticateArm = armAuthenticator({ url, directory, armAudience: ARM_AUDIENCE });
+  const directory = new Directory(tenantId, `${authorityUrl}/${tenantId}/`);
+  ready.authenticateArm = armAuthenticator({ url: authorityUrl, directory, armAudience: ARM_AUDIENCE });
   const store = new ResourceStore({
     subscriptionId,
     tenantId,
@@ -144,7 +165,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     defaultLocation: "westeurope",
   });
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
-  const armEnv = { url, store, retryAfterSeconds };
+  const armEnv = { url: armUrl, store, retryAfterSeconds };
 
   const managedIdentityClientId = newGuid();
   directory.addManagedIdentity({
@@ -157,7 +178,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const apiServers = new ApiServerEndpoints(store, () => publicIp);
   endpoints.apiServers = apiServers;
   router.add([
-    ...entraRoutes({ url, tenantId, directory }),
+    ...entraRoutes({ url: authorityUrl, tenantId, directory }),
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
     ...publicIpRoutes(() => publicIp),
@@ -171,7 +192,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
     ...keyVaultRoutes(armEnv),
-    ...keyVaultSecretRoutes({ url, store, clientAddress: () => publicIp }),
+    ...keyVaultSecretRoutes({ url: authorityUrl, store, clientAddress: () => publicIp }),
   ]);
 
   const close = (server: HttpServer) =>
@@ -182,6 +203,14 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
 
   return {
     url,
+    armUrl,
+    authorityUrl,
+    get latencyMs() {
+      return latencyMs;
+    },
+    set latencyMs(value: number) {
+      latencyMs = value;
+    },
     httpsPort,
     imdsUrl,
     caCertPath: certificate.caCertPath,

@@ -12,8 +12,8 @@ export interface ServerCertificate {
 }
 
 /**
- * A self-signed certificate made at start, acting as its own CA, for loopback and for Key Vault hosts
- * (tests resolve `<vault>.vault.azure.net` to loopback).
+ * A self-signed certificate made at start, acting as its own CA, for loopback, Key Vault hosts and
+ * the public cloud's ARM and Entra hosts (the host preload sends those names to loopback).
  */
 export async function createServerCertificate(): Promise<ServerCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000);
@@ -33,6 +33,9 @@ export async function createServerCertificate(): Promise<ServerCertificate> {
           { type: 7, ip: "127.0.0.1" },
           { type: 2, value: "localhost" },
           { type: 2, value: "*.vault.azure.net" },
+          // Answered as the public cloud's hosts when the local Azure poses as them (publicCloudHosts).
+          { type: 2, value: "management.azure.com" },
+          { type: 2, value: "login.microsoftonline.com" },
         ],
       },
     ],

@@ -23,7 +23,23 @@ import { manifestLinks, overviewWithSource } from "./manifest-links.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const outRoot = join(root, "build", "extension");
+/**
+ * The benchmark measures what each start-up lever saves by building the tasks without it:
+ * AKS_HARDENING_BUILD_WITHOUT lists levers to leave out (`one-copy`, `no-undici`), and
+ * AKS_HARDENING_BUILD_OUT names where such a build goes (never the package's build/extension).
+ */
+const leftOut = new Set((process.env.AKS_HARDENING_BUILD_WITHOUT ?? "").split(",").filter(Boolean));
+for (const lever of leftOut) {
+  if (!["one-copy", "no-undici"].includes(lever)) {
+    console.error(`AKS_HARDENING_BUILD_WITHOUT: unknown lever '${lever}' (one-copy, no-undici)`);
+    process.exit(1);
+  }
+}
+if (leftOut.size > 0 && !process.env.AKS_HARDENING_BUILD_OUT) {
+  console.error("AKS_HARDENING_BUILD_WITHOUT needs AKS_HARDENING_BUILD_OUT: a build without a lever is never the package's");
+  process.exit(1);
+}
+const outRoot = process.env.AKS_HARDENING_BUILD_OUT ?? join(root, "build", "extension");
 
 /** Handlers the agent still supports; the older Node runners are end-of-life. */
 const SUPPORTED_NODE_HANDLERS = ["Node20_1", "Node24"];
@@ -52,6 +68,50 @@ const emptyModulesPlugin = {
     b.onLoad({ filter: /.*/, namespace: "empty-optional" }, () => ({ contents: "module.exports = {};", loader: "js" }));
   },
 };
+
+/**
+ * One copy of each Azure core package per bundle. These packages ship an ESM build (their "import"
+ * export) and a CommonJS build (their "require" export). arm-authorization and arm-features ship
+ * only CommonJS and require() them, every other SDK imports them, so both builds would land in the
+ * bundle and both be evaluated at start. A require() of one of them is resolved to the ESM build
+ * instead (esbuild wraps it for require), so one copy serves every SDK, and `instanceof RestError`
+ * holds whichever SDK threw.
+ */
+const DUAL_BUILD_PACKAGES = /^(@azure\/(core-[a-z-]+|abort-controller|logger)|@typespec\/ts-http-runtime)(\/.*)?$/;
+const oneCopyPlugin = {
+  name: "one-copy-of-dual-build-packages",
+  setup(b) {
+    b.onResolve({ filter: DUAL_BUILD_PACKAGES }, async (args) => {
+      if (args.kind !== "require-call" || args.pluginData?.oneCopy) return undefined;
+      const esm = await b.resolve(args.path, {
+        kind: "import-statement",
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: { oneCopy: true },
+      });
+      return esm.errors.length > 0 ? undefined : { path: esm.path, namespace: esm.namespace };
+    });
+  },
+};
+
+/**
+ * Sibling bundles: a handler entry may load another bundle of its own task folder at run time with
+ * `require("./<name>.js")`; `<name>.ts` beside the entry is then bundled into `<name>.js` beside its
+ * bundle, and the require() stays. RestrictApiServer's post-job step uses it to decide that there is
+ * nothing to do before it loads the bundle that would do it.
+ */
+function siblingBundlesPlugin(srcDir, siblings) {
+  return {
+    name: "sibling-bundles",
+    setup(b) {
+      b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+        if (dirname(args.importer) !== srcDir || !existsSync(join(srcDir, basename(args.path, ".js") + ".ts"))) return undefined;
+        siblings.add(basename(args.path));
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
 
 const errors = [];
 const warnings = [];
@@ -166,7 +226,8 @@ for (const taskName of taskNames) {
   }
   if (!taskJson.execution) fail(`tasks/${taskName}/task.json: no "execution" section`);
 
-  // Bundle each target from its .ts entry.
+  // Bundle each target from its .ts entry (and each sibling bundle a target loads: added to `targets` as found).
+  const siblings = new Set();
   for (const [target, refs] of targets) {
     const entry = join(srcDir, basename(target, ".js") + ".ts");
     if (!existsSync(entry)) {
@@ -186,15 +247,20 @@ for (const taskName of taskNames) {
         sourcemap: false,
         legalComments: "none",
         metafile: true,
-        plugins: [emptyModulesPlugin],
+        plugins: [emptyModulesPlugin, ...(leftOut.has("one-copy") ? [] : [oneCopyPlugin]), siblingBundlesPlugin(srcDir, siblings)],
         // Evaluated before everything else, task-lib included: it takes the agent's passwords out of
-        // the environment before task-lib's start-up could echo them.
+        // the environment before task-lib's start-up could echo them. A thin entry and the sibling
+        // bundle it loads each carry it; the two copies share what was taken (see core/agent-secrets.ts).
         inject: [join(root, "core", "agent-secrets.ts")],
         logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.
         banner: { js: 'var __importMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
         define: {
+          // The request pipeline's form-data policy tests `typeof FormData` on every request, and on
+          // Node 20 touching that global loads undici (~25-38 ms of a run). No task sends a form, and
+          // every use of FormData in the bundled SDKs is behind that `typeof` test.
+          ...(leftOut.has("no-undici") ? {} : { FormData: "undefined" }),
           "import.meta.url": "__importMetaUrl",
           "import.meta.dirname": "__dirname",
           "import.meta.filename": "__filename",
@@ -216,9 +282,11 @@ for (const taskName of taskNames) {
         if (!isBuiltin(m[2])) leftovers.add(m[2]);
       }
       for (const name of leftovers) {
+        if (siblings.has(name.replace(/^\.\//, ""))) continue;
         fail(`${rel(outfile)}: still requires "${name}" at run time (not bundled, not a Node built-in)`);
       }
       bundles.push({ file: outfile, size: statSync(outfile).size });
+      for (const sibling of siblings) if (!targets.has(sibling)) targets.set(sibling, [`loaded by ${target}`]);
     } catch (err) {
       const messages = err.errors?.length
         ? err.errors.map((e) => `${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ""}`)

@@ -34,8 +34,10 @@ const summariesDir = summariesFlag > 0 ? process.argv[summariesFlag + 1] : undef
 
 async function main(): Promise<void> {
   if (process.argv.includes("--fleet")) return fleet();
-  // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS.
-  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1 });
+  // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS. The
+  // service connection names the public cloud (management.azure.com, login.microsoftonline.com), which
+  // the local Azure answers for the task processes, so the tasks sign in and call ARM as against Azure.
+  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true });
   try {
     seedLocalAzure(fx.azure, fx.principalObjectId());
     const v = hardeningPipeline.variables;
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     };
     fx.secrets.push(secrets.dbPassword);
     heading(
-      `Local Azure at ${fx.azure.url}: cluster '${v.clusterName}' in '${v.resourceGroup}' (API server open to every address), ` +
+      `Local Azure at ${fx.azure.url} (as ${fx.azure.armUrl} and ${fx.azure.authorityUrl}): cluster '${v.clusterName}' in '${v.resourceGroup}' (API server open to every address), ` +
         `identity '${v.identityName}', key vault '${v.keyVaultName}'; this agent's public IP is ${DEMO_AGENT_IP}; ` +
         `a change of authorized ranges reaches the API server after ${DEMO_BLOCKED_PROBES} dropped connection attempts`,
     );

@@ -102,7 +102,7 @@ Local Azure on ${azure.url} (managed-identity endpoint ${azure.imdsUrl})
   service connection: service principal ${servicePrincipal.clientId} (secret in the env file), endpoint id ${connection.endpoint.id}
 
 Run a packaged task (unpacked from ${rel(vsix)} into ${rel(EXTENSION_DIR)}) by hand: the agent's environment is in
-${rel(taskEnvPath)} (ENDPOINT_*, INPUT_AZURESUBSCRIPTION, NODE_OPTIONS with the vault-host preload, AGENT_TEMPDIRECTORY, ...).
+${rel(taskEnvPath)} (ENDPOINT_*, INPUT_AZURESUBSCRIPTION, NODE_OPTIONS with the Azure host preload, AGENT_TEMPDIRECTORY, ...).
 Node reads NODE_EXTRA_CA_CERTS before --env-file, so the CA file goes on the command line; the task's inputs are INPUT_<NAME>:
 
   export NODE_EXTRA_CA_CERTS=${rel(caCertPath)}

@@ -1,9 +1,17 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
-import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
-import type { AzureClients } from "../../core/azure";
-import { clusterClient, describeCluster, updateCluster, type ClusterRef, type ClusterUpdateResult } from "../../core/cluster";
+import { readTogether, type AzureClients } from "../../core/azure";
+import {
+  clusterClient,
+  describeCluster,
+  readCluster,
+  updateCluster,
+  type ClusterRef,
+  type ClusterUpdateResult,
+  type ManagedCluster,
+} from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
@@ -23,10 +31,8 @@ const DEFINITION_ID =
   /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/(policyDefinitions|policySetDefinitions)\/([^/]+)$/i;
 
 /** Reads the definition (or initiative) behind each source, so its parameters can be checked before anything is written. */
-export async function readDefinitions(clients: AzureClients, sources: readonly AssignmentSource[]): Promise<DefinitionInfo[]> {
-  const read: DefinitionInfo[] = [];
-  for (const source of sources) read.push(await readDefinition(clients, source));
-  return read;
+export function readDefinitions(clients: AzureClients, sources: readonly AssignmentSource[]): Promise<DefinitionInfo[]> {
+  return readTogether(sources.map((source) => readDefinition(clients, source)));
 }
 
 async function readDefinition(clients: AzureClients, source: AssignmentSource): Promise<DefinitionInfo> {
@@ -85,12 +91,18 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
   }
 }
 
+/** The cluster as it is now: planned against before anything is written. */
+export function readClusterState(clients: AzureClients, ref: ClusterRef): Promise<ManagedCluster> {
+  return readCluster(clusterClient(clients), ref);
+}
+
 export function applyAddon(
   clients: AzureClients,
   ref: ClusterRef,
-  options: { enableAddon: boolean; dryRun: boolean; busyTimeoutMs: number },
+  options: { enableAddon: boolean; dryRun: boolean; busyTimeoutMs: number; initial: ManagedCluster },
 ): Promise<ClusterUpdateResult<AddonPlan>> {
   return updateCluster(clusterClient(clients), ref, {
+    initial: options.initial,
     plan: (cluster) => planAddon(cluster, options.enableAddon),
     apply: (cluster) => withAddonEnabled(cluster),
     dryRun: options.dryRun,
@@ -186,35 +198,39 @@ export async function writeAssignments(
   clusterId: string,
   changes: readonly AssignmentChange[],
 ): Promise<WrittenAssignment[]> {
-  const written: WrittenAssignment[] = [];
   // The SDK puts the scope after a slash of its own.
   const scope = clusterId.replace(/^\/+/, "");
-  for (const change of changes) {
-    if (change.action !== "create" && change.action !== "update") continue;
-    const wanted = change.wanted;
-    const body: PolicyAssignment = {
-      displayName: wanted.displayName,
-      description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
-      policyDefinitionId: wanted.definition.id,
-      parameters: wanted.parameters,
-      enforcementMode: wanted.enforcementMode,
-      metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
-    };
-    try {
+  const toWrite = changes.filter((change) => change.action === "create" || change.action === "update");
+  // The assignments are independent of each other: written together, one round trip for all.
+  const settled = await Promise.allSettled(
+    toWrite.map(async (change): Promise<WrittenAssignment> => {
+      const wanted = change.wanted;
+      const body: PolicyAssignment = {
+        displayName: wanted.displayName,
+        description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
+        policyDefinitionId: wanted.definition.id,
+        parameters: wanted.parameters,
+        enforcementMode: wanted.enforcementMode,
+        metadata: { ...change.before?.metadata, assignedBy: "AKS Hardening Tasks", [MARKER_KEY]: wanted.marker },
+      };
       const result = await policyClient(clients).policyAssignments.create(scope, wanted.name, body);
-      written.push({
+      return {
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
         changedAt: new Date(),
-      });
-    } catch (error) {
-      throw new TaskError(
-        describeFailure(error, {
-          action: `${change.action} the policy assignment '${wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were already written; re-run to finish)` : ""}`,
-          permission: "Microsoft.Authorization/policyAssignments/write",
-        }),
-      );
-    }
+      };
+    }),
+  );
+  const written = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failedAt = settled.findIndex((r) => r.status === "rejected");
+  if (failedAt >= 0) {
+    const change = toWrite[failedAt]!;
+    throw new TaskError(
+      describeFailure((settled[failedAt] as PromiseRejectedResult).reason, {
+        action: `${change.action} the policy assignment '${change.wanted.name}' on the cluster${written.length ? ` (${written.length} other assignment(s) were written; re-run to finish)` : ""}`,
+        permission: "Microsoft.Authorization/policyAssignments/write",
+      }),
+    );
   }
   return written;
 }
@@ -259,9 +275,9 @@ export async function readPolicyStates(
   try {
     let next: string | undefined = first.toString();
     for (let page = 1; next; page++) {
-      const response = await policyInsightsClient(clients).sendRequest(
-        createPipelineRequest({ url: next, method: "POST", headers: createHttpHeaders({ accept: "application/json" }) }),
-      );
+      const response = await (
+        await policyInsightsClient(clients)
+      ).sendRequest(createPipelineRequest({ url: next, method: "POST", headers: createHttpHeaders({ accept: "application/json" }) }));
       if (response.status !== 200) {
         throw new RestError(`Policy Insights answered HTTP ${response.status}`, {
           statusCode: response.status,
@@ -302,7 +318,9 @@ function policyClient(clients: AzureClients): PolicyClient {
   );
 }
 
-function policyInsightsClient(clients: AzureClients): PolicyInsightsClient {
+/** Loaded on first use: only runs with reportCompliance evaluate the SDK. */
+async function policyInsightsClient(clients: AzureClients): Promise<PolicyInsightsClient> {
+  const { PolicyInsightsClient } = await import("@azure/arm-policyinsights");
   return clients.client(
     "policyInsights",
     () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),

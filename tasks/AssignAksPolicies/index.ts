@@ -1,8 +1,8 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { AzureClients } from "../../core/azure";
+import { AzureClients, readTogether } from "../../core/azure";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
-import { applyAddon, listClusterAssignments, readDefinitions, readPolicyStates, writeAssignments } from "./apply";
+import { applyAddon, listClusterAssignments, readClusterState, readDefinitions, readPolicyStates, writeAssignments } from "./apply";
 import { readRequest } from "./inputs";
 import { assignmentSources, describeSource, planAssignments, resolveAssignment, summarizeCompliance, unusedInputs } from "./plan";
 import { policyReport } from "./report";
@@ -12,13 +12,19 @@ void runTask(async () => {
   const clients = new AzureClients(request.connection);
 
   // Every definition is read and every parameter checked against it before anything is written.
+  // The definitions, the cluster and its assignments do not depend on each other: read together.
   const sources = assignmentSources(request.policies, request.customPolicyDefinitionIds);
-  const definitions = await readDefinitions(clients, sources);
+  const [definitions, cluster, existing] = await readTogether([
+    readDefinitions(clients, sources),
+    readClusterState(clients, request),
+    listClusterAssignments(clients, request),
+  ]);
   const wanted = sources.map((source, i) => resolveAssignment(request, source, definitions[i]!));
 
-  const addon = await applyAddon(clients, request, request);
+  // The assignments are written once the add-on is on: a cluster update that fails leaves them as they were.
+  const addon = await applyAddon(clients, request, { ...request, initial: cluster });
   const clusterId = addon.before.id!;
-  const plan = planAssignments(wanted, await listClusterAssignments(clients, request));
+  const plan = planAssignments(wanted, existing);
   const written = request.dryRun ? [] : await writeAssignments(clients, clusterId, plan.changes);
 
   const ours = plan.changes.filter((c) => c.action === "unchanged" || written.some((w) => w.name === c.wanted.name));

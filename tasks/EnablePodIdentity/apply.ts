@@ -1,9 +1,9 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { FeatureClient } from "@azure/arm-features";
-import type { AzureClients } from "../../core/azure";
+import { readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { identityClient, readUserAssignedIdentity, type UserAssignedIdentity } from "../../core/identity";
+import { identityClient, readUserAssignedIdentity, type IdentityReference, type UserAssignedIdentity } from "../../core/identity";
 import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
@@ -65,23 +65,28 @@ function describeRefusal(
   return { code, text: `${code}: ${message}`, propagation };
 }
 
-/** Everything the plan needs, read before anything is written. */
+/**
+ * Everything the plan needs, read before anything is written. Reads that do not depend on each
+ * other go out together: the identity, the cluster and the federated credentials (or the preview
+ * feature) first; then the role assignments, which need the identity's principal and the cluster's.
+ */
 export async function readCurrentState(clients: AzureClients, request: EnablePodIdentityRequest): Promise<CurrentState> {
-  const identity = await readUserAssignedIdentity(clients, request.identity);
-  const cluster = await readCluster(clusterClient(clients), request);
-  const grants: RoleGrantPlan[] = [];
-  for (const grant of wantedGrants(request, identity, cluster, request.connection.subscriptionId))
-    grants.push(await readRoleGrant(clients, grant));
+  const [identity, cluster, credentials, featureState] = await readTogether([
+    readUserAssignedIdentity(clients, request.identity),
+    readCluster(clusterClient(clients), request),
+    request.mode === "workloadIdentity" ? readCredentials(clients, request.identity) : undefined,
+    request.mode === "podIdentity" ? readPodIdentityFeatureState(clients) : undefined,
+  ]);
+  const grants = await readTogether(
+    wantedGrants(request, identity, cluster, request.connection.subscriptionId).map((grant) => readRoleGrant(clients, grant)),
+  );
   const state: CurrentState = { identity, cluster, grants };
-  if (request.mode === "workloadIdentity") state.credentials = await readCredentials(clients, identity);
-  else {
-    const featureState = await readPodIdentityFeatureState(clients);
-    if (featureState !== undefined) state.podIdentityFeatureState = featureState;
-  }
+  if (credentials) state.credentials = credentials;
+  if (featureState !== undefined) state.podIdentityFeatureState = featureState;
   return state;
 }
 
-async function readCredentials(clients: AzureClients, identity: UserAssignedIdentity): Promise<FederatedCredential[]> {
+async function readCredentials(clients: AzureClients, identity: IdentityReference): Promise<FederatedCredential[]> {
   const credentials: FederatedCredential[] = [];
   try {
     const list = identityClient(clients, identity.subscriptionId).federatedIdentityCredentials.list(
@@ -142,12 +147,14 @@ export async function applyPlan(
 ): Promise<ApplyResult> {
   let written = false;
   let cluster = state.cluster;
+  // Role assignments are independent of each other: made together.
   const grantAll = async (grants: RoleGrantPlan[]) => {
-    for (const grant of grants.filter((g) => !g.empty)) {
-      const { outcome } = await applyRoleGrant(clients, grant);
-      if (outcome === "created") written = true;
+    const missing = grants.filter((g) => !g.empty);
+    const outcomes = await Promise.all(missing.map((grant) => applyRoleGrant(clients, grant)));
+    missing.forEach((grant, i) => {
+      if (outcomes[i]!.outcome === "created") written = true;
       else plan.notes.push(`'${grant.grant.role}' for ${grant.grant.principalDescription} already existed under another assignment name.`);
-    }
+    });
   };
 
   if (plan.mode === "podIdentity") {
@@ -214,6 +221,7 @@ export async function applyPlan(
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
+    // After the cluster write, so that a cluster update that fails leaves the other grants as they were.
     await grantAll(plan.grants.filter((g) => g.grant.role !== "Managed Identity Operator"));
     return { plan, cluster, written };
   }
@@ -239,11 +247,11 @@ export async function applyPlan(
   // The issuer may be new: plan the credential against it (the list read before the write still holds).
   const credential = planFederatedCredential(credentialFor(request, issuerUrl), state.credentials ?? [], state.identity.name);
   plan = { ...plan, credential };
-  if (!credential.empty) {
-    await writeCredential(clients, state.identity, credential);
-    written = true;
-  }
-  await grantAll(plan.grants);
+  // The credential and the grants do not depend on each other: written together.
+  await Promise.all([
+    credential.empty ? undefined : writeCredential(clients, state.identity, credential).then(() => (written = true)),
+    grantAll(plan.grants),
+  ]);
   return { plan, cluster, written };
 }
 

@@ -3,7 +3,8 @@ import { get as getVault, listBySubscription, updateAccessPolicy } from "@azure/
 import type { Vault } from "@azure/arm-keyvault";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { pipelineOptions, type AzureClients } from "../../core/azure";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import type { AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { identityClient, readUserAssignedIdentity } from "../../core/identity";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
@@ -353,8 +354,70 @@ function keyVaultClient(clients: AzureClients): KeyVaultManagementContext {
  * resource matches the vault's host: that check stays on.
  */
 function secretClient(clients: AzureClients, vaultUri: string): SecretClient {
-  return clients.client(
-    `secrets:${vaultUri.toLowerCase()}`,
-    () => new SecretClient(vaultUri, clients.credential, pipelineOptions(vaultUri, clients.connection.requestTimeoutMs)),
-  );
+  return clients.client(`secrets:${vaultUri.toLowerCase()}`, () => {
+    const options = clients.serviceOptions(vaultUri);
+    return new SecretClient(vaultUri, clients.credential, {
+      ...options,
+      additionalPolicies: [...options.additionalPolicies, ...challengeOnce()],
+    });
+  });
+}
+
+/**
+ * The Key Vault client learns its token's scope from the vault's 401 challenge to its first
+ * request, sent without a token. Requests that start before that challenge is answered go out
+ * without a token too, and each earns its own 401: reading 8 secrets at once costs 8 challenges.
+ * These two policies hold every request but the first until the first carries a token (or ends),
+ * so the vault is challenged once and the rest fan out with the token.
+ *
+ * `perCall` runs before the client's challenge policy, `perRetry` after it (core-client places
+ * additional perRetry policies after the Sign phase, the challenge policy before it).
+ */
+function challengeOnce(): { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] {
+  let first: Promise<void> | undefined;
+  let release = () => {};
+  return [
+    {
+      position: "perCall",
+      policy: {
+        name: "aksHardeningKeyVaultChallengeOnce",
+        async sendRequest(request, next) {
+          if (first) {
+            await first;
+            return next(request);
+          }
+          first = new Promise((resolve) => (release = resolve));
+          try {
+            return await next(request);
+          } finally {
+            release();
+          }
+        },
+      },
+    },
+    {
+      position: "perRetry",
+      policy: {
+        name: "aksHardeningKeyVaultAuthorized",
+        sendRequest(request, next) {
+          if (request.headers.has("authorization")) release();
+          return next(request);
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * Asks for the Key Vault token while the ARM reads run, so that answering the vault's challenge
+ * takes the token from the cache instead of a token request of its own. The scope is the one the
+ * challenge names (`<resource>/.default`, with continuous access evaluation, as the Key Vault client
+ * asks); a cloud whose vaults name another resource costs one unused token, nothing else.
+ */
+export function prefetchKeyVaultToken(clients: AzureClients): void {
+  const resource = clients.connection.keyVaultResource?.replace(/\/+$/, "");
+  if (!resource) return;
+  clients.credential
+    .getToken(`${resource}/.default`, { enableCae: true, tenantId: clients.connection.tenantId })
+    .catch((error: unknown) => tl.debug(`Key Vault token not prefetched: ${describeFailure(error)}`));
 }

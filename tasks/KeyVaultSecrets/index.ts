@@ -1,15 +1,15 @@
-import { AzureClients } from "../../core/azure";
+import { AzureClients, readTogether } from "../../core/azure";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
 import {
   applyGrant,
   applySecrets,
+  prefetchKeyVaultToken,
   readGrant,
   readSecrets,
   readVault,
   resolveGrantee,
   type GrantResult,
-  type ResolvedGrantee,
   type SecretOutcome,
 } from "./apply";
 import { readRequest } from "./inputs";
@@ -19,35 +19,41 @@ import { keyVaultReport } from "./report";
 void runTask(async () => {
   const request = readRequest();
   const clients = new AzureClients(request.connection);
-  const vault = await readVault(clients, request);
+  if (request.secrets.length > 0) prefetchKeyVaultToken(clients);
+  // The vault and the grantee are independent reads: one round trip for both.
+  const [vault, principal] = await readTogether([
+    readVault(clients, request),
+    request.grantTo ? resolveGrantee(clients, request.grantTo) : undefined,
+  ]);
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  let grant: GrantPlan | undefined;
-  let principal: ResolvedGrantee | undefined;
-  if (request.grantTo) {
-    principal = await resolveGrantee(clients, request.grantTo);
-    if (principal.note) notes.push(principal.note);
-    if (vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
-      warnings.push(
-        `The vault uses Azure RBAC, where secretPermissions do not apply: the task assigns Key Vault Secrets User (get and list). Assign a broader role yourself if ${request.secretPermissions.join(",")} is really needed.`,
-      );
-    }
-    grant = await readGrant(clients, vault, principal, request.secretPermissions);
+  if (principal?.note) notes.push(principal.note);
+  if (principal && vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
+    warnings.push(
+      `The vault uses Azure RBAC, where secretPermissions do not apply: the task assigns Key Vault Secrets User (get and list). Assign a broader role yourself if ${request.secretPermissions.join(",")} is really needed.`,
+    );
   }
-  const current = await readSecrets(
-    clients,
-    vault,
-    request.secrets.map((s) => s.name),
-  );
+  // The grant (a role assignment read on RBAC vaults) and the secrets: again independent.
+  const [grant, current]: [GrantPlan | undefined, Awaited<ReturnType<typeof readSecrets>>] = await readTogether([
+    principal ? readGrant(clients, vault, principal, request.secretPermissions) : undefined,
+    readSecrets(
+      clients,
+      vault,
+      request.secrets.map((s) => s.name),
+    ),
+  ]);
   const secrets = request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
   const planEmpty = (grant?.empty ?? true) && secrets.every((s) => s.action === "unchanged");
 
   let grantResult: GrantResult | undefined;
   let outcomes: Map<string, SecretOutcome> | undefined;
   if (!request.dryRun && !planEmpty) {
-    if (grant && !grant.empty) grantResult = await applyGrant(clients, vault, grant);
-    outcomes = await applySecrets(clients, vault, secrets);
+    // The grant and the secrets do not depend on each other: written together.
+    [grantResult, outcomes] = await Promise.all([
+      grant && !grant.empty ? applyGrant(clients, vault, grant) : undefined,
+      applySecrets(clients, vault, secrets),
+    ]);
   }
   const changed =
     grantResult?.outcome === "created" ||

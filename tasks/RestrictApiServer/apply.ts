@@ -9,10 +9,7 @@ import { holderOf } from "../../core/job-scoped-ips";
 import { clusterAccess, type AuthorizedRangesPlan, type ClusterAccess, type JobIdentity } from "./plan";
 import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
 
-/** Task variable the main step leaves for the post-job step: the agent /32 this job holds. */
-export const AGENT_IP_TASK_VARIABLE = "RestrictApiServer.AgentIpToRemove";
-/** Task variable the main step leaves for the post-job step: job-scoped IPs earlier jobs left behind. */
-export const LEFT_BEHIND_TASK_VARIABLE = "RestrictApiServer.LeftBehindIps";
+export { AGENT_IP_TASK_VARIABLE, LEFT_BEHIND_TASK_VARIABLE } from "./task-variables";
 
 /** The cluster as read, with only its authorized IP ranges (and the job-scoped marker tag) replaced. */
 export function withPlan(cluster: ManagedCluster, plan: Pick<AuthorizedRangesPlan, "after" | "tags">): ManagedCluster {

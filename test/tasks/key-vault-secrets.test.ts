@@ -121,6 +121,34 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.deepEqual(fx.armWrites(), [], "no grant was asked for");
   });
 
+  it("concurrent secret reads: the vault is challenged once, and one token request per audience serves every read", async () => {
+    const { name } = newVault();
+    const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-reads-${vaultCount}`);
+    const secrets = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`value${i}`, `value-${i}-${randomUUID()}`]));
+    const lines = Object.keys(secrets)
+      .map((variable, i) => `app-secret-${i}=$(${variable})`)
+      .join("\n");
+    assertSucceeded(await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: lines }, { secrets }));
+    fx.azure.clearRequests();
+    assertSucceeded(await run(name, { resourceGroupName: RG, grantTo: identity.id, secrets: lines }, { secrets }));
+    const vaultRequests = fx.azure.requests.filter((r) => r.host.includes(".vault.azure.net"));
+    assert.deepEqual(
+      vaultRequests.filter((r) => r.status === 401).map((r) => r.path),
+      [vaultRequests[0]!.path],
+      "only the first data-plane request is sent without a token",
+    );
+    assert.equal(vaultRequests.filter((r) => r.status === 200).length, 6, "each secret read once with the token");
+    const tokenScopes = fx.azure.requests
+      .filter((r) => r.path.toLowerCase().endsWith("/oauth2/v2.0/token"))
+      .map((r) => String((r.body as { scope?: string } | undefined)?.scope ?? ""));
+    assert.equal(
+      tokenScopes.length,
+      2,
+      `one token for ARM (vault and identity read together), one for Key Vault: ${tokenScopes.join(", ")}`,
+    );
+    assert.ok(tokenScopes.some((scope) => scope.includes("https://vault.azure.net/.default")));
+  });
+
   it("a re-run writes nothing and creates no new versions; one changed value makes exactly one new version", async () => {
     const { name } = newVault();
     assertSucceeded(await run(name, { secrets: ARTICLE_LINES }));

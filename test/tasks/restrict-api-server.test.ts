@@ -676,6 +676,32 @@ describe("test/tasks/restrict-api-server", () => {
       }
     });
   });
+  describe("against the public cloud's host names", () => {
+    let cloud: Fixture;
+    before(async () => {
+      cloud = await Fixture.start({ operationPolls: 0, publicCloudHosts: true });
+    });
+    after(async () => {
+      await cloud?.close();
+    });
+
+    it("signs in with one token request and no authority metadata, and calls ARM at management.azure.com", async () => {
+      const cluster = cloud.azure.store.addManagedCluster(RG, "aks-public", {});
+      cloud.azure.clearRequests();
+      const run = await cloud.run(TASK, { inputs: inputs("aks-public", { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+      cloud.assertSucceeded(run);
+      const hosts = cloud.azure.requests.map(
+        (r) => `${r.method} ${r.host} ${r.path.replace(cluster.id, "{cluster}").replace(/\/operations\/.*/, "/operations/{id}")}`,
+      );
+      assert.deepEqual(hosts, [
+        `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+        "GET management.azure.com {cluster}",
+        "PUT management.azure.com {cluster}",
+        `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
+        "GET management.azure.com {cluster}",
+      ]);
+    });
+  });
 
   /** Resolves once `condition` holds, checked every 10 ms; mocha's timeout is the only bound. */
   async function waitFor(condition: () => boolean): Promise<void> {
