@@ -1,5 +1,5 @@
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
-import { PolicyInsightsClient } from "@azure/arm-policyinsights";
+import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
 import type { AzureClients } from "./azure";
 import { TaskError } from "./errors";
 
@@ -34,10 +34,7 @@ interface PolicyStatesPage {
  */
 export async function queryLatestPolicyStates(clients: AzureClients, resourceId: string, filter?: string): Promise<PolicyStateRow[]> {
   const arm = new URL(clients.connection.armUrl);
-  const client = clients.client(
-    "policyInsights",
-    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
+  const client = await policyInsightsClient(clients);
   const first = new URL(
     `${resourceId.replace(/^\/*/, "/")}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=${POLICY_STATES_API_VERSION}${filter ? `&$filter=${encodeURIComponent(filter)}` : ""}`,
     arm,
@@ -74,4 +71,13 @@ export async function queryLatestPolicyStates(clients: AzureClients, resourceId:
     }
   }
   return rows;
+}
+
+/** Loaded on first use: a run that reports no compliance never evaluates the Policy Insights SDK. */
+async function policyInsightsClient(clients: AzureClients): Promise<PolicyInsightsClient> {
+  const { PolicyInsightsClient } = await import("@azure/arm-policyinsights");
+  return clients.client(
+    "policyInsights",
+    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

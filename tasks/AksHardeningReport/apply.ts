@@ -5,12 +5,12 @@
  */
 import { get as getCluster, getUpgradeProfile, listKubernetesVersions } from "@azure/arm-containerservice/api/managedClusters";
 import { PolicyClient, type PolicySetDefinition } from "@azure/arm-policy";
-import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import { get as getVault } from "@azure/arm-keyvault/api/vaults";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import type { AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { listAssignmentsOf } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
 import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./checks";
@@ -100,24 +100,6 @@ async function readSupportedVersions(clients: AzureClients, location: string): P
 const SET_DEFINITION_ID =
   /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/policySetDefinitions\/([^/]+)$/i;
 
-/** A page of policy assignments as ARM answers it. */
-interface AssignmentPage {
-  value?: {
-    id?: string;
-    name?: string;
-    properties?: {
-      displayName?: string;
-      scope?: string;
-      policyDefinitionId?: string;
-      parameters?: Record<string, { value?: unknown }>;
-      enforcementMode?: string;
-    };
-    systemData?: { createdAt?: string; lastModifiedAt?: string };
-  }[];
-  nextLink?: string;
-  error?: { code?: string; message?: string };
-}
-
 /**
  * Assignments that apply to the cluster (`atScope()`: made at it or above it); for initiatives, the
  * definitions they contain. Asked for at the cluster's own resource ID, as AssignAksPolicies does
@@ -126,29 +108,8 @@ interface AssignmentPage {
 async function readAssignments(clients: AzureClients, request: AksHardeningReportRequest): Promise<Read<AssignmentFacts[]>> {
   const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
   const assignments = await attempt(PERMISSIONS.assignments, `list the policy assignments of ${describeCluster(ref)}`, async () => {
-    const policy = policyClient(clients);
     const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
-    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atScope()" });
-    const arm = new URL(clients.connection.armUrl);
-    const found: NonNullable<AssignmentPage["value"]> = [];
-    let url: string | undefined =
-      `${clients.connection.armUrl}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
-    while (url) {
-      // The link comes from Azure's answer: the connection's token only goes to the connection's ARM host.
-      if (new URL(url).origin !== arm.origin)
-        throw new TaskError(`The policy assignments' next page points to another host than ${arm.origin}; not followed.`);
-      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
-      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
-      if (response.status !== 200) {
-        throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
-          statusCode: response.status,
-          code: page.error?.code,
-        });
-      }
-      found.push(...(page.value ?? []));
-      url = page.nextLink;
-    }
-    return found;
+    return listAssignmentsOf(clients, policyClient(clients), clusterId, "atScope()");
   });
   if (!assignments.ok) return assignments;
 

@@ -1,7 +1,5 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type PolicySetDefinition } from "@azure/arm-policy";
-import type { PolicyInsightsClient } from "@azure/arm-policyinsights";
-import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import { readTogether, type AzureClients } from "../../core/azure";
 import {
   clusterClient,
@@ -13,6 +11,8 @@ import {
   type ManagedCluster,
 } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
+import { listAssignmentsOf, type AssignmentWire } from "../../core/policy-assignments";
+import { queryLatestPolicyStates } from "../../core/policy-states";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
   definitionIdOf,
@@ -110,51 +110,11 @@ export function applyAddon(
   });
 }
 
-/** The list API's page (Microsoft.Authorization policyAssignments, PolicyAssignmentListResult), as sent on the wire. */
-interface AssignmentPage {
-  value?: {
-    id?: string;
-    name?: string;
-    properties?: {
-      displayName?: string;
-      policyDefinitionId?: string;
-      parameters?: Record<string, { value?: unknown }>;
-      enforcementMode?: string;
-      metadata?: Record<string, unknown>;
-    };
-    systemData?: { createdAt?: string; lastModifiedAt?: string };
-  }[];
-  nextLink?: string;
-  error?: { code?: string; message?: string };
-}
-
-/**
- * Assignments made at the cluster's own scope (not inherited from its resource group or subscription).
- * The SDK's listForResource has a parentResourcePath slot that, empty for a top-level resource,
- * leaves `Microsoft.ContainerService//managedClusters` in the path; the list is asked for at the
- * cluster's own resource ID instead, the same route `{scope}/providers/Microsoft.Authorization/policyAssignments`.
- */
+/** Assignments made at the cluster's own scope (not inherited from its resource group or subscription). */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
-  const policy = policyClient(clients);
-  const found: ExistingAssignment[] = [];
+  const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
   try {
-    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
-    const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: "atExactScope()" });
-    let url: string | undefined =
-      `${policy.$host.replace(/\/+$/, "")}${clusterId}/providers/Microsoft.Authorization/policyAssignments?${query.toString()}`;
-    while (url) {
-      // Through the client's pipeline: sign-in, retries, proxy and the per-try timeout, as every other call.
-      const response = await policy.sendRequest(createPipelineRequest({ url, method: "GET" }));
-      const page = (response.bodyAsText ? JSON.parse(response.bodyAsText) : {}) as AssignmentPage;
-      if (response.status !== 200) {
-        throw Object.assign(new Error(page.error?.message ?? `HTTP ${response.status}`), {
-          statusCode: response.status,
-          code: page.error?.code,
-        });
-      }
-      for (const assignment of page.value ?? []) found.push(toExisting(assignment));
-      url = page.nextLink;
-    }
+    return (await listAssignmentsOf(clients, policyClient(clients), clusterId, "atExactScope()")).map(toExisting);
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -163,12 +123,9 @@ export async function listClusterAssignments(clients: AzureClients, ref: Cluster
       }),
     );
   }
-  return found;
 }
 
-/** The api-version of @azure/arm-policy's operations (its default when the client sets none). */
-
-function toExisting(assignment: NonNullable<AssignmentPage["value"]>[number]): ExistingAssignment {
+function toExisting(assignment: AssignmentWire): ExistingAssignment {
   const properties = assignment.properties ?? {};
   const changedAt = assignment.systemData?.lastModifiedAt ?? assignment.systemData?.createdAt;
   return {
@@ -235,28 +192,10 @@ export async function writeAssignments(
   return written;
 }
 
-/** Policy Insights' API version for policy states (the one @azure/arm-policyinsights 6 speaks). */
-const POLICY_STATES_API_VERSION = "2024-10-01";
-
-interface PolicyStatesPage {
-  value?: {
-    policyAssignmentId?: string;
-    complianceState?: string;
-    isCompliant?: boolean;
-    timestamp?: string;
-    policyDefinitionReferenceId?: string;
-  }[];
-  "@odata.nextLink"?: string;
-}
-
 /**
- * The latest compliance states of the cluster for the given assignments. A read (a POST query);
- * when it is refused the run still succeeds, with a warning, as the assignments are already made.
- *
- * Policy Insights answers at most 1,000 rows a page with an `@odata.nextLink`, and only a POST of
- * that link is served: a GET is refused with HttpMethodNotSupported (azure-sdk-for-python#17280,
- * azure-cli#20370). @azure/arm-policyinsights follows the link with a GET, so the pages are
- * requested here, through the client's own pipeline (token, retries, proxy).
+ * The latest compliance states of the cluster for the given assignments (every page, each POSTed:
+ * `queryLatestPolicyStates`). A read; when it is refused the run still succeeds, with a warning, as
+ * the assignments are already made.
  */
 export async function readPolicyStates(
   clients: AzureClients,
@@ -265,50 +204,19 @@ export async function readPolicyStates(
 ): Promise<PolicyStateInfo[] | { error: string }> {
   if (assignmentIds.length === 0) return [];
   const filter = assignmentIds.map((id) => `policyAssignmentId eq '${id}'`).join(" or ");
-  const arm = new URL(clients.connection.armUrl);
-  const first = new URL(
-    `${clusterId.replace(/^\/+/, "/")}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=${POLICY_STATES_API_VERSION}&$filter=${encodeURIComponent(filter)}`,
-    arm,
-  );
-  const states: PolicyStateInfo[] = [];
-  const action = "read the cluster's policy compliance";
   try {
-    let next: string | undefined = first.toString();
-    for (let page = 1; next; page++) {
-      const response = await (
-        await policyInsightsClient(clients)
-      ).sendRequest(createPipelineRequest({ url: next, method: "POST", headers: createHttpHeaders({ accept: "application/json" }) }));
-      if (response.status !== 200) {
-        throw new RestError(`Policy Insights answered HTTP ${response.status}`, {
-          statusCode: response.status,
-          request: response.request,
-          response,
-        });
-      }
-      const body = JSON.parse(response.bodyAsText ?? "{}") as PolicyStatesPage;
-      for (const state of body.value ?? []) {
-        states.push({
-          policyAssignmentId: state.policyAssignmentId ?? "",
-          complianceState:
-            state.complianceState ?? (state.isCompliant === true ? "Compliant" : state.isCompliant === false ? "NonCompliant" : "Unknown"),
-          ...(state.timestamp ? { timestamp: new Date(state.timestamp) } : {}),
-          ...(state.policyDefinitionReferenceId ? { policyDefinitionReferenceId: state.policyDefinitionReferenceId } : {}),
-        });
-      }
-      next = body["@odata.nextLink"];
-      // The link comes from Azure's answer: the connection's token goes only to the connection's ARM host.
-      if (next !== undefined && new URL(next).origin !== arm.origin) {
-        throw new TaskError(
-          `Could not ${action}: page ${page + 1} of the results points to another host than the connection's Azure Resource Manager (${arm.origin}).`,
-        );
-      }
-    }
+    return await queryLatestPolicyStates(clients, clusterId, filter);
   } catch (error) {
-    const message = describeFailure(error, { action, permission: "Microsoft.PolicyInsights/policyStates/queryResults/read" });
+    const message =
+      error instanceof TaskError
+        ? `Could not read the cluster's policy compliance: ${error.message}`
+        : describeFailure(error, {
+            action: "read the cluster's policy compliance",
+            permission: "Microsoft.PolicyInsights/policyStates/queryResults/read",
+          });
     tl.debug(message);
     return { error: message };
   }
-  return states;
 }
 
 function policyClient(clients: AzureClients): PolicyClient {
@@ -319,10 +227,3 @@ function policyClient(clients: AzureClients): PolicyClient {
 }
 
 /** Loaded on first use: only runs with reportCompliance evaluate the SDK. */
-async function policyInsightsClient(clients: AzureClients): Promise<PolicyInsightsClient> {
-  const { PolicyInsightsClient } = await import("@azure/arm-policyinsights");
-  return clients.client(
-    "policyInsights",
-    () => new PolicyInsightsClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
-}
