@@ -712,6 +712,51 @@ describe("test/reliability/fault-matrix", () => {
     );
 
     it(
+      cellName("RestrictApiServer", "late propagation", "the agent's address is written but not yet in force at the API server"),
+      async () => {
+        const name = `aks-rel-ras-late-${++count}`;
+        const cluster = fx.azure.store.addManagedCluster("rg-rel-ras", name, {
+          properties: { apiServerAccessProfile: { authorizedIPRanges: ["10.1.0.0/16"] } },
+        });
+        fx.azure.publicIp = "198.51.100.61";
+        // Two connection attempts to the API server are dropped (what AKS's proxy does to an address not yet in force).
+        fx.azure.apiServers.propagationProbes = 2;
+        try {
+          const job = await fx.runJob("RestrictApiServer", {
+            inputs: {
+              resourceGroupName: "rg-rel-ras",
+              clusterName: name,
+              action: "add",
+              includeAgentIp: "true",
+              agentIpServiceUrl: `${fx.azure.url}/ip`,
+            },
+            variables: { "AksHardening.ApiServerProbeTimeoutSeconds": "0.2" },
+          });
+          assertSucceeded(job.main);
+          assert.match(job.main.stdout, /admitted this agent after .* \(3 probes; HTTP 401\)/);
+          assertSucceeded(job.post);
+          const ranges = (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
+            .authorizedIPRanges;
+          assert.deepEqual(ranges, ["10.1.0.0/16"], "closed again by the post-job step");
+        } finally {
+          fx.azure.apiServers.propagationProbes = 0;
+        }
+      },
+    );
+    for (const column of [
+      "409 ObjectIsBeingRecovered",
+      "403 ForbiddenByFirewall",
+      "400 UnmatchedPrincipalType",
+      "late propagation",
+    ] as const) {
+      notApplicable(
+        "AksHardeningReport",
+        column,
+        "only reads, through Resource Manager: no secret write, no data-plane call, no role assignment, no write to take effect",
+      );
+    }
+
+    it(
       cellName("EnablePodIdentity", "late propagation", "the Managed Identity Operator grant is not in effect at the first cluster write"),
       async () => {
         const n = ++count;
