@@ -84,7 +84,7 @@ request the local Azure logged for the run. Medians, with the 25th–75th percen
 
 Every task here runs against the local Azure posing as the public cloud: the service connection names
 \`https://management.azure.com/\` and \`https://login.microsoftonline.com/\`, which a test-only preload
-(\`--require test/harness/azure-hosts.cjs\`, about 1 ms of a run) sends to the local Azure on loopback, as it does
+(\`--require local-azure/azure-hosts.cjs\`, about 1 ms of a run) sends to the local Azure on loopback, as it does
 \`<vault>.vault.azure.net\`. So MSAL signs in as on the public cloud (one token POST, no authority metadata) and the
 request counts and round trips are production's. The tests keep a loopback authority (the sovereign-cloud path).
 
