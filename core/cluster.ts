@@ -92,6 +92,11 @@ const podLabelsDefaultPolicy: PipelinePolicy = {
   },
 };
 
+/** The cluster's ARM resource ID, for calls made at its scope (policy assignments, policy states). */
+export function clusterResourceId(subscriptionId: string, ref: ClusterRef): string {
+  return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+}
+
 export function describeCluster(ref: ClusterRef): string {
   return `managed cluster '${ref.clusterName}' in resource group '${ref.resourceGroupName}'`;
 }

@@ -1,5 +1,5 @@
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
-import type { PolicyClient } from "@azure/arm-policy";
+import { PolicyClient } from "@azure/arm-policy";
 import type { AzureClients } from "./azure";
 import { TaskError } from "./errors";
 
@@ -34,10 +34,10 @@ interface AssignmentPage {
  */
 export async function listAssignmentsOf(
   clients: AzureClients,
-  policy: PolicyClient,
   resourceId: string,
   filter: "atExactScope()" | "atScope()",
 ): Promise<AssignmentWire[]> {
+  const policy = policyClient(clients);
   const arm = new URL(clients.connection.armUrl);
   const query = new URLSearchParams({ "api-version": policy.apiVersion, $filter: filter });
   const found: AssignmentWire[] = [];
@@ -62,4 +62,12 @@ export async function listAssignmentsOf(
     url = page.nextLink;
   }
   return found;
+}
+
+/** The run's one @azure/arm-policy client (assignments, definitions, initiatives). */
+export function policyClient(clients: AzureClients): PolicyClient {
+  return clients.client(
+    "policy",
+    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
+  );
 }

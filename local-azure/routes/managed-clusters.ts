@@ -1,5 +1,5 @@
 import { ArmError } from "../http";
-import type { Route } from "../http";
+import type { RequestContext, Route } from "../http";
 import {
   assignPodIdentities,
   composeManagedClusterForPut,
@@ -46,6 +46,14 @@ export interface ClusterWriteObserver {
 export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteObserver }): Route[] {
   const { store } = env;
   const idOf = (rg: string, name: string) => managedClusterId(store.subscriptionId, rg, name);
+  /** The cluster the route names, or ARM's ResourceNotFound. */
+  const requireCluster = (ctx: RequestContext): ArmResource => {
+    const group = requireResourceGroup(env, ctx);
+    const name = ctx.params["resourceName"] ?? "";
+    const cluster = store.get(idOf(group.name, name));
+    if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
+    return cluster;
+  };
 
   return [
     {
@@ -53,11 +61,7 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
       path: `${BASE}/{resourceName}`,
       auth: "arm",
       handler: (ctx) => {
-        const group = requireResourceGroup(env, ctx);
-        const name = ctx.params["resourceName"] ?? "";
-        const cluster = store.get(idOf(group.name, name));
-        if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
-        return { status: 200, body: cluster };
+        return { status: 200, body: requireCluster(ctx) };
       },
     },
     {
@@ -91,11 +95,7 @@ export function managedClusterRoutes(env: ArmEnv & { apiServers?: ClusterWriteOb
       path: `${BASE}/{resourceName}/upgradeProfiles/default`,
       auth: "arm",
       handler: (ctx) => {
-        const group = requireResourceGroup(env, ctx);
-        const name = ctx.params["resourceName"] ?? "";
-        const cluster = store.get(idOf(group.name, name));
-        if (!cluster) throw resourceNotFound("Microsoft.ContainerService/managedClusters", name, group.name);
-        return { status: 200, body: managedClusterUpgradeProfile(cluster) };
+        return { status: 200, body: managedClusterUpgradeProfile(requireCluster(ctx)) };
       },
     },
     {

@@ -7,10 +7,10 @@ import { get as getCluster, getUpgradeProfile, listKubernetesVersions } from "@a
 import { PolicyClient, type PolicySetDefinition } from "@azure/arm-policy";
 import { get as getVault } from "@azure/arm-keyvault/api/vaults";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
-import type { AzureClients } from "../../core/azure";
-import { clusterClient, describeCluster, type ManagedCluster } from "../../core/cluster";
+import { readTogether, type AzureClients } from "../../core/azure";
+import { clusterClient, clusterResourceId, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { listAssignmentsOf } from "../../core/policy-assignments";
+import { listAssignmentsOf, policyClient } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
 import type { AssignmentFacts, ClusterFacts, PolicyStateFacts, Read, SupportedVersion, UpgradeProfileFacts, VaultFacts } from "./checks";
@@ -50,7 +50,7 @@ export interface ReadState {
 /** Every read the checks need, in parallel where they do not depend on each other. */
 export async function readState(clients: AzureClients, request: AksHardeningReportRequest): Promise<ReadState> {
   const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
-  const clusterId = `/subscriptions/${clients.connection.subscriptionId}/resourceGroups/${ref.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${ref.clusterName}`;
+  const clusterId = clusterResourceId(clients.connection.subscriptionId, ref);
   const containers = clusterClient(clients);
 
   const clusterRead = attempt<ManagedCluster>(PERMISSIONS.cluster, `read ${describeCluster(ref)}`, () =>
@@ -72,10 +72,7 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
     Promise.all(request.vaults.map(async (vault) => ({ name: vault.name, read: await readVault(clients, vault) }))),
   ] as const;
   // When several reads fail (a missing cluster fails them all), the first in this order says why.
-  const settled = await Promise.allSettled(reads);
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failure) throw failure.reason;
-  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await Promise.all(reads);
+  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await readTogether(reads);
   return { facts: { cluster, upgradeProfile, supportedVersions, assignments, policyStates }, vaults };
 }
 
@@ -108,8 +105,7 @@ const SET_DEFINITION_ID =
 async function readAssignments(clients: AzureClients, request: AksHardeningReportRequest): Promise<Read<AssignmentFacts[]>> {
   const ref = { resourceGroupName: request.resourceGroupName, clusterName: request.clusterName };
   const assignments = await attempt(PERMISSIONS.assignments, `list the policy assignments of ${describeCluster(ref)}`, async () => {
-    const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
-    return listAssignmentsOf(clients, policyClient(clients), clusterId, "atScope()");
+    return listAssignmentsOf(clients, clusterResourceId(clients.connection.subscriptionId, ref), "atScope()");
   });
   if (!assignments.ok) return assignments;
 
@@ -211,11 +207,4 @@ async function readVault(clients: AzureClients, ref: VaultRef): Promise<Read<Vau
       throw error;
     }
   });
-}
-
-function policyClient(clients: AzureClients): PolicyClient {
-  return clients.client(
-    "policy",
-    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
 }

@@ -3,6 +3,7 @@ import { PolicyClient, type PolicyAssignment, type PolicyDefinition, type Policy
 import { readTogether, type AzureClients } from "../../core/azure";
 import {
   clusterClient,
+  clusterResourceId,
   describeCluster,
   readCluster,
   updateCluster,
@@ -11,7 +12,7 @@ import {
   type ManagedCluster,
 } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, InputError, TaskError } from "../../core/errors";
-import { listAssignmentsOf, type AssignmentWire } from "../../core/policy-assignments";
+import { listAssignmentsOf, policyClient, type AssignmentWire } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import { BUILT_IN_POLICIES } from "./catalogue";
 import {
@@ -112,9 +113,8 @@ export function applyAddon(
 
 /** Assignments made at the cluster's own scope (not inherited from its resource group or subscription). */
 export async function listClusterAssignments(clients: AzureClients, ref: ClusterRef): Promise<ExistingAssignment[]> {
-  const clusterId = `/subscriptions/${encodeURIComponent(clients.connection.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
   try {
-    return (await listAssignmentsOf(clients, policyClient(clients), clusterId, "atExactScope()")).map(toExisting);
+    return (await listAssignmentsOf(clients, clusterResourceId(clients.connection.subscriptionId, ref), "atExactScope()")).map(toExisting);
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
@@ -217,13 +217,6 @@ export async function readPolicyStates(
     tl.debug(message);
     return { error: message };
   }
-}
-
-function policyClient(clients: AzureClients): PolicyClient {
-  return clients.client(
-    "policy",
-    () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
-  );
 }
 
 /** Loaded on first use: only runs with reportCompliance evaluate the SDK. */
