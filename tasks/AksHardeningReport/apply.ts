@@ -10,6 +10,7 @@ import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure
 import { readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, clusterResourceId, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { HoldLinks, isRefused as isRefusedHoldRead, LINK_PERMISSIONS, readLedger, type Hold, type ResourceLinkBody, type UntrustedHold } from "../../core/job-scoped-access/ledger";
 import { listAssignmentsOf, policyClient } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
@@ -45,6 +46,8 @@ async function attempt<T>(permission: string, action: string, read: () => Promis
 export interface ReadState {
   facts: ClusterFacts;
   vaults: { name: string; read: Read<VaultFacts> }[];
+  /** Job-scoped holds that are not believed (a tag, a malformed link): named in warnings, used for nothing. */
+  untrustedHolds: UntrustedHold[];
 }
 
 /** Every read the checks need, in parallel where they do not depend on each other. */
@@ -70,10 +73,33 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
     readAssignments(clients, request),
     attempt(PERMISSIONS.policyStates, `read the policy compliance of ${describeCluster(ref)}`, () => readPolicyStates(clients, clusterId)),
     Promise.all(request.vaults.map(async (vault) => ({ name: vault.name, read: await readVault(clients, vault) }))),
+    readHoldLinks(clients, ref),
   ] as const;
   // When several reads fail (a missing cluster fails them all), the first in this order says why.
-  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults] = await readTogether(reads);
-  return { facts: { cluster, upgradeProfile, supportedVersions, assignments, policyStates }, vaults };
+  const [cluster, upgradeProfile, supportedVersions, assignments, policyStates, vaults, links] = await readTogether(reads);
+  const ledger = readLedger({
+    resourceId: clusterId,
+    links: links.ok ? links.value : [],
+    tags: cluster.ok ? cluster.value.tags : undefined,
+    now: new Date(),
+  });
+  const jobScopedHolds: Read<Hold[]> = links.ok ? { ok: true, value: ledger.holds } : links;
+  return {
+    facts: { cluster, upgradeProfile, supportedVersions, assignments, policyStates, jobScopedHolds },
+    vaults,
+    untrustedHolds: ledger.untrusted,
+  };
+}
+
+/** The cluster's job-scoped access holds (resource links); a refused read leaves the check without them. */
+async function readHoldLinks(clients: AzureClients, ref: { resourceGroupName: string; clusterName: string }): Promise<Read<ResourceLinkBody[]>> {
+  const links = new HoldLinks(clusterClient(clients), clusterResourceId(clients.connection.subscriptionId, ref), describeCluster(ref));
+  try {
+    return { ok: true, value: await links.list() };
+  } catch (error) {
+    if (isRefusedHoldRead(error)) return { ok: false, permission: LINK_PERMISSIONS.read, reason: describeFailure(error) };
+    throw error;
+  }
 }
 
 async function readUpgradeProfile(clients: AzureClients, request: AksHardeningReportRequest): Promise<UpgradeProfileFacts> {

@@ -1,5 +1,7 @@
 import type { ManagedCluster } from "../../core/cluster";
-import { isLeftBehind, readJobScopedIps } from "../../core/job-scoped-ips";
+import { sameEntry } from "../../core/job-scoped-access/addresses";
+import type { Hold } from "../../core/job-scoped-access/ledger";
+import { holdState } from "../../core/job-scoped-access/plan";
 import { BUILT_IN_POLICIES, type PolicyKey } from "../AssignAksPolicies/catalogue";
 
 /**
@@ -67,6 +69,8 @@ export interface ClusterFacts {
   supportedVersions: Read<SupportedVersion[]>;
   assignments: Read<AssignmentFacts[]>;
   policyStates: Read<PolicyStateFacts[]>;
+  /** The trusted job-scoped access holds on the cluster (resource links; core/job-scoped-access/ledger.ts). */
+  jobScopedHolds: Read<Hold[]>;
 }
 export type ClusterReadKey = keyof ClusterFacts;
 
@@ -176,7 +180,8 @@ export const CHECKS: readonly Check[] = [
     area: "API server",
     title: "Private cluster, or authorized IP ranges",
     reads: ["cluster"],
-    evaluate: ({ cluster }, target) => {
+    uses: ["jobScopedHolds"],
+    evaluate: ({ cluster, jobScopedHolds }, target) => {
       const access = cluster!.apiServerAccessProfile;
       if (access?.enablePrivateCluster) return { status: "pass", finding: "Private cluster: the API server has no public endpoint." };
       const ranges = access?.authorizedIPRanges ?? [];
@@ -191,9 +196,11 @@ export const CHECKS: readonly Check[] = [
       const problems: string[] = [];
       const broad = ranges.filter((r) => prefixOf(r) < 16);
       if (broad.length) problems.push(`${counted(broad.length, "range")} broader than /16: ${broad.join(", ")}`);
-      const leftBehind = readJobScopedIps(cluster!.tags)
-        .holds.filter((hold) => isLeftBehind(hold, target.now, undefined) && ranges.includes(hold.cidr))
-        .map((hold) => hold.cidr);
+      // Only a trusted hold whose job is over (a resource link, never a tag) makes an address "left behind".
+      const leftBehind = (jobScopedHolds ?? [])
+        .filter((hold) => holdState(hold, { agent: "", job: "", now: target.now }) === "leftover")
+        .filter((hold) => ranges.some((range) => sameEntry(range, hold.address)))
+        .map((hold) => hold.address);
       if (leftBehind.length)
         problems.push(
           `${[...new Set(leftBehind)].length === 1 ? "a job-scoped agent IP" : "job-scoped agent IPs"} left behind after their job: ${[...new Set(leftBehind)].join(", ")}`,

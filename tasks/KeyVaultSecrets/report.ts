@@ -1,6 +1,10 @@
 import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { describePrincipalKind } from "../../core/roles";
-import { describeVault, type GrantResult, type ResolvedGrantee, type SecretOutcome } from "./apply";
+import type { AgentEgress } from "../../core/job-scoped-access/egress";
+import type { JobScopedPlan } from "../../core/job-scoped-access/plan";
+import { jobScopedDetails } from "../../core/job-scoped-access/report";
+import { describeVault } from "../../core/key-vault";
+import type { GrantResult, ResolvedGrantee, SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import type { NameChange } from "./secrets";
 
@@ -19,6 +23,8 @@ const PLANNED: Record<SecretAction, string> = {
 
 export interface KeyVaultReportInput {
   vault: VaultState;
+  /** Job-scoped access to the vault's firewall, when includeAgentIp is set. */
+  access?: { plan: JobScopedPlan; written: boolean; egress?: AgentEgress };
   grant?: GrantPlan;
   /** Who the grant is for, as the task resolved `grantTo`. */
   principal?: ResolvedGrantee;
@@ -73,10 +79,18 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     });
   }
   for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
+  if (input.access) {
+    const { plan } = input.access;
+    details.push(...jobScopedDetails(plan, { dryRun: input.outcome === "dryRun", ...(input.access.egress ? { egress: input.access.egress } : {}) }));
+    if (plan.added.length || plan.removed.length) {
+      changes.push({ setting: "Firewall IP rules (for this job)", before: codeList(plan.before), after: codeList(plan.after) });
+    }
+  }
   return {
     title: `Key Vault secrets: ${vault.name}`,
     target: describeVault(vault),
     outcome: input.outcome,
+    ...(input.outcome === "unchanged" && input.access?.written ? { headline: "Lasting configuration unchanged; job-scoped access only" } : {}),
     changes,
     details,
     notes: input.notes,

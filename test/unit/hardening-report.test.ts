@@ -22,6 +22,7 @@ describe("test/unit/hardening-report", () => {
       },
       assignments: { ok: true, value: [] },
       policyStates: { ok: true, value: [] },
+      jobScopedHolds: { ok: true, value: [] },
     };
   }
 
