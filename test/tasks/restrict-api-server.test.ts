@@ -452,6 +452,88 @@ describe("test/tasks/restrict-api-server", () => {
     });
   });
 
+  describe("holds a tag writer plants are never believed", () => {
+    // Tag Contributor may write any tag without Microsoft.ContainerService/managedClusters/write: these
+    // are the tags such a principal could plant in the ledger's old place.
+    const untrusted = (run: StepRun, hold: string) =>
+      run.warnings.some((w) =>
+        w.includes(`Ignored an untrusted job-scoped hold on managed cluster`) && w.includes(`tag '${LEGACY_HOLDS_TAG}' says '${hold}'`),
+      );
+
+    it("an expired hold planted on an administrator's range removes nothing: both steps name it in a warning and keep the range", async () => {
+      const { name } = newCluster(withRanges(["203.0.113.0/24", "10.1.0.0/16"]));
+      const planted = "203.0.113.0/24 3f9a1c2b 2020-01-01T00:00Z";
+      setTags(name, { owner: "team-a", [LEGACY_HOLDS_TAG]: planted });
+      fx.azure.publicIp = "198.51.100.40";
+      const job = await fx.runJob(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(job.main);
+      assertSucceeded(job.post);
+      assert.ok(untrusted(job.main, planted), job.main.warnings.join("\n"));
+      assert.ok(untrusted(job.post, planted), job.post.warnings.join("\n"));
+      assert.equal(job.main.outputs.changed, "false");
+      for (const summary of [...job.main.summaries, ...job.post.summaries]) assert.doesNotMatch(summary, /left behind|Closed: `203\.0\.113/);
+      assert.deepEqual(rangesOf(name), ["203.0.113.0/24", "10.1.0.0/16"]);
+      assert.equal(tagsOf(name)[LEGACY_HOLDS_TAG], planted, "the tag is someone else's data: ignored, not rewritten");
+    });
+
+    it("a hold until 2999 planted on an address keeps nothing open: set removes it, says so, and names the hold", async () => {
+      const { name } = newCluster(withRanges(["203.0.113.0/24", "198.51.100.99/32"]));
+      const planted = "198.51.100.99/32 3f9a1c2b 2999-01-01T00:00Z";
+      setTags(name, { [LEGACY_HOLDS_TAG]: planted });
+      const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
+      assertSucceeded(run);
+      assert.ok(untrusted(run, planted), run.warnings.join("\n"));
+      assert.deepEqual(rangesOf(name), ["203.0.113.0/24"]);
+      assert.equal(run.outputs.changed, "true");
+      assert.match(run.summaries[0]!, /Removed: `198\.51\.100\.99\/32`/);
+    });
+  });
+
+  describe("hosted agents leave from more than one address", () => {
+    it("an agent whose connections alternate between two addresses gets both opened; the API server answers it consistently; both close after the job", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.egressAddresses = ["198.51.100.41", "198.51.100.42"];
+      try {
+        const job = await fx.runJob(TASK, { inputs: agentInputs(name), variables: QUICK_PROBES });
+        assertSucceeded(job.main);
+        assert.equal(job.main.outputs.agentIp, "198.51.100.41,198.51.100.42");
+        assert.equal(job.main.outputs.jobScopedAccess, "198.51.100.41/32,198.51.100.42/32");
+        assert.match(
+          job.main.summaries[0]!,
+          /`198\.51\.100\.41\/32`, `198\.51\.100\.42\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups of .*, each over its own connection, saw 2 addresses: 198\.51\.100\.41 \(2×\), 198\.51\.100\.42 \(2×\)\)/,
+        );
+        assert.match(job.main.stdout, /admits this agent: 3 probes in a row, each over a new connection/);
+        assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), undefined, "no connection was dropped");
+        assertSucceeded(job.post);
+        assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.41\/32, 198\.51\.100\.42\/32/);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+        assert.deepEqual(holdsOf(name), []);
+      } finally {
+        fx.azure.publicIp = "203.0.113.10";
+      }
+    });
+
+    it("one lookup finds one of two addresses: the wait does not end on a lucky connection, and fails saying the agent leaves from another", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.egressAddresses = ["198.51.100.43", "198.51.100.44"];
+      try {
+        const job = await fx.runJob(TASK, {
+          inputs: agentInputs(name, { waitForApiServerSeconds: "1" }),
+          variables: { ...QUICK_PROBES, "AksHardening.AgentIpLookups": "1" },
+        });
+        assert.equal(job.main.result, "Failed");
+        assert.match(
+          job.main.resultMessage ?? "",
+          /198\.51\.100\.43\/32 is authorized on managed cluster .*, but its API server .* answered only \d+ of \d+ connections .*also leaves from an address that was not found.*AksHardening\.AgentIpLookups/,
+        );
+        assertSucceeded(job.post);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      } finally {
+        fx.azure.publicIp = "203.0.113.10";
+      }
+    });
+  });
+
   describe("authorized ranges take effect late", () => {
     it("after opening the API server to the agent, the task waits until the API server answers it, and says how long", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16"]));
