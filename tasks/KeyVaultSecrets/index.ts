@@ -94,7 +94,7 @@ void runTask(async () => {
       nameChanges: request.nameChanges,
       notes,
       warnings,
-      outcome: changed ? "changed" : request.dryRun && !planEmpty ? "dryRun" : "unchanged",
+      outcome: changed ? "changed" : request.dryRun && (!planEmpty || opened?.plan.empty === false) ? "dryRun" : "unchanged",
     }),
   );
   setOutputs({
