@@ -13,7 +13,7 @@ import {
   type Ledger,
   type ResourceLinkBody,
 } from "./ledger";
-import { planJobScoped, viewFirewall, type FirewallView, type JobScopedPlan } from "./plan";
+import { holdState, planJobScoped, viewFirewall, type FirewallView, type JobScopedPlan } from "./plan";
 import type { OpenedForJob } from "./task-variable";
 
 /**
@@ -146,7 +146,13 @@ export async function applyJobScoped<S, P extends JobScopedChange>(
   const warnings = await removeHolds(firewall, first.jobScoped.remove, writes);
   // A vault write may have overwritten a concurrent one; a job that joined an address wrote no list at all.
   if ((result.written && !firewall.conditional) || (!result.written && writes.length > 0)) {
-    result = await reconcile(firewall, p.job, (state, view) => p.plan(state, view), result);
+    const second = await reconcile(firewall, p.job, (state, view) => p.plan(state, view), result);
+    result = second.result;
+    // What the second look saw of other running jobs is newer than what the plan was made from.
+    result.plan.jobScoped.opened = result.plan.jobScoped.opened.map((opened) => ({
+      ...opened,
+      sharedWith: second.read.ledger.holds.filter((hold) => hold.address === opened.address && holdState(hold, p.job) === "live"),
+    }));
   }
   return { ...result, warnings };
 }
@@ -184,7 +190,7 @@ export async function releaseJobScopedAccess<S>(
   const first = plan(read.state, firewallView(firewall, read));
   let result = await firewall.update(read.state, (state) => plan(state, viewFirewall(firewall.entries(state), read.ledger)));
   const warnings = await removeHolds(firewall, first.jobScoped.remove, []);
-  if (result.written) result = await reconcile(firewall, job, plan, result);
+  if (result.written) result = (await reconcile(firewall, job, plan, result)).result;
   return { plan: result.plan.jobScoped, written: result.written, state: result.state, released: own, warnings };
 }
 
@@ -198,16 +204,17 @@ async function reconcile<S, P extends JobScopedChange>(
   job: JobRef,
   plan: (state: S, view: FirewallView) => P,
   previous: { plan: P; written: boolean; state: S },
-): Promise<{ plan: P; written: boolean; state: S }> {
+): Promise<{ result: { plan: P; written: boolean; state: S }; read: FirewallRead<S> }> {
   let result = previous;
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; ; round++) {
     const read = await readFirewall(firewall, job.now);
     const again = await firewall.update(read.state, (state) => plan(state, viewFirewall(firewall.entries(state), read.ledger)));
-    if (!again.written) return result;
-    tl.debug(`A second look at ${firewall.target} found the list short of running jobs' addresses; written again.`);
-    result = { plan: result.plan, written: true, state: again.state };
+    if (again.written) {
+      tl.debug(`A second look at ${firewall.target} found the list short of running jobs' addresses; written again.`);
+      result = { plan: result.plan, written: true, state: again.state };
+    }
+    if (!again.written || round === 2) return { result, read };
   }
-  return result;
 }
 
 async function removeHolds<S>(firewall: JobScopedFirewall<S>, holds: readonly Hold[], kept: readonly Hold[]): Promise<string[]> {

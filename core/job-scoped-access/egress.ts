@@ -23,7 +23,7 @@ export const DEFAULT_AGENT_IP_LOOKUPS = 4;
 export const MAX_AGENT_ADDRESSES = 4;
 
 export interface AgentEgress {
-  /** Distinct addresses, `a.b.c.d/32`, in the order first seen. */
+  /** Distinct addresses, `a.b.c.d/32`, in numeric order. */
   addresses: string[];
   /** How many lookups saw each address. */
   seen: Map<string, number>;
@@ -37,7 +37,8 @@ export async function findAgentEgress(serviceUrl: string, lookups: number): Prom
   const answers = await Promise.all(Array.from({ length: lookups }, () => lookUp(serviceUrl)));
   const seen = new Map<string, number>();
   for (const address of answers) seen.set(address, (seen.get(address) ?? 0) + 1);
-  const addresses = [...seen.keys()];
+  // Lookups run at once, so the order they answer in says nothing: addresses in numeric order.
+  const addresses = [...seen.keys()].sort((a, b) => numeric(a) - numeric(b));
   if (addresses.length > MAX_AGENT_ADDRESSES) {
     throw new TaskError(
       `agentIpServiceUrl: ${lookups} lookups at ${serviceUrl} saw the agent's traffic leave from ${addresses.length} addresses (${addresses.map(bareAddress).join(", ")}), more than the ${MAX_AGENT_ADDRESSES} a job opens; nothing was changed. Give the agent a fixed outbound address (a NAT gateway or a self-hosted agent) and authorize that, or use a service that reports one address.`,
@@ -76,4 +77,11 @@ async function lookUp(serviceUrl: string): Promise<string> {
     );
   }
   return address;
+}
+
+function numeric(address: string): number {
+  return address
+    .replace(/\/32$/, "")
+    .split(".")
+    .reduce((value, octet) => value * 256 + Number(octet), 0);
 }

@@ -34,7 +34,10 @@ export function readAgentIpLookups(): number {
   const raw = tl.getVariable("AksHardening.AgentIpLookups")?.trim();
   if (!raw) return DEFAULT_AGENT_IP_LOOKUPS;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 16) {
-    throw new InputError("AksHardening.AgentIpLookups", `'${raw}' is not a whole number from 1 to 16; leave it unset for ${DEFAULT_AGENT_IP_LOOKUPS}.`);
+    throw new InputError(
+      "AksHardening.AgentIpLookups",
+      `'${raw}' is not a whole number from 1 to 16; leave it unset for ${DEFAULT_AGENT_IP_LOOKUPS}.`,
+    );
   }
   return Number(raw);
 }

@@ -198,10 +198,15 @@ export class HoldLinks {
     let query: Record<string, string> | undefined = { "api-version": LINKS_API_VERSION, $filter: "atScope()" };
     let origin: string | undefined;
     while (path) {
-      const response = await this.send("get", path, { ...(query ? { queryParameters: query } : {}) }, {
-        action: `list the job-scoped access holds (resource links) of ${this.target}`,
-        permission: LINK_PERMISSIONS.read,
-      });
+      const response = await this.send(
+        "get",
+        path,
+        { ...(query ? { queryParameters: query } : {}) },
+        {
+          action: `list the job-scoped access holds (resource links) of ${this.target}`,
+          permission: LINK_PERMISSIONS.read,
+        },
+      );
       origin ??= new URL(response.request.url).origin;
       const page = (response.body ?? {}) as { value?: ResourceLinkBody[]; nextLink?: string };
       links.push(...(page.value ?? []));
@@ -219,7 +224,10 @@ export class HoldLinks {
     await this.send(
       "put",
       this.linkId(hold),
-      { queryParameters: { "api-version": LINKS_API_VERSION }, body: { properties: { targetId: this.resourceId, notes: holdNotes(hold) } } },
+      {
+        queryParameters: { "api-version": LINKS_API_VERSION },
+        body: { properties: { targetId: this.resourceId, notes: holdNotes(hold) } },
+      },
       { action: `record the job-scoped access of ${hold.address} on ${this.target} (a resource link)`, permission: LINK_PERMISSIONS.write },
     );
   }
@@ -230,7 +238,10 @@ export class HoldLinks {
       "delete",
       this.linkId(hold),
       { queryParameters: { "api-version": LINKS_API_VERSION } },
-      { action: `remove the job-scoped access record of ${hold.address} on ${this.target} (a resource link)`, permission: LINK_PERMISSIONS.delete },
+      {
+        action: `remove the job-scoped access record of ${hold.address} on ${this.target} (a resource link)`,
+        permission: LINK_PERMISSIONS.delete,
+      },
       [404],
     );
   }

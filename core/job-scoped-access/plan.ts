@@ -128,7 +128,8 @@ export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
   const running = [...states.filter((s) => s.state !== "leftover" && !settled(s.hold.address)).map((s) => s.hold), ...write];
   const wanted = unique(running.map((hold) => hold.address)).filter(
     // An address a wider lasting entry admits needs no entry of its own, unless it has one already.
-    (address) => !lastingAfter.some((entry) => sameEntry(entry, address)) && (listed(address) || !lastingAfter.some((e) => entryCovers(e, address))),
+    (address) =>
+      !lastingAfter.some((entry) => sameEntry(entry, address)) && (listed(address) || !lastingAfter.some((e) => entryCovers(e, address))),
   );
   const spelled = (address: string) => view.entries.find((entry) => sameEntry(entry, address)) ?? address;
   const jobScoped = [
@@ -138,7 +139,10 @@ export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
   let after = [...lastingAfter, ...jobScoped.filter((entry) => !lastingAfter.some((kept) => sameEntry(kept, entry)))].map((entry) =>
     canonicalEntry(entry) === undefined ? entry : spelled(entry),
   );
-  const restored = wanted.filter((address) => !listed(address) && !write.some((hold) => hold.address === address));
+  // Other running jobs' addresses missing from the list: a write made at the same time dropped them.
+  const restored = unique(states.filter((s) => s.state === "live" && !settled(s.hold.address)).map((s) => s.hold.address)).filter(
+    (address) => wanted.includes(address) && !listed(address),
+  );
 
   // Holds whose job is over: their address closes unless a running job (or the lasting list) keeps it.
   const leftovers = states.filter((s) => s.state === "leftover").map((s) => s.hold);
@@ -169,7 +173,8 @@ export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
   });
   const settledHeld = unique(view.holds.filter((hold) => settled(hold.address) && listed(hold.address)).map((hold) => hold.address));
   for (const address of settledHeld) {
-    if (lastingAfter.some((entry) => sameEntry(entry, address))) notes.push(`${address} was open for a job only; it is now authorized for good.`);
+    if (lastingAfter.some((entry) => sameEntry(entry, address)))
+      notes.push(`${address} was open for a job only; it is now authorized for good.`);
   }
 
   const added = after.filter((entry) => !view.entries.some((before) => sameEntry(before, entry)));

@@ -29,9 +29,12 @@ export function jobScopedDetails(plan: JobScopedPlan, p: { dryRun: boolean; egre
         : rich`The agent's address ${code(authorized.address)} is already admitted (${authorized.by.includes(" ") ? authorized.by : rich`by ${code(authorized.by)}`}); not opened`,
     );
   }
-  for (const closed of plan.closed) details.push(rich`${p.dryRun ? "Would close" : "Closed"}: ${code(closed.address)} (${leftBy(closed.holds)})`);
+  for (const closed of plan.closed)
+    details.push(rich`${p.dryRun ? "Would close" : "Closed"}: ${code(closed.address)} (${leftBy(closed.holds)})`);
   for (const kept of plan.kept) {
-    details.push(rich`Kept: ${code(kept.address)}, left by a job that is over, but ${heldBy(kept.heldBy)} still holds it; the last of them closes it`);
+    details.push(
+      rich`Kept: ${code(kept.address)}, left by a job that is over, but ${heldBy(kept.heldBy)} still holds it; the last of them closes it`,
+    );
   }
   for (const address of plan.restored) {
     details.push(rich`Put back: ${code(address)}, which a running job holds (a write made at the same time had dropped it)`);
@@ -98,7 +101,10 @@ export function releaseReport(p: {
 }
 
 function heldBy(holds: readonly Hold[]): string {
-  const until = holds.map((hold) => formatUntil(hold.until)).sort().at(-1);
+  const until = holds
+    .map((hold) => formatUntil(hold.until))
+    .sort()
+    .at(-1);
   return holds.length === 1
     ? `another running job (until ${until} at the latest)`
     : `${holds.length} other running jobs (until ${until} at the latest)`;

@@ -164,7 +164,8 @@ export function composeVaultForPut(p: {
       : requireAccessPolicies(requestedProperties["accessPolicies"]);
 
   refuseOneWayReversals(currentProperties, requestedProperties);
-  if (requestedProperties["networkAcls"] !== undefined) requestedProperties["networkAcls"] = normalizeNetworkAcls(requestedProperties["networkAcls"]);
+  if (requestedProperties["networkAcls"] !== undefined)
+    requestedProperties["networkAcls"] = normalizeNetworkAcls(requestedProperties["networkAcls"]);
 
   delete requestedProperties["createMode"];
   delete requestedProperties["provisioningState"];

@@ -18,9 +18,12 @@ export function resourceLinkId(sourceId: string, name: string): string {
 }
 
 export function checkLinkName(name: string): void {
-  // eslint-disable-next-line no-control-regex
   if (name.length === 0 || name.length > 64 || /[<>%&?\u0000-\u001f]/.test(name))
-    throw new ArmError(400, "BadRequest", `The link name '${name}' is invalid: use up to 64 characters without <, >, %, &, ? or control characters.`);
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `The link name '${name}' is invalid: use up to 64 characters without <, >, %, &, ? or control characters.`,
+    );
 }
 
 /** A link as PUT and GET answer it (ResourceLink: id, name, properties{sourceId, targetId, notes}; and its type). */

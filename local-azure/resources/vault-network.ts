@@ -67,7 +67,10 @@ export function normalizeNetworkAcls(value: unknown, where = "properties.network
     return { id: rule["id"], ...(typeof ignore === "boolean" ? { ignoreMissingVnetServiceEndpoint: ignore } : {}) };
   });
   if (virtualNetworkRules.length > MAX_VIRTUAL_NETWORK_RULES)
-    throw invalid(`${where}.virtualNetworkRules`, `${virtualNetworkRules.length} rules, more than the ${MAX_VIRTUAL_NETWORK_RULES} allowed.`);
+    throw invalid(
+      `${where}.virtualNetworkRules`,
+      `${virtualNetworkRules.length} rules, more than the ${MAX_VIRTUAL_NETWORK_RULES} allowed.`,
+    );
   return { bypass, defaultAction, ipRules, virtualNetworkRules };
 }
 

@@ -33,12 +33,16 @@ export function resourceLinkRoutes(env: ArmEnv): Route[] {
         const body = requireJsonObject(ctx);
         const properties = isPlainObject(body["properties"]) ? body["properties"] : {};
         const targetId = properties["targetId"];
-        if (typeof targetId !== "string" || !targetId)
-          throw new ArmError(400, "BadRequest", "The link's properties.targetId is required.");
-        if (!store.get(targetId)) throw new ArmError(400, "BadRequest", `The link's target '${targetId}' does not exist in this subscription.`);
+        if (typeof targetId !== "string" || !targetId) throw new ArmError(400, "BadRequest", "The link's properties.targetId is required.");
+        if (!store.get(targetId))
+          throw new ArmError(400, "BadRequest", `The link's target '${targetId}' does not exist in this subscription.`);
         const existing = store.get(resourceLinkId(from.id, name));
         if (!existing && store.list(`${from.id}/providers/${RESOURCE_LINK_TYPE}`, RESOURCE_LINK_TYPE).length >= MAX_LINKS_PER_SOURCE)
-          throw new ArmError(400, "BadRequest", `The resource '${from.id}' already has ${MAX_LINKS_PER_SOURCE} links, the most a resource can have.`);
+          throw new ArmError(
+            400,
+            "BadRequest",
+            `The resource '${from.id}' already has ${MAX_LINKS_PER_SOURCE} links, the most a resource can have.`,
+          );
         const notes = properties["notes"];
         const link = store.put(resourceLink({ sourceId: from.id, name, targetId, ...(typeof notes === "string" ? { notes } : {}) }));
         return { status: existing ? 200 : 201, body: link };
@@ -72,12 +76,10 @@ export function resourceLinkRoutes(env: ArmEnv): Route[] {
         const from = source(ctx);
         const atScope = (queryValue(ctx, "$filter") ?? "").replace(/\s+/g, "").toLowerCase() === "atscope()";
         const prefix = from.id.toLowerCase();
-        const value = store
-          .listByType(RESOURCE_LINK_TYPE)
-          .filter((link) => {
-            const sourceId = String(link.properties?.["sourceId"] ?? "").toLowerCase();
-            return atScope ? sourceId === prefix : sourceId === prefix || sourceId.startsWith(`${prefix}/`);
-          });
+        const value = store.listByType(RESOURCE_LINK_TYPE).filter((link) => {
+          const sourceId = String(link.properties?.["sourceId"] ?? "").toLowerCase();
+          return atScope ? sourceId === prefix : sourceId === prefix || sourceId.startsWith(`${prefix}/`);
+        });
         return { status: 200, body: { value } };
       },
     },

@@ -10,7 +10,15 @@ import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure
 import { readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, clusterResourceId, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { HoldLinks, isRefused as isRefusedHoldRead, LINK_PERMISSIONS, readLedger, type Hold, type ResourceLinkBody, type UntrustedHold } from "../../core/job-scoped-access/ledger";
+import {
+  HoldLinks,
+  isRefused as isRefusedHoldRead,
+  LINK_PERMISSIONS,
+  readLedger,
+  type Hold,
+  type ResourceLinkBody,
+  type UntrustedHold,
+} from "../../core/job-scoped-access/ledger";
 import { listAssignmentsOf, policyClient } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
@@ -92,7 +100,10 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
 }
 
 /** The cluster's job-scoped access holds (resource links); a refused read leaves the check without them. */
-async function readHoldLinks(clients: AzureClients, ref: { resourceGroupName: string; clusterName: string }): Promise<Read<ResourceLinkBody[]>> {
+async function readHoldLinks(
+  clients: AzureClients,
+  ref: { resourceGroupName: string; clusterName: string },
+): Promise<Read<ResourceLinkBody[]>> {
   const links = new HoldLinks(clusterClient(clients), clusterResourceId(clients.connection.subscriptionId, ref), describeCluster(ref));
   try {
     return { ok: true, value: await links.list() };

@@ -13,7 +13,14 @@ import type { JobRef } from "../../core/job-scoped-access/job";
 import { readLedger, type ResourceLinkBody } from "../../core/job-scoped-access/ledger";
 import { formatOpened, JOB_SCOPED_ACCESS_TASK_VARIABLE } from "../../core/job-scoped-access/task-variable";
 import { CONSISTENT_ANSWERS, waitUntilAdmitted } from "../../core/job-scoped-access/wait";
-import { describeVault, keyVaultClient, planVaultJobScoped, refuseClosedVault, vaultDataPlaneProbe, vaultFirewall } from "../../core/key-vault";
+import {
+  describeVault,
+  keyVaultClient,
+  planVaultJobScoped,
+  refuseClosedVault,
+  vaultDataPlaneProbe,
+  vaultFirewall,
+} from "../../core/key-vault";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { AgentAccess, Grantee, KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
@@ -24,7 +31,10 @@ export const SECRET_CONCURRENCY = 8;
 const RECOVERY_SETTLE_TIMEOUT_MS = 120_000;
 
 /** Reads the vault through ARM; without a resource group, finds it among the subscription's vaults. */
-export async function readVault(clients: AzureClients, request: Pick<KeyVaultSecretsRequest, "keyVaultName" | "resourceGroupName">): Promise<VaultState> {
+export async function readVault(
+  clients: AzureClients,
+  request: Pick<KeyVaultSecretsRequest, "keyVaultName" | "resourceGroupName">,
+): Promise<VaultState> {
   let resourceGroupName = request.resourceGroupName;
   if (!resourceGroupName) {
     try {
@@ -444,7 +454,8 @@ export async function openVaultForJob(
     // Left before the first write, so the post-job step closes what this job opened even if it is cancelled mid-write.
     beforeWrite: (plan) => {
       const addresses = plan.jobScoped.opened.map((opened) => opened.address);
-      if (addresses.length) tl.setTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE, formatOpened({ job: p.job.job, addresses, resourceId: vault.id }));
+      if (addresses.length)
+        tl.setTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE, formatOpened({ job: p.job.job, addresses, resourceId: vault.id }));
     },
   });
   const opened = result.plan.jobScoped.opened.map((o) => o.address);

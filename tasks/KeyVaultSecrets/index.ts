@@ -44,7 +44,8 @@ void runTask(async () => {
   const notes: string[] = [];
   const warnings: string[] = [];
   // The data plane is reached only through the vault's firewall: opened for this job first.
-  const opened = access && egress ? await openVaultForJob(clients, vault, { job, egress, access, links, dryRun: request.dryRun }) : undefined;
+  const opened =
+    access && egress ? await openVaultForJob(clients, vault, { job, egress, access, links, dryRun: request.dryRun }) : undefined;
   if (opened) warnings.push(...untrustedWarnings(opened.plan.jobScoped, describeVault(vault)), ...opened.warnings);
   const closedToAgent = request.dryRun && (opened?.plan.jobScoped.opened.length ?? 0) > 0;
   if (closedToAgent && request.secrets.length) {
@@ -60,11 +61,7 @@ void runTask(async () => {
   // The grant (a role assignment read on RBAC vaults) and the secrets: again independent.
   const [grant, current]: [GrantPlan | undefined, Awaited<ReturnType<typeof readSecrets>>] = await readTogether([
     principal ? readGrant(clients, vault, principal, request.secretPermissions) : undefined,
-    readSecrets(
-      clients,
-      vault,
-      closedToAgent ? [] : request.secrets.map((s) => s.name),
-    ),
+    readSecrets(clients, vault, closedToAgent ? [] : request.secrets.map((s) => s.name)),
   ]);
   const secrets = closedToAgent ? [] : request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
   const planEmpty = (grant?.empty ?? true) && secrets.every((s) => s.action === "unchanged");

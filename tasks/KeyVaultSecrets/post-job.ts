@@ -24,7 +24,11 @@ void runTask(async () => {
   const request = readPostJobRequest();
   const id = VAULT_ID.exec(opened.resourceId);
   const vault: VaultRef & { id: string } = { id: opened.resourceId, resourceGroupName: id?.[2] ?? "", name: id?.[3] ?? "" };
-  if (!id || vault.name.toLowerCase() !== request.keyVaultName.toLowerCase() || (request.resourceGroupName && request.resourceGroupName.toLowerCase() !== vault.resourceGroupName.toLowerCase())) {
+  if (
+    !id ||
+    vault.name.toLowerCase() !== request.keyVaultName.toLowerCase() ||
+    (request.resourceGroupName && request.resourceGroupName.toLowerCase() !== vault.resourceGroupName.toLowerCase())
+  ) {
     throw new TaskError(
       `The main step opened job-scoped access on ${opened.resourceId}, not on key vault '${request.keyVaultName}'; the post-job step closes nothing it was not given (were the inputs changed between the steps?).`,
     );
@@ -52,7 +56,10 @@ void runTask(async () => {
     throw new TaskError(
       `The post-job step could not close the job-scoped access: ${addresses} ${opened.addresses.length === 1 ? "stays" : "stay"} in the IP rules of ${describeVault(vault)} (${describeFailure(error).replace(/\.$/, "")}). ` +
         `Its hold (a resource link on the vault) stays, so a later run with includeAgentIp on this vault closes it (a run on this agent at once, any run once this job's timeout has passed); to close it now: ${opened.addresses
-          .map((address) => `az keyvault network-rule remove --resource-group ${vault.resourceGroupName} --name ${vault.name} --ip-address ${address}`)
+          .map(
+            (address) =>
+              `az keyvault network-rule remove --resource-group ${vault.resourceGroupName} --name ${vault.name} --ip-address ${address}`,
+          )
           .join("; ")}`,
     );
   }

@@ -81,7 +81,9 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
   if (input.access) {
     const { plan } = input.access;
-    details.push(...jobScopedDetails(plan, { dryRun: input.outcome === "dryRun", ...(input.access.egress ? { egress: input.access.egress } : {}) }));
+    details.push(
+      ...jobScopedDetails(plan, { dryRun: input.outcome === "dryRun", ...(input.access.egress ? { egress: input.access.egress } : {}) }),
+    );
     if (plan.added.length || plan.removed.length) {
       changes.push({ setting: "Firewall IP rules (for this job)", before: codeList(plan.before), after: codeList(plan.after) });
     }
@@ -90,7 +92,9 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     title: `Key Vault secrets: ${vault.name}`,
     target: describeVault(vault),
     outcome: input.outcome,
-    ...(input.outcome === "unchanged" && input.access?.written ? { headline: "Lasting configuration unchanged; job-scoped access only" } : {}),
+    ...(input.outcome === "unchanged" && input.access?.written
+      ? { headline: "Lasting configuration unchanged; job-scoped access only" }
+      : {}),
     changes,
     details,
     notes: input.notes,

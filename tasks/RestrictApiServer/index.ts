@@ -49,7 +49,10 @@ void runTask(async () => {
     beforeWrite: (plan) => {
       const addresses = plan.jobScoped.opened.map((opened) => opened.address);
       if (addresses.length) {
-        tl.setTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE, formatOpened({ job: job.job, addresses, resourceId: firewall.links.resourceId }));
+        tl.setTaskVariable(
+          JOB_SCOPED_ACCESS_TASK_VARIABLE,
+          formatOpened({ job: job.job, addresses, resourceId: firewall.links.resourceId }),
+        );
       }
     },
   });

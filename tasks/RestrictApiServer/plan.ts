@@ -177,9 +177,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
         permanent.push({ address });
       }
     }
-  }
-
-  else {
+  } else {
     // An agent address that was a lasting entry before stays one: the job does not close what it did not open.
     for (const address of agentAddresses) {
       const listedBefore = view.lasting.find((entry) => canonical(entry) === address);

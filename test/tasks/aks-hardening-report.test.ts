@@ -175,7 +175,13 @@ describe("AksHardeningReport@1 (packaged)", () => {
       },
     });
     // A job whose timeout passed left its address behind: a hold a run of this extension wrote (a resource link).
-    const leftover: Hold = { address: "198.51.100.200/32", agent: "3f9a1c2b", job: "5d1e0a77", until: new Date("2020-01-01T00:00Z"), released: false };
+    const leftover: Hold = {
+      address: "198.51.100.200/32",
+      agent: "3f9a1c2b",
+      job: "5d1e0a77",
+      until: new Date("2020-01-01T00:00Z"),
+      released: false,
+    };
     store.put(resourceLink({ sourceId: warn.id, name: holdLinkName(leftover), targetId: warn.id, notes: holdNotes(leftover) }));
     // The three through one custom initiative, in Audit.
     const initiative = store.addPolicyDefinition("article-policies", {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "mocha";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
+import { LEGACY_HOLDS_TAG } from "../../core/job-scoped-access/ledger";
 
 /**
  * Text from inputs and from Azure reaches the log and the job summary. The agent runs a logging
@@ -70,6 +71,57 @@ describe("test/tasks/hostile-data", () => {
     });
     after(async () => {
       await fx?.close();
+    });
+
+    describe("job-scoped holds planted by someone who may only write tags (Tag Contributor)", () => {
+      const planted = (name: string, value: string) => {
+        const cluster = fx.azure.store.getManagedCluster(RG, name)!;
+        fx.azure.store.put({ ...cluster, tags: { owner: "team-a", [LEGACY_HOLDS_TAG]: value } });
+      };
+      const ranges = (name: string) =>
+        (fx.azure.store.getManagedCluster(RG, name)?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
+          .authorizedIPRanges;
+      const namedInWarning = (run: StepRun, value: string) =>
+        run.warnings.some((w) => w.startsWith("Ignored an untrusted job-scoped hold on managed cluster") && w.includes(`says '${value}'`));
+
+      it("RestrictApiServer: an expired hold in the cluster's tag on an administrator's /24 → kept: both steps name the hold in a warning, nothing is closed, changed=false", async () => {
+        const { name } = newCluster({ properties: { apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "10.1.0.0/16"] } } });
+        const value = "203.0.113.0/24 3f9a1c2b 2020-01-01T00:00Z";
+        planted(name, value);
+        fx.azure.publicIp = "198.51.100.40";
+        const job = await fx.runJob("RestrictApiServer", {
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: name,
+            action: "add",
+            includeAgentIp: true,
+            agentIpServiceUrl: `${fx.azure.url}/ip`,
+          },
+        });
+        for (const run of [job.main, job.post]) {
+          assert.equal(run.result, "Succeeded", run.resultMessage);
+          assert.ok(namedInWarning(run, value), run.warnings.join("\n"));
+          assert.doesNotMatch(run.summaries[0]!, /left behind|Closed: `203\.0\.113/);
+        }
+        assert.equal(job.main.outputs["changed"], "false");
+        assert.deepEqual(ranges(name), ["203.0.113.0/24", "10.1.0.0/16"]);
+      });
+
+      it("RestrictApiServer: a hold until 2999 in the tag on an address → not kept: set removes the address, says so and names the hold", async () => {
+        const { name } = newCluster({
+          properties: { apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "198.51.100.99/32"] } },
+        });
+        const value = "198.51.100.99/32 3f9a1c2b 2999-01-01T00:00Z";
+        planted(name, value);
+        const run = await fx.run("RestrictApiServer", {
+          inputs: { resourceGroupName: RG, clusterName: name, action: "set", authorizedIpRanges: "203.0.113.0/24" },
+        });
+        assert.equal(run.result, "Succeeded", run.resultMessage);
+        assert.ok(namedInWarning(run, value), run.warnings.join("\n"));
+        assert.deepEqual(ranges(name), ["203.0.113.0/24"]);
+        assert.equal(run.outputs["changed"], "true");
+        assert.match(run.summaries[0]!, /Removed: `198\.51\.100\.99\/32`/);
+      });
     });
 
     for (const debug of [false, true]) {

@@ -377,7 +377,8 @@ describe("test/tasks/key-vault-secrets", () => {
   });
 
   describe("includeAgentIp: the vault's firewall opened to the agent for the job", () => {
-    const SUBNET = "/subscriptions/00000000-0000-0000-0000-00000000beef/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-aks/subnets/nodes";
+    const SUBNET =
+      "/subscriptions/00000000-0000-0000-0000-00000000beef/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-aks/subnets/nodes";
     /** Denies by default: admits an office range and the cluster's subnet, not the agent. */
     const CLOSED: VaultNetworkAcls = {
       bypass: "AzureServices",
@@ -405,8 +406,15 @@ describe("test/tasks/key-vault-secrets", () => {
       ...extra,
     });
     /** The post-job step alone, as the agent runs it after the job. */
-    async function postJob(main: StepRun, inputs: Record<string, string | boolean>, variables: Record<string, string> = {}): Promise<StepRun> {
-      const post = await runStep(path.join(fx.taskDir(TASK), "post.js"), { ...fx.stepOptions({ inputs, variables }), taskVariables: main.taskVariables });
+    async function postJob(
+      main: StepRun,
+      inputs: Record<string, string | boolean>,
+      variables: Record<string, string> = {},
+    ): Promise<StepRun> {
+      const post = await runStep(path.join(fx.taskDir(TASK), "post.js"), {
+        ...fx.stepOptions({ inputs, variables }),
+        taskVariables: main.taskVariables,
+      });
       fx.assertNoSecretsIn(post);
       return post;
     }
@@ -420,7 +428,10 @@ describe("test/tasks/key-vault-secrets", () => {
         assertSucceeded(job.main);
         assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword]);
         assert.equal(job.main.outputs.changed, "true");
-        assert.match(job.main.summaries[0]!, /`198\.51\.100\.51\/32`, `198\.51\.100\.52\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups .* saw 2 addresses/);
+        assert.match(
+          job.main.summaries[0]!,
+          /`198\.51\.100\.51\/32`, `198\.51\.100\.52\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups .* saw 2 addresses/,
+        );
         assert.match(job.main.stdout, /The data plane of key vault '.*' admitted this agent after .* \(\d+ probes; the last 3 in a row/);
         const patch = fx.armWrites().find((r) => r.method === "PATCH")!.body as { properties: { networkAcls: VaultNetworkAcls } };
         assert.deepEqual(
@@ -468,12 +479,23 @@ describe("test/tasks/key-vault-secrets", () => {
         path: new RegExp(`/vaults/${name}$`),
         kind: "status",
         status: 403,
-        body: { error: { code: "AuthorizationFailed", message: "The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/write'." } },
+        body: {
+          error: {
+            code: "AuthorizationFailed",
+            message: "The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/write'.",
+          },
+        },
       });
       const post = await postJob(main, jobInputs(name));
       assert.equal(post.result, "Failed");
-      assert.match(post.resultMessage ?? "", /198\.51\.100\.54\/32 stays in the IP rules of key vault '.*' .*Microsoft\.KeyVault\/vaults\/write/);
-      assert.match(post.resultMessage ?? "", new RegExp(`az keyvault network-rule remove --resource-group ${RG} --name ${name} --ip-address 198\\.51\\.100\\.54/32`));
+      assert.match(
+        post.resultMessage ?? "",
+        /198\.51\.100\.54\/32 stays in the IP rules of key vault '.*' .*Microsoft\.KeyVault\/vaults\/write/,
+      );
+      assert.match(
+        post.resultMessage ?? "",
+        new RegExp(`az keyvault network-rule remove --resource-group ${RG} --name ${name} --ip-address 198\\.51\\.100\\.54/32`),
+      );
       assert.match(String(holdsOn(id)[0]?.properties?.["notes"]), / released$/, "released, so any later run closes it");
 
       const next = await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });

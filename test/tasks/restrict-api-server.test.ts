@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { holdLinkName, holdNotes, LEGACY_HOLDS_TAG, type Hold } from "../../core/job-scoped-access/ledger";
+import { holdLinkName, holdNotes, type Hold } from "../../core/job-scoped-access/ledger";
 import { resourceLink, RESOURCE_LINK_TYPE } from "../../local-azure/index";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import { runStep, type StepRun } from "../harness/agent";
@@ -121,7 +121,11 @@ describe("test/tasks/restrict-api-server", () => {
         (r) =>
           `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
       );
-    assert.deepEqual(arm.slice(0, 3).sort(), ["GET cluster 200", "GET holds 200", "PUT cluster 200"], "the cluster and its holds read together, then one PUT");
+    assert.deepEqual(
+      arm.slice(0, 3).sort(),
+      ["GET cluster 200", "GET holds 200", "PUT cluster 200"],
+      "the cluster and its holds read together, then one PUT",
+    );
     assert.equal(arm[2], "PUT cluster 200");
     assert.ok(
       arm.slice(3).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
@@ -211,7 +215,10 @@ describe("test/tasks/restrict-api-server", () => {
       assert.equal(job.main.outputs.agentIp, "198.51.100.23");
       assert.equal(job.main.outputs.jobScopedAccess, "198.51.100.23/32");
       assert.equal(job.main.outputs.changed, "false", "job-scoped access is not a lasting change");
-      assert.match(job.main.summaries[0]!, /`198\.51\.100\.23\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups of .*, each over its own connection, saw one address: 198\.51\.100\.23 \(4×\)\)/);
+      assert.match(
+        job.main.summaries[0]!,
+        /`198\.51\.100\.23\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups of .*, each over its own connection, saw one address: 198\.51\.100\.23 \(4×\)\)/,
+      );
       assert.match(job.main.summaries[0]!, /Lasting configuration unchanged/);
       assertSucceeded(job.post);
       assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.23\/32/);
@@ -230,7 +237,8 @@ describe("test/tasks/restrict-api-server", () => {
         puts.map((body) => body.properties.apiServerAccessProfile.authorizedIPRanges),
         [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]],
       );
-      for (const body of puts) assert.deepEqual(body.tags, { owner: "team-a", costCenter: "4711" }, "no tag to fan out to the node resource group");
+      for (const body of puts)
+        assert.deepEqual(body.tags, { owner: "team-a", costCenter: "4711" }, "no tag to fan out to the node resource group");
       assert.deepEqual(holdsOf(name), [], "the hold is gone with the address");
       assert.deepEqual(tagsOf(name), { owner: "team-a", costCenter: "4711" });
     });
@@ -338,7 +346,9 @@ describe("test/tasks/restrict-api-server", () => {
       );
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "198.51.100.31/32"]);
       assert.match(
-        holdsOf(name).map((hold) => hold.notes).join("\n"),
+        holdsOf(name)
+          .map((hold) => hold.notes)
+          .join("\n"),
         /198\.51\.100\.31\/32 agent=[0-9a-f]{8} job=[0-9a-f]{8} until=\S+ released$/,
         "the hold stays, released, so the next run knows the address is job-scoped and its job is over",
       );
@@ -385,12 +395,25 @@ describe("test/tasks/restrict-api-server", () => {
 
     it("a job-scoped IP another agent left behind (its job's timeout passed) is closed by the next run's own write", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.77/32"]));
-      plantHold(name, { address: "192.0.2.77/32", agent: "cccc0003", job: "33330003", until: new Date("2020-01-01T00:00Z"), released: false });
+      plantHold(name, {
+        address: "192.0.2.77/32",
+        agent: "cccc0003",
+        job: "33330003",
+        until: new Date("2020-01-01T00:00Z"),
+        released: false,
+      });
       const job = await fx.runJob(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
       assertSucceeded(job.main);
       assert.equal(job.main.outputs.changed, "true");
-      assert.match(job.main.summaries[0]!, /Closed: `192\.0\.2\.77\/32` \(left behind by an earlier job: its job's timeout passed at 2020-01-01T00:00Z\)/);
-      assert.equal(fx.armWrites().filter((r) => r.method === "PUT" && !r.path.includes("/links/")).length, 1, "one cluster write adds the range and closes the address");
+      assert.match(
+        job.main.summaries[0]!,
+        /Closed: `192\.0\.2\.77\/32` \(left behind by an earlier job: its job's timeout passed at 2020-01-01T00:00Z\)/,
+      );
+      assert.equal(
+        fx.armWrites().filter((r) => r.method === "PUT" && !r.path.includes("/links/")).length,
+        1,
+        "one cluster write adds the range and closes the address",
+      );
       assertSucceeded(job.post);
       assert.match(job.post.stdout, /opened no job-scoped access; nothing to close/);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
@@ -452,43 +475,6 @@ describe("test/tasks/restrict-api-server", () => {
     });
   });
 
-  describe("holds a tag writer plants are never believed", () => {
-    // Tag Contributor may write any tag without Microsoft.ContainerService/managedClusters/write: these
-    // are the tags such a principal could plant in the ledger's old place.
-    const untrusted = (run: StepRun, hold: string) =>
-      run.warnings.some((w) =>
-        w.includes(`Ignored an untrusted job-scoped hold on managed cluster`) && w.includes(`tag '${LEGACY_HOLDS_TAG}' says '${hold}'`),
-      );
-
-    it("an expired hold planted on an administrator's range removes nothing: both steps name it in a warning and keep the range", async () => {
-      const { name } = newCluster(withRanges(["203.0.113.0/24", "10.1.0.0/16"]));
-      const planted = "203.0.113.0/24 3f9a1c2b 2020-01-01T00:00Z";
-      setTags(name, { owner: "team-a", [LEGACY_HOLDS_TAG]: planted });
-      fx.azure.publicIp = "198.51.100.40";
-      const job = await fx.runJob(TASK, { inputs: agentInputs(name) });
-      assertSucceeded(job.main);
-      assertSucceeded(job.post);
-      assert.ok(untrusted(job.main, planted), job.main.warnings.join("\n"));
-      assert.ok(untrusted(job.post, planted), job.post.warnings.join("\n"));
-      assert.equal(job.main.outputs.changed, "false");
-      for (const summary of [...job.main.summaries, ...job.post.summaries]) assert.doesNotMatch(summary, /left behind|Closed: `203\.0\.113/);
-      assert.deepEqual(rangesOf(name), ["203.0.113.0/24", "10.1.0.0/16"]);
-      assert.equal(tagsOf(name)[LEGACY_HOLDS_TAG], planted, "the tag is someone else's data: ignored, not rewritten");
-    });
-
-    it("a hold until 2999 planted on an address keeps nothing open: set removes it, says so, and names the hold", async () => {
-      const { name } = newCluster(withRanges(["203.0.113.0/24", "198.51.100.99/32"]));
-      const planted = "198.51.100.99/32 3f9a1c2b 2999-01-01T00:00Z";
-      setTags(name, { [LEGACY_HOLDS_TAG]: planted });
-      const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24" }) });
-      assertSucceeded(run);
-      assert.ok(untrusted(run, planted), run.warnings.join("\n"));
-      assert.deepEqual(rangesOf(name), ["203.0.113.0/24"]);
-      assert.equal(run.outputs.changed, "true");
-      assert.match(run.summaries[0]!, /Removed: `198\.51\.100\.99\/32`/);
-    });
-  });
-
   describe("hosted agents leave from more than one address", () => {
     it("an agent whose connections alternate between two addresses gets both opened; the API server answers it consistently; both close after the job", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16"]));
@@ -544,7 +530,10 @@ describe("test/tasks/restrict-api-server", () => {
         assertSucceeded(run);
         assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), 2);
         assert.match(run.stdout, new RegExp(`Waiting for the API server ${fqdnOf(name).replace(/\./g, "\\.")} to admit this agent`));
-        assert.match(run.stdout, /admitted this agent after \d+(\.\d+)? (ms|s) \(5 probes; the last 3 in a row, each over a new connection; HTTP 401\)/);
+        assert.match(
+          run.stdout,
+          /admitted this agent after \d+(\.\d+)? (ms|s) \(5 probes; the last 3 in a row, each over a new connection; HTTP 401\)/,
+        );
       } finally {
         fx.azure.apiServers.propagationProbes = 0;
       }
@@ -808,12 +797,15 @@ describe("test/tasks/restrict-api-server", () => {
         "GET management.azure.com {cluster}",
         "GET management.azure.com {cluster}/providers/Microsoft.Resources/links",
       ]);
-      assert.deepEqual([hosts[0], ...hosts.slice(3)], [
-        `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
-        "PUT management.azure.com {cluster}",
-        `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
-        "GET management.azure.com {cluster}",
-      ]);
+      assert.deepEqual(
+        [hosts[0], ...hosts.slice(3)],
+        [
+          `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+          "PUT management.azure.com {cluster}",
+          `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
+          "GET management.azure.com {cluster}",
+        ],
+      );
     });
   });
 

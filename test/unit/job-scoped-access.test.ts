@@ -2,7 +2,14 @@ import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { canonicalEntry, entryCovers, publicAddress } from "../../core/job-scoped-access/addresses";
 import type { JobRef } from "../../core/job-scoped-access/job";
-import { holdLinkName, holdNotes, LEGACY_HOLDS_TAG, readLedger, type Hold, type ResourceLinkBody } from "../../core/job-scoped-access/ledger";
+import {
+  holdLinkName,
+  holdNotes,
+  LEGACY_HOLDS_TAG,
+  readLedger,
+  type Hold,
+  type ResourceLinkBody,
+} from "../../core/job-scoped-access/ledger";
 import { holdState, planJobScoped, viewFirewall } from "../../core/job-scoped-access/plan";
 import { formatOpened, parseOpened } from "../../core/job-scoped-access/task-variable";
 
@@ -36,7 +43,10 @@ describe("test/unit/job-scoped-access", () => {
     });
 
     it("the tag earlier versions used is never believed, whatever it says", () => {
-      const ledger = ledgerOf([], { owner: "team-a", [LEGACY_HOLDS_TAG]: `${ADMIN} 3f9a1c2b 2020-01-01T00:00Z; ${AGENT} 3f9a1c2b 2999-01-01T00:00Z` });
+      const ledger = ledgerOf([], {
+        owner: "team-a",
+        [LEGACY_HOLDS_TAG]: `${ADMIN} 3f9a1c2b 2020-01-01T00:00Z; ${AGENT} 3f9a1c2b 2999-01-01T00:00Z`,
+      });
       assert.deepEqual(ledger.holds, []);
       assert.deepEqual(
         ledger.untrusted.map((u) => [u.where, u.text]),
@@ -56,16 +66,15 @@ describe("test/unit/job-scoped-access", () => {
       assert.deepEqual(ledger.holds, []);
       assert.deepEqual(
         ledger.untrusted.map((u) => u.reason.split(",")[0]),
-        [
-          `it holds '${ADMIN}'`,
-          "it claims to hold until 2999-01-01T00:00Z",
-          "its name and its notes name different agents or addresses",
-        ],
+        [`it holds '${ADMIN}'`, "it claims to hold until 2999-01-01T00:00Z", "its name and its notes name different agents or addresses"],
       );
     });
 
     it("links of other names are someone else's and are not looked at", () => {
-      assert.deepEqual(ledgerOf([{ name: "app-depends-on-db", properties: { targetId: CLUSTER, notes: "x" } }]), { holds: [], untrusted: [] });
+      assert.deepEqual(ledgerOf([{ name: "app-depends-on-db", properties: { targetId: CLUSTER, notes: "x" } }]), {
+        holds: [],
+        untrusted: [],
+      });
     });
   });
 
@@ -93,7 +102,10 @@ describe("test/unit/job-scoped-access", () => {
       const released = hold({ agent: JOB.agent, job: JOB.job, released: true });
       const result = plan([ADMIN, AGENT], [released, hold()]);
       assert.deepEqual(result.after, [ADMIN, AGENT]);
-      assert.deepEqual(result.kept.map((k) => k.address), [AGENT]);
+      assert.deepEqual(
+        result.kept.map((k) => k.address),
+        [AGENT],
+      );
       assert.deepEqual(result.remove, [released]);
     });
 
@@ -109,7 +121,11 @@ describe("test/unit/job-scoped-access", () => {
     });
 
     it("a firewall that admits every address anyway opens nothing", () => {
-      const result = plan([], [], { open: [AGENT], admitsEveryone: "the vault's firewall admits every address", emptyListAdmitsEveryone: false });
+      const result = plan([], [], {
+        open: [AGENT],
+        admitsEveryone: "the vault's firewall admits every address",
+        emptyListAdmitsEveryone: false,
+      });
       assert.deepEqual(result.write, []);
       assert.deepEqual(result.alreadyAuthorized, [{ address: AGENT, by: "the vault's firewall admits every address" }]);
     });

@@ -103,7 +103,10 @@ describe("test/unit/no-data-lost.property", () => {
         { nil: undefined },
       ),
     })
-    .map((r) => ({ ...(r.agentAddresses === undefined ? { action: r.action, ranges: r.ranges, agentIpScope: r.agentIpScope } : r), job: JOB }));
+    .map((r) => ({
+      ...(r.agentAddresses === undefined ? { action: r.action, ranges: r.ranges, agentIpScope: r.agentIpScope } : r),
+      job: JOB,
+    }));
 
   it("RestrictApiServer: only authorizedIPRanges changes, add and remove keep every range they do not concern, and a second run plans nothing", () => {
     fc.assert(
@@ -123,13 +126,24 @@ describe("test/unit/no-data-lost.property", () => {
           } as ManagedCluster;
           let plan;
           try {
-            plan = planAuthorizedRanges(req, clusterAccess(cluster), viewFirewall(existing.map((r) => r.cidr), { holds: [], untrusted: [] }));
+            plan = planAuthorizedRanges(
+              req,
+              clusterAccess(cluster),
+              viewFirewall(
+                existing.map((r) => r.cidr),
+                { holds: [], untrusted: [] },
+              ),
+            );
           } catch (error) {
             if (refused(error)) return;
             throw error;
           }
           const after = plan.empty ? cluster : withRanges(cluster, plan.after);
-          assert.deepEqual(strip(after, "apiServerAccessProfile"), strip(cluster, "apiServerAccessProfile"), "tags and every other field are kept");
+          assert.deepEqual(
+            strip(after, "apiServerAccessProfile"),
+            strip(cluster, "apiServerAccessProfile"),
+            "tags and every other field are kept",
+          );
           assert.equal(after.apiServerAccessProfile?.enablePrivateCluster, false, "other API server settings are kept");
 
           const afterRanges = (after.apiServerAccessProfile?.authorizedIPRanges ?? []).map((text) => parseIpv4Range(text) as Ipv4Range);
@@ -145,7 +159,11 @@ describe("test/unit/no-data-lost.property", () => {
           }
           const afterList = after.apiServerAccessProfile?.authorizedIPRanges ?? [];
           // The holds this run wrote are on the resource for the second run (and no others: there were none).
-          const again = planAuthorizedRanges(req, clusterAccess(after), viewFirewall(afterList, { holds: plan.jobScoped.write, untrusted: [] }));
+          const again = planAuthorizedRanges(
+            req,
+            clusterAccess(after),
+            viewFirewall(afterList, { holds: plan.jobScoped.write, untrusted: [] }),
+          );
           assert.equal(again.empty, true, `a second run would change ${again.added.join(",")} / ${again.removed.join(",")}`);
         },
       ),

@@ -8,13 +8,34 @@ import { planAuthorizedRanges, type ClusterAccess, type RangesRequest } from "..
 
 describe("test/unit/plan", () => {
   const AGENT = "198.51.100.23/32";
-  const JOB: JobRef = { agent: "aaaa0001", job: "11110001", now: new Date("2026-11-29T18:00:00Z"), until: new Date("2026-11-29T19:05:00Z") };
+  const JOB: JobRef = {
+    agent: "aaaa0001",
+    job: "11110001",
+    now: new Date("2026-11-29T18:00:00Z"),
+    until: new Date("2026-11-29T19:05:00Z"),
+  };
   /** Another agent's job, still running (its timeout far ahead). */
-  const otherLive = (address = AGENT): Hold => ({ address, agent: "bbbb0002", job: "22220002", until: new Date("2099-01-01T00:00Z"), released: false });
+  const otherLive = (address = AGENT): Hold => ({
+    address,
+    agent: "bbbb0002",
+    job: "22220002",
+    until: new Date("2099-01-01T00:00Z"),
+    released: false,
+  });
   /** Another agent's job whose timeout has passed: its post-job step never closed the address. */
-  const otherExpired = (address = "192.0.2.77/32"): Hold => ({ address, agent: "cccc0003", job: "33330003", until: new Date("2020-01-01T00:00Z"), released: false });
+  const otherExpired = (address = "192.0.2.77/32"): Hold => ({
+    address,
+    agent: "cccc0003",
+    job: "33330003",
+    until: new Date("2020-01-01T00:00Z"),
+    released: false,
+  });
 
-  function cluster(ranges: string[], extra: Partial<ClusterAccess> = {}, holds: Hold[] = []): { access: ClusterAccess; view: FirewallView } {
+  function cluster(
+    ranges: string[],
+    extra: Partial<ClusterAccess> = {},
+    holds: Hold[] = [],
+  ): { access: ClusterAccess; view: FirewallView } {
     return {
       access: { authorizedIPRanges: ranges, privateCluster: false, basicLoadBalancer: false, vnetIntegration: false, ...extra },
       view: viewFirewall(ranges, { holds, untrusted: [] }),
@@ -94,10 +115,7 @@ describe("test/unit/plan", () => {
 
   it("private clusters and Basic load balancers are refused before anything is planned", () => {
     assert.throws(() => planRanges(request("set", "192.0.2.0/24"), cluster([], { privateCluster: true })), /private cluster/);
-    assert.throws(
-      () => planRanges(request("set", "192.0.2.0/24"), cluster([], { basicLoadBalancer: true })),
-      /Basic load balancer/,
-    );
+    assert.throws(() => planRanges(request("set", "192.0.2.0/24"), cluster([], { basicLoadBalancer: true })), /Basic load balancer/);
   });
 
   it("input duplicates and overlaps are folded, with notes", () => {
@@ -143,7 +161,10 @@ describe("test/unit/plan", () => {
   it("aggregation leaves the job's agent entry alone so the post-job step finds it", () => {
     const plan = planRanges(request("set", slash24s(256).join(","), { agentAddresses: [AGENT] }), cluster([]));
     assert.deepEqual(plan.after, ["10.0.0.0/16", AGENT]);
-    assert.deepEqual(plan.jobScoped.opened.map((o) => o.address), [AGENT]);
+    assert.deepEqual(
+      plan.jobScoped.opened.map((o) => o.address),
+      [AGENT],
+    );
   });
 
   it("the agent IP is added for the job and its hold written before the list, apart from the lasting change", () => {
@@ -204,7 +225,10 @@ describe("test/unit/plan", () => {
       cluster(["203.0.113.0/24", AGENT, "192.0.2.77/32"], {}, [otherLive(), otherExpired()]),
     );
     assert.deepEqual(plan.after, ["203.0.113.0/24", AGENT]);
-    assert.deepEqual(plan.jobScoped.closed.map((c) => c.address), ["192.0.2.77/32"]);
+    assert.deepEqual(
+      plan.jobScoped.closed.map((c) => c.address),
+      ["192.0.2.77/32"],
+    );
     assert.deepEqual(plan.jobScoped.remove, [otherExpired()]);
     assert.deepEqual(plan.lastingRemoved, [], "closing a job's address is no lasting change");
   });
