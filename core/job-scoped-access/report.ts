@@ -1,7 +1,9 @@
-import { code, codeList, rich, type Outcome, type RunReport, type Text } from "../report";
+import { code, codeList, publishReport, rich, type Outcome, type RunReport, type Text } from "../report";
+import type { ReleaseResult } from "./access";
 import { describeEgress, type AgentEgress } from "./egress";
 import { formatUntil, untrustedWarning, type Hold } from "./ledger";
 import type { JobScopedPlan } from "./plan";
+import type { OpenedForJob } from "./task-variable";
 
 /**
  * The summary lines of job-scoped access, the same in every task: which addresses were opened and
@@ -98,6 +100,30 @@ export function releaseReport(p: {
       ...p.warnings,
     ],
   };
+}
+
+/** Publishes the post-job step's summary of what `releaseJobScopedAccess` did. */
+export function publishRelease<S>(p: {
+  title: string;
+  target: string;
+  setting: string;
+  opened: OpenedForJob;
+  result: ReleaseResult<S>;
+}): void {
+  publishReport(
+    releaseReport({
+      title: p.title,
+      target: p.target,
+      setting: p.setting,
+      plan: p.result.plan,
+      written: p.result.written,
+      before: p.result.plan.before,
+      job: p.opened.job,
+      opened: p.opened.addresses,
+      released: p.result.released,
+      warnings: p.result.warnings,
+    }),
+  );
 }
 
 function heldBy(holds: readonly Hold[]): string {

@@ -1,12 +1,7 @@
-import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
 import { describeFailure, TaskError } from "../../core/errors";
-import { releaseJobScopedAccess } from "../../core/job-scoped-access/access";
-import { currentJob } from "../../core/job-scoped-access/job";
-import { releaseReport } from "../../core/job-scoped-access/report";
-import { JOB_SCOPED_ACCESS_TASK_VARIABLE, parseOpened } from "../../core/job-scoped-access/task-variable";
+import { closeJobScopedAccess, openedByMainStep } from "../../core/job-scoped-access/post-job";
 import { describeVault, vaultFirewall, type VaultRef } from "../../core/key-vault";
-import { publishReport } from "../../core/report";
 import { runTask } from "../../core/run";
 import { readPostJobRequest } from "./inputs";
 
@@ -16,11 +11,8 @@ const VAULT_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\
 // after the job, whatever its result (also when it was cancelled), lets go of this job's holds and
 // closes every address no running job holds any more.
 void runTask(async () => {
-  const opened = parseOpened(tl.getTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE));
-  if (!opened) {
-    console.log("The main step opened no job-scoped access; nothing to close.");
-    return;
-  }
+  const opened = openedByMainStep();
+  if (!opened) return;
   const request = readPostJobRequest();
   const id = VAULT_ID.exec(opened.resourceId);
   const vault: VaultRef & { id: string } = { id: opened.resourceId, resourceGroupName: id?.[2] ?? "", name: id?.[3] ?? "" };
@@ -36,21 +28,7 @@ void runTask(async () => {
   const clients = new AzureClients(request.connection);
   try {
     const firewall = vaultFirewall(clients, vault);
-    const result = await releaseJobScopedAccess(firewall, { opened, job: currentJob() });
-    publishReport(
-      releaseReport({
-        title: `Close job-scoped access: ${vault.name}`,
-        target: describeVault(vault),
-        setting: "Firewall IP rules",
-        plan: result.plan,
-        written: result.written,
-        before: result.plan.before,
-        job: opened.job,
-        opened: opened.addresses,
-        released: result.released,
-        warnings: result.warnings,
-      }),
-    );
+    await closeJobScopedAccess(firewall, { opened, title: `Close job-scoped access: ${vault.name}`, setting: "Firewall IP rules" });
   } catch (error) {
     const addresses = opened.addresses.join(", ");
     throw new TaskError(

@@ -1,13 +1,8 @@
-import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
 import { clusterResourceId, describeCluster, type ClusterRef, type ManagedCluster } from "../../core/cluster";
 import { describeFailure, TaskError } from "../../core/errors";
-import { releaseJobScopedAccess } from "../../core/job-scoped-access/access";
 import { sameEntry } from "../../core/job-scoped-access/addresses";
-import { currentJob } from "../../core/job-scoped-access/job";
-import { releaseReport } from "../../core/job-scoped-access/report";
-import { JOB_SCOPED_ACCESS_TASK_VARIABLE, parseOpened } from "../../core/job-scoped-access/task-variable";
-import { publishReport } from "../../core/report";
+import { closeJobScopedAccess, openedByMainStep } from "../../core/job-scoped-access/post-job";
 import { runTask } from "../../core/run";
 import { clusterFirewall } from "./apply";
 import { readPostJobRequest } from "./inputs";
@@ -16,11 +11,8 @@ import { readPostJobRequest } from "./inputs";
 // whatever its result (also when it was cancelled), lets go of this job's holds and closes every
 // address no running job holds any more.
 void runTask(async () => {
-  const opened = parseOpened(tl.getTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE));
-  if (!opened) {
-    console.log("The main step opened no job-scoped access; nothing to close.");
-    return;
-  }
+  const opened = openedByMainStep();
+  if (!opened) return;
   const request = readPostJobRequest();
   const clients = new AzureClients(request.connection);
   if (opened.resourceId.toLowerCase() !== clusterResourceId(clients.connection.subscriptionId, request).toLowerCase()) {
@@ -33,21 +25,11 @@ void runTask(async () => {
   let lastRead: ManagedCluster | undefined;
   const firewall = { ...base, read: async () => (lastRead = await base.read()) };
   try {
-    const result = await releaseJobScopedAccess(firewall, { opened, job: currentJob() });
-    publishReport(
-      releaseReport({
-        title: `Close job-scoped access: ${request.clusterName}`,
-        target: describeCluster(request),
-        setting: "Authorized IP ranges",
-        plan: result.plan,
-        written: result.written,
-        before: result.plan.before,
-        job: opened.job,
-        opened: opened.addresses,
-        released: result.released,
-        warnings: result.warnings,
-      }),
-    );
+    await closeJobScopedAccess(firewall, {
+      opened,
+      title: `Close job-scoped access: ${request.clusterName}`,
+      setting: "Authorized IP ranges",
+    });
   } catch (error) {
     throw new TaskError(stillOpen(request, opened.addresses, lastRead && base.entries(lastRead), describeFailure(error)));
   }
