@@ -47,7 +47,7 @@ export interface JobScopedFirewall<S> {
    * Writes the list the plan asks for when it differs from the state (re-planning on the resource's
    * own conflicts); returns the plan it wrote and the state after.
    */
-  update<P extends PlannedList>(state: S, plan: (state: S) => P): Promise<{ plan: P; written: boolean; state: S }>;
+  update<P extends PlannedList>(state: S, plan: (state: S) => P): Promise<{ plan: P; written: boolean; state: S; contended?: boolean }>;
 }
 
 /** A firewall change: the whole list after, and whether it is one. */
@@ -103,6 +103,7 @@ export function firewallView<S>(firewall: JobScopedFirewall<S>, read: FirewallRe
 export interface JobScopedResult<S, P> {
   plan: P;
   written: boolean;
+  contended?: boolean;
   state: S;
   /** Holds whose deletion failed (their address is closed; a later run deletes them). */
   warnings: string[];
@@ -144,8 +145,9 @@ export async function applyJobScoped<S, P extends JobScopedChange>(
   const known = ledger;
   let result = await firewall.update(p.read.state, (state) => p.plan(state, viewFirewall(firewall.entries(state), known)));
   const warnings = await removeHolds(firewall, first.jobScoped.remove, writes);
-  // A vault write may have overwritten a concurrent one; a job that joined an address wrote no list at all.
-  if ((result.written && !firewall.conditional) || (!result.written && writes.length > 0)) {
+  // A vault write may have overwritten a concurrent one; a job that joined an address wrote no list at all;
+  // a write that met another one (refused, then re-planned) was planned without that one's holds.
+  if ((result.written && !firewall.conditional) || (!result.written && writes.length > 0) || (result.contended && writes.length > 0)) {
     const second = await reconcile(firewall, p.job, (state, view) => p.plan(state, view), result);
     result = second.result;
     // What the second look saw of other running jobs is newer than what the plan was made from.

@@ -40,7 +40,7 @@ export function clusterFirewall(clients: AzureClients, ref: ClusterRef, busyTime
         dryRun: false,
         busyTimeoutMs,
       });
-      return { plan: result.plan, written: result.written, state: result.after };
+      return { plan: result.plan, written: result.written, state: result.after, contended: result.contended };
     },
   };
 }
