@@ -144,11 +144,16 @@ export async function applyJobScoped<S, P extends JobScopedChange>(
   }
   const known = ledger;
   let result = await firewall.update(p.read.state, (state) => p.plan(state, viewFirewall(firewall.entries(state), known)));
-  const warnings = await removeHolds(firewall, first.jobScoped.remove, writes);
   // A vault write may have overwritten a concurrent one; a job that joined an address wrote no list at all;
   // a write that met another one (refused, then re-planned) was planned without that one's holds.
-  if ((result.written && !firewall.conditional) || (!result.written && writes.length > 0) || (result.contended && writes.length > 0)) {
-    const second = await reconcile(firewall, p.job, (state, view) => p.plan(state, view), result);
+  const secondLook =
+    (result.written && !firewall.conditional) || (!result.written && writes.length > 0) || (result.contended && writes.length > 0);
+  // The holds of jobs that are over go at the same time: the second look does not depend on them.
+  const [warnings, second] = await Promise.all([
+    removeHolds(firewall, first.jobScoped.remove, writes),
+    secondLook ? reconcile(firewall, p.job, (state, view) => p.plan(state, view), result) : undefined,
+  ]);
+  if (second) {
     result = second.result;
     // What the second look saw of other running jobs is newer than what the plan was made from.
     result.plan.jobScoped.opened = result.plan.jobScoped.opened.map((opened) => ({
@@ -191,8 +196,11 @@ export async function releaseJobScopedAccess<S>(
   };
   const first = plan(read.state, firewallView(firewall, read));
   let result = await firewall.update(read.state, (state) => plan(state, viewFirewall(firewall.entries(state), read.ledger)));
-  const warnings = await removeHolds(firewall, first.jobScoped.remove, []);
-  if (result.written) result = (await reconcile(firewall, job, plan, result)).result;
+  const [warnings, second] = await Promise.all([
+    removeHolds(firewall, first.jobScoped.remove, []),
+    result.written ? reconcile(firewall, job, plan, result) : undefined,
+  ]);
+  if (second) result = second.result;
   return { plan: result.plan.jobScoped, written: result.written, state: result.state, released: own, warnings };
 }
 
