@@ -75,6 +75,7 @@ describe("test/tasks/restrict-api-server", () => {
     });
     const run = await runStep(path.join(fx.taskDir(TASK), "post.js"), { ...stepOptions, taskVariables: main.taskVariables });
     fx.assertNoSecretsIn(run);
+    fx.assertExitCodeAgrees(run);
     return run;
   }
 
