@@ -12,14 +12,14 @@ import { routeTaskLibOutput } from "./task-lib";
  *
  * The process's exit code says the result too. task-lib's `setResult` only writes
  * `##vso[task.complete]` and leaves the exit code alone (azure-pipelines-task-lib, node/task.ts),
- * and the agent takes a step whose process exits 0 without a readable `task.complete` as succeeded,
- * while it fails a step whose process exits non-zero (azure-pipelines-agent,
- * src/Agent.Worker/Handlers/NodeHandler.cs runs it with requireExitCodeZero). So the code is 1 from
- * the start and becomes 0 only once the task succeeded: a failure, a crash, or a run that ends
- * with its work still pending (the event loop ran dry) can never show green.
+ * and the agent takes a step whose process exits 0 without a readable `task.complete` as succeeded
+ * (azure-pipelines-agent, src/Agent.Worker/StepsRunner.cs), while it fails one whose process exits
+ * non-zero (src/Agent.Worker/Handlers/NodeHandler.cs runs it with requireExitCodeZero). The code
+ * is 1 from the bundle's first line (core/agent-secrets.ts) and becomes 0 only here, once the task
+ * succeeded: a failure, a crash, or a run that ends with its work still pending (the event loop
+ * ran dry) can never show green.
  */
 export async function runTask(main: () => Promise<void>): Promise<void> {
-  process.exitCode = 1;
   try {
     routeTaskLibOutput(guardAgentOutput());
     if (tl.getVariable("System.Debug")?.toLowerCase() === "true") {
