@@ -24,6 +24,8 @@ export interface ServiceConnection {
   authorityHost: string;
   /** Token scope for ARM: the connection's audience + `/.default`. */
   armScope: string;
+  /** The connection's cloud by name (endpoint data `environment`: AzureCloud, AzureUSGovernment, AzureChinaCloud, AzureStack). */
+  environment?: string;
   /** Key Vault data-plane audience of the connection's cloud, when the connection names one. */
   keyVaultResource?: string;
   clientId?: string;
@@ -83,6 +85,7 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     armUrl,
     authorityHost: trimSlash(data("environmentAuthorityUrl") ?? "https://login.microsoftonline.com"),
     armScope: `${audience}/.default`,
+    environment: data("environment"),
     keyVaultResource: data("AzureKeyVaultServiceEndpointResourceId"),
     requestTimeoutMs: readRequestTimeoutMs(),
   };
