@@ -121,55 +121,6 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.deepEqual(fx.armWrites(), [], "no grant was asked for");
   });
 
-  describe("plain values (a flag, a letter, a number) written as secrets", () => {
-    const PLAIN = { featureFlag: "true", regionCode: "e", replicas: "42" };
-    const LINES = "feature-x-enabled=$(featureFlag)\nregion-code=$(regionCode)\nreplicas=$(replicas)";
-    /** Every line that starts a command starts one the agent can read: `##vso[area.action …]`, nothing masked in its head. */
-    const assertCommandsReadable = (r: StepRun) => {
-      for (const line of r.stdout.split("\n").filter((l) => l.startsWith("##vso["))) {
-        assert.match(line, /^##vso\[(task|artifact|build)\.[a-z]+(?: [^\]]*)?\]/, line);
-        assert.doesNotMatch(line.slice(0, line.indexOf("]") + 1), /\*\*\*/, line);
-      }
-    };
-
-    it("outputs and task.complete intact, the values written as given and not registered, the summary says why", async () => {
-      const { name } = newVault();
-      // A one-letter secret the task must register (the agent's proxy password) masks text everywhere, never a command.
-      const r = await run(name, { secrets: LINES }, { secrets: { ...PLAIN, "Agent.ProxyPassword": "t" } });
-      assertSucceeded(r);
-      assert.equal(r.exitCode, 0);
-      assert.match(r.stdout, /^##vso\[task\.complete result=Succeeded;\]$/m);
-      assertCommandsReadable(r);
-      assert.deepEqual(r.outputs, {
-        vaultUri: `https://${name}.vault.azure.net/`,
-        secretNames: "feature-x-enabled,region-code,replicas",
-        changed: "true",
-      });
-      assert.deepEqual(versions(name, "feature-x-enabled"), ["true"]);
-      assert.deepEqual(versions(name, "region-code"), ["e"]);
-      assert.deepEqual(versions(name, "replicas"), ["42"]);
-      for (const value of Object.values(PLAIN)) assert.ok(!r.registeredSecrets.includes(value), `'${value}' is not registered`);
-      assert.match(
-        r.summaries[0]!,
-        /Not masked in the log: the values of `feature-x-enabled`, `region-code`, `replicas`, shorter than 6 characters .* written to Key Vault as given but not registered as secrets/,
-      );
-      // The log shows the note with the registered 't' masked in its text, as the agent would show it.
-      assert.ok(
-        r.stdout.includes("note: Not masked in the log: the values of feature-x-enabled, region-code, replicas".replaceAll("t", "***")),
-      );
-    });
-
-    it("a failure with such values still fails the step: task.complete readable, exit code non-zero", async () => {
-      const { name } = newVault({ connectionPermissions: ["list"] });
-      const r = await run(name, { secrets: LINES }, { secrets: { ...PLAIN, "Agent.ProxyPassword": "e" } });
-      assert.equal(r.result, "Failed");
-      assert.notEqual(r.exitCode, 0);
-      assert.match(r.stdout, /^##vso\[task\.complete result=Failed;\]/m);
-      assertCommandsReadable(r);
-      assert.deepEqual(dataPlaneWrites(), []);
-    });
-  });
-
   it("concurrent secret reads: the vault is challenged once, and one token request per audience serves every read", async () => {
     const { name } = newVault();
     const identity = fx.azure.store.addUserAssignedIdentity(RG, `id-reads-${vaultCount}`);
