@@ -6,8 +6,7 @@
  * passwords over as secret variables (`SECRET_AGENT_PROXYPASSWORD`; azure-pipelines-agent,
  * src/Agent.Worker/ExecutionContext.cs sets `agent.proxypassword` with secret: true) or, from
  * older agents, as plain variables. This module takes them out of the environment, so task-lib
- * never sees them, and registers each with the agent first. It also takes `DEBUG` out and sets the
- * exit code of a failure (below).
+ * never sees them, and registers each with the agent first. It also takes `DEBUG` out (below).
  *
  * It must not import task-lib (importing it would load it first).
  */
@@ -45,17 +44,6 @@ for (const [key, name] of Object.entries(AGENT_SECRET_VARIABLES) as [keyof typeo
  * guard; a `DEBUG` the job sets for other tools is taken out here, so those libraries stay silent.
  */
 delete process.env["DEBUG"];
-
-/**
- * A failure exits non-zero, whenever it happens. The agent fails a step whose process exits
- * non-zero, but takes one that exits 0 without a readable `task.complete` as succeeded; and
- * task-lib catches every uncaught exception itself (its `uncaughtException` handler writes
- * `task.complete result=Failed` and leaves the process to exit 0), so a failure while the bundle
- * loads (task-lib's own start-up refusing a malformed VSTS_SECRET_VARIABLES, say) would exit 0.
- * The code is 1 from here on; `runTask` (core/run.ts) sets it to 0 once the task succeeded, and
- * a step that ends otherwise on purpose (RestrictApiServer's post.ts with nothing to close) says so.
- */
-process.exitCode = 1;
 
 /** Every password taken here, for the output guard's masker (core/output.ts). */
 export function agentSecrets(): string[] {

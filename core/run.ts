@@ -15,7 +15,7 @@ import { routeTaskLibOutput } from "./task-lib";
  * and the agent takes a step whose process exits 0 without a readable `task.complete` as succeeded
  * (azure-pipelines-agent, src/Agent.Worker/StepsRunner.cs), while it fails one whose process exits
  * non-zero (src/Agent.Worker/Handlers/NodeHandler.cs runs it with requireExitCodeZero). The code
- * is 1 from the bundle's first line (core/agent-secrets.ts) and becomes 0 only here, once the task
+ * is 1 from the bundle's first line (core/exit-code.ts) and becomes 0 only here, once the task
  * succeeded: a failure, a crash, or a run that ends with its work still pending (the event loop
  * ran dry) can never show green.
  */
