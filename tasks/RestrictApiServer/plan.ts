@@ -297,7 +297,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   // it takes off without being told is named.
   if (request.action === "set" && plan.lastingRemoved.length) {
     plan.warnings.push(
-      `Action 'set' keeps only the ranges in authorizedIpRanges: ${nameSome(plan.lastingRemoved, 50)} ${plan.lastingRemoved.length === 1 ? "is" : "are"} not listed, so ${plan.lastingRemoved.length === 1 ? "it comes" : "they come"} off the API server's authorized IP ranges. Use action 'add' to keep ranges you do not list.`,
+      `Action 'set' keeps only the ranges in authorizedIpRanges, and takes every other range off the API server's authorized IP ranges: ${nameSome(plan.lastingRemoved, 50)} ${plan.lastingRemoved.length === 1 ? "is" : "are"} not listed. Use action 'add' to keep ranges you do not list.`,
     );
   }
   return plan;

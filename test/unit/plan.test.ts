@@ -57,7 +57,9 @@ describe("test/unit/plan", () => {
     assert.deepEqual(plan.after, ["203.0.113.0/24"]);
     assert.ok(
       plan.warnings.some((w) =>
-        /^Action 'set' keeps only the ranges in authorizedIpRanges: 10\.9\.0\.0\/16, 192\.0\.2\.8 are not listed.*Use action 'add'/.test(w),
+        /^Action 'set' keeps only the ranges in authorizedIpRanges, .*: 10\.9\.0\.0\/16, 192\.0\.2\.8 are not listed\. Use action 'add'/.test(
+          w,
+        ),
       ),
       plan.warnings.join("\n"),
     );
