@@ -80,7 +80,9 @@ export async function resolveGrantees(clients: AzureClients, grantees: readonly 
  * principal is a service principal.
  */
 export async function connectionPrincipal(clients: AzureClients): Promise<ResolvedGrantee> {
-  const token = await clients.credential.getToken(clients.connection.armScope, { tenantId: clients.connection.tenantId });
+  // Asked as the ARM clients ask (core-rest-pipeline's bearer policy: CAE on, no tenant), so the run's
+  // reads share this one token request.
+  const token = await clients.credential.getToken(clients.connection.armScope, { enableCae: true });
   const claims = token ? jwtClaims(token.token) : undefined;
   const oid = typeof claims?.["oid"] === "string" ? claims["oid"].toLowerCase() : undefined;
   if (!oid || !isGuid(oid)) {
