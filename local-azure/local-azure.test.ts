@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
@@ -9,17 +8,13 @@ import { promisify } from "node:util";
 import { generate } from "selfsigned";
 import { Pending, startLocalAzure } from "./index";
 import type { LocalAzure } from "./index";
+import { rawCall, type RawAnswer } from "./test-support/raw-call";
 import type { SdkCheckInput, SdkCheckOutput } from "./test-support/sdk-checks";
 
 describe("local-azure/local-azure", () => {
   const execFileAsync = promisify(execFile);
 
-  interface Response {
-    status: number;
-    headers: Record<string, string | string[] | undefined>;
-    text: string;
-    json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  }
+  type Response = RawAnswer;
 
   /** In-process raw HTTP(S) calls that trust the local Azure's certificate explicitly. */
   function call(
@@ -28,29 +23,21 @@ describe("local-azure/local-azure", () => {
     url: string,
     p: { headers?: Record<string, string>; body?: string } = {},
   ): Promise<Response> {
-    const target = new URL(url);
-    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        target,
-        { method, headers: p.headers, ...(target.protocol === "https:" ? { ca: readFileSync(az.caCertPath) } : {}) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(p.body);
+    return rawCall(url, { method, ...p, ca: readFileSync(az.caCertPath) });
+  }
+
+  /** An ARM call with a bearer token and a JSON body. */
+  function armCall(
+    az: LocalAzure,
+    token: string,
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    return call(az, method, url, {
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   }
 
@@ -76,10 +63,7 @@ describe("local-azure/local-azure", () => {
     const clusterUrl = (rg: string, name: string) =>
       `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-06-01`;
     const arm = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-      call(az, method, url, {
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      armCall(az, token, method, url, body, headers);
 
     before(async () => {
       az = await startLocalAzure();
@@ -673,11 +657,7 @@ describe("local-azure/local-azure", () => {
     let az: LocalAzure;
     let token: string;
     const sp = { clientId: "33333333-4444-5555-6666-777777777777", clientSecret: "local-secret-access" };
-    const arm = (method: string, url: string, body?: unknown) =>
-      call(az, method, url, {
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    const arm = (method: string, url: string, body?: unknown) => armCall(az, token, method, url, body);
 
     before(async () => {
       az = await startLocalAzure();

@@ -2,10 +2,10 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import * as https from "node:https";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
 import type { ArmResource } from "../../local-azure/index";
+import { rawCall, type RawAnswer } from "../../local-azure/test-support/raw-call";
 
 /** The AKS Microsoft Entra server app (AKS docs, kubelogin-authentication.md): the API server's token audience. */
 const AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
@@ -17,11 +17,7 @@ const ROLE = {
 };
 const SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
-interface Answer {
-  status: number;
-  json: unknown;
-  text: string;
-}
+type Answer = RawAnswer;
 
 describe("test/tasks/secure-cluster-access", () => {
   const TASK = "SecureClusterAccess";
@@ -89,35 +85,11 @@ describe("test/tasks/secure-cluster-access", () => {
     body?: string;
     ca?: string;
   }): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const request = https.request(
-        {
-          host: "127.0.0.1",
-          port: fx.azure.httpsPort,
-          method: p.method,
-          path: p.path,
-          headers: { ...(p.host ? { host: p.host } : {}), ...p.headers },
-          ...(p.host ? { servername: p.host } : {}),
-          // The local Azure's certificate; for an API server, the CA its kubeconfig names.
-          ca: p.ca ?? readFileSync(fx.azure.caCertPath, "utf8"),
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (c: Buffer) => chunks.push(c));
-          response.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: response.statusCode ?? 0, json, text });
-          });
-        },
-      );
-      request.on("error", reject);
-      request.end(p.body);
+    return rawCall(`https://${p.host ?? "127.0.0.1"}${p.path}`, {
+      ...p,
+      // The local Azure's certificate; for an API server, the CA its kubeconfig names.
+      ca: p.ca ?? readFileSync(fx.azure.caCertPath, "utf8"),
+      connectTo: { host: "127.0.0.1", port: fx.azure.httpsPort },
     });
   }
 
