@@ -13,6 +13,7 @@ import { RequestLog } from "./request-log";
 import type { RequestLogEntry } from "./request-log";
 import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
+import { clusterAccessRoutes } from "./routes/cluster-access";
 import { entraRoutes } from "./routes/entra";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
@@ -186,6 +187,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes({ ...armEnv, apiServers }),
+    ...clusterAccessRoutes({ ...armEnv, caPem: certificate.cert }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
 import { newGuid } from "../jwt";
 import type { ArmResource } from "./arm-resource";
+import { composeAadProfile, validateClusterAccess } from "./cluster-access";
 import { isPlainObject } from "./merge";
 
 export const MANAGED_CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters";
@@ -154,6 +155,7 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
     });
   }
   keepOmittedFields(properties, currentProperties);
+  composeAadProfile(properties, currentProperties, tenantId);
   const controlPlaneIdentity = (isPlainObject(requested["identity"]) ? requested["identity"] : current["identity"]) as
     { type?: string } | undefined;
   if (/assigned/i.test(controlPlaneIdentity?.type ?? "")) {
@@ -306,6 +308,7 @@ export const POD_IDENTITY_FEATURE = { namespace: "Microsoft.ContainerService", n
 export function validateManagedCluster(cluster: ArmResource, context: ClusterValidationContext = {}): void {
   const properties = cluster.properties ?? {};
   validatePodIdentity(cluster, context);
+  validateClusterAccess(cluster, context.current);
   const access = properties["apiServerAccessProfile"];
   if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {
     const ranges = access["authorizedIPRanges"];

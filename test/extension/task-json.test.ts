@@ -13,7 +13,14 @@ describe("test/extension/task-json", () => {
     validateTask: (taskPath: string, task: unknown) => string[];
   };
 
-  const TASKS = ["AksHardeningReport", "AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
+  const TASKS = [
+    "AksHardeningReport",
+    "AssignAksPolicies",
+    "EnablePodIdentity",
+    "KeyVaultSecrets",
+    "RestrictApiServer",
+    "SecureClusterAccess",
+  ];
   let dir: string;
 
   before(() => {
