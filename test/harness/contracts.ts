@@ -217,11 +217,17 @@ function parsed(body: string): Record<string, unknown> | undefined {
   }
 }
 
-/** One line per finding, for an assertion message; secrets the caller names are masked. */
+/** How many findings an assertion message spells out; the rest are counted. */
+const FINDINGS_SHOWN = 40;
+
+/** One line per finding (the first 40, then how many more), for an assertion message; secrets the caller names are masked. */
 export function describeFindings(findings: readonly ContractFinding[], secrets: readonly string[] = []): string {
-  const lines = findings.map(
-    (f) =>
-      `${f.label} (${f.operationId}) ${f.side}${f.status === undefined ? "" : ` ${f.status}`}: ${f.code}${f.where ? ` at ${f.where}` : ""}: ${f.message}`,
-  );
+  const lines = findings
+    .slice(0, FINDINGS_SHOWN)
+    .map(
+      (f) =>
+        `${f.label} (${f.operationId}) ${f.side}${f.status === undefined ? "" : ` ${f.status}`}: ${f.code}${f.where ? ` at ${f.where}` : ""}: ${f.message}`,
+    );
+  if (findings.length > FINDINGS_SHOWN) lines.push(`… and ${findings.length - FINDINGS_SHOWN} more`);
   return lines.map((line) => secrets.reduce((text, secret) => (secret ? text.replaceAll(secret, "<secret>") : text), line)).join("\n");
 }
