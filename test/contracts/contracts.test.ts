@@ -156,6 +156,24 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
     );
   });
 
+  it("the fixture fails a file whose traffic is off spec, and the failure never shows a secret", async () => {
+    const copy = structuredClone(vaultGet());
+    const body = JSON.parse(copy.response!.body!) as { properties: { sku: { name: string } } };
+    body.properties.sku.name = SECRET;
+    copy.response!.body = JSON.stringify(body);
+    const traffic = fx.azure.traffic as RecordedExchange[];
+    traffic.push(copy);
+    try {
+      await assert.rejects(fx.assertTrafficOnSpec(), (err: Error) => {
+        assert.match(err.message, /\(Vaults_Get\) response 200: ENUM_MISMATCH at \/properties\/sku\/name/);
+        assert.ok(!err.message.includes(SECRET), "the secret is masked in the failure");
+        return true;
+      });
+    } finally {
+      traffic.splice(traffic.indexOf(copy), 1);
+    }
+  });
+
   it("a known difference covers only its own departure: the same change elsewhere is still caught", async () => {
     // backendPoolType in lower camel case is tolerated on a managed cluster (known-differences.ts), not on a vault.
     const findings = await findingsAfter(vaultGet(), "response", (body) => {
