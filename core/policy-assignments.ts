@@ -7,6 +7,8 @@ import { TaskError } from "./errors";
 export interface AssignmentWire {
   id?: string;
   name?: string;
+  location?: string;
+  identity?: { type?: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> };
   properties?: {
     displayName?: string;
     scope?: string;

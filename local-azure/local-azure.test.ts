@@ -625,7 +625,7 @@ describe("local-azure/local-azure", () => {
       assert.equal((await get(`${cluster.id.replace("aks-up", "aks-none")}/upgradeProfiles/default?api-version=2026-06-01`)).status, 404);
     });
 
-    it("the region's Kubernetes versions (KubernetesVersions_List's shape), the newest minor in preview", async () => {
+    it("the region's Kubernetes versions (KubernetesVersions_List's shape): an LTS-only minor, the newest in preview", async () => {
       const res = await get(
         `/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions?api-version=2026-06-01`,
       );
@@ -638,10 +638,11 @@ describe("local-azure/local-azure", () => {
       }[];
       assert.deepEqual(
         versions.map((v) => `${v.version}${v.isPreview ? " (preview)" : ""}`),
-        ["1.32", "1.33", "1.34", "1.35 (preview)"],
+        ["1.31", "1.32", "1.33", "1.34", "1.35 (preview)"],
       );
-      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["KubernetesOfficial"]);
-      assert.deepEqual(versions[1]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
+      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["AKSLongTermSupport"]);
+      assert.deepEqual(versions[1]!.capabilities.supportPlan, ["KubernetesOfficial", "AKSLongTermSupport"]);
+      assert.deepEqual(versions[2]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
     });
 
     it("a refused permission answers ARM's 403 AuthorizationFailed for every matching request", async () => {

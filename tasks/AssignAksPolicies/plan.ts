@@ -12,12 +12,30 @@ export interface ParameterSchema {
   defaultValue?: unknown;
 }
 
+/** What a policy definition's rule does: its `then.effect` (often `[parameters('effect')]`) and the roles remediation needs. */
+export interface PolicyRuleInfo {
+  effect?: unknown;
+  /** `then.details.roleDefinitionIds`: the roles a Modify or DeployIfNotExists policy's identity needs. */
+  roleDefinitionIds: string[];
+}
+
+/** An initiative's member: the values the initiative passes it and, when read, the definition itself. */
+export interface MemberInfo {
+  definitionId: string;
+  parameters: Record<string, unknown>;
+  definition?: { parameters: Record<string, ParameterSchema>; rule: PolicyRuleInfo };
+}
+
 /** What the task needs of a policy definition or initiative, as read from Azure. */
 export interface DefinitionInfo {
   id: string;
   displayName: string;
   kind: "policy" | "initiative";
   parameters: Record<string, ParameterSchema>;
+  /** A policy's rule; absent for an initiative. */
+  rule?: PolicyRuleInfo;
+  /** An initiative's members (their definitions read only where the task must know their effects). */
+  members?: MemberInfo[];
 }
 
 /** Where an assignment comes from: a `policies` option or a `customPolicyDefinitionIds` line. */
@@ -37,6 +55,14 @@ export interface WantedAssignment {
   marker: AssignmentMarker;
   /** Inputs that reached this assignment's parameters. */
   inputsUsed: string[];
+  /** Set when a policy it assigns modifies or deploys resources: the assignment needs an identity, which needs these roles. */
+  remediation?: Remediation;
+}
+
+/** A Modify or DeployIfNotExists effect an assignment applies, and the roles its identity needs to carry it out. */
+export interface Remediation {
+  effect: string;
+  roleDefinitionIds: string[];
 }
 
 export interface AssignmentMarker {
@@ -55,6 +81,9 @@ export interface ExistingAssignment {
   displayName?: string;
   /** When it was last written (systemData), to tell fresh compliance results from stale ones. */
   changedAt?: Date;
+  /** Its managed identity (kept as it is on every update: a PUT without it would drop it). */
+  identity?: { type: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> };
+  location?: string;
 }
 
 /** The metadata key that marks an assignment as made by this task. */
@@ -178,6 +207,7 @@ export function resolveAssignment(request: AssignmentRequest, source: Assignment
     );
   }
 
+  const remediation = remediationOf(definition, parameters);
   return {
     name: assignmentName(source),
     source,
@@ -187,6 +217,50 @@ export function resolveAssignment(request: AssignmentRequest, source: Assignment
     enforcementMode: request.enforcementMode,
     marker: { task: "AssignAksPolicies", policy: source.kind === "builtIn" ? source.key : source.definitionId },
     inputsUsed,
+    ...(remediation ? { remediation } : {}),
+  };
+}
+
+/** Effects Azure Policy carries out with the assignment's identity: such an assignment must have one (ResourceIdentityRequired). */
+const REMEDIATING_EFFECTS = ["modify", "deployifnotexists"];
+const PARAMETER_REFERENCE = /^\[parameters\('([^']+)'\)\]$/i;
+
+/** A rule's or member's value as Azure Policy resolves it: `[parameters('x')]` is the value given for `x`, else its default. */
+function resolveValue(value: unknown, given: Record<string, unknown>, declared: Record<string, ParameterSchema>): unknown {
+  if (typeof value !== "string") return value;
+  const reference = PARAMETER_REFERENCE.exec(value.trim());
+  if (!reference) return value;
+  const name = reference[1]!.toLowerCase();
+  const givenKey = Object.keys(given).find((k) => k.toLowerCase() === name);
+  if (givenKey !== undefined) return given[givenKey];
+  const declaredKey = Object.keys(declared).find((k) => k.toLowerCase() === name);
+  return declaredKey === undefined ? undefined : declared[declaredKey]!.defaultValue;
+}
+
+/**
+ * Whether the assignment, with these parameter values, applies a Modify or DeployIfNotExists effect (its
+ * own rule's, or any member's of an initiative), and the roles those policies name for remediation. Pure.
+ */
+export function remediationOf(definition: DefinitionInfo, parameters: ParameterValues): Remediation | undefined {
+  const given = Object.fromEntries(Object.entries(parameters).map(([name, { value }]) => [name, value]));
+  const effects: { effect: string; roleDefinitionIds: string[] }[] = [];
+  const consider = (rule: PolicyRuleInfo, values: Record<string, unknown>, declared: Record<string, ParameterSchema>) => {
+    const effect = resolveValue(rule.effect, values, declared);
+    if (typeof effect === "string" && REMEDIATING_EFFECTS.includes(effect.toLowerCase()))
+      effects.push({ effect, roleDefinitionIds: rule.roleDefinitionIds });
+  };
+  if (definition.rule) consider(definition.rule, given, definition.parameters);
+  for (const member of definition.members ?? []) {
+    if (!member.definition) continue;
+    const passed = Object.fromEntries(
+      Object.entries(member.parameters).map(([name, value]) => [name, resolveValue(value, given, definition.parameters)]),
+    );
+    consider(member.definition.rule, passed, member.definition.parameters);
+  }
+  if (!effects.length) return undefined;
+  return {
+    effect: [...new Set(effects.map((e) => e.effect))].join(", "),
+    roleDefinitionIds: [...new Set(effects.flatMap((e) => e.roleDefinitionIds))],
   };
 }
 
@@ -272,7 +346,12 @@ function describeDifferences(wanted: WantedAssignment, before: ExistingAssignmen
   if ((before.enforcementMode || "Default") !== wanted.enforcementMode) {
     differences.push(`enforcementMode: ${before.enforcementMode || "Default"} → ${wanted.enforcementMode}`);
   }
+  if (wanted.remediation && !hasIdentity(before)) differences.push("identity: none → SystemAssigned");
   return differences;
+}
+
+export function hasIdentity(assignment: ExistingAssignment): boolean {
+  return assignment.identity !== undefined && assignment.identity.type.toLowerCase() !== "none";
 }
 
 function showValue(value: unknown): string {

@@ -21,6 +21,7 @@ describe("test/unit/hardening-report", () => {
         value: ["1.32", "1.33", "1.34"].map((version) => ({ version, isPreview: false, supportPlans: ["KubernetesOfficial"] })),
       },
       assignments: { ok: true, value: [] },
+      definitionDefaults: { ok: true, value: {} },
       policyStates: { ok: true, value: [] },
     };
   }
@@ -62,8 +63,19 @@ describe("test/unit/hardening-report", () => {
             { requiredKeys: [] },
           ),
           autoUpgradeProfile: fc.record(
-            { upgradeChannel: fc.constantFrom("none", "patch", "stable", "rapid", "node-image") },
+            {
+              upgradeChannel: fc.constantFrom("none", "patch", "stable", "rapid", "node-image"),
+              nodeOSUpgradeChannel: fc.constantFrom("None", "Unmanaged", "NodeImage", "SecurityPatch"),
+            },
             { requiredKeys: [] },
+          ),
+          agentPoolProfiles: fc.array(
+            fc.record({
+              name: fc.constant("pool"),
+              osType: fc.constantFrom("Linux", "Windows"),
+              vnetSubnetID: fc.constantFrom(undefined, "/sub"),
+            }),
+            { maxLength: 2 },
           ),
         },
         { requiredKeys: [] },
@@ -73,7 +85,9 @@ describe("test/unit/hardening-report", () => {
           for (const result of scorecard(input({ facts: facts(value) }))) {
             assert.ok(["pass", "warn", "fail"].includes(result.status), `${result.id}: ${result.status}`);
             assert.ok(result.finding.length > 0 && !/[\r\n]/.test(result.finding), `${result.id}: one line`);
-            if (result.status !== "pass") assert.ok(result.fix?.task ?? result.fix?.command, `${result.id} has a fix`);
+            if (result.status !== "pass") assert.ok(result.fix?.task ?? result.fix?.byHand, `${result.id} has a fix or says why not`);
+            // A command is only given with the reason no task runs it.
+            if (result.fix?.command) assert.ok(result.fix.byHand, `${result.id}: '${result.fix.command}' without a reason`);
           }
         }),
       );
@@ -92,13 +106,12 @@ describe("test/unit/hardening-report", () => {
       assert.equal(byId("policy.addon").status, "pass");
     });
 
-    it("a skipped check is skipped for every vault, with its reason or 'no reason given'", () => {
+    it("a skip without a vault applies to every vault, one with a vault to that vault only, each with its reason", () => {
       const vault: VaultFacts = {
         name: "kv-a",
         resourceGroupName: "rg",
         id: "/x",
         enableRbacAuthorization: true,
-        enableSoftDelete: true,
         enablePurgeProtection: true,
         privateEndpointConnections: [],
       };
@@ -108,19 +121,25 @@ describe("test/unit/hardening-report", () => {
             { name: "kv-a", read: { ok: true, value: vault } },
             { name: "kv-b", read: { ok: true, value: { ...vault, name: "kv-b" } } },
           ],
-          skip: [{ id: "keyVault.recovery", reason: "managed by the vault team" }, { id: "cluster.defender" }],
+          skip: [
+            { id: "keyVault.recovery", reason: "managed by the vault team" },
+            { id: "keyVault.network", vault: "kv-b", reason: "closed by the hub firewall." },
+            { id: "cluster.defender", reason: "bought at the tenant level" },
+          ],
         }),
       );
       const skipped = results.filter((r) => r.status === "skipped");
       assert.deepEqual(
         skipped.map((r) => `${r.id}${r.subject ? `:${r.subject}` : ""} ${r.finding}`),
         [
+          "keyVault.network:kv-b Skipped: closed by the hub firewall.",
           "keyVault.recovery:kv-a Skipped: managed by the vault team.",
           "keyVault.recovery:kv-b Skipped: managed by the vault team.",
-          "cluster.defender Skipped: no reason given.",
+          "cluster.defender Skipped: bought at the tenant level.",
         ],
       );
-      assert.equal(countResults(results).skipped, 3);
+      assert.equal(results.find((r) => r.id === "keyVault.network" && r.subject === "kv-a")?.status, "fail", "kv-a is still checked");
+      assert.equal(countResults(results).skipped, 4);
     });
   });
 
@@ -145,8 +164,41 @@ describe("test/unit/hardening-report", () => {
         { id: "cluster.version", reason: "LTS plan" },
       ]);
       assert.throws(
-        () => parseSkipChecks("cluster.nope"),
+        () => parseSkipChecks("cluster.nope: typo"),
         (e: unknown) => e instanceof InputError && /IDs: apiServer\.access/.test(e.message),
+      );
+    });
+
+    it("skipChecks: a Key Vault check can name one vault as failedChecks prints it; the vault must be one of keyVaultNames", () => {
+      const vaults = [
+        { name: "kv-prod", resourceGroupName: "rg" },
+        { name: "kv-dev", resourceGroupName: "rg" },
+      ];
+      assert.deepEqual(parseSkipChecks("keyVault.network:KV-PROD, keyVault.privateEndpoint:kv-prod: closed by the vault team", vaults), [
+        { id: "keyVault.network", vault: "kv-prod", reason: "closed by the vault team" },
+        { id: "keyVault.privateEndpoint", vault: "kv-prod", reason: "closed by the vault team" },
+      ]);
+      // A cluster check has no vault: the colon starts the reason, with or without a space.
+      assert.deepEqual(parseSkipChecks("cluster.defender:tenant plan", vaults), [{ id: "cluster.defender", reason: "tenant plan" }]);
+      assert.throws(
+        () => parseSkipChecks("keyVault.network:kv-test: gone", vaults),
+        /'keyVault\.network:kv-test' names a vault keyVaultNames does not list \(kv-prod, kv-dev\)/,
+      );
+    });
+
+    it("skipChecks: a skip without a reason is refused, and so is a check skipped twice, naming both lines", () => {
+      assert.throws(
+        () => parseSkipChecks("keyVault.network, cluster.version"),
+        /skipChecks: 'keyVault\.network, cluster\.version' gives no reason/,
+      );
+      const vaults = [{ name: "kv-prod", resourceGroupName: "rg" }];
+      assert.throws(
+        () => parseSkipChecks("keyVault.network: all vaults\ncluster.version: LTS\nkeyVault.network:kv-prod: this one", vaults),
+        /'keyVault\.network:kv-prod' is skipped twice \(lines 1 and 3, also as 'keyVault\.network'\); keep one\./,
+      );
+      assert.throws(
+        () => parseSkipChecks("cluster.version, Cluster.Version: twice"),
+        /'Cluster\.Version' is skipped twice \(both on line 1\)/,
       );
     });
 
