@@ -73,3 +73,13 @@ export function policyClient(clients: AzureClients): PolicyClient {
     () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
   );
 }
+
+/** A parameter's key in a definition, initiative or assignment, matched as Azure Policy matches names: in any case. */
+export function parameterKey(values: Record<string, unknown>, name: string): string | undefined {
+  return Object.keys(values).find((key) => key.toLowerCase() === name.toLowerCase());
+}
+
+/** The parameter a rule or initiative value refers to when it is `[parameters('name')]`, the form policy definitions use. */
+export function referencedParameter(value: unknown): string | undefined {
+  return typeof value === "string" ? /^\[parameters\('([^']+)'\)\]$/i.exec(value.trim())?.[1] : undefined;
+}

@@ -1,5 +1,6 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { isLeftBehind, readJobScopedIps } from "../../core/job-scoped-ips";
+import { parameterKey, referencedParameter } from "../../core/policy-assignments";
 import { BUILT_IN_POLICIES, type PolicyKey } from "../AssignAksPolicies/catalogue";
 
 /**
@@ -198,11 +199,9 @@ function scopeName(scope: string): string {
 
 /** A parameter's value by name, as Azure Policy matches names: in any case. */
 function parameterValue(values: Record<string, unknown>, name: string): unknown {
-  const key = Object.keys(values).find((k) => k.toLowerCase() === name.toLowerCase());
+  const key = parameterKey(values, name);
   return key === undefined ? undefined : values[key];
 }
-
-const PARAMETER_REFERENCE = /^\[parameters\('([^']+)'\)\]$/i;
 
 /** The definitions an assignment applies: its own, or its initiative's members. */
 export function memberDefinitionIds(assignment: AssignmentFacts): string[] {
@@ -240,13 +239,12 @@ export function resolveEffect(assignment: AssignmentFacts, definitionId: string,
   const passed = member ? parameterValue(member.parameters, "effect") : undefined;
   if (passed === undefined) return definitionDefault();
   if (typeof passed !== "string") return { from: "an initiative value that is not text" };
-  const reference = PARAMETER_REFERENCE.exec(passed.trim());
-  if (!reference) {
+  const name = referencedParameter(passed);
+  if (name === undefined) {
     return passed.trim().startsWith("[")
       ? { from: `the initiative's expression ${passed}` }
       : { value: passed, from: "fixed by the initiative" };
   }
-  const name = reference[1]!;
   const given = parameterValue(assignment.parameters, name);
   if (typeof given === "string") return { value: given, from: "set by the assignment" };
   const initiativeDefault = parameterValue(assignment.initiative.parameterDefaults, name);

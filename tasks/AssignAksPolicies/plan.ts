@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from "uuid";
 import { code, rich, toPlainText, type Span, type Text } from "../../core/report";
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError } from "../../core/errors";
+import { parameterKey, referencedParameter } from "../../core/policy-assignments";
 import { BUILT_IN_POLICIES, type PolicyKey } from "./catalogue";
 import type { Effect, EnforcementMode, PolicyValues } from "./inputs";
 
@@ -153,7 +154,7 @@ export interface AssignmentRequest {
 export function resolveAssignment(request: AssignmentRequest, source: AssignmentSource, definition: DefinitionInfo): WantedAssignment {
   const what = toPlainText(describeSource(source, definition));
   const declared = definition.parameters;
-  const declaredName = (name: string) => Object.keys(declared).find((key) => key.toLowerCase() === name.toLowerCase());
+  const declaredName = (name: string) => parameterKey(declared, name);
   const valueFor: Record<string, unknown> = {
     effect: request.effect,
     excludedNamespaces: request.values.excludedNamespaces,
@@ -223,17 +224,13 @@ export function resolveAssignment(request: AssignmentRequest, source: Assignment
 
 /** Effects Azure Policy carries out with the assignment's identity: such an assignment must have one (ResourceIdentityRequired). */
 const REMEDIATING_EFFECTS = ["modify", "deployifnotexists"];
-const PARAMETER_REFERENCE = /^\[parameters\('([^']+)'\)\]$/i;
-
 /** A rule's or member's value as Azure Policy resolves it: `[parameters('x')]` is the value given for `x`, else its default. */
 function resolveValue(value: unknown, given: Record<string, unknown>, declared: Record<string, ParameterSchema>): unknown {
-  if (typeof value !== "string") return value;
-  const reference = PARAMETER_REFERENCE.exec(value.trim());
-  if (!reference) return value;
-  const name = reference[1]!.toLowerCase();
-  const givenKey = Object.keys(given).find((k) => k.toLowerCase() === name);
+  const name = referencedParameter(value);
+  if (name === undefined) return value;
+  const givenKey = parameterKey(given, name);
   if (givenKey !== undefined) return given[givenKey];
-  const declaredKey = Object.keys(declared).find((k) => k.toLowerCase() === name);
+  const declaredKey = parameterKey(declared, name);
   return declaredKey === undefined ? undefined : declared[declaredKey]!.defaultValue;
 }
 

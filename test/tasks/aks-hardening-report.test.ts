@@ -75,6 +75,15 @@ describe("AksHardeningReport@1 (packaged)", () => {
     return run;
   }
 
+  /** Runs the report with the faults a test injected, which end with the run. */
+  async function reportWhileFaulted(inputs: Record<string, string>): Promise<StepRun> {
+    try {
+      return await report(inputs);
+    } finally {
+      fx.azure.faults.clear();
+    }
+  }
+
   /** The status and finding of one check in a run, failing the test when the check is missing. */
   function line(run: StepRun, id: string, subject?: string): Line {
     const found = scorecardLines(run).find((l) => l.id === id && l.subject === subject);
@@ -707,12 +716,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         status: 400,
         body: { error: { code: "InvalidQueryParameterValue", message: "The query could not be run." } },
       });
-      let run: StepRun;
-      try {
-        run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", failOn: "error" });
-      } finally {
-        fx.azure.faults.clear();
-      }
+      const run = await reportWhileFaulted({ resourceGroupName: "rg-pass", clusterName: "aks-pass", failOn: "error" });
       fx.assertSucceeded(run);
       expect(
         run,
@@ -786,11 +790,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         scope,
         objectId: fx.principalObjectId(),
       });
-      try {
-        run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
-      } finally {
-        fx.azure.faults.clear();
-      }
+      run = await reportWhileFaulted({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
     });
 
     it("reports the policy checks it feeds as unknown, naming the permission, and still succeeds", () => {
@@ -842,12 +842,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
       scope,
       objectId: fx.principalObjectId(),
     });
-    let run: StepRun;
-    try {
-      run = await report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
-    } finally {
-      fx.azure.faults.clear();
-    }
+    const run = await reportWhileFaulted({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" });
     fx.assertSucceeded(run);
     for (const id of ["apiServer.access", "identity.entraId", "policy.addon", "network.policy", "cluster.version", "cluster.defender"]) {
       expect(run, id, "unknown", /needs Microsoft\.ContainerService\/managedClusters\/read\)/);
@@ -864,12 +859,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
       scope: fx.azure.store.getKeyVault(RG, "kv-warn")!.id,
       objectId: fx.principalObjectId(),
     });
-    let run: StepRun;
-    try {
-      run = await report({ clusterName: "aks-fail", keyVaultNames: "kv-warn, kv-fail" });
-    } finally {
-      fx.azure.faults.clear();
-    }
+    const run = await reportWhileFaulted({ clusterName: "aks-fail", keyVaultNames: "kv-warn, kv-fail" });
     fx.assertSucceeded(run);
     for (const id of ["keyVault.permissionModel", "keyVault.network", "keyVault.privateEndpoint", "keyVault.recovery"]) {
       expect(run, id, "unknown", /needs Microsoft\.KeyVault\/vaults\/read\)/, undefined, "kv-warn");
