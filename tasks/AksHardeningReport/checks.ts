@@ -880,8 +880,9 @@ export const CHECKS: readonly Check[] = [
         ? { status: "pass", finding: "Purge protection is on: a deleted secret stays recoverable for the whole retention period." }
         : {
             status: "warn",
-            finding: "Purge protection is off: a deleted secret (soft delete keeps it) can still be purged before its retention ends.",
-            fix: { task: { name: "ProtectKeyVault@1", inputs: { ...protect(vault), enablePurgeProtection: "true (irreversible)" } } },
+            finding:
+              "Purge protection is off: a deleted secret (soft delete keeps it) can still be purged before its retention ends. Turning it on cannot be undone.",
+            fix: { task: { name: "ProtectKeyVault@1", inputs: { ...protect(vault), enablePurgeProtection: "true" } } },
           },
   },
   {
@@ -992,8 +993,9 @@ export const CHECKS: readonly Check[] = [
         ? { status: "pass", finding: "Defender for Containers' security monitoring is on." }
         : {
             status: "fail",
-            finding: "Defender for Containers' security monitoring is off: no runtime threat detection.",
-            fix: { task: { name: "EnableDefender@1", inputs: { enableContainersPlan: "true (the subscription's plan is billed)" } } },
+            finding:
+              "Defender for Containers' security monitoring is off: no runtime threat detection (which also needs the subscription's Defender for Containers plan, billed per core).",
+            fix: { task: { name: "EnableDefender@1", inputs: { enableContainersPlan: "true" } } },
           },
   },
 ];

@@ -566,10 +566,8 @@ describe("AksHardeningReport@1 (packaged)", () => {
           run,
           "keyVault.recovery",
           "warn",
-          /Purge protection is off/,
-          new RegExp(
-            `^ProtectKeyVault@1 \\(resourceGroupName: rg-report; keyVaultName: ${vault}; enablePurgeProtection: true \\(irreversible\\)\\)$`,
-          ),
+          /Purge protection is off: .* Turning it on cannot be undone\./,
+          new RegExp(`^ProtectKeyVault@1 \\(resourceGroupName: rg-report; keyVaultName: ${vault}; enablePurgeProtection: true\\)$`),
           vault,
         );
         assert.doesNotMatch(line(run, "keyVault.recovery", vault).fix!, /soft-delete/);
@@ -619,7 +617,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
     it("cluster.defender passes with Defender's security monitoring on", () =>
       expect(passing, "cluster.defender", "pass", /security monitoring is on/));
     it("cluster.defender fails with it off, fixed by EnableDefender@1 (it has no warning state)", () =>
-      expect(failing, "cluster.defender", "fail", /security monitoring is off/, /^EnableDefender@1 \(enableContainersPlan: true/));
+      expect(failing, "cluster.defender", "fail", /security monitoring is off/, /^EnableDefender@1 \(enableContainersPlan: true\)$/));
   });
 
   describe("scorecard, outputs and reads", () => {
