@@ -72,6 +72,52 @@ describe("local-azure/local-azure", () => {
     });
     after(() => az.close());
 
+    it("a policy assignment that modifies resources needs an identity (ResourceIdentityRequired), alone or through an initiative, and gets a principal with one", async () => {
+      const cluster = az.store.addManagedCluster("rg-pol", "aks-pol");
+      const modify = az.store.addPolicyDefinition("tag-clusters", {
+        parameters: { effect: { type: "String", allowedValues: ["Modify", "Disabled"], defaultValue: "Modify" } },
+        policyRule: {
+          if: { field: "type", equals: "Microsoft.ContainerService/managedClusters" },
+          then: { effect: "[parameters('effect')]" },
+        },
+      });
+      const initiative = az.store.addPolicyDefinition("tags", {
+        parameters: { mode: { type: "String", defaultValue: "DeployIfNotExists" } },
+        policyDefinitions: [{ policyDefinitionId: modify.id, parameters: { effect: { value: "[parameters('mode')]" } } }],
+      });
+      const assign = (name: string, body: unknown) =>
+        arm("PUT", `${az.url}${cluster.id}/providers/Microsoft.Authorization/policyAssignments/${name}?api-version=2025-03-01`, body);
+      const refused = await assign("no-identity", { properties: { policyDefinitionId: modify.id } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(refused.json.error.code, "ResourceIdentityRequired");
+      assert.match(
+        refused.json.error.message,
+        /Policy assignments must include a resource identity when assigning 'Modify' policy definitions\./,
+      );
+      const throughInitiative = await assign("set-no-identity", { properties: { policyDefinitionId: initiative.id } });
+      assert.match(throughInitiative.json.error.message, /'DeployIfNotExists' policy definitions/);
+      // Disabled modifies nothing: no identity needed.
+      assert.equal(
+        (await assign("disabled", { properties: { policyDefinitionId: modify.id, parameters: { effect: { value: "Disabled" } } } })).status,
+        201,
+      );
+      const created = await assign("with-identity", {
+        location: "westeurope",
+        identity: { type: "SystemAssigned" },
+        properties: { policyDefinitionId: modify.id },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.json.identity.type, "SystemAssigned");
+      assert.match(created.json.identity.principalId, /^[0-9a-f-]{36}$/);
+      assert.equal(created.json.identity.tenantId, az.tenantId);
+      const updated = await assign("with-identity", {
+        location: "westeurope",
+        identity: { type: "SystemAssigned" },
+        properties: { policyDefinitionId: modify.id },
+      });
+      assert.equal(updated.json.identity.principalId, created.json.identity.principalId, "the identity is kept on update");
+    });
+
     it("the real credentials get ARM tokens and the container service SDK GETs, PUTs with If-Match, waits for the LRO and sees 412, 409 and a retried 429", async () => {
       const pems = await generate([{ name: "commonName", value: "aks-hardening-sp" }], { keySize: 2048, algorithm: "sha256" });
       const certificateClient = { clientId: "c0c0c0c0-0000-4000-8000-000000000001", certificatePem: `${pems.private}\n${pems.cert}` };
@@ -609,7 +655,7 @@ describe("local-azure/local-azure", () => {
       assert.equal((await get(`${cluster.id.replace("aks-up", "aks-none")}/upgradeProfiles/default?api-version=2026-06-01`)).status, 404);
     });
 
-    it("the region's Kubernetes versions (KubernetesVersions_List's shape), the newest minor in preview", async () => {
+    it("the region's Kubernetes versions (KubernetesVersions_List's shape): an LTS-only minor, the newest in preview", async () => {
       const res = await get(
         `/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions?api-version=2026-06-01`,
       );
@@ -622,10 +668,11 @@ describe("local-azure/local-azure", () => {
       }[];
       assert.deepEqual(
         versions.map((v) => `${v.version}${v.isPreview ? " (preview)" : ""}`),
-        ["1.32", "1.33", "1.34", "1.35 (preview)"],
+        ["1.31", "1.32", "1.33", "1.34", "1.35 (preview)"],
       );
-      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["KubernetesOfficial"]);
-      assert.deepEqual(versions[1]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
+      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["AKSLongTermSupport"]);
+      assert.deepEqual(versions[1]!.capabilities.supportPlan, ["KubernetesOfficial", "AKSLongTermSupport"]);
+      assert.deepEqual(versions[2]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
     });
 
     it("a refused permission answers ARM's 403 AuthorizationFailed for every matching request", async () => {

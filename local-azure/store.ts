@@ -432,7 +432,9 @@ export class ResourceStore {
   /** An assignment someone made (e.g. in the portal), as a PUT by `callerId` would have stored it. */
   addPolicyAssignment(scope: string, name: string, properties: Record<string, unknown>, callerId = newGuid()): ArmResource {
     const current = this.get(policyAssignmentId(scope, name));
-    return this.put(composeAssignment({ scope, name, requested: { properties }, current, callerId, now: this.now() }));
+    return this.put(
+      composeAssignment({ scope, name, requested: { properties }, current, callerId, tenantId: this.tenantId, now: this.now() }),
+    );
   }
 
   /** The add-on's sync: fresh compliance states for every assignment applying to the resource. */

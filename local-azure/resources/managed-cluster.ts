@@ -508,15 +508,25 @@ function cidrProblem(range: string): string | undefined {
 
 /**
  * The Kubernetes releases the local AKS offers in every region, as ManagedClusters_ListKubernetesVersions
- * answers (shape of the spec example KubernetesVersions_List, 2025-10-01; the SDK's 2026-06-01 has the same
- * model): GA minors with their patches, the newest minor in preview. Patch upgrades go to newer patches of
- * the same minor and to every patch of the next minor, never across two minors.
+ * answers (shape of the spec example KubernetesVersions_List, 2025-10-01; the SDK's 2026-04-01 has the same
+ * model): GA minors with their patches, the newest minor in preview, and one minor past community support
+ * that only long-term support still covers. Every minor in community support is also eligible for LTS
+ * ("All supported AKS Kubernetes versions are LTS-compatible", AKS docs long-term-support.md), so its
+ * `capabilities.supportPlan` lists both plans. Patch upgrades go to newer patches of the same minor and to
+ * every patch of the next minor, never across two minors.
  */
-export const KUBERNETES_RELEASES: readonly { version: string; isPreview?: boolean; isDefault?: boolean; patches: string[] }[] = [
-  { version: "1.32", patches: ["1.32.7", "1.32.9"] },
-  { version: "1.33", isDefault: true, patches: ["1.33.3", "1.33.5"] },
-  { version: "1.34", patches: ["1.34.1", "1.34.2"] },
-  { version: "1.35", isPreview: true, patches: ["1.35.0"] },
+export const KUBERNETES_RELEASES: readonly {
+  version: string;
+  isPreview?: boolean;
+  isDefault?: boolean;
+  supportPlan: readonly string[];
+  patches: string[];
+}[] = [
+  { version: "1.31", supportPlan: ["AKSLongTermSupport"], patches: ["1.31.10", "1.31.11"] },
+  { version: "1.32", supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.32.7", "1.32.9"] },
+  { version: "1.33", isDefault: true, supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.33.3", "1.33.5"] },
+  { version: "1.34", supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.34.1", "1.34.2"] },
+  { version: "1.35", isPreview: true, supportPlan: ["KubernetesOfficial"], patches: ["1.35.0"] },
 ];
 
 function minorOf(version: string): string {
@@ -548,7 +558,7 @@ export function kubernetesVersionList(): { values: unknown[] } {
       version: release.version,
       ...(release.isDefault ? { isDefault: true } : {}),
       ...(release.isPreview ? { isPreview: true } : {}),
-      capabilities: { supportPlan: ["KubernetesOfficial"] },
+      capabilities: { supportPlan: [...release.supportPlan] },
       patchVersions: Object.fromEntries(
         release.patches.map((patch) => [patch, { upgrades: upgradesFrom(patch).map((u) => u.kubernetesVersion) }]),
       ),

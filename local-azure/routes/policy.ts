@@ -103,14 +103,22 @@ function assignmentRoutes(env: ArmEnv): Route[] {
           }
           const requested = requireJsonObject(ctx);
           const properties = (requested["properties"] ?? {}) as Record<string, unknown>;
-          validateAssignment(store, name, properties);
+          validateAssignment(store, name, properties, requested["identity"]);
           const mode = properties["enforcementMode"];
           if (mode !== undefined && !["Default", "DoNotEnforce", "Enroll"].includes(String(mode))) {
             throw new ArmError(400, "InvalidRequestContent", `The enforcement mode '${String(mode)}' is not valid.`);
           }
           const current = store.get(policyAssignmentId(scope, name));
           const stored = store.put(
-            composeAssignment({ scope, name, requested, current, callerId: ctx.caller?.objectId ?? "", now: store.now() }),
+            composeAssignment({
+              scope,
+              name,
+              requested,
+              current,
+              callerId: ctx.caller?.objectId ?? "",
+              tenantId: store.tenantId,
+              now: store.now(),
+            }),
           );
           // The spec (2025-03-01) declares 201 as the only success answer, for an update as for a create.
           return { status: 201, body: assignmentAsServed(stored, ctx) };

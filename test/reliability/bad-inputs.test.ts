@@ -349,6 +349,12 @@ describe("test/reliability/bad-inputs", () => {
       { what: "an unknown policy key", inputs: { policies: "noPrivileged" }, names: "policies" },
       { what: "nothing to assign and the add-on not wanted", inputs: { policies: undefined, enableAddon: false }, names: "policies" },
       {
+        what: "no policy named, the add-on wanted: the add-on alone enforces nothing",
+        inputs: { policies: undefined, enableAddon: true },
+        names: "policies",
+        says: /^policies: is required: .*The add-on alone enforces nothing\./,
+      },
+      {
         what: "an excluded namespace with upper case",
         inputs: { excludedNamespaces: "kube-system, Monitoring" },
         names: "excludedNamespaces",
