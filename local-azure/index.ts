@@ -14,10 +14,12 @@ import type { RequestLogEntry } from "./request-log";
 import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
 import { entraRoutes } from "./routes/entra";
+import { defenderRoutes } from "./routes/defender";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
 import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
 import { keyVaultRoutes } from "./routes/key-vaults";
+import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurations";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
@@ -37,6 +39,7 @@ export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
+export { logAnalyticsWorkspace, pricingId } from "./resources/defender";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";
@@ -186,6 +189,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes({ ...armEnv, apiServers }),
+    ...maintenanceConfigurationRoutes(armEnv),
+    ...defenderRoutes(armEnv),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
