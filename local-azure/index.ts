@@ -39,7 +39,7 @@ export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
-export { logAnalyticsWorkspace, pricingId } from "./resources/defender";
+export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";

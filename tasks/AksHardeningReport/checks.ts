@@ -61,12 +61,18 @@ export interface PolicyStateFacts {
   timestamp?: Date;
 }
 
+/** The subscription's Defender for Containers plan (Microsoft.Security/pricings/Containers). */
+export interface ContainersPlanFacts {
+  pricingTier: string;
+}
+
 export interface ClusterFacts {
   cluster: Read<ManagedCluster>;
   upgradeProfile: Read<UpgradeProfileFacts>;
   supportedVersions: Read<SupportedVersion[]>;
   assignments: Read<AssignmentFacts[]>;
   policyStates: Read<PolicyStateFacts[]>;
+  containersPlan: Read<ContainersPlanFacts>;
 }
 export type ClusterReadKey = keyof ClusterFacts;
 
@@ -676,15 +682,27 @@ export const CHECKS: readonly Check[] = [
     id: "cluster.defender",
     area: "Cluster",
     title: "Microsoft Defender for Containers",
-    reads: ["cluster"],
-    evaluate: ({ cluster }, target) =>
-      cluster!.securityProfile?.defender?.securityMonitoring?.enabled === true
-        ? { status: "pass", finding: "Defender for Containers' security monitoring is on." }
-        : {
-            status: "fail",
-            finding: "Defender for Containers' security monitoring is off: no runtime threat detection.",
-            fix: { command: az(target, "--enable-defender") },
-          },
+    reads: ["cluster", "containersPlan"],
+    evaluate: ({ cluster, containersPlan }, target) => {
+      // The sensor on the cluster sends data; detections come only with the subscription's Containers plan on (Standard).
+      const planOn = containersPlan!.pricingTier.toLowerCase() === "standard";
+      const plan = `the subscription's Defender for Containers plan is ${containersPlan!.pricingTier}`;
+      if (cluster!.securityProfile?.defender?.securityMonitoring?.enabled !== true) {
+        return {
+          status: "fail",
+          finding: `Defender for Containers' security monitoring is off: no runtime threat detection (${plan}).`,
+          fix: { command: az(target, "--enable-defender") },
+        };
+      }
+      if (!planOn) {
+        return {
+          status: "warn",
+          finding: `The Defender sensor is on, but ${plan}: detections are not produced until the plan is on.`,
+          fix: { task: { name: "EnableDefender@1", inputs: { enableContainersPlan: "true" } } },
+        };
+      }
+      return { status: "pass", finding: `Defender for Containers' security monitoring is on, and ${plan}.` };
+    },
   },
 ];
 

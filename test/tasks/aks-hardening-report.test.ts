@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { markdownText } from "../../core/markdown";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
-import { privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
+import { freePricing, privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
 import { CHECK_IDS } from "../../tasks/AksHardeningReport/checks";
 
 const TASK = "AksHardeningReport";
@@ -33,6 +33,8 @@ function scorecardLines(run: StepRun): Line[] {
   }
   return lines;
 }
+
+const containersPlan = (subscriptionId: string) => freePricing(subscriptionId, "Containers");
 
 describe("AksHardeningReport@1 (packaged)", () => {
   let fx: Fixture;
@@ -96,6 +98,8 @@ describe("AksHardeningReport@1 (packaged)", () => {
   before(async () => {
     const store = fx.azure.store;
     store.addResourceGroup(RG);
+    // The subscription's Defender for Containers plan is on: the sensor's detections are produced.
+    store.put({ ...containersPlan(fx.azure.subscriptionId), properties: { pricingTier: "Standard" } });
 
     // ---- passing ----
     const pass = store.addManagedCluster("rg-pass", "aks-pass", {
@@ -466,7 +470,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
     it("cluster.autoUpgrade fails without a channel", () => expect(failing, "cluster.autoUpgrade", "fail", /No auto-upgrade channel/));
     it("cluster.defender passes with Defender's security monitoring on", () =>
       expect(passing, "cluster.defender", "pass", /security monitoring is on/));
-    it("cluster.defender fails with it off (it has no warning state)", () =>
+    it("cluster.defender fails with it off", () =>
       expect(failing, "cluster.defender", "fail", /security monitoring is off/, /--enable-defender/));
   });
 
