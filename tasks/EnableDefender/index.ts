@@ -51,7 +51,7 @@ void runTask(async () => {
       if (!exists) {
         throw new InputError(
           "logAnalyticsWorkspaceId",
-          `the Log Analytics workspace '${request.workspace.id}' does not exist (or the service connection cannot see it). Check the resource ID, or create the workspace first.`,
+          `the Log Analytics workspace '${request.workspace.name}' in resource group '${request.workspace.resourceGroupName}' does not exist (or the service connection cannot see it). Check the resource ID, or create the workspace first.`,
         );
       }
       return { id: request.workspace.id, source: "input" };

@@ -504,6 +504,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         );
       assert.deepEqual(await paths(() => report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" })), [
         "GET /providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions",
+        "GET /providers/Microsoft.Security/pricings/Containers",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.Authorization/policyAssignments",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/upgradeProfiles/default",
@@ -515,7 +516,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         withInitiative.includes("GET /providers/Microsoft.Authorization/policySetDefinitions/article-policies"),
         withInitiative.join("\n"),
       );
-      assert.equal(withInitiative.length, 6);
+      assert.equal(withInitiative.length, 7);
     });
 
     it("a skipped check carries its reason in the log and the summary, and counts nowhere", async () => {
