@@ -40,6 +40,7 @@ export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRec
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
 export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
+export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";
