@@ -13,6 +13,7 @@ import { RequestLog } from "./request-log";
 import type { RequestLogEntry } from "./request-log";
 import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
+import { clusterAccessRoutes } from "./routes/cluster-access";
 import { entraRoutes } from "./routes/entra";
 import { defenderRoutes } from "./routes/defender";
 import { featureRoutes } from "./routes/features";
@@ -192,6 +193,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...managedClusterRoutes({ ...armEnv, apiServers }),
     ...maintenanceConfigurationRoutes(armEnv),
     ...defenderRoutes(armEnv),
+    ...clusterAccessRoutes({ ...armEnv, caPem: certificate.cert }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),

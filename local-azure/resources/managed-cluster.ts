@@ -3,6 +3,7 @@ import { ArmError } from "../http";
 import { newGuid } from "../jwt";
 import type { ArmResource } from "./arm-resource";
 import { validateAutoUpgradeAndDefender } from "./defender";
+import { composeAadProfile, validateClusterAccess } from "./cluster-access";
 import { isPlainObject } from "./merge";
 
 export const MANAGED_CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters";
@@ -155,6 +156,7 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
     });
   }
   keepOmittedFields(properties, currentProperties);
+  composeAadProfile(properties, currentProperties, tenantId);
   const controlPlaneIdentity = (isPlainObject(requested["identity"]) ? requested["identity"] : current["identity"]) as
     { type?: string } | undefined;
   if (/assigned/i.test(controlPlaneIdentity?.type ?? "")) {
@@ -308,6 +310,7 @@ export function validateManagedCluster(cluster: ArmResource, context: ClusterVal
   const properties = cluster.properties ?? {};
   validatePodIdentity(cluster, context);
   validateAutoUpgradeAndDefender(properties);
+  validateClusterAccess(cluster, context.current);
   const access = properties["apiServerAccessProfile"];
   if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {
     const ranges = access["authorizedIPRanges"];

@@ -16,6 +16,7 @@ describe("test/extension/package", () => {
     "EnablePodIdentity",
     "KeyVaultSecrets",
     "RestrictApiServer",
+    "SecureClusterAccess",
   ];
   const vsix = findVsix();
   const zip = new AdmZip(vsix);

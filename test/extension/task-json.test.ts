@@ -21,6 +21,7 @@ describe("test/extension/task-json", () => {
     "EnablePodIdentity",
     "KeyVaultSecrets",
     "RestrictApiServer",
+    "SecureClusterAccess",
   ];
   let dir: string;
 

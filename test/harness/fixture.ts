@@ -6,7 +6,10 @@ import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type JobRun, type StepOptions, type StepRun } from "./agent";
 
 /** ARM actions sent as POST that only read (queries), by path. */
-const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
+const READ_ACTIONS = [
+  /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
+  /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
+];
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
