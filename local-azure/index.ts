@@ -16,10 +16,12 @@ import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
 import { clusterAccessRoutes } from "./routes/cluster-access";
 import { entraRoutes } from "./routes/entra";
+import { defenderRoutes } from "./routes/defender";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
 import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
 import { keyVaultRoutes } from "./routes/key-vaults";
+import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurations";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
@@ -40,6 +42,8 @@ export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
+export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
+export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";
@@ -196,6 +200,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes({ ...armEnv, apiServers }),
+    ...maintenanceConfigurationRoutes(armEnv),
+    ...defenderRoutes(armEnv),
     ...clusterAccessRoutes({ ...armEnv, caPem: certificate.cert }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),

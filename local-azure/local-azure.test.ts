@@ -605,6 +605,72 @@ describe("local-azure/local-azure", () => {
       assert.equal(az.store.getKeyVault("rg-vault", "kv-nosku"), undefined);
     });
 
+    it("maintenance configurations: windows AKS would refuse are 400, a valid one is stored with AKS's startDate and offset defaults, GET of a missing one is 404", async () => {
+      const cluster = az.store.addManagedCluster("rg-windows", "aks-windows");
+      const config = (name: string) => `${az.url}${cluster.id}/maintenanceConfigurations/${name}?api-version=2026-04-01`;
+      const window = (overrides: Record<string, unknown>) => ({
+        properties: {
+          maintenanceWindow: {
+            schedule: { weekly: { intervalWeeks: 1, dayOfWeek: "Sunday" } },
+            durationHours: 4,
+            startTime: "01:00",
+            ...overrides,
+          },
+        },
+      });
+      for (const [overrides, field] of [
+        [{ durationHours: 3 }, "durationHours"],
+        [{ schedule: { weekly: { intervalWeeks: 5, dayOfWeek: "Sunday" } } }, "schedule.weekly.intervalWeeks"],
+        [{ schedule: { daily: { intervalDays: 8 } } }, "schedule.daily.intervalDays"],
+        [{ schedule: { absoluteMonthly: { intervalMonths: 7, dayOfMonth: 1 } } }, "schedule.absoluteMonthly.intervalMonths"],
+        [{ schedule: { daily: { intervalDays: 1 }, weekly: { intervalWeeks: 1, dayOfWeek: "Sunday" } } }, "schedule"],
+        [{ startTime: "24:00" }, "startTime"],
+        [{ utcOffset: "+5:30" }, "utcOffset"],
+        [{ notAllowedDates: [{ start: "2027-01-03", end: "2026-12-20" }] }, "notAllowedDates[0]"],
+      ] as const) {
+        const res = await arm("PUT", config("aksManagedAutoUpgradeSchedule"), window(overrides));
+        assert.equal(res.status, 400, JSON.stringify(overrides));
+        assert.equal(res.json.error.code, "InvalidParameter");
+        assert.match(res.json.error.message, new RegExp(`'maintenanceWindow\\.${field.replace(/[.[\]]/g, "\\$&")}'`));
+      }
+      assert.equal(
+        (await arm("PUT", config("default"), window({ schedule: { daily: { intervalDays: 1 } } }))).status,
+        400,
+        "default is weekly only",
+      );
+      assert.equal((await arm("GET", config("aksManagedAutoUpgradeSchedule"))).status, 404);
+      const stored = await arm("PUT", config("aksManagedAutoUpgradeSchedule"), window({}));
+      assert.equal(stored.status, 200);
+      assert.equal(stored.json.properties.maintenanceWindow.utcOffset, "+00:00");
+      assert.match(stored.json.properties.maintenanceWindow.startDate, /^\d{4}-\d{2}-\d{2}$/);
+      assert.deepEqual((await arm("GET", config("aksManagedAutoUpgradeSchedule"))).json, stored.json);
+    });
+
+    it("auto-upgrade and Defender settings AKS would refuse are 400; a Defender plan never set reads Free and a PUT stores the tier", async () => {
+      const cluster = az.store.addManagedCluster("rg-defender", "aks-defender");
+      const current = (await arm("GET", clusterUrl("rg-defender", "aks-defender"))).json;
+      const put = (properties: Record<string, unknown>) =>
+        arm("PUT", clusterUrl("rg-defender", "aks-defender"), { ...current, properties: { ...current.properties, ...properties } });
+      for (const properties of [
+        { autoUpgradeProfile: { upgradeChannel: "Weekly", nodeOSUpgradeChannel: "NodeImage" } },
+        { autoUpgradeProfile: { upgradeChannel: "patch", nodeOSUpgradeChannel: "nodeimage" } },
+        { autoUpgradeProfile: { upgradeChannel: "node-image", nodeOSUpgradeChannel: "SecurityPatch" } },
+        { securityProfile: { defender: { securityMonitoring: { enabled: true } } } },
+      ]) {
+        const res = await put(properties);
+        assert.equal(res.status, 400, JSON.stringify(properties));
+        assert.equal(res.json.error.code, "InvalidParameter");
+      }
+      assert.equal(az.store.get(cluster.id)!["eTag"], cluster["eTag"], "nothing was written");
+      const pricing = `${az.url}/subscriptions/${az.subscriptionId}/providers/Microsoft.Security/pricings/Containers?api-version=2024-01-01`;
+      assert.equal((await arm("GET", pricing)).json.properties.pricingTier, "Free");
+      assert.equal((await arm("PUT", pricing, { properties: { pricingTier: "Premium" } })).status, 400);
+      const on = await arm("PUT", pricing, { properties: { pricingTier: "Standard" } });
+      assert.equal(on.status, 200);
+      assert.equal((await arm("GET", pricing)).json.properties.pricingTier, "Standard");
+      assert.ok(on.json.properties.enablementTime);
+    });
+
     it("the subscriptions and tenants lists name the local subscription and tenant", async () => {
       const subscriptions = await arm("GET", `${az.url}/subscriptions?api-version=2022-12-01`);
       assert.equal(subscriptions.status, 200);

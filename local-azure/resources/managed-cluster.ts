@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
 import { newGuid } from "../jwt";
 import type { ArmResource } from "./arm-resource";
+import { validateAutoUpgradeAndDefender } from "./defender";
 import { composeAadProfile, validateClusterAccess } from "./cluster-access";
 import { isPlainObject } from "./merge";
 
@@ -303,11 +304,12 @@ export const POD_IDENTITY_FEATURE = { namespace: "Microsoft.ContainerService", n
 
 /**
  * Rejects what AKS rejects in a cluster PUT that matters to this project (API server authorized IP
- * ranges, workload identity, the pod-identity add-on).
+ * ranges, workload identity, the pod-identity add-on, auto-upgrade channels, Defender).
  */
 export function validateManagedCluster(cluster: ArmResource, context: ClusterValidationContext = {}): void {
   const properties = cluster.properties ?? {};
   validatePodIdentity(cluster, context);
+  validateAutoUpgradeAndDefender(properties);
   validateClusterAccess(cluster, context.current);
   const access = properties["apiServerAccessProfile"];
   if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {

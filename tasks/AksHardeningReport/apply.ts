@@ -11,6 +11,7 @@ import { get as getVault } from "@azure/arm-keyvault/api/vaults";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import { readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, clusterResourceId, describeCluster, type ManagedCluster } from "../../core/cluster";
+import { readContainersPricing } from "../../core/defender-plan";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { listAssignmentsOf, policyClient, type AssignmentWire } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
@@ -37,6 +38,7 @@ const PERMISSIONS = {
   definitions: "Microsoft.Authorization/policyDefinitions/read",
   policyStates: "Microsoft.PolicyInsights/policyStates/queryResults/read",
   vault: "Microsoft.KeyVault/vaults/read",
+  containersPlan: "Microsoft.Security/pricings/read",
 } as const;
 
 /** A 403 from ARM: the identity lacks the permission (AuthorizationFailed and its kin). */
@@ -106,10 +108,14 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
       true,
     ),
     Promise.all(request.vaults.map(async (vault) => ({ name: vault.name, read: await readVault(clients, vault) }))),
+    attempt(PERMISSIONS.containersPlan, "read the subscription's Defender for Containers plan", async () => ({
+      pricingTier: (await readContainersPricing(clients)).pricingTier,
+    })),
   ] as const;
   // When several reads fail (a missing cluster fails them all), the first in this order says why.
-  const [cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, vaults] = await readTogether(reads);
-  return { facts: { cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates }, vaults };
+  const [cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, vaults, containersPlan] =
+    await readTogether(reads);
+  return { facts: { cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, containersPlan }, vaults };
 }
 
 async function readUpgradeProfile(clients: AzureClients, request: AksHardeningReportRequest): Promise<UpgradeProfileFacts> {

@@ -83,6 +83,11 @@ export interface PolicyStateFacts {
   timestamp?: Date;
 }
 
+/** The subscription's Defender for Containers plan (Microsoft.Security/pricings/Containers). */
+export interface ContainersPlanFacts {
+  pricingTier: string;
+}
+
 export interface ClusterFacts {
   cluster: Read<ManagedCluster>;
   upgradeProfile: Read<UpgradeProfileFacts>;
@@ -90,6 +95,7 @@ export interface ClusterFacts {
   assignments: Read<AssignmentFacts[]>;
   definitionDefaults: Read<DefinitionDefaults>;
   policyStates: Read<PolicyStateFacts[]>;
+  containersPlan: Read<ContainersPlanFacts>;
 }
 export type ClusterReadKey = keyof ClusterFacts;
 
@@ -987,16 +993,27 @@ export const CHECKS: readonly Check[] = [
     id: "cluster.defender",
     area: "Cluster",
     title: "Microsoft Defender for Containers",
-    reads: ["cluster"],
-    evaluate: ({ cluster }) =>
-      cluster!.securityProfile?.defender?.securityMonitoring?.enabled === true
-        ? { status: "pass", finding: "Defender for Containers' security monitoring is on." }
-        : {
-            status: "fail",
-            finding:
-              "Defender for Containers' security monitoring is off: no runtime threat detection (which also needs the subscription's Defender for Containers plan, billed per core).",
-            fix: { task: { name: "EnableDefender@1", inputs: { enableContainersPlan: "true" } } },
-          },
+    reads: ["cluster", "containersPlan"],
+    evaluate: ({ cluster, containersPlan }) => {
+      // The sensor on the cluster sends data; detections come only with the subscription's Containers plan on (Standard).
+      const planOn = containersPlan!.pricingTier.toLowerCase() === "standard";
+      const plan = `the subscription's Defender for Containers plan is ${containersPlan!.pricingTier}`;
+      if (cluster!.securityProfile?.defender?.securityMonitoring?.enabled !== true) {
+        return {
+          status: "fail",
+          finding: `Defender for Containers' security monitoring is off: no runtime threat detection (${plan}).`,
+          fix: { task: { name: "EnableDefender@1", inputs: planOn ? ({} as Record<string, string>) : { enableContainersPlan: "true" } } },
+        };
+      }
+      if (!planOn) {
+        return {
+          status: "warn",
+          finding: `The Defender sensor is on, but ${plan}: detections are not produced until the plan is on.`,
+          fix: { task: { name: "EnableDefender@1", inputs: { enableContainersPlan: "true" } } },
+        };
+      }
+      return { status: "pass", finding: `Defender for Containers' security monitoring is on, and ${plan}.` };
+    },
   },
 ];
 

@@ -26,12 +26,10 @@ function fixCell(fix: Fix | undefined): Text {
 /** The fix as the log shows it: `Task@1 (input: value; …); then by hand: <command> — why`. */
 function fixLine(fix: Fix): string {
   const parts: string[] = [];
-  if (fix.task)
-    parts.push(
-      `${fix.task.name} (${Object.entries(fix.task.inputs)
-        .map(([name, value]) => `${name}: ${value}`)
-        .join("; ")})`,
-    );
+  if (fix.task) {
+    const inputs = Object.entries(fix.task.inputs).map(([name, value]) => `${name}: ${value}`);
+    parts.push(inputs.length ? `${fix.task.name} (${inputs.join("; ")})` : fix.task.name);
+  }
   if (fix.byHand) parts.push(fix.command ? `by hand: ${fix.command} — ${fix.byHand}` : `by hand — ${fix.byHand}`);
   else if (fix.command) parts.push(fix.command);
   return parts.join("; then ");

@@ -11,6 +11,8 @@ describe("test/extension/package", () => {
   const TASKS = [
     "AksHardeningReport",
     "AssignAksPolicies",
+    "ConfigureAutoUpgrade",
+    "EnableDefender",
     "EnablePodIdentity",
     "KeyVaultSecrets",
     "RestrictApiServer",

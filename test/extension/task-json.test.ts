@@ -16,6 +16,8 @@ describe("test/extension/task-json", () => {
   const TASKS = [
     "AksHardeningReport",
     "AssignAksPolicies",
+    "ConfigureAutoUpgrade",
+    "EnableDefender",
     "EnablePodIdentity",
     "KeyVaultSecrets",
     "RestrictApiServer",

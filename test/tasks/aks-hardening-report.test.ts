@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { markdownText } from "../../core/markdown";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
-import { privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
+import { freePricing, privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
 import { CHECK_IDS } from "../../tasks/AksHardeningReport/checks";
 
 const TASK = "AksHardeningReport";
@@ -33,6 +33,8 @@ function scorecardLines(run: StepRun): Line[] {
   }
   return lines;
 }
+
+const containersPlan = (subscriptionId: string) => freePricing(subscriptionId, "Containers");
 
 describe("AksHardeningReport@1 (packaged)", () => {
   let fx: Fixture;
@@ -114,6 +116,8 @@ describe("AksHardeningReport@1 (packaged)", () => {
   before(async () => {
     const store = fx.azure.store;
     store.addResourceGroup(RG);
+    // The subscription's Defender for Containers plan is on: the sensor's detections are produced.
+    store.put({ ...containersPlan(fx.azure.subscriptionId), properties: { pricingTier: "Standard" } });
 
     // ---- passing ----
     // Long-term support on the Premium tier: its window reaches back to a minor past community support.
@@ -616,8 +620,8 @@ describe("AksHardeningReport@1 (packaged)", () => {
       ));
     it("cluster.defender passes with Defender's security monitoring on", () =>
       expect(passing, "cluster.defender", "pass", /security monitoring is on/));
-    it("cluster.defender fails with it off, fixed by EnableDefender@1 (it has no warning state)", () =>
-      expect(failing, "cluster.defender", "fail", /security monitoring is off/, /^EnableDefender@1 \(enableContainersPlan: true\)$/));
+    it("cluster.defender fails with it off, fixed by EnableDefender@1 (the plan is already on here)", () =>
+      expect(failing, "cluster.defender", "fail", /security monitoring is off/, /^EnableDefender@1$/));
   });
 
   describe("scorecard, outputs and reads", () => {
@@ -652,6 +656,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
       assert.deepEqual(await paths(() => report({ resourceGroupName: "rg-pass", clusterName: "aks-pass", keyVaultNames: "kv-pass" })), [
         "GET /providers/Microsoft.Authorization/policyDefinitions/e345eecc-fa47-480f-9e88-67dcc122b164",
         "GET /providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions",
+        "GET /providers/Microsoft.Security/pricings/Containers",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.Authorization/policyAssignments",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/upgradeProfiles/default",
@@ -663,7 +668,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         withInitiative.includes("GET /providers/Microsoft.Authorization/policySetDefinitions/article-policies"),
         withInitiative.join("\n"),
       );
-      assert.equal(withInitiative.length, 6);
+      assert.equal(withInitiative.length, 7);
     });
 
     it("a skipped check carries its reason in the log and the summary and counts nowhere; check:vault, as failedChecks prints it, skips that vault only", async () => {

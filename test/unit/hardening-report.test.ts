@@ -33,6 +33,7 @@ describe("test/unit/hardening-report", () => {
       assignments: { ok: true, value: [] },
       definitionDefaults: { ok: true, value: {} },
       policyStates: { ok: true, value: [] },
+      containersPlan: { ok: true, value: { pricingTier: "Standard" } },
     };
   }
 
@@ -278,6 +279,23 @@ describe("test/unit/hardening-report", () => {
       assert.match(byId("policy.builtIns").finding, /needs Microsoft\.Authorization\/policyAssignments\/read/);
       assert.equal(byId("policy.compliance").status, "unknown");
       assert.equal(byId("policy.addon").status, "pass");
+    });
+
+    it("cluster.defender: a refused plan read makes only it unknown; with the sensor on and the plan Free, it warns that detections are not produced", () => {
+      const sensorOn = { securityProfile: { defender: { logAnalyticsWorkspaceResourceId: "/ws", securityMonitoring: { enabled: true } } } };
+      const planRefused = { ok: false as const, permission: "Microsoft.Security/pricings/read", reason: "AuthorizationFailed" };
+      const refusedRun = scorecard(input({ facts: { ...facts(sensorOn), containersPlan: planRefused } }));
+      assert.deepEqual(
+        refusedRun.filter((r) => r.status === "unknown").map((r) => r.id),
+        ["cluster.defender"],
+      );
+      assert.match(refusedRun.find((r) => r.id === "cluster.defender")!.finding, /Microsoft\.Security\/pricings\/read/);
+      const free = scorecard(input({ facts: { ...facts(sensorOn), containersPlan: { ok: true, value: { pricingTier: "Free" } } } }));
+      const defender = free.find((r) => r.id === "cluster.defender")!;
+      assert.equal(defender.status, "warn");
+      assert.match(defender.finding, /detections are not produced/);
+      assert.deepEqual(defender.fix?.task, { name: "EnableDefender@1", inputs: { enableContainersPlan: "true" } });
+      assert.equal(scorecard(input({ facts: facts(sensorOn) })).find((r) => r.id === "cluster.defender")!.status, "pass");
     });
 
     it("a skip without a vault applies to every vault, one with a vault to that vault only, each with its reason", () => {
