@@ -24,10 +24,10 @@ export interface ServiceConnection {
   authorityHost: string;
   /** Token scope for ARM: the connection's audience + `/.default`. */
   armScope: string;
-  /** The connection's cloud by name (endpoint data `environment`: AzureCloud, AzureUSGovernment, AzureChinaCloud, AzureStack). */
-  environment?: string;
   /** Key Vault data-plane audience of the connection's cloud, when the connection names one. */
   keyVaultResource?: string;
+  /** The cloud's name as the connection gives it (endpoint data `environment`: AzureCloud, AzureChinaCloud, AzureUSGovernment, AzureStack). */
+  environment?: string;
   clientId?: string;
   clientSecret?: string;
   certificatePem?: string;
@@ -85,8 +85,8 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     armUrl,
     authorityHost: trimSlash(data("environmentAuthorityUrl") ?? "https://login.microsoftonline.com"),
     armScope: `${audience}/.default`,
-    environment: data("environment"),
     keyVaultResource: data("AzureKeyVaultServiceEndpointResourceId"),
+    environment: data("environment"),
     requestTimeoutMs: readRequestTimeoutMs(),
   };
 

@@ -1,5 +1,6 @@
 import { AzureClients, readTogether } from "../../core/azure";
 import { publishReport, setOutputs } from "../../core/report";
+import { resolveGrantees } from "../../core/principals";
 import { runTask } from "../../core/run";
 import {
   applyGrant,
@@ -8,7 +9,6 @@ import {
   readGrant,
   readSecrets,
   readVault,
-  resolveGrantee,
   type GrantResult,
   type SecretOutcome,
 } from "./apply";
@@ -23,12 +23,12 @@ void runTask(async () => {
   // The vault and the grantee are independent reads: one round trip for both.
   const [vault, principal] = await readTogether([
     readVault(clients, request),
-    request.grantTo ? resolveGrantee(clients, request.grantTo) : undefined,
+    request.grantTo ? resolveGrantees(clients, [request.grantTo]).then(([grantee]) => grantee!) : undefined,
   ]);
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  if (principal?.note) notes.push(principal.note);
+  if (principal?.note) notes.push(`grantTo ${principal.note}`);
   if (principal && vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
     warnings.push(
       `The vault uses Azure RBAC, where secretPermissions do not apply: the task assigns Key Vault Secrets User (get and list). Assign a broader role yourself if ${request.secretPermissions.join(",")} is really needed.`,

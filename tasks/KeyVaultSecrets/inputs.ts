@@ -2,6 +2,7 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
+import type { Grantee } from "../../core/principals";
 import { readBoolean, readChoice, readListEntries, readRequired, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
@@ -12,10 +13,6 @@ export const SECRET_PERMISSIONS = ["all", "get", "list", "set", "delete", "backu
 export const DEFAULT_SECRET_PERMISSIONS = ["get", "list"];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Who gets access: an object or client ID (told apart by looking the ID up), or a managed identity's resource ID. */
-export type Grantee =
-  { kind: "id"; id: string } | { kind: "identity"; subscriptionId: string; resourceGroupName: string; name: string; resourceId: string };
 
 export interface KeyVaultSecretsRequest {
   connection: ServiceConnection;

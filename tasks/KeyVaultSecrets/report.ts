@@ -1,6 +1,7 @@
 import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { describePrincipalKind } from "../../core/roles";
-import { describeVault, type GrantResult, type ResolvedGrantee, type SecretOutcome } from "./apply";
+import type { ResolvedGrantee } from "../../core/principals";
+import { describeVault, type GrantResult, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import { isPlainValue, MIN_REGISTERED_VALUE_LENGTH, type NameChange } from "./secrets";
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "mocha";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
+import { logAnalyticsWorkspace } from "../../local-azure/index";
 import { RecordingProxy } from "../harness/proxy";
 
 /**
@@ -24,9 +25,13 @@ describe("test/tasks/debug-secrets", () => {
   let fx: Fixture;
   let proxy: RecordingProxy;
   let count = 0;
+  /** An Entra group, for SecureClusterAccess's admins. */
+  let adminGroup: string;
 
   before(async () => {
     fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx.azure.store.addResourceGroup(RG, "westeurope");
+    adminGroup = fx.azure.store.directory.addUserOrGroup("Group");
     // The proxy finds the API servers where DNS would put them: the local Azure.
     proxy = await RecordingProxy.start({
       route: (host) => (/\.azmk8s\.io$/i.test(host) ? { host: "127.0.0.1", port: fx.azure.httpsPort } : undefined),
@@ -153,6 +158,51 @@ describe("test/tasks/debug-secrets", () => {
       const run = await fx.run("AssignAksPolicies", {
         connection,
         inputs: { resourceGroupName: RG, clusterName: name, policies: "noPrivilegedContainers", reportCompliance: true },
+        ...agent(systemDebug),
+      });
+      return [run];
+    },
+    "SecureClusterAccess (proving its own grant at the API server through the proxy)": async (connection, systemDebug) => {
+      const name = `aks-debug-${++count}`;
+      fx.azure.store.addManagedCluster(RG, name, {});
+      const run = await fx.run("SecureClusterAccess", {
+        connection,
+        inputs: {
+          resourceGroupName: RG,
+          clusterName: name,
+          adminGroupObjectIds: adminGroup,
+          clusterRoleGrants: "serviceConnection writer todo",
+        },
+        ...agent(systemDebug),
+        variables: { ...agent(systemDebug).variables, "AksHardening.RoleAssignmentWaitSeconds": "5" },
+      });
+      assert.match(run.summaries[0] ?? "", /Proved: the API server allows the service connection/);
+      return [run];
+    },
+    ConfigureAutoUpgrade: async (connection, systemDebug) => {
+      const name = `aks-debug-${++count}`;
+      fx.azure.store.addManagedCluster(RG, name, {});
+      const run = await fx.run("ConfigureAutoUpgrade", {
+        connection,
+        inputs: { resourceGroupName: RG, clusterName: name, maintenanceWindow: "weekly Sunday 01:00 4h +00:00" },
+        ...agent(systemDebug),
+      });
+      return [run];
+    },
+    EnableDefender: async (connection, systemDebug) => {
+      const name = `aks-debug-${++count}`;
+      fx.azure.store.addManagedCluster(RG, name, {});
+      const workspace = fx.azure.store.put(
+        logAnalyticsWorkspace({
+          subscriptionId: fx.azure.subscriptionId,
+          resourceGroup: RG,
+          name: `log-debug-${count}`,
+          location: "westeurope",
+        }),
+      );
+      const run = await fx.run("EnableDefender", {
+        connection,
+        inputs: { resourceGroupName: RG, clusterName: name, logAnalyticsWorkspaceId: workspace.id },
         ...agent(systemDebug),
       });
       return [run];
