@@ -22,7 +22,9 @@ function staticCredentialRefused(): ArmError {
 
 /**
  * A cluster's credentials (ManagedClusters_ListClusterUserCredentials / ListClusterAdminCredentials,
- * POST, answered `{kubeconfigs: [{name, value}]}`) and its API server's SelfSubjectAccessReview.
+ * POST, answered 200 with CredentialResults `{kubeconfigs: [{name, value}]}`, value the base64
+ * kubeconfig: azure-rest-api-specs containerservice/…/aks/stable/2026-04-01/managedClusters.json)
+ * and its API server's SelfSubjectAccessReview.
  */
 export function clusterAccessRoutes(env: ArmEnv & { caPem: string }): Route[] {
   const { store } = env;

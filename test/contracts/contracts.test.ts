@@ -156,6 +156,27 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
     );
   });
 
+  it("a request to a cluster's API server is out of scope by its host, whatever its path; the same request at an Azure host still fails", async () => {
+    const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    const atApiServer = structuredClone(secretSet());
+    const apiServer = "aks-contracts-1a2b3c4d.hcp.westeurope.azmk8s.io";
+    atApiServer.url = `https://${apiServer}${SSAR}`;
+    atApiServer.host = apiServer;
+    delete atApiServer.route;
+    const atVault = structuredClone(secretSet());
+    atVault.url = `https://${atVault.host}${SSAR}`;
+    delete atVault.route;
+    const check = await checkTraffic([atApiServer, atVault]);
+    assert.deepEqual(
+      check.checked.map((c) => c.exchange.host),
+      [atVault.host],
+    );
+    assert.deepEqual(
+      check.findings.map((f) => [f.label, f.side, f.code.startsWith("OPERATION_NOT_FOUND")]),
+      [[`PUT ${SSAR}`, "match", true]],
+    );
+  });
+
   it("the fixture fails a file whose traffic is off spec, and the failure never shows a secret", async () => {
     const copy = structuredClone(vaultGet());
     const body = JSON.parse(copy.response!.body!) as { properties: { sku: { name: string } } };

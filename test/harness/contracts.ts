@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { LiveValidator, parseValidationRequest, type LiveValidationIssue, type LiveValidationResult } from "oav";
 import { USER_AGENT } from "../../core/user-agent";
+import { API_SERVER_HOST } from "../../local-azure/api-server";
 import type { RecordedExchange } from "../../local-azure/index";
 import { PATH_DIFFERENCES, PAYLOAD_DIFFERENCES, type KnownDifference, type PayloadDifference } from "../contracts/known-differences";
 
@@ -8,12 +9,17 @@ import { PATH_DIFFERENCES, PAYLOAD_DIFFERENCES, type KnownDifference, type Paylo
 export const CONTRACTS_DIR = path.resolve(__dirname, "../contracts");
 
 /**
- * Requests the tasks send through their Azure clients that no REST spec describes, by the local
- * Azure route that answered them. Everything else the tasks' clients send must match an operation.
+ * Requests the tasks send through their Azure clients that no REST spec describes. Everything else
+ * the tasks' clients send must match an operation.
  */
-const OUTSIDE_THE_SPECS: { route: string; why: string }[] = [
-  // agentIpServiceUrl (default https://api.ipify.org): a third-party echo service, not Azure.
-  { route: "/ip", why: "the agent-IP echo service (agentIpServiceUrl) is not an Azure API" },
+const OUTSIDE_THE_SPECS: { why: string; holds: (exchange: RecordedExchange) => boolean }[] = [
+  // agentIpServiceUrl (default https://api.ipify.org): a third-party echo service, not Azure. Known
+  // by the local Azure route that answered it.
+  { why: "the agent-IP echo service (agentIpServiceUrl) is not an Azure API", holds: (exchange) => exchange.route === "/ip" },
+  // A cluster's API server (its `fqdn`, under azmk8s.io) serves the Kubernetes API, not an Azure
+  // REST API. Known by host, as the local Azure itself tells API-server requests apart (its routes
+  // and its TLS server-name check match API_SERVER_HOST), whatever the path.
+  { why: "a cluster's Kubernetes API server is not an Azure REST API", holds: (exchange) => API_SERVER_HOST.test(exchange.host) },
 ];
 
 export interface CheckedExchange {
@@ -68,6 +74,11 @@ export function contractValidator(): Promise<LiveValidator> {
   return validator;
 }
 
+/** Whether no REST spec describes this request's API (OUTSIDE_THE_SPECS), so it is not checked. */
+export function outsideTheSpecs(exchange: RecordedExchange): boolean {
+  return OUTSIDE_THE_SPECS.some((outside) => outside.holds(exchange));
+}
+
 /** Whether the tasks' Azure clients sent this request (their user agent starts with the tasks' prefix). */
 export function sentByTheTasks(exchange: RecordedExchange): boolean {
   return (exchange.request.headers["user-agent"] ?? "").startsWith(USER_AGENT);
@@ -82,7 +93,7 @@ export async function checkTraffic(exchanges: readonly RecordedExchange[]): Prom
   const live = await contractValidator();
   const result: TrafficCheck = { checked: [], findings: [], tolerated: [] };
   for (const exchange of exchanges) {
-    if (!sentByTheTasks(exchange) || OUTSIDE_THE_SPECS.some((o) => o.route === exchange.route)) continue;
+    if (!sentByTheTasks(exchange) || outsideTheSpecs(exchange)) continue;
     const sent = new URL(exchange.url);
     const label = `${exchange.method} ${sent.pathname}${sent.searchParams.has("api-version") ? `?api-version=${sent.searchParams.get("api-version")}` : ""}`;
     const checked: CheckedExchange = { exchange, label };
