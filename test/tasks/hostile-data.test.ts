@@ -240,6 +240,21 @@ describe("test/tasks/hostile-data", () => {
         },
         { label: "KeyVaultSecrets", task: "KeyVaultSecrets", inputs: { keyVaultName: "kv-missing", secrets: "flag=e" } },
         {
+          label: "SecureClusterAccess",
+          task: "SecureClusterAccess",
+          inputs: { resourceGroupName: RG, clusterName: "aks-missing", disableLocalAccounts: false, azureRbac: false },
+        },
+        { label: "ConfigureAutoUpgrade", task: "ConfigureAutoUpgrade", inputs: { resourceGroupName: RG, clusterName: "aks-missing" } },
+        {
+          label: "EnableDefender",
+          task: "EnableDefender",
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: "aks-missing",
+            logAnalyticsWorkspaceId: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/log-missing`,
+          },
+        },
+        {
           label: "RestrictApiServer",
           task: "RestrictApiServer",
           inputs: { resourceGroupName: RG, clusterName: "aks-missing", action: "add", authorizedIpRanges: "203.0.113.0/24" },
