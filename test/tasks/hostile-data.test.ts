@@ -356,7 +356,7 @@ describe("test/tasks/hostile-data", () => {
         }
       });
 
-      it("RestrictApiServer: an API server FQDN from Azure outside the cloud's AKS domain (a look-alike of azmk8s.io) → named in a warning and not probed: no CONNECT towards it, no proxy credentials sent for it", async () => {
+      it("RestrictApiServer and SecureClusterAccess: an API server FQDN from Azure outside the cloud's AKS domain (a look-alike of azmk8s.io) → named (a warning, 'Not proved') and never contacted: no CONNECT towards it, no proxy credentials or token sent for it", async () => {
         const proxy = await RecordingProxy.start();
         try {
           const lookAlike = "aks-1-dns.hcp.westeurope.azmk8s.io.evil.example";
@@ -382,7 +382,23 @@ describe("test/tasks/hostile-data", () => {
             ),
             run.warnings.join("\n"),
           );
-          assert.ok(proxy.tunnels.length > 0, "the task's Azure calls went through the proxy");
+          // SecureClusterAccess proves the pipeline's new grant by asking the API server, unless it may not.
+          const access = await fx.run("SecureClusterAccess", {
+            inputs: {
+              resourceGroupName: RG,
+              clusterName: name,
+              adminGroupObjectIds: fx.azure.store.directory.addUserOrGroup("Group"),
+              clusterRoleGrants: "serviceConnection writer todo",
+            },
+            variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": "build-agent", "AksHardening.RoleAssignmentWaitSeconds": "1" },
+            secrets: { "Agent.ProxyPassword": "proxy-password-3e9a71" },
+          });
+          fx.assertSucceeded(access);
+          assert.match(
+            access.summaries[0]!,
+            new RegExp(`Not proved.*reports the API server FQDN '${lookAlike.replace(/\./g, "\\.")}', which is not under azmk8s\\.io`),
+          );
+          assert.ok(proxy.tunnels.length > 0, "the tasks' Azure calls went through the proxy");
           assert.ok(!proxy.tunnels.some((t) => t.includes("evil.example")), `tunnels: ${proxy.tunnels.join(", ")}`);
         } finally {
           await proxy.close();
