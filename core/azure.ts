@@ -11,8 +11,7 @@ import type { Readable } from "node:stream";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 import { perTryTimeoutPolicy } from "./timeout";
-
-const USER_AGENT = "aks-hardening-tasks";
+import { USER_AGENT } from "./user-agent";
 
 /**
  * Retries: the pipeline's default policies retry 429 and 503 honouring `Retry-After`, other 5xx,

@@ -26,6 +26,8 @@ export interface ServiceConnection {
   armScope: string;
   /** Key Vault data-plane audience of the connection's cloud, when the connection names one. */
   keyVaultResource?: string;
+  /** The cloud's name as the connection gives it (endpoint data `environment`: AzureCloud, AzureChinaCloud, AzureUSGovernment, AzureStack). */
+  environment?: string;
   clientId?: string;
   clientSecret?: string;
   certificatePem?: string;
@@ -84,6 +86,7 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     authorityHost: trimSlash(data("environmentAuthorityUrl") ?? "https://login.microsoftonline.com"),
     armScope: `${audience}/.default`,
     keyVaultResource: data("AzureKeyVaultServiceEndpointResourceId"),
+    environment: data("environment"),
     requestTimeoutMs: readRequestTimeoutMs(),
   };
 

@@ -4,6 +4,7 @@ import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure
 import { get as getVault, update as updateVault } from "@azure/arm-keyvault/api/vaults";
 import type { AzureClients } from "./azure";
 import { proxyFor } from "./connection";
+import { USER_AGENT } from "./user-agent";
 import { describeFailure, TaskError } from "./errors";
 import { canonicalEntry } from "./job-scoped-access/addresses";
 import type { JobScopedChange, JobScopedFirewall, PlannedList } from "./job-scoped-access/access";
@@ -142,7 +143,11 @@ export function vaultDataPlaneProbe(clients: AzureClients, vaultUri: string, ref
     const token = await clients.credential.getToken(`${resource}/.default`, { enableCae: true, tenantId: clients.connection.tenantId });
     if (!token) throw new TaskError(`Could not get a Key Vault token to check the firewall of ${describeVault(ref)}.`);
     // No retries: the wait paces the probes. A new HTTP client each time: a new connection, perhaps another egress address.
-    const pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: 0 }, proxyOptions: proxyFor(url) });
+    const pipeline = createPipelineFromOptions({
+      retryOptions: { maxRetries: 0 },
+      proxyOptions: proxyFor(url),
+      userAgentOptions: { userAgentPrefix: USER_AGENT },
+    });
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {

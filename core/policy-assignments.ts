@@ -7,6 +7,8 @@ import { TaskError } from "./errors";
 export interface AssignmentWire {
   id?: string;
   name?: string;
+  location?: string;
+  identity?: { type?: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> };
   properties?: {
     displayName?: string;
     scope?: string;
@@ -70,4 +72,14 @@ export function policyClient(clients: AzureClients): PolicyClient {
     "policy",
     () => new PolicyClient(clients.credential, clients.connection.subscriptionId, clients.classicArmOptions()),
   );
+}
+
+/** A parameter's key in a definition, initiative or assignment, matched as Azure Policy matches names: in any case. */
+export function parameterKey(values: Record<string, unknown>, name: string): string | undefined {
+  return Object.keys(values).find((key) => key.toLowerCase() === name.toLowerCase());
+}
+
+/** The parameter a rule or initiative value refers to when it is `[parameters('name')]`, the form policy definitions use. */
+export function referencedParameter(value: unknown): string | undefined {
+  return typeof value === "string" ? /^\[parameters\('([^']+)'\)\]$/i.exec(value.trim())?.[1] : undefined;
 }

@@ -4,12 +4,20 @@ import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
 import { WaitBudget } from "./wait-budget";
 
-/** Built-in role definition GUIDs (the same in every cloud). */
+/**
+ * Built-in role definition GUIDs (the same in every cloud). The four AKS RBAC roles are from
+ * "Azure built-in roles for Containers" (MicrosoftDocs/azure-docs,
+ * articles/role-based-access-control/built-in-roles/containers.md).
+ */
 export const BUILT_IN_ROLES = {
   Reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
   "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
   "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
+  "Azure Kubernetes Service RBAC Reader": "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+  "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+  "Azure Kubernetes Service RBAC Admin": "3498e952-d568-435e-9b2c-8d77e338d7f7",
+  "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
 } as const;
 
 export type BuiltInRole = keyof typeof BUILT_IN_ROLES;
@@ -69,7 +77,8 @@ export function roleDefinitionId(grant: RoleGrant): string {
   return `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[grant.role]}`;
 }
 
-interface AssignmentSeen {
+/** A role assignment as listed: what the planners compare. */
+export interface AssignmentSeen {
   id?: string;
   scope?: string;
   roleDefinitionId?: string;
@@ -104,21 +113,28 @@ export function planRoleGrant(grant: RoleGrant, assignments: readonly Assignment
 }
 
 export async function readRoleGrant(clients: AzureClients, grant: RoleGrant): Promise<RoleGrantPlan> {
+  return planRoleGrant(grant, await listRoleAssignments(clients, grant.scope, `atScope() and assignedTo('${grant.principalId}')`));
+}
+
+/**
+ * The role assignments ARM lists for a scope. Without a filter that is every assignment at the
+ * scope, above it (inherited) and below it, for every principal: one read answers the grants of
+ * several principals at the scope and its children (e.g. a cluster and its namespaces).
+ */
+export async function listRoleAssignments(clients: AzureClients, scope: string, filter?: string): Promise<AssignmentSeen[]> {
   const assignments: AssignmentSeen[] = [];
   try {
-    const list = (await authorizationClient(clients)).roleAssignments.listForScope(grant.scope, {
-      filter: `atScope() and assignedTo('${grant.principalId}')`,
-    });
+    const list = (await authorizationClient(clients)).roleAssignments.listForScope(scope, filter ? { filter } : {});
     for await (const assignment of list) assignments.push(assignment);
   } catch (error) {
     throw new TaskError(
       describeFailure(error, {
-        action: `read the role assignments on ${grant.scope}`,
+        action: `read the role assignments on ${scope}`,
         permission: "Microsoft.Authorization/roleAssignments/read",
       }),
     );
   }
-  return planRoleGrant(grant, assignments);
+  return assignments;
 }
 
 /**
@@ -165,8 +181,12 @@ export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan,
  * the task knows (and sends) itself; `recorded` is the
  * principalType Azure returned on the assignment (created or found), when there is one.
  */
-export function describePrincipalKind(sentType: RoleGrant["principalType"], recorded?: string): string {
-  if (sentType) return "service principal: a managed identity the task read from Azure Resource Manager (sent as principalType)";
+export function describePrincipalKind(
+  sentType: RoleGrant["principalType"],
+  recorded?: string,
+  knownFrom = "a managed identity the task read from Azure Resource Manager",
+): string {
+  if (sentType) return `service principal: ${knownFrom} (sent as principalType)`;
   const kind = recorded && /^[A-Za-z]{1,40}$/.test(recorded) ? recorded : undefined;
   return kind
     ? `${kind}, as Azure recorded it on the role assignment (the task sent no principalType: an object ID alone does not say whether it is a user, a group or an app)`

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { preciseNow, type RequestLog, type RequestLogEntry } from "./request-log";
 import { newGuid } from "./jwt";
 import type { Pending } from "./pending";
+import { flatHeaders, type RecordedExchange } from "./traffic";
 
 /** What a handler returns: objects are sent as JSON, strings as text/plain. */
 export interface Reply {
@@ -180,6 +181,8 @@ export interface DispatchDeps {
   authenticateArm: (ctx: RequestContext) => Caller | Reply;
   /** Milliseconds every answer is held back (the benchmark's stand-in for a network round trip); 0 in tests. */
   latencyMs?: number;
+  /** Where every exchange is recorded whole, when the local Azure records traffic (tests check it against the REST specs). */
+  traffic?: RecordedExchange[];
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -195,13 +198,16 @@ async function answer(
   baseHeaders: Record<string, string>,
   log: RequestLogEntry,
   latencyMs = 0,
+  recorded?: RecordedExchange,
 ): Promise<void> {
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
   log.answeredAt = preciseNow();
-  send(res, reply, baseHeaders);
+  const sent = send(res, reply, baseHeaders);
+  if (recorded) recorded.response = { status: reply.status, ...sent };
 }
 
-function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, string>): void {
+/** Writes the answer; returns the headers and body as sent. */
+function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, string>): { headers: Record<string, string>; body?: string } {
   const headers: Record<string, string> = { ...baseHeaders, ...reply.headers };
   let payload: string | undefined;
   if (reply.body !== undefined) {
@@ -216,6 +222,7 @@ function send(res: ServerResponse, reply: Reply, baseHeaders: Record<string, str
   headers["content-length"] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
   res.writeHead(reply.status, headers);
   res.end(payload);
+  return payload === undefined ? { headers: flatHeaders(headers) } : { headers: flatHeaders(headers), body: payload };
 }
 
 /** Connections not yet past their first request, with when they were opened (for the request log's `sentAt`). */
@@ -263,6 +270,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   const matched = deps.router.match(listener, host, method, path);
   const route = "route" in matched ? matched.route : undefined;
   log.body = route?.logBody ? safe(() => route.logBody?.(ctx)) : defaultLogBody(ctx);
+  const recorded = deps.traffic ? record(deps.traffic, listener, req, { method, host, hostHeader, rawBody, route }) : undefined;
 
   const fault = await deps.faults.intercept(ctx);
   if (fault === "reset") {
@@ -277,7 +285,7 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     }
   } else if (fault && fault !== "lostResponse") {
     log.status = fault.status;
-    await answer(res, fault, baseHeaders, log, deps.latencyMs);
+    await answer(res, fault, baseHeaders, log, deps.latencyMs, recorded);
     return;
   }
 
@@ -315,7 +323,27 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
     return;
   }
   log.status = reply.status;
-  await answer(res, reply, baseHeaders, log, deps.latencyMs);
+  await answer(res, reply, baseHeaders, log, deps.latencyMs, recorded);
+}
+
+/** Starts the exchange's record with the request as it arrived; `answer` adds the response. */
+function record(
+  traffic: RecordedExchange[],
+  listener: Listener,
+  req: IncomingMessage,
+  p: { method: string; host: string; hostHeader: string; rawBody: Buffer; route: Route | undefined },
+): RecordedExchange {
+  const exchange: RecordedExchange = {
+    listener,
+    method: p.method,
+    url: `${listener === "https" ? "https" : "http"}://${p.hostHeader}${req.url ?? "/"}`,
+    host: p.host,
+    request: { headers: flatHeaders(req.headers) },
+  };
+  if (p.route) exchange.route = p.route.path;
+  if (p.rawBody.length > 0) exchange.request.body = p.rawBody.toString("utf8");
+  traffic.push(exchange);
+  return exchange;
 }
 
 /** True once the Pending ends; false when the connection closes first. */

@@ -13,14 +13,18 @@ import type { Listener } from "./http";
 import { newGuid, SigningKey } from "./jwt";
 import { RequestLog } from "./request-log";
 import type { RequestLogEntry } from "./request-log";
+import type { RecordedExchange } from "./traffic";
 import { createAdoOidc } from "./routes/ado-oidc";
 import type { AdoOidc } from "./routes/ado-oidc";
+import { clusterAccessRoutes } from "./routes/cluster-access";
 import { entraRoutes } from "./routes/entra";
+import { defenderRoutes } from "./routes/defender";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
 import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
 import { keyVaultUpdateRoutes } from "./routes/key-vault-update";
 import { keyVaultRoutes } from "./routes/key-vaults";
+import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurations";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
@@ -37,11 +41,14 @@ import { createServerCertificate } from "./tls";
 export type { AdoOidc } from "./routes/ado-oidc";
 export type { FaultSpec, OperationOutcome } from "./faults";
 export type { RequestLogEntry } from "./request-log";
+export type { RecordedExchange } from "./traffic";
 export type { PolicyStateRecord } from "./resources/policy";
 export type { ArmResource, BusyCode, Operation } from "./store";
 export type { AccessPolicyEntry, SecretVersion, VaultNetworkAcls, VaultSecretRecord } from "./resources/key-vault";
 export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
+export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
+export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
 export { resourceLink, RESOURCE_LINK_TYPE } from "./resources/resource-link";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
@@ -69,6 +76,8 @@ export interface LocalAzureOptions {
   publicCloudHosts?: boolean;
   /** Milliseconds every answer is held back, as a network round trip would be (the benchmark; never tests). Can be changed later. */
   latencyMs?: number;
+  /** Record every exchange whole (`traffic`), for checking it against Azure's REST specs (test/contracts); default off. */
+  recordTraffic?: boolean;
 }
 
 export interface LocalAzure {
@@ -111,6 +120,8 @@ export interface LocalAzure {
   faults: FaultInjector;
   requests: RequestLogEntry[];
   clearRequests(): void;
+  /** Every exchange since the start, whole, in arrival order, when started with `recordTraffic` (never cleared). */
+  traffic: readonly RecordedExchange[];
   /** Every access token and Azure DevOps OIDC token issued so far: none may ever appear in a task's output. */
   issuedTokens: readonly string[];
   close(): Promise<void>;
@@ -133,16 +144,19 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   let latencyMs = options.latencyMs ?? 0;
   const faults = new FaultInjector();
   const log = new RequestLog();
+  const traffic: RecordedExchange[] = [];
 
   // The ARM token check needs the listening URL, known only after the servers start.
   const ready: { authenticateArm?: ReturnType<typeof armAuthenticator> } = {};
   const handle = (listener: Listener) => (req: Parameters<typeof dispatch>[1], res: Parameters<typeof dispatch>[2]) => {
     const authenticateArm = ready.authenticateArm;
     if (!authenticateArm) throw new Error("local Azure is not ready");
-    dispatch(listener, req, res, { router, faults, log, authenticateArm, latencyMs }).catch((err: unknown) => {
-      console.error("[local-azure] request failed", err);
-      res.destroy();
-    });
+    dispatch(listener, req, res, { router, faults, log, authenticateArm, latencyMs, ...(options.recordTraffic ? { traffic } : {}) }).catch(
+      (err: unknown) => {
+        console.error("[local-azure] request failed", err);
+        res.destroy();
+      },
+    );
   };
   // Filled in once the store exists; the server must exist first to learn its port.
   const endpoints: { apiServers?: ApiServerEndpoints } = {};
@@ -202,6 +216,9 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
     ...managedClusterRoutes({ ...armEnv, apiServers }),
+    ...maintenanceConfigurationRoutes(armEnv),
+    ...defenderRoutes(armEnv),
+    ...clusterAccessRoutes({ ...armEnv, caPem: certificate.cert }),
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
@@ -261,6 +278,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     faults,
     requests: log.entries,
     clearRequests: () => log.clear(),
+    traffic,
     issuedTokens: directory.issuedTokens,
     close: async () => {
       apiServers.close();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
@@ -9,17 +8,13 @@ import { promisify } from "node:util";
 import { generate } from "selfsigned";
 import { Pending, startLocalAzure } from "./index";
 import type { LocalAzure } from "./index";
+import { rawCall, type RawAnswer } from "./test-support/raw-call";
 import type { SdkCheckInput, SdkCheckOutput } from "./test-support/sdk-checks";
 
 describe("local-azure/local-azure", () => {
   const execFileAsync = promisify(execFile);
 
-  interface Response {
-    status: number;
-    headers: Record<string, string | string[] | undefined>;
-    text: string;
-    json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  }
+  type Response = RawAnswer;
 
   /** In-process raw HTTP(S) calls that trust the local Azure's certificate explicitly. */
   function call(
@@ -28,38 +23,30 @@ describe("local-azure/local-azure", () => {
     url: string,
     p: { headers?: Record<string, string>; body?: string } = {},
   ): Promise<Response> {
-    const target = new URL(url);
-    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        target,
-        { method, headers: p.headers, ...(target.protocol === "https:" ? { ca: readFileSync(az.caCertPath) } : {}) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(p.body);
+    return rawCall(url, { method, ...p, ca: readFileSync(az.caCertPath) });
+  }
+
+  /** An ARM call with a bearer token and a JSON body. */
+  function armCall(
+    az: LocalAzure,
+    token: string,
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    return call(az, method, url, {
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   }
 
-  async function armToken(az: LocalAzure, clientId: string, clientSecret: string): Promise<string> {
+  async function armToken(az: LocalAzure, clientId: string, clientSecret: string, scope = `${az.armAudience}/.default`): Promise<string> {
     const body = new URLSearchParams({
       grant_type: "client_credentials",
       client_id: clientId,
       client_secret: clientSecret,
-      scope: `${az.armAudience}/.default`,
+      scope,
     }).toString();
     const res = await call(az, "POST", `${az.url}/${az.tenantId}/oauth2/v2.0/token`, {
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -76,10 +63,7 @@ describe("local-azure/local-azure", () => {
     const clusterUrl = (rg: string, name: string) =>
       `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-06-01`;
     const arm = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-      call(az, method, url, {
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      armCall(az, token, method, url, body, headers);
 
     before(async () => {
       az = await startLocalAzure();
@@ -87,6 +71,52 @@ describe("local-azure/local-azure", () => {
       token = await armToken(az, sp.clientId, sp.clientSecret);
     });
     after(() => az.close());
+
+    it("a policy assignment that modifies resources needs an identity (ResourceIdentityRequired), alone or through an initiative, and gets a principal with one", async () => {
+      const cluster = az.store.addManagedCluster("rg-pol", "aks-pol");
+      const modify = az.store.addPolicyDefinition("tag-clusters", {
+        parameters: { effect: { type: "String", allowedValues: ["Modify", "Disabled"], defaultValue: "Modify" } },
+        policyRule: {
+          if: { field: "type", equals: "Microsoft.ContainerService/managedClusters" },
+          then: { effect: "[parameters('effect')]" },
+        },
+      });
+      const initiative = az.store.addPolicyDefinition("tags", {
+        parameters: { mode: { type: "String", defaultValue: "DeployIfNotExists" } },
+        policyDefinitions: [{ policyDefinitionId: modify.id, parameters: { effect: { value: "[parameters('mode')]" } } }],
+      });
+      const assign = (name: string, body: unknown) =>
+        arm("PUT", `${az.url}${cluster.id}/providers/Microsoft.Authorization/policyAssignments/${name}?api-version=2025-03-01`, body);
+      const refused = await assign("no-identity", { properties: { policyDefinitionId: modify.id } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(refused.json.error.code, "ResourceIdentityRequired");
+      assert.match(
+        refused.json.error.message,
+        /Policy assignments must include a resource identity when assigning 'Modify' policy definitions\./,
+      );
+      const throughInitiative = await assign("set-no-identity", { properties: { policyDefinitionId: initiative.id } });
+      assert.match(throughInitiative.json.error.message, /'DeployIfNotExists' policy definitions/);
+      // Disabled modifies nothing: no identity needed.
+      assert.equal(
+        (await assign("disabled", { properties: { policyDefinitionId: modify.id, parameters: { effect: { value: "Disabled" } } } })).status,
+        201,
+      );
+      const created = await assign("with-identity", {
+        location: "westeurope",
+        identity: { type: "SystemAssigned" },
+        properties: { policyDefinitionId: modify.id },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.json.identity.type, "SystemAssigned");
+      assert.match(created.json.identity.principalId, /^[0-9a-f-]{36}$/);
+      assert.equal(created.json.identity.tenantId, az.tenantId);
+      const updated = await assign("with-identity", {
+        location: "westeurope",
+        identity: { type: "SystemAssigned" },
+        properties: { policyDefinitionId: modify.id },
+      });
+      assert.equal(updated.json.identity.principalId, created.json.identity.principalId, "the identity is kept on update");
+    });
 
     it("the real credentials get ARM tokens and the container service SDK GETs, PUTs with If-Match, waits for the LRO and sees 412, 409 and a retried 429", async () => {
       const pems = await generate([{ name: "commonName", value: "aks-hardening-sp" }], { keySize: 2048, algorithm: "sha256" });
@@ -277,7 +307,7 @@ describe("local-azure/local-azure", () => {
       assert.equal(state?.properties?.["apiServerAccessProfile"], undefined);
     });
 
-    it("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200", async () => {
+    it("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200, 0.0.0.0/32 with another range", async () => {
       const cluster = az.store.addManagedCluster("rg-ranges", "aks");
       const withRanges = (ranges: string[]) => ({
         ...cluster,
@@ -288,11 +318,17 @@ describe("local-azure/local-azure", () => {
         ["not-an-ip"],
         ["192.0.2.1/24"],
         Array.from({ length: 201 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`),
+        ["0.0.0.0/32", "203.0.113.0/24"],
       ]) {
         const res = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(ranges));
         assert.equal(res.status, 400, ranges.slice(0, 1).join());
         assert.equal(res.json.error.code, "InvalidParameter");
       }
+      const outboundOnly = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(["203.0.113.0/24", "0.0.0.0/32"]));
+      assert.equal(
+        outboundOnly.json.error.message,
+        "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges. Refer to https://aka.ms/aks/auth-ip-ranges for more details",
+      );
       assert.equal(az.store.activeOperation(cluster.id), undefined, "a refused PUT starts no operation");
     });
 
@@ -680,6 +716,72 @@ describe("local-azure/local-azure", () => {
       }
     });
 
+    it("maintenance configurations: windows AKS would refuse are 400, a valid one is stored with AKS's startDate and offset defaults, GET of a missing one is 404", async () => {
+      const cluster = az.store.addManagedCluster("rg-windows", "aks-windows");
+      const config = (name: string) => `${az.url}${cluster.id}/maintenanceConfigurations/${name}?api-version=2026-04-01`;
+      const window = (overrides: Record<string, unknown>) => ({
+        properties: {
+          maintenanceWindow: {
+            schedule: { weekly: { intervalWeeks: 1, dayOfWeek: "Sunday" } },
+            durationHours: 4,
+            startTime: "01:00",
+            ...overrides,
+          },
+        },
+      });
+      for (const [overrides, field] of [
+        [{ durationHours: 3 }, "durationHours"],
+        [{ schedule: { weekly: { intervalWeeks: 5, dayOfWeek: "Sunday" } } }, "schedule.weekly.intervalWeeks"],
+        [{ schedule: { daily: { intervalDays: 8 } } }, "schedule.daily.intervalDays"],
+        [{ schedule: { absoluteMonthly: { intervalMonths: 7, dayOfMonth: 1 } } }, "schedule.absoluteMonthly.intervalMonths"],
+        [{ schedule: { daily: { intervalDays: 1 }, weekly: { intervalWeeks: 1, dayOfWeek: "Sunday" } } }, "schedule"],
+        [{ startTime: "24:00" }, "startTime"],
+        [{ utcOffset: "+5:30" }, "utcOffset"],
+        [{ notAllowedDates: [{ start: "2027-01-03", end: "2026-12-20" }] }, "notAllowedDates[0]"],
+      ] as const) {
+        const res = await arm("PUT", config("aksManagedAutoUpgradeSchedule"), window(overrides));
+        assert.equal(res.status, 400, JSON.stringify(overrides));
+        assert.equal(res.json.error.code, "InvalidParameter");
+        assert.match(res.json.error.message, new RegExp(`'maintenanceWindow\\.${field.replace(/[.[\]]/g, "\\$&")}'`));
+      }
+      assert.equal(
+        (await arm("PUT", config("default"), window({ schedule: { daily: { intervalDays: 1 } } }))).status,
+        400,
+        "default is weekly only",
+      );
+      assert.equal((await arm("GET", config("aksManagedAutoUpgradeSchedule"))).status, 404);
+      const stored = await arm("PUT", config("aksManagedAutoUpgradeSchedule"), window({}));
+      assert.equal(stored.status, 200);
+      assert.equal(stored.json.properties.maintenanceWindow.utcOffset, "+00:00");
+      assert.match(stored.json.properties.maintenanceWindow.startDate, /^\d{4}-\d{2}-\d{2}$/);
+      assert.deepEqual((await arm("GET", config("aksManagedAutoUpgradeSchedule"))).json, stored.json);
+    });
+
+    it("auto-upgrade and Defender settings AKS would refuse are 400; a Defender plan never set reads Free and a PUT stores the tier", async () => {
+      const cluster = az.store.addManagedCluster("rg-defender", "aks-defender");
+      const current = (await arm("GET", clusterUrl("rg-defender", "aks-defender"))).json;
+      const put = (properties: Record<string, unknown>) =>
+        arm("PUT", clusterUrl("rg-defender", "aks-defender"), { ...current, properties: { ...current.properties, ...properties } });
+      for (const properties of [
+        { autoUpgradeProfile: { upgradeChannel: "Weekly", nodeOSUpgradeChannel: "NodeImage" } },
+        { autoUpgradeProfile: { upgradeChannel: "patch", nodeOSUpgradeChannel: "nodeimage" } },
+        { autoUpgradeProfile: { upgradeChannel: "node-image", nodeOSUpgradeChannel: "SecurityPatch" } },
+        { securityProfile: { defender: { securityMonitoring: { enabled: true } } } },
+      ]) {
+        const res = await put(properties);
+        assert.equal(res.status, 400, JSON.stringify(properties));
+        assert.equal(res.json.error.code, "InvalidParameter");
+      }
+      assert.equal(az.store.get(cluster.id)!["eTag"], cluster["eTag"], "nothing was written");
+      const pricing = `${az.url}/subscriptions/${az.subscriptionId}/providers/Microsoft.Security/pricings/Containers?api-version=2024-01-01`;
+      assert.equal((await arm("GET", pricing)).json.properties.pricingTier, "Free");
+      assert.equal((await arm("PUT", pricing, { properties: { pricingTier: "Premium" } })).status, 400);
+      const on = await arm("PUT", pricing, { properties: { pricingTier: "Standard" } });
+      assert.equal(on.status, 200);
+      assert.equal((await arm("GET", pricing)).json.properties.pricingTier, "Standard");
+      assert.ok(on.json.properties.enablementTime);
+    });
+
     it("the subscriptions and tenants lists name the local subscription and tenant", async () => {
       const subscriptions = await arm("GET", `${az.url}/subscriptions?api-version=2022-12-01`);
       assert.equal(subscriptions.status, 200);
@@ -730,7 +832,7 @@ describe("local-azure/local-azure", () => {
       assert.equal((await get(`${cluster.id.replace("aks-up", "aks-none")}/upgradeProfiles/default?api-version=2026-06-01`)).status, 404);
     });
 
-    it("the region's Kubernetes versions (KubernetesVersions_List's shape), the newest minor in preview", async () => {
+    it("the region's Kubernetes versions (KubernetesVersions_List's shape): an LTS-only minor, the newest in preview", async () => {
       const res = await get(
         `/subscriptions/${az.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions?api-version=2026-06-01`,
       );
@@ -743,10 +845,11 @@ describe("local-azure/local-azure", () => {
       }[];
       assert.deepEqual(
         versions.map((v) => `${v.version}${v.isPreview ? " (preview)" : ""}`),
-        ["1.32", "1.33", "1.34", "1.35 (preview)"],
+        ["1.31", "1.32", "1.33", "1.34", "1.35 (preview)"],
       );
-      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["KubernetesOfficial"]);
-      assert.deepEqual(versions[1]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
+      assert.deepEqual(versions[0]!.capabilities.supportPlan, ["AKSLongTermSupport"]);
+      assert.deepEqual(versions[1]!.capabilities.supportPlan, ["KubernetesOfficial", "AKSLongTermSupport"]);
+      assert.deepEqual(versions[2]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
     });
 
     it("a refused permission answers ARM's 403 AuthorizationFailed for every matching request", async () => {
@@ -771,6 +874,122 @@ describe("local-azure/local-azure", () => {
         assert.equal((await get(`${cluster.id}?api-version=2026-06-01`)).status, 200, "other reads are allowed");
       } finally {
         az.faults.clear();
+      }
+    });
+  });
+  describe("cluster sign-in: aadProfile, credentials and the API server's access review", () => {
+    let az: LocalAzure;
+    let token: string;
+    const sp = { clientId: "33333333-4444-5555-6666-777777777777", clientSecret: "local-secret-access" };
+    const arm = (method: string, url: string, body?: unknown) => armCall(az, token, method, url, body);
+
+    before(async () => {
+      az = await startLocalAzure();
+      az.addServicePrincipal(sp);
+      token = await armToken(az, sp.clientId, sp.clientSecret);
+    });
+    after(() => az.close());
+
+    const AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
+    const WRITER = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb";
+    const put = (cluster: { id: string; location?: string }, properties: Record<string, unknown>) =>
+      arm("PUT", `${az.url}${cluster.id}?api-version=2026-04-01`, { location: cluster.location, properties });
+    const post = (cluster: { id: string }, action: string) => arm("POST", `${az.url}${cluster.id}/${action}?api-version=2026-04-01`);
+    const review = async (fqdn: string, bearer: string, attributes: Record<string, string>) =>
+      call(az, "POST", `${az.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
+        headers: { host: fqdn, authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          kind: "SelfSubjectAccessReview",
+          apiVersion: "authorization.k8s.io/v1",
+          spec: { resourceAttributes: attributes },
+        }),
+      });
+
+    it("AKS refuses turning AKS-managed Entra ID off, Azure RBAC without it and changing enableRBAC; a PUT without aadProfile keeps it", async () => {
+      const cluster = az.store.addManagedCluster("rg-aad", "aks-aad", { properties: { aadProfile: { managed: true } } });
+      const props = cluster.properties!;
+      const off = await put(cluster, { ...props, aadProfile: { managed: false } });
+      assert.equal(off.status, 400);
+      assert.equal(off.json.error.code, "PropertyChangeNotAllowed");
+      assert.equal((await put(cluster, { ...props, enableRBAC: false })).json.error.code, "PropertyChangeNotAllowed");
+      const plain = az.store.addManagedCluster("rg-aad", "aks-plain");
+      const rbac = await put(plain, { ...plain.properties, aadProfile: { enableAzureRBAC: true } });
+      assert.equal(rbac.status, 400);
+      assert.match(rbac.json.error.message, /requires AKS-managed Microsoft Entra integration/);
+      const { aadProfile: _omitted, ...without } = props;
+      assert.equal((await put(cluster, without)).status, 200);
+      assert.equal(az.store.getManagedCluster("rg-aad", "aks-aad")!.properties!["aadProfile"]!["managed" as never], true);
+    });
+
+    it("local accounts off: both static credentials are refused without Entra ID, the user credential is an exec kubeconfig with it", async () => {
+      const bare = az.store.addManagedCluster("rg-aad", "aks-none", { properties: { disableLocalAccounts: true } });
+      for (const action of ["listClusterAdminCredential", "listClusterUserCredential"]) {
+        const res = await post(bare, action);
+        assert.equal(res.status, 400);
+        assert.equal(
+          res.json.error.message,
+          "Getting static credential isn't allowed because this cluster is set to disable local accounts.",
+        );
+      }
+      const entra = az.store.addManagedCluster("rg-aad", "aks-entra", {
+        properties: { disableLocalAccounts: true, aadProfile: { managed: true } },
+      });
+      assert.equal((await post(entra, "listClusterAdminCredential")).status, 400);
+      const user = await post(entra, "listClusterUserCredential");
+      assert.equal(user.status, 200);
+      const kubeconfig = Buffer.from(user.json.kubeconfigs[0].value, "base64").toString();
+      assert.match(kubeconfig, new RegExp(`--server-id\\n\\s+- ${AKS_SERVER_APP}`));
+      assert.equal(
+        Buffer.from(/certificate-authority-data: (\S+)/.exec(kubeconfig)![1]!, "base64").toString(),
+        readFileSync(az.caCertPath, "utf8"),
+      );
+    });
+
+    it("the API server reviews an Entra token for the AKS server app by the role assignments in force at the namespace or the cluster, after their propagation", async () => {
+      const cluster = az.store.addManagedCluster("rg-aad", "aks-review", {
+        properties: { aadProfile: { managed: true, enableAzureRBAC: true } },
+      });
+      const fqdn = String(cluster.properties!["fqdn"]);
+      const objectId = az.objectIdOf(sp.clientId)!;
+      const deploy = { namespace: "todo", verb: "create", group: "apps", resource: "deployments" };
+      assert.equal((await review(fqdn, token, deploy)).status, 401, "an ARM token is not for the API server");
+      const bearer = await armToken(az, sp.clientId, sp.clientSecret, `${AKS_SERVER_APP}/.default`);
+      const denied = await review(fqdn, bearer, deploy);
+      assert.equal(denied.status, 201);
+      assert.deepEqual(denied.json.status, {
+        allowed: false,
+        denied: true,
+        reason: "User does not have access to the resource in Azure. Update role assignment to allow access.",
+      });
+      az.store.roleAssignmentPropagationChecks = Infinity;
+      try {
+        const scope = `${cluster.id}/namespaces/todo`;
+        const created = await arm(
+          "PUT",
+          `${az.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`,
+          {
+            properties: {
+              roleDefinitionId: `/subscriptions/${az.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${WRITER}`,
+              principalId: objectId,
+            },
+          },
+        );
+        assert.equal(created.status, 201);
+        assert.equal((await review(fqdn, bearer, deploy)).json.status.allowed, false, "not propagated yet");
+        az.store.roleAssignmentPropagation(created.json.id)!.release();
+        assert.equal((await review(fqdn, bearer, deploy)).json.status.allowed, true);
+        assert.equal(
+          (await review(fqdn, bearer, { ...deploy, namespace: "other" })).json.status.allowed,
+          false,
+          "the grant is the namespace's",
+        );
+        assert.equal(
+          (await review(fqdn, bearer, { ...deploy, resource: "roles", group: "rbac.authorization.k8s.io" })).json.status.allowed,
+          false,
+          "Writer has no roles",
+        );
+      } finally {
+        az.store.roleAssignmentPropagationChecks = 0;
       }
     });
   });

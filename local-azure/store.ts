@@ -79,15 +79,18 @@ export class ResourceStore {
    */
   secretRecoveryConflicts = 0;
   /**
-   * How many authorization checks by Azure services (AKS assigning a pod identity to the nodes) a new
-   * role assignment is not yet seen by. Role assignments take effect late (up to about 10 minutes, Azure
-   * RBAC docs "Troubleshoot Azure RBAC"), which is why `az aks pod-identity add` waits 30 s after its
-   * Managed Identity Operator grant (aks-preview, _ensure_managed_identity_operator_permission). The test
-   * sets how many checks miss it, so the delay ends by events it controls. Default 0.
+   * How many authorization checks a new role assignment is not yet seen by: AKS assigning a pod
+   * identity to the nodes, or the API server's Azure RBAC webhook answering a review. Role assignments
+   * take effect late (up to about 10 minutes, Azure RBAC docs "Troubleshoot Azure RBAC"; "New role
+   * assignments can take up to five minutes to propagate and be updated by the authorization server",
+   * AKS docs entra-id-authorization.md), which is why `az aks pod-identity add` waits 30 s after its
+   * Managed Identity Operator grant (aks-preview, _ensure_managed_identity_operator_permission). Each
+   * new assignment gets a Pending observed by those checks; Infinity keeps it pending until the test
+   * releases it (`roleAssignmentPropagation`). Default 0: in effect at once.
    */
   roleAssignmentPropagationChecks = 0;
-  /** New role assignments (by id) and how many more checks they stay unseen by. */
-  private readonly unpropagated = new Map<string, number>();
+  /** New role assignments (by id) that checks do not see yet. */
+  private readonly unpropagated = new Map<string, Pending>();
   private lastTime = 0;
 
   constructor(private readonly options: StoreOptions) {
@@ -380,32 +383,37 @@ export class ResourceStore {
 
   /** A role assignment was just created: it stays unseen by `roleAssignmentPropagationChecks` checks. */
   notePropagating(assignmentId: string): void {
-    if (this.roleAssignmentPropagationChecks > 0) this.unpropagated.set(key(assignmentId), this.roleAssignmentPropagationChecks);
+    const checks = this.roleAssignmentPropagationChecks;
+    if (checks > 0) this.unpropagated.set(key(assignmentId), new Pending(checks === Infinity ? {} : { observations: checks }));
+  }
+
+  /** The propagation of a new role assignment, while checks do not see it yet (a test may release it). */
+  roleAssignmentPropagation(assignmentId: string): Pending | undefined {
+    return this.unpropagated.get(key(assignmentId));
   }
 
   /**
-   * Whether a service acting as `principalId` may use one of the roles (by definition GUID) at `scope`:
-   * an assignment at the scope or above it that has propagated. Each check counts towards the
-   * propagation of the assignments it could not see yet.
+   * The role assignments in effect for `principalId` at `scope`: assigned at the scope or above it, and
+   * propagated. The check counts towards the propagation of each assignment it could not see yet.
    */
-  hasEffectiveRole(principalId: string, scope: string, roleGuids: readonly string[]): boolean {
+  effectiveRoleAssignments(principalId: string, scope: string): { id: string; roleGuid: string }[] {
     const target = key(scope);
-    let effective = false;
+    const effective: { id: string; roleGuid: string }[] = [];
     for (const assignment of this.listByType("Microsoft.Authorization/roleAssignments")) {
       const p = assignment.properties as { scope?: string; principalId?: string; roleDefinitionId?: string };
       const at = key(p.scope ?? "");
-      const role = (p.roleDefinitionId ?? "").split("/").pop()!.toLowerCase();
-      if (p.principalId?.toLowerCase() !== principalId.toLowerCase() || !roleGuids.includes(role)) continue;
+      if (p.principalId?.toLowerCase() !== principalId.toLowerCase()) continue;
       if (target !== at && !target.startsWith(`${at}/`)) continue;
-      const left = this.unpropagated.get(key(assignment.id));
-      if (left !== undefined) {
-        if (left <= 1) this.unpropagated.delete(key(assignment.id));
-        else this.unpropagated.set(key(assignment.id), left - 1);
-        continue;
-      }
-      effective = true;
+      const pending = this.unpropagated.get(key(assignment.id));
+      if (pending?.observe()) continue;
+      effective.push({ id: assignment.id, roleGuid: (p.roleDefinitionId ?? "").split("/").pop()!.toLowerCase() });
     }
     return effective;
+  }
+
+  /** Whether a service acting as `principalId` may use one of the roles (by definition GUID) at `scope` (see effectiveRoleAssignments). */
+  hasEffectiveRole(principalId: string, scope: string, roleGuids: readonly string[]): boolean {
+    return this.effectiveRoleAssignments(principalId, scope).some((a) => roleGuids.includes(a.roleGuid));
   }
 
   // ---- Azure Policy ----
@@ -424,7 +432,9 @@ export class ResourceStore {
   /** An assignment someone made (e.g. in the portal), as a PUT by `callerId` would have stored it. */
   addPolicyAssignment(scope: string, name: string, properties: Record<string, unknown>, callerId = newGuid()): ArmResource {
     const current = this.get(policyAssignmentId(scope, name));
-    return this.put(composeAssignment({ scope, name, requested: { properties }, current, callerId, now: this.now() }));
+    return this.put(
+      composeAssignment({ scope, name, requested: { properties }, current, callerId, tenantId: this.tenantId, now: this.now() }),
+    );
   }
 
   /** The add-on's sync: fresh compliance states for every assignment applying to the resource. */

@@ -33,6 +33,9 @@ export async function createServerCertificate(): Promise<ServerCertificate> {
           { type: 7, ip: "127.0.0.1" },
           { type: 2, value: "localhost" },
           { type: 2, value: "*.vault.azure.net" },
+          // The clusters' API servers (`<dnsPrefix>-<hash>.hcp.<region>.azmk8s.io`) in the local Azure's
+          // region: their kubeconfig names this certificate as the cluster's CA.
+          { type: 2, value: "*.hcp.westeurope.azmk8s.io" },
           // Answered as the public cloud's hosts when the local Azure poses as them (publicCloudHosts).
           { type: 2, value: "management.azure.com" },
           { type: 2, value: "login.microsoftonline.com" },

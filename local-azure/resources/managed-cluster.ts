@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
 import { newGuid } from "../jwt";
 import type { ArmResource } from "./arm-resource";
+import { validateAutoUpgradeAndDefender } from "./defender";
+import { composeAadProfile, validateClusterAccess } from "./cluster-access";
 import { isPlainObject } from "./merge";
 
 export const MANAGED_CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters";
@@ -154,6 +156,7 @@ export function composeManagedClusterForPut(current: ArmResource, requested: Rec
     });
   }
   keepOmittedFields(properties, currentProperties);
+  composeAadProfile(properties, currentProperties, tenantId);
   const controlPlaneIdentity = (isPlainObject(requested["identity"]) ? requested["identity"] : current["identity"]) as
     { type?: string } | undefined;
   if (/assigned/i.test(controlPlaneIdentity?.type ?? "")) {
@@ -301,11 +304,13 @@ export const POD_IDENTITY_FEATURE = { namespace: "Microsoft.ContainerService", n
 
 /**
  * Rejects what AKS rejects in a cluster PUT that matters to this project (API server authorized IP
- * ranges, workload identity, the pod-identity add-on).
+ * ranges, workload identity, the pod-identity add-on, auto-upgrade channels, Defender).
  */
 export function validateManagedCluster(cluster: ArmResource, context: ClusterValidationContext = {}): void {
   const properties = cluster.properties ?? {};
   validatePodIdentity(cluster, context);
+  validateAutoUpgradeAndDefender(properties);
+  validateClusterAccess(cluster, context.current);
   const access = properties["apiServerAccessProfile"];
   if (isPlainObject(access) && access["authorizedIPRanges"] !== undefined && access["authorizedIPRanges"] !== null) {
     const ranges = access["authorizedIPRanges"];
@@ -324,6 +329,15 @@ export function validateManagedCluster(cluster: ArmResource, context: ClusterVal
           "InvalidParameter",
           `The value '${range}' of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: ${problem}.`,
         );
+    }
+    // AKS takes 0.0.0.0/32 (the cluster's own outbound IP only) as the sole entry; with any other it
+    // answers 400 InvalidParameter with this message (Azure/terraform-azurerm-aks#378 and #383 quote it).
+    if (ranges.length > 1 && (ranges as string[]).some((range) => range.trim() === "0.0.0.0/32")) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges. Refer to https://aka.ms/aks/auth-ip-ranges for more details",
+      );
     }
     const limit = access["enableVnetIntegration"] === true ? 2000 : 200;
     if (ranges.length > limit) {
@@ -505,15 +519,25 @@ function cidrProblem(range: string): string | undefined {
 
 /**
  * The Kubernetes releases the local AKS offers in every region, as ManagedClusters_ListKubernetesVersions
- * answers (shape of the spec example KubernetesVersions_List, 2025-10-01; the SDK's 2026-06-01 has the same
- * model): GA minors with their patches, the newest minor in preview. Patch upgrades go to newer patches of
- * the same minor and to every patch of the next minor, never across two minors.
+ * answers (shape of the spec example KubernetesVersions_List, 2025-10-01; the SDK's 2026-04-01 has the same
+ * model): GA minors with their patches, the newest minor in preview, and one minor past community support
+ * that only long-term support still covers. Every minor in community support is also eligible for LTS
+ * ("All supported AKS Kubernetes versions are LTS-compatible", AKS docs long-term-support.md), so its
+ * `capabilities.supportPlan` lists both plans. Patch upgrades go to newer patches of the same minor and to
+ * every patch of the next minor, never across two minors.
  */
-export const KUBERNETES_RELEASES: readonly { version: string; isPreview?: boolean; isDefault?: boolean; patches: string[] }[] = [
-  { version: "1.32", patches: ["1.32.7", "1.32.9"] },
-  { version: "1.33", isDefault: true, patches: ["1.33.3", "1.33.5"] },
-  { version: "1.34", patches: ["1.34.1", "1.34.2"] },
-  { version: "1.35", isPreview: true, patches: ["1.35.0"] },
+export const KUBERNETES_RELEASES: readonly {
+  version: string;
+  isPreview?: boolean;
+  isDefault?: boolean;
+  supportPlan: readonly string[];
+  patches: string[];
+}[] = [
+  { version: "1.31", supportPlan: ["AKSLongTermSupport"], patches: ["1.31.10", "1.31.11"] },
+  { version: "1.32", supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.32.7", "1.32.9"] },
+  { version: "1.33", isDefault: true, supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.33.3", "1.33.5"] },
+  { version: "1.34", supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"], patches: ["1.34.1", "1.34.2"] },
+  { version: "1.35", isPreview: true, supportPlan: ["KubernetesOfficial"], patches: ["1.35.0"] },
 ];
 
 function minorOf(version: string): string {
@@ -545,7 +569,7 @@ export function kubernetesVersionList(): { values: unknown[] } {
       version: release.version,
       ...(release.isDefault ? { isDefault: true } : {}),
       ...(release.isPreview ? { isPreview: true } : {}),
-      capabilities: { supportPlan: ["KubernetesOfficial"] },
+      capabilities: { supportPlan: [...release.supportPlan] },
       patchVersions: Object.fromEntries(
         release.patches.map((patch) => [patch, { upgrades: upgradesFrom(patch).map((u) => u.kubernetesVersion) }]),
       ),

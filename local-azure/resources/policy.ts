@@ -47,9 +47,15 @@ const parameterTypes: Record<string, (value: unknown) => boolean> = {
 
 /**
  * What Azure Policy checks when an assignment is written: the definition exists, every parameter given is
- * declared, has the declared type and one of the allowed values, and every parameter without a default is given.
+ * declared, has the declared type and one of the allowed values, every parameter without a default is
+ * given, and an assignment whose policies modify or deploy resources carries an identity.
  */
-export function validateAssignment(store: ResourceReader, name: string, properties: Record<string, unknown>): ArmResource {
+export function validateAssignment(
+  store: ResourceReader,
+  name: string,
+  properties: Record<string, unknown>,
+  identity?: unknown,
+): ArmResource {
   const definitionId = properties["policyDefinitionId"];
   if (typeof definitionId !== "string" || definitionId.length === 0) {
     throw new ArmError(400, "InvalidRequestContent", "The policy assignment must have a 'policyDefinitionId'.");
@@ -100,7 +106,64 @@ export function validateAssignment(store: ResourceReader, name: string, properti
       `The policy assignment '${name}' is missing the parameter(s) '${missing.join("', '")}' as defined in the policy definition '${definition.name}'.`,
     );
   }
+  const identityType = isPlainObject(identity) ? String(identity["type"] ?? "None") : "None";
+  if (identityType.toLowerCase() === "none") {
+    const remediating = assignedEffects(store, definition, given).find((e) => REMEDIATING_EFFECTS.includes(e.toLowerCase()));
+    if (remediating) {
+      // The answer quoted in Azure/azure-powershell#11996 and Azure/azure-cli#13150 (for Modify); the same
+      // rule holds for DeployIfNotExists (hashicorp/terraform-provider-azurerm#4950, PR #2549's docs).
+      throw new ArmError(
+        400,
+        "ResourceIdentityRequired",
+        `The policy assignment '${name}' request is invalid. Policy assignments must include a resource identity when assigning '${remediating.toLowerCase() === "modify" ? "Modify" : "DeployIfNotExists"}' policy definitions.`,
+      );
+    }
+  }
   return definition;
+}
+
+/** Effects that change resources, which Azure Policy carries out with the assignment's identity. */
+const REMEDIATING_EFFECTS = ["modify", "deployifnotexists"];
+
+const PARAMETER_REFERENCE = /^\[parameters\('([^']+)'\)\]$/i;
+
+/** A value as a definition resolves it: `[parameters('x')]` takes the given value of `x`, else its default. */
+function resolveValue(value: unknown, given: Record<string, unknown>, declared: Record<string, ParameterSchema>): unknown {
+  if (typeof value !== "string") return value;
+  const reference = PARAMETER_REFERENCE.exec(value.trim());
+  if (!reference) return value;
+  const name = reference[1]!.toLowerCase();
+  const givenKey = Object.keys(given).find((k) => k.toLowerCase() === name);
+  if (givenKey !== undefined) {
+    const entry = given[givenKey];
+    return isPlainObject(entry) ? entry["value"] : undefined;
+  }
+  const declaredKey = Object.keys(declared).find((k) => k.toLowerCase() === name);
+  return declaredKey === undefined ? undefined : declared[declaredKey]!.defaultValue;
+}
+
+/** The effects an assignment with these parameters applies: the definition's, or each member's of an initiative. */
+function assignedEffects(store: ResourceReader, definition: ArmResource, given: Record<string, unknown>): string[] {
+  const properties = definition.properties ?? {};
+  const declared = (properties["parameters"] ?? {}) as Record<string, ParameterSchema>;
+  const members = properties["policyDefinitions"];
+  if (!Array.isArray(members)) {
+    const rule = properties["policyRule"] as { then?: { effect?: unknown } } | undefined;
+    const effect = resolveValue(rule?.then?.effect, given, declared);
+    return typeof effect === "string" ? [effect] : [];
+  }
+  return (members as { policyDefinitionId?: string; parameters?: Record<string, unknown> }[]).flatMap((member) => {
+    const memberDefinition = member.policyDefinitionId ? findDefinition(store, member.policyDefinitionId) : undefined;
+    if (!memberDefinition) return [];
+    // What the initiative passes its member, resolved against the assignment's values and the initiative's defaults.
+    const passed = Object.fromEntries(
+      Object.entries(member.parameters ?? {}).map(([key, entry]) => [
+        key,
+        { value: resolveValue(isPlainObject(entry) ? entry["value"] : undefined, given, declared) },
+      ]),
+    );
+    return assignedEffects(store, memberDefinition, passed);
+  });
 }
 
 /**
@@ -114,6 +177,8 @@ export function composeAssignment(p: {
   requested: Record<string, unknown>;
   current: ArmResource | undefined;
   callerId: string;
+  /** The tenant a system-assigned identity's service principal is made in. */
+  tenantId: string;
   /** The store's clock (ResourceStore.now). */
   now: Date;
 }): ArmResource {
@@ -152,7 +217,20 @@ export function composeAssignment(p: {
     },
   };
   if (typeof p.requested["location"] === "string") resource.location = p.requested["location"];
-  if (isPlainObject(p.requested["identity"])) resource["identity"] = p.requested["identity"];
+  const identity = p.requested["identity"];
+  if (isPlainObject(identity) && String(identity["type"]).toLowerCase() === "systemassigned") {
+    // As the spec example createPolicyAssignmentWithIdentity (2025-03-01) answers: a service principal of
+    // the assignment's own, kept while the assignment keeps its system-assigned identity.
+    const current = isPlainObject(p.current?.["identity"]) ? p.current["identity"] : undefined;
+    const kept = String(current?.["type"]).toLowerCase() === "systemassigned" ? current : undefined;
+    resource["identity"] = {
+      type: "SystemAssigned",
+      principalId: kept?.["principalId"] ?? newGuid(),
+      tenantId: kept?.["tenantId"] ?? p.tenantId,
+    };
+  } else if (isPlainObject(identity)) {
+    resource["identity"] = identity;
+  }
   return resource;
 }
 

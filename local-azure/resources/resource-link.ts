@@ -26,7 +26,7 @@ export function checkLinkName(name: string): void {
     );
 }
 
-/** A link as PUT and GET answer it (ResourceLink: id, name, properties{sourceId, targetId, notes}; and its type). */
+/** A link as the store keeps it (its type lets the store list links). */
 export function resourceLink(p: { sourceId: string; name: string; targetId: string; notes?: string }): ArmResource {
   return {
     id: resourceLinkId(p.sourceId, p.name),
@@ -34,4 +34,13 @@ export function resourceLink(p: { sourceId: string; name: string; targetId: stri
     type: RESOURCE_LINK_TYPE,
     properties: { sourceId: p.sourceId, targetId: p.targetId, ...(p.notes !== undefined ? { notes: p.notes } : {}) },
   };
+}
+
+/**
+ * A link as Azure answers it: ResourceLink has `id`, `name` and `properties` (sourceId, targetId,
+ * notes) and no `type` (links.json, 2016-09-01, azure-rest-api-specs@05ab3666).
+ */
+export function linkAnswer(link: ArmResource): Omit<ArmResource, "type"> {
+  const { type: _type, ...answer } = link;
+  return answer;
 }

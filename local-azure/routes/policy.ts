@@ -9,6 +9,7 @@ import {
 } from "../resources/policy";
 import type { ArmEnv } from "./arm-common";
 import { requireJsonObject, requireSubscription } from "./arm-common";
+import type { ArmResource } from "../store";
 
 const AUTHORIZATION = "/providers/Microsoft.Authorization";
 const ASSIGNMENTS = `${AUTHORIZATION}/policyAssignments`;
@@ -87,7 +88,7 @@ function assignmentRoutes(env: ArmEnv): Route[] {
           const name = ctx.params["policyAssignmentName"] ?? "";
           const found = store.get(policyAssignmentId(scope, name));
           if (!found) throw new ArmError(404, "PolicyAssignmentNotFound", `The policy assignment '${name}' is not found.`);
-          return { status: 200, body: found };
+          return { status: 200, body: assignmentAsServed(found, ctx) };
         },
       },
       {
@@ -102,17 +103,25 @@ function assignmentRoutes(env: ArmEnv): Route[] {
           }
           const requested = requireJsonObject(ctx);
           const properties = (requested["properties"] ?? {}) as Record<string, unknown>;
-          validateAssignment(store, name, properties);
+          validateAssignment(store, name, properties, requested["identity"]);
           const mode = properties["enforcementMode"];
           if (mode !== undefined && !["Default", "DoNotEnforce", "Enroll"].includes(String(mode))) {
             throw new ArmError(400, "InvalidRequestContent", `The enforcement mode '${String(mode)}' is not valid.`);
           }
           const current = store.get(policyAssignmentId(scope, name));
           const stored = store.put(
-            composeAssignment({ scope, name, requested, current, callerId: ctx.caller?.objectId ?? "", now: store.now() }),
+            composeAssignment({
+              scope,
+              name,
+              requested,
+              current,
+              callerId: ctx.caller?.objectId ?? "",
+              tenantId: store.tenantId,
+              now: store.now(),
+            }),
           );
           // The spec (2025-03-01) declares 201 as the only success answer, for an update as for a create.
-          return { status: 201, body: stored };
+          return { status: 201, body: assignmentAsServed(stored, ctx) };
         },
       },
       {
@@ -125,7 +134,7 @@ function assignmentRoutes(env: ArmEnv): Route[] {
           const found = store.get(id);
           if (!found) return { status: 204 };
           store.delete(id);
-          return { status: 200, body: found };
+          return { status: 200, body: assignmentAsServed(found, ctx) };
         },
       },
       {
@@ -160,7 +169,7 @@ function assignmentRoutes(env: ArmEnv): Route[] {
               (a) => String(a.properties?.["policyDefinitionId"]).toLowerCase() === wanted,
             );
           }
-          return { status: 200, body: { value } };
+          return { status: 200, body: { value: value.map((a) => assignmentAsServed(a, ctx)) } };
         },
       },
     );
@@ -169,6 +178,17 @@ function assignmentRoutes(env: ArmEnv): Route[] {
 }
 
 /** Rows in one page of policy states, and the most `$top` may ask for (the REST spec's QueryOptions). */
+/**
+ * A policy assignment as the request's api-version has it. `instanceId` is not a property of
+ * PolicyAssignmentProperties in 2024-05-01 (azure-rest-api-specs policy/stable/2024-05-01/policyAssignments.json
+ * at 5168128725b747508c3c40617443b2fa5b0ca3bd) and appears from 2025-03-01 (the createPolicyAssignment example).
+ */
+function assignmentAsServed(assignment: ArmResource, ctx: RequestContext): ArmResource {
+  if ((queryValue(ctx, "api-version") ?? "") >= "2025-03-01") return assignment;
+  const { instanceId: _instanceId, ...properties } = assignment.properties ?? {};
+  return { ...assignment, properties };
+}
+
 const POLICY_STATES_PAGE = 1000;
 
 /**

@@ -1,6 +1,6 @@
 import { ArmError, queryValue } from "../http";
 import type { RequestContext, Route } from "../http";
-import { checkLinkName, MAX_LINKS_PER_SOURCE, RESOURCE_LINK_TYPE, resourceLink, resourceLinkId } from "../resources/resource-link";
+import { checkLinkName, linkAnswer, MAX_LINKS_PER_SOURCE, RESOURCE_LINK_TYPE, resourceLink, resourceLinkId } from "../resources/resource-link";
 import type { ArmEnv } from "./arm-common";
 import { requireJsonObject } from "./arm-common";
 import { isPlainObject } from "../resources/merge";
@@ -45,7 +45,7 @@ export function resourceLinkRoutes(env: ArmEnv): Route[] {
           );
         const notes = properties["notes"];
         const link = store.put(resourceLink({ sourceId: from.id, name, targetId, ...(typeof notes === "string" ? { notes } : {}) }));
-        return { status: existing ? 200 : 201, body: link };
+        return { status: existing ? 200 : 201, body: linkAnswer(link) };
       },
     },
     {
@@ -56,7 +56,7 @@ export function resourceLinkRoutes(env: ArmEnv): Route[] {
         const from = source(ctx);
         const link = store.get(resourceLinkId(from.id, ctx.params["linkName"] ?? ""));
         if (!link) throw new ArmError(404, "NotFound", `The resource link '${ctx.params["linkName"]}' was not found.`);
-        return { status: 200, body: link };
+        return { status: 200, body: linkAnswer(link) };
       },
     },
     {
@@ -80,7 +80,7 @@ export function resourceLinkRoutes(env: ArmEnv): Route[] {
           const sourceId = String(link.properties?.["sourceId"] ?? "").toLowerCase();
           return atScope ? sourceId === prefix : sourceId === prefix || sourceId.startsWith(`${prefix}/`);
         });
-        return { status: 200, body: { value } };
+        return { status: 200, body: { value: value.map(linkAnswer) } };
       },
     },
   ];

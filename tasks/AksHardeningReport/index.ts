@@ -32,7 +32,7 @@ void runTask(async () => {
   const unknown = results.filter((r) => r.status === "unknown");
   if (unknown.length) {
     tl.warning(
-      `${counted(unknown.length, "check")} could not be read and ${unknown.length === 1 ? "is" : "are"} unknown: ${unknown.map(resultKey).join(", ")}. Grant the service connection the read permissions the summary names (Reader on the cluster, its resource group and the vaults has them all).`,
+      `${counted(unknown.length, "check")} could not be read and ${unknown.length === 1 ? "is" : "are"} unknown: ${unknown.map(resultKey).join(", ")}. The summary says why for each: a read permission it names (Reader on the cluster, its resource group and the vaults has them all), or the error Azure answered.`,
     );
   }
   setOutputs({

@@ -1,7 +1,7 @@
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError, listProblems } from "../../core/errors";
 import { readChoice, readClusterName, readResourceGroupName, readString } from "../../core/inputs";
-import { CHECK_IDS } from "./checks";
+import { CHECK_IDS, CHECKS } from "./checks";
 
 export type FailOn = "never" | "error" | "warning";
 
@@ -15,7 +15,9 @@ export interface VaultRef {
 
 export interface SkippedCheck {
   id: string;
-  reason?: string;
+  /** For a Key Vault check: the one vault it is skipped for (every vault when absent). */
+  vault?: string;
+  reason: string;
 }
 
 export interface AksHardeningReportRequest {
@@ -30,13 +32,14 @@ export interface AksHardeningReportRequest {
 export function readRequest(): AksHardeningReportRequest {
   const connection = readServiceConnection("azureSubscription");
   const resourceGroupName = readResourceGroupName();
+  const vaults = parseVaults(readString("keyVaultNames") ?? "", resourceGroupName, connection.subscriptionId);
   return {
     connection,
     resourceGroupName,
     clusterName: readClusterName(),
-    vaults: parseVaults(readString("keyVaultNames") ?? "", resourceGroupName, connection.subscriptionId),
+    vaults,
     failOn: readChoice<FailOn>("failOn", ["never", "error", "warning"], "never"),
-    skipChecks: parseSkipChecks(readString("skipChecks") ?? ""),
+    skipChecks: parseSkipChecks(readString("skipChecks") ?? "", vaults),
   };
 }
 
@@ -75,30 +78,82 @@ export function parseVaults(text: string, resourceGroupName: string, subscriptio
   return vaults;
 }
 
+const VAULT_CHECK_IDS = CHECKS.filter((c) => c.kind === "vault").map((c) => c.id);
+
 /**
- * One or more check IDs a line (separated by commas or spaces), optionally followed by `: reason`
- * (or `# reason`) that applies to the IDs of that line; IDs are matched case-insensitively.
+ * One or more check IDs a line (separated by commas or spaces), then `: reason` (or `# reason`) for the
+ * IDs of that line; a reason is required. A Key Vault check may name one vault, as `failedChecks` prints
+ * it: `keyVault.network:kv-prod: reason` skips that vault only. IDs are matched case-insensitively; a
+ * check (or check and vault) skipped twice is refused, naming both lines.
  */
-export function parseSkipChecks(text: string): SkippedCheck[] {
-  const skipped: SkippedCheck[] = [];
+export function parseSkipChecks(text: string, vaults: readonly VaultRef[] = []): SkippedCheck[] {
+  const skipped: (SkippedCheck & { line: number; typed: string })[] = [];
   const problems: string[] = [];
-  for (const line of text.split(/\r?\n/).map((l) => l.trim())) {
-    if (!line) continue;
-    const separator = line.search(/[:#]/);
-    const ids = (separator < 0 ? line : line.slice(0, separator)).split(/[\s,;]+/).filter(Boolean);
-    const reason = separator < 0 ? undefined : line.slice(separator + 1).trim() || undefined;
-    if (ids.length === 0) problems.push(`'${line}' names no check.`);
-    for (const given of ids) {
-      const id = CHECK_IDS.find((known) => known.toLowerCase() === given.toLowerCase());
-      if (!id) problems.push(`'${given}' is not a check ID.`);
-      else if (!skipped.some((s) => s.id === id)) skipped.push({ id, ...(reason ? { reason } : {}) });
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) return;
+    const where = /\r?\n./.test(text.trim()) ? `line ${index + 1}: ` : "";
+    const entries: { id: string; vault?: string; typed: string }[] = [];
+    const problemsBefore = problems.length;
+    let rest = line;
+    let reason: string | undefined;
+    for (;;) {
+      rest = rest.replace(/^[\s,;]+/, "");
+      if (!rest) break;
+      if (rest.startsWith(":") || rest.startsWith("#")) {
+        reason = rest.slice(1).trim() || undefined;
+        break;
+      }
+      const typed = /^[^\s,;:#]+/.exec(rest)![0];
+      rest = rest.slice(typed.length);
+      const id = CHECK_IDS.find((known) => known.toLowerCase() === typed.toLowerCase());
+      if (!id) {
+        problems.push(`${where}'${typed}' is not a check ID.`);
+        continue;
+      }
+      // `check:vault` (no space after the colon) names one vault; `check: text` starts the reason.
+      const qualifier = VAULT_CHECK_IDS.includes(id) ? /^:([A-Za-z0-9-]+)(?=$|[\s,;:#])/.exec(rest) : null;
+      if (!qualifier) {
+        entries.push({ id, typed });
+        continue;
+      }
+      rest = rest.slice(qualifier[0].length);
+      const vault = vaults.find((v) => v.name.toLowerCase() === qualifier[1]!.toLowerCase());
+      if (!vault) {
+        problems.push(
+          `${where}'${typed}:${qualifier[1]}' names a vault keyVaultNames does not list (${vaults.length ? vaults.map((v) => v.name).join(", ") : "it lists none"}); put ': ' before a reason.`,
+        );
+        continue;
+      }
+      entries.push({ id, vault: vault.name, typed: `${typed}:${qualifier[1]}` });
     }
-  }
+    if (problems.length > problemsBefore) return;
+    if (entries.length === 0) {
+      problems.push(`${where}'${line}' names no check.`);
+      return;
+    }
+    if (!reason) {
+      problems.push(`${where}'${line}' gives no reason: write ': ' and why the check does not apply.`);
+      return;
+    }
+    for (const entry of entries) {
+      const earlier = skipped.find(
+        (s) => s.id === entry.id && (s.vault === undefined || entry.vault === undefined || s.vault === entry.vault),
+      );
+      if (earlier) {
+        problems.push(
+          `'${entry.typed}' is skipped twice (${earlier.line === index + 1 ? `both on line ${earlier.line}` : `lines ${earlier.line} and ${index + 1}`}${earlier.typed.toLowerCase() !== entry.typed.toLowerCase() ? `, also as '${earlier.typed}'` : ""}); keep one.`,
+        );
+        continue;
+      }
+      skipped.push({ id: entry.id, ...(entry.vault ? { vault: entry.vault } : {}), reason, line: index + 1, typed: entry.typed });
+    }
+  });
   if (problems.length) {
     throw new InputError(
       "skipChecks",
-      `${listProblems(problems)} Write the check IDs to skip, then ': ' and the reason, e.g. 'network.outbound: egress goes through the hub firewall'. IDs: ${CHECK_IDS.join(", ")}.`,
+      `${listProblems(problems)} Write the check IDs to skip, then ': ' and the reason, e.g. 'network.outbound: egress goes through the hub firewall'; a Key Vault check can name one vault, e.g. 'keyVault.network:kv-prod: closed by the vault team'. IDs: ${CHECK_IDS.join(", ")}.`,
     );
   }
-  return skipped;
+  return skipped.map(({ id, vault, reason }) => ({ id, ...(vault ? { vault } : {}), reason }));
 }

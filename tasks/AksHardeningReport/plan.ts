@@ -11,6 +11,7 @@ import {
   type VaultFacts,
   type Verdict,
 } from "./checks";
+import type { SkippedCheck } from "./inputs";
 
 /**
  * The scorecard: every check of the table (checks.ts) against what was read, with the checks whose
@@ -35,20 +36,29 @@ export interface ScorecardInput {
   facts: ClusterFacts;
   vaults: { name: string; read: Read<VaultFacts> }[];
   target: Target;
-  skip: readonly { id: string; reason?: string }[];
+  skip: readonly SkippedCheck[];
 }
 
+/** Why a check that needs these reads cannot say anything: each missing read's permission or reason, once. */
 function unknownBecause(reads: Read<unknown>[]): string | undefined {
-  const refused = reads.filter((r): r is Extract<Read<unknown>, { ok: false }> => !r.ok);
-  if (!refused.length) return undefined;
-  const permissions = [...new Set(refused.map((r) => r.permission))];
-  return `Unknown: the service connection may not read this (it needs ${permissions.join(" and ")}).`;
+  const missing = reads.filter((r): r is Extract<Read<unknown>, { ok: false }> => !r.ok);
+  if (!missing.length) return undefined;
+  const permissions = [...new Set(missing.flatMap((r) => (r.permission ? [r.permission] : [])))];
+  const reasons = [...new Set(missing.filter((r) => !r.permission).map((r) => r.reason.replace(/\.$/, "")))];
+  return `Unknown: ${[
+    ...(permissions.length ? [`the service connection may not read this (it needs ${permissions.join(" and ")})`] : []),
+    ...reasons,
+  ].join("; ")}.`;
 }
 
-/** Every check against what was read. Pure. Checks whose reads were refused are unknown; skipped ones carry their reason. */
+const skippedBecause = (skip: SkippedCheck) => `Skipped: ${skip.reason.replace(/[.\s]+$/, "")}.`;
+
+/** Every check against what was read. Pure. Checks whose reads are missing are unknown; skipped ones carry their reason. */
 export function scorecard(input: ScorecardInput): CheckResult[] {
   const results: CheckResult[] = [];
-  const skipped = (id: string) => input.skip.find((s) => s.id === id);
+  // A skip naming a vault applies to that vault only; one without a vault to every vault (or the cluster check).
+  const skipped = (id: string, vault?: string) =>
+    input.skip.find((s) => s.id === id && (s.vault === undefined || s.vault.toLowerCase() === vault?.toLowerCase()));
   const values: ReadValues = {};
   for (const key of Object.keys(input.facts) as ClusterReadKey[]) {
     const read = input.facts[key];
@@ -56,18 +66,19 @@ export function scorecard(input: ScorecardInput): CheckResult[] {
   }
   for (const check of CHECKS) {
     const base = { id: check.id, area: check.area, title: check.title };
-    const skip = skipped(check.id);
     if (check.kind === "vault") {
       for (const vault of input.vaults) {
         const subject = { ...base, subject: vault.name };
-        if (skip) results.push({ ...subject, status: "skipped", finding: `Skipped: ${skip.reason ?? "no reason given"}.` });
+        const skip = skipped(check.id, vault.name);
+        if (skip) results.push({ ...subject, status: "skipped", finding: skippedBecause(skip) });
         else if (!vault.read.ok) results.push({ ...subject, status: "unknown", finding: unknownBecause([vault.read])! });
-        else results.push({ ...subject, ...check.evaluate(vault.read.value) });
+        else results.push({ ...subject, ...check.evaluate(vault.read.value, input.target) });
       }
       continue;
     }
+    const skip = skipped(check.id);
     if (skip) {
-      results.push({ ...base, status: "skipped", finding: `Skipped: ${skip.reason ?? "no reason given"}.` });
+      results.push({ ...base, status: "skipped", finding: skippedBecause(skip) });
       continue;
     }
     const unknown = unknownBecause(check.reads.map((key) => input.facts[key]));

@@ -12,26 +12,26 @@ const STATUS_TEXT: Record<Status, { icon: string; word: string }> = {
   skipped: { icon: "⏭️", word: "skipped" },
 };
 
-/** The fix as the summary shows it: the task and each input as code, then the command as code. */
+/** The fix as the summary shows it: the task and each input as code, then why the rest is done by hand, and the command as code. */
 function fixCell(fix: Fix | undefined): Text {
   if (!fix) return "";
   const parts: Text[] = [];
   if (fix.task)
     parts.push(joinText([code(fix.task.name), ...Object.entries(fix.task.inputs).map(([name, value]) => code(`${name}: ${value}`))], " "));
-  if (fix.command) parts.push(code(fix.command));
-  return joinText(parts, ", then ");
+  if (fix.byHand) parts.push(fix.command ? rich`By hand: ${code(fix.command)} — ${fix.byHand}` : `By hand — ${fix.byHand}`);
+  else if (fix.command) parts.push(code(fix.command));
+  return joinText(parts, LINE_BREAK);
 }
 
-/** The fix as the log shows it: `Task@1 (input: value; …); then <command>`. */
+/** The fix as the log shows it: `Task@1 (input: value; …); then by hand: <command> — why`. */
 function fixLine(fix: Fix): string {
   const parts: string[] = [];
-  if (fix.task)
-    parts.push(
-      `${fix.task.name} (${Object.entries(fix.task.inputs)
-        .map(([name, value]) => `${name}: ${value}`)
-        .join("; ")})`,
-    );
-  if (fix.command) parts.push(fix.command);
+  if (fix.task) {
+    const inputs = Object.entries(fix.task.inputs).map(([name, value]) => `${name}: ${value}`);
+    parts.push(inputs.length ? `${fix.task.name} (${inputs.join("; ")})` : fix.task.name);
+  }
+  if (fix.byHand) parts.push(fix.command ? `by hand: ${fix.command} — ${fix.byHand}` : `by hand — ${fix.byHand}`);
+  else if (fix.command) parts.push(fix.command);
   return parts.join("; then ");
 }
 

@@ -25,18 +25,49 @@ import {
   type AssignmentSource,
   type DefinitionInfo,
   type ExistingAssignment,
+  type PolicyRuleInfo,
   type PolicyStateInfo,
 } from "./plan";
 
 const DEFINITION_ID =
   /^(?:\/subscriptions\/([^/]+)|\/providers\/Microsoft\.Management\/managementGroups\/([^/]+))?\/providers\/Microsoft\.Authorization\/(policyDefinitions|policySetDefinitions)\/([^/]+)$/i;
 
-/** Reads the definition (or initiative) behind each source, so its parameters can be checked before anything is written. */
-export function readDefinitions(clients: AzureClients, sources: readonly AssignmentSource[]): Promise<DefinitionInfo[]> {
-  return readTogether(sources.map((source) => readDefinition(clients, source)));
+/**
+ * Reads the definition (or initiative) behind each source, so its parameters can be checked before
+ * anything is written. A custom initiative's members are read too (a second round trip, only then): a
+ * member that modifies or deploys resources makes the assignment need an identity. The built-in
+ * initiatives this task offers hold only Kubernetes Audit/Deny policies (PSPBaselineStandard.json,
+ * PSPRestrictedStandard.json in Azure/azure-policy f4a50bac), so theirs are not read.
+ */
+export async function readDefinitions(clients: AzureClients, sources: readonly AssignmentSource[]): Promise<DefinitionInfo[]> {
+  const definitions = await readTogether(sources.map((source) => readDefinition(clients, source)));
+  const memberIds = [
+    ...new Set(
+      definitions.flatMap((definition, i) =>
+        sources[i]!.kind === "custom" ? (definition.members ?? []).map((m) => m.definitionId.toLowerCase()) : [],
+      ),
+    ),
+  ];
+  if (memberIds.length === 0) return definitions;
+  const members = await readTogether(
+    memberIds.map((id) =>
+      readDefinition(clients, { kind: "custom", definitionId: id }, "a policy definition of an initiative in customPolicyDefinitionIds"),
+    ),
+  );
+  return definitions.map((definition, i) =>
+    sources[i]!.kind === "custom" && definition.members
+      ? {
+          ...definition,
+          members: definition.members.map((member) => {
+            const read = members[memberIds.indexOf(member.definitionId.toLowerCase())];
+            return read?.rule ? { ...member, definition: { parameters: read.parameters, rule: read.rule } } : member;
+          }),
+        }
+      : definition,
+  );
 }
 
-async function readDefinition(clients: AzureClients, source: AssignmentSource): Promise<DefinitionInfo> {
+async function readDefinition(clients: AzureClients, source: AssignmentSource, what?: string): Promise<DefinitionInfo> {
   const id = definitionIdOf(source);
   const match = DEFINITION_ID.exec(id);
   if (!match) throw new InputError("customPolicyDefinitionIds", `'${id}' is not a policy definition ID.`);
@@ -64,18 +95,27 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
     } else {
       found = initiative ? await policy.policySetDefinitions.getBuiltIn(name) : await policy.policyDefinitions.getBuiltIn(name);
     }
-    return {
+    const info: DefinitionInfo = {
       id: found.id ?? id,
       displayName: found.displayName ?? name,
       kind: initiative ? "initiative" : "policy",
       parameters: found.parameters ?? {},
     };
+    if ("policyDefinitions" in found) {
+      info.members = (found.policyDefinitions ?? []).map((m) => ({
+        definitionId: m.policyDefinitionId,
+        parameters: Object.fromEntries(Object.entries(m.parameters ?? {}).map(([key, v]) => [key, v.value])),
+      }));
+    } else {
+      info.rule = ruleOf((found as PolicyDefinition).policyRule);
+    }
+    return info;
   } catch (error) {
     const { status } = azureErrorDetails(error);
     if (status === 404 && source.kind === "custom") {
       throw new InputError(
         "customPolicyDefinitionIds",
-        `the policy ${initiative ? "initiative" : "definition"} '${id}' was not found. Check the ID (Azure portal > Policy > Definitions) and that the service connection can read it.`,
+        `${what ?? `the policy ${initiative ? "initiative" : "definition"}`} '${id}' was not found. Check the ID (Azure portal > Policy > Definitions) and that the service connection can read it.`,
       );
     }
     if (status === 404) {
@@ -90,6 +130,16 @@ async function readDefinition(clients: AzureClients, source: AssignmentSource): 
       }),
     );
   }
+}
+
+/** A rule's effect and the roles its `then.details.roleDefinitionIds` names (both as the definition states them). */
+function ruleOf(policyRule: unknown): PolicyRuleInfo {
+  const then = (policyRule as { then?: { effect?: unknown; details?: { roleDefinitionIds?: unknown } } } | undefined)?.then;
+  const roles = then?.details?.roleDefinitionIds;
+  return {
+    ...(then?.effect === undefined ? {} : { effect: then.effect }),
+    roleDefinitionIds: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [],
+  };
 }
 
 /** The cluster as it is now: planned against before anything is written. */
@@ -137,6 +187,16 @@ function toExisting(assignment: AssignmentWire): ExistingAssignment {
     metadata: properties.metadata ?? {},
     ...(properties.displayName ? { displayName: properties.displayName } : {}),
     ...(changedAt ? { changedAt: new Date(changedAt) } : {}),
+    ...(assignment.identity?.type
+      ? {
+          identity: {
+            type: assignment.identity.type,
+            ...(assignment.identity.principalId ? { principalId: assignment.identity.principalId } : {}),
+            ...(assignment.identity.userAssignedIdentities ? { userAssignedIdentities: assignment.identity.userAssignedIdentities } : {}),
+          },
+        }
+      : {}),
+    ...(assignment.location ? { location: assignment.location } : {}),
   };
 }
 
@@ -144,17 +204,24 @@ export interface WrittenAssignment {
   id: string;
   name: string;
   changedAt: Date;
+  /** The assignment's system-assigned identity, when it has one. */
+  principalId?: string;
 }
 
 /**
  * Creates or updates the task's assignments that need it, at the cluster's scope. The metadata keeps
- * what Azure and others put there and adds the task's marker.
+ * what Azure and others put there and adds the task's marker. An assignment that modifies or deploys
+ * resources gets a system-assigned identity and the cluster's location (ARM refuses it without:
+ * ResourceIdentityRequired; the location comes with the identity, spec example
+ * createPolicyAssignmentWithIdentity 2025-03-01); an identity and location the assignment already has are
+ * sent back as they are, as a PUT replaces the assignment.
  */
 export async function writeAssignments(
   clients: AzureClients,
-  clusterId: string,
+  cluster: { id: string; location: string },
   changes: readonly AssignmentChange[],
 ): Promise<WrittenAssignment[]> {
+  const clusterId = cluster.id;
   // The SDK puts the scope after a slash of its own.
   const scope = clusterId.replace(/^\/+/, "");
   const toWrite = changes.filter((change) => change.action === "create" || change.action === "update");
@@ -162,7 +229,19 @@ export async function writeAssignments(
   const settled = await Promise.allSettled(
     toWrite.map(async (change): Promise<WrittenAssignment> => {
       const wanted = change.wanted;
+      const before = change.before;
+      const identity = before?.identity
+        ? {
+            type: before.identity.type,
+            ...(before.identity.userAssignedIdentities ? { userAssignedIdentities: before.identity.userAssignedIdentities } : {}),
+          }
+        : wanted.remediation
+          ? { type: "SystemAssigned" }
+          : undefined;
+      const location = before?.location ?? (identity ? cluster.location : undefined);
       const body: PolicyAssignment = {
+        ...(identity ? { identity: identity as PolicyAssignment["identity"] } : {}),
+        ...(location ? { location } : {}),
         displayName: wanted.displayName,
         description: `Assigned by the AssignAksPolicies@1 pipeline task (AKS Hardening Tasks). Re-running the task updates this assignment.`,
         policyDefinitionId: wanted.definition.id,
@@ -175,6 +254,7 @@ export async function writeAssignments(
         id: result.id ?? `${clusterId}/providers/Microsoft.Authorization/policyAssignments/${wanted.name}`,
         name: wanted.name,
         changedAt: new Date(),
+        ...(result.identity?.principalId ? { principalId: result.identity.principalId } : {}),
       };
     }),
   );

@@ -25,7 +25,7 @@ void runTask(async () => {
   const addon = await applyAddon(clients, request, { ...request, initial: cluster });
   const clusterId = addon.before.id!;
   const plan = planAssignments(wanted, existing);
-  const written = request.dryRun ? [] : await writeAssignments(clients, clusterId, plan.changes);
+  const written = request.dryRun ? [] : await writeAssignments(clients, { id: clusterId, location: addon.before.location }, plan.changes);
 
   const ours = plan.changes.filter((c) => c.action === "unchanged" || written.some((w) => w.name === c.wanted.name));
   const assignmentIds = ours.map((c) => written.find((w) => w.name === c.wanted.name)?.id ?? c.before!.id);
@@ -61,6 +61,13 @@ void runTask(async () => {
         plan,
         ...(compliance ? { compliance } : {}),
         unusedInputs: unusedInputs(request.values, wanted),
+        identities: plan.changes
+          .filter((c) => c.wanted.remediation && c.action !== "nameTaken")
+          .map((c) => {
+            const principalId = written.find((w) => w.name === c.wanted.name)?.principalId ?? c.before?.identity?.principalId;
+            return { name: c.wanted.name, remediation: c.wanted.remediation!, ...(principalId ? { principalId } : {}) };
+          }),
+        clusterId,
       },
       outcome,
     ),

@@ -49,8 +49,11 @@ export function readRequest(): AssignAksPoliciesRequest {
   const policies = parsePolicies(readString("policies") ?? "");
   const customPolicyDefinitionIds = parseDefinitionIds(readString("customPolicyDefinitionIds") ?? "");
   const enableAddon = readBoolean("enableAddon", true);
-  if (policies.length === 0 && customPolicyDefinitionIds.length === 0 && !enableAddon) {
-    throw new InputError("policies", "select at least one policy, enter a customPolicyDefinitionIds entry, or set enableAddon to true.");
+  if (policies.length === 0 && customPolicyDefinitionIds.length === 0) {
+    throw new InputError(
+      "policies",
+      `is required: select at least one policy (${POLICY_KEYS.join(", ")}) or enter a line in customPolicyDefinitionIds. The add-on alone enforces nothing.`,
+    );
   }
   const cpuLimit = readString("cpuLimit");
   const memoryLimit = readString("memoryLimit");
@@ -139,8 +142,8 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * The namespaces the user typed, or undefined when none (empty, or only comments): then no value is
- * sent, and each definition keeps its own default (the built-ins differ: most also exclude
- * azure-extensions-usage-system).
+ * sent, and each definition keeps its own default (the five built-ins exclude kube-system,
+ * gatekeeper-system, azure-arc and azure-extensions-usage-system; other definitions have their own).
  */
 export function parseNamespaces(typed: string | undefined): string[] | undefined {
   const text = typed ?? "";
@@ -210,4 +213,37 @@ export function checkImageRegex(value: string): string {
     );
   }
   return value;
+}
+
+/**
+ * Why an allowed-images regex admits more than it seems to, or undefined: RE2 (Go's regexp, which
+ * Gatekeeper's Rego `re_match` uses) finds a match anywhere in the image name, so without `^…$` around
+ * the whole expression (and without a top-level `|`, which splits the anchors)
+ * 'evil.example/x/myregistry.azurecr.io/app' matches `myregistry\.azurecr\.io/`. The built-in's own
+ * examples are anchored (allowedContainerImagesRegex in ContainerAllowedImages.json 9.3.0).
+ */
+export function unanchoredRegexProblem(value: string): string | undefined {
+  let depth = 0;
+  let inClass = false;
+  let topLevelAlternation = false;
+  let endsAnchored = false;
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i]!;
+    endsAnchored = false;
+    if (char === "\\") {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (char === "]") inClass = false;
+      continue;
+    }
+    if (char === "[") inClass = true;
+    else if (char === "(") depth++;
+    else if (char === ")") depth = Math.max(0, depth - 1);
+    else if (char === "|" && depth === 0) topLevelAlternation = true;
+    else if (char === "$" && depth === 0) endsAnchored = true;
+  }
+  if (value.startsWith("^") && endsAnchored && !topLevelAlternation) return undefined;
+  return `allowedImagesRegex '${value}' is not anchored as a whole (^…$${topLevelAlternation ? ", with any alternatives inside one group" : ""}): the policy admits every image whose name merely contains a match. Write e.g. ^(myregistry\\.azurecr\\.io|mcr\\.microsoft\\.com)/.+$.`;
 }

@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from "uuid";
 import { code, rich, toPlainText, type Span, type Text } from "../../core/report";
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError } from "../../core/errors";
+import { parameterKey, referencedParameter } from "../../core/policy-assignments";
 import { BUILT_IN_POLICIES, type PolicyKey } from "./catalogue";
 import type { Effect, EnforcementMode, PolicyValues } from "./inputs";
 
@@ -12,12 +13,30 @@ export interface ParameterSchema {
   defaultValue?: unknown;
 }
 
+/** What a policy definition's rule does: its `then.effect` (often `[parameters('effect')]`) and the roles remediation needs. */
+export interface PolicyRuleInfo {
+  effect?: unknown;
+  /** `then.details.roleDefinitionIds`: the roles a Modify or DeployIfNotExists policy's identity needs. */
+  roleDefinitionIds: string[];
+}
+
+/** An initiative's member: the values the initiative passes it and, when read, the definition itself. */
+export interface MemberInfo {
+  definitionId: string;
+  parameters: Record<string, unknown>;
+  definition?: { parameters: Record<string, ParameterSchema>; rule: PolicyRuleInfo };
+}
+
 /** What the task needs of a policy definition or initiative, as read from Azure. */
 export interface DefinitionInfo {
   id: string;
   displayName: string;
   kind: "policy" | "initiative";
   parameters: Record<string, ParameterSchema>;
+  /** A policy's rule; absent for an initiative. */
+  rule?: PolicyRuleInfo;
+  /** An initiative's members (their definitions read only where the task must know their effects). */
+  members?: MemberInfo[];
 }
 
 /** Where an assignment comes from: a `policies` option or a `customPolicyDefinitionIds` line. */
@@ -37,6 +56,14 @@ export interface WantedAssignment {
   marker: AssignmentMarker;
   /** Inputs that reached this assignment's parameters. */
   inputsUsed: string[];
+  /** Set when a policy it assigns modifies or deploys resources: the assignment needs an identity, which needs these roles. */
+  remediation?: Remediation;
+}
+
+/** A Modify or DeployIfNotExists effect an assignment applies, and the roles its identity needs to carry it out. */
+export interface Remediation {
+  effect: string;
+  roleDefinitionIds: string[];
 }
 
 export interface AssignmentMarker {
@@ -55,6 +82,9 @@ export interface ExistingAssignment {
   displayName?: string;
   /** When it was last written (systemData), to tell fresh compliance results from stale ones. */
   changedAt?: Date;
+  /** Its managed identity (kept as it is on every update: a PUT without it would drop it). */
+  identity?: { type: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> };
+  location?: string;
 }
 
 /** The metadata key that marks an assignment as made by this task. */
@@ -124,7 +154,7 @@ export interface AssignmentRequest {
 export function resolveAssignment(request: AssignmentRequest, source: AssignmentSource, definition: DefinitionInfo): WantedAssignment {
   const what = toPlainText(describeSource(source, definition));
   const declared = definition.parameters;
-  const declaredName = (name: string) => Object.keys(declared).find((key) => key.toLowerCase() === name.toLowerCase());
+  const declaredName = (name: string) => parameterKey(declared, name);
   const valueFor: Record<string, unknown> = {
     effect: request.effect,
     excludedNamespaces: request.values.excludedNamespaces,
@@ -178,6 +208,7 @@ export function resolveAssignment(request: AssignmentRequest, source: Assignment
     );
   }
 
+  const remediation = remediationOf(definition, parameters);
   return {
     name: assignmentName(source),
     source,
@@ -187,6 +218,46 @@ export function resolveAssignment(request: AssignmentRequest, source: Assignment
     enforcementMode: request.enforcementMode,
     marker: { task: "AssignAksPolicies", policy: source.kind === "builtIn" ? source.key : source.definitionId },
     inputsUsed,
+    ...(remediation ? { remediation } : {}),
+  };
+}
+
+/** Effects Azure Policy carries out with the assignment's identity: such an assignment must have one (ResourceIdentityRequired). */
+const REMEDIATING_EFFECTS = ["modify", "deployifnotexists"];
+/** A rule's or member's value as Azure Policy resolves it: `[parameters('x')]` is the value given for `x`, else its default. */
+function resolveValue(value: unknown, given: Record<string, unknown>, declared: Record<string, ParameterSchema>): unknown {
+  const name = referencedParameter(value);
+  if (name === undefined) return value;
+  const givenKey = parameterKey(given, name);
+  if (givenKey !== undefined) return given[givenKey];
+  const declaredKey = parameterKey(declared, name);
+  return declaredKey === undefined ? undefined : declared[declaredKey]!.defaultValue;
+}
+
+/**
+ * Whether the assignment, with these parameter values, applies a Modify or DeployIfNotExists effect (its
+ * own rule's, or any member's of an initiative), and the roles those policies name for remediation. Pure.
+ */
+export function remediationOf(definition: DefinitionInfo, parameters: ParameterValues): Remediation | undefined {
+  const given = Object.fromEntries(Object.entries(parameters).map(([name, { value }]) => [name, value]));
+  const effects: { effect: string; roleDefinitionIds: string[] }[] = [];
+  const consider = (rule: PolicyRuleInfo, values: Record<string, unknown>, declared: Record<string, ParameterSchema>) => {
+    const effect = resolveValue(rule.effect, values, declared);
+    if (typeof effect === "string" && REMEDIATING_EFFECTS.includes(effect.toLowerCase()))
+      effects.push({ effect, roleDefinitionIds: rule.roleDefinitionIds });
+  };
+  if (definition.rule) consider(definition.rule, given, definition.parameters);
+  for (const member of definition.members ?? []) {
+    if (!member.definition) continue;
+    const passed = Object.fromEntries(
+      Object.entries(member.parameters).map(([name, value]) => [name, resolveValue(value, given, definition.parameters)]),
+    );
+    consider(member.definition.rule, passed, member.definition.parameters);
+  }
+  if (!effects.length) return undefined;
+  return {
+    effect: [...new Set(effects.map((e) => e.effect))].join(", "),
+    roleDefinitionIds: [...new Set(effects.flatMap((e) => e.roleDefinitionIds))],
   };
 }
 
@@ -272,7 +343,12 @@ function describeDifferences(wanted: WantedAssignment, before: ExistingAssignmen
   if ((before.enforcementMode || "Default") !== wanted.enforcementMode) {
     differences.push(`enforcementMode: ${before.enforcementMode || "Default"} → ${wanted.enforcementMode}`);
   }
+  if (wanted.remediation && !hasIdentity(before)) differences.push("identity: none → SystemAssigned");
   return differences;
+}
+
+export function hasIdentity(assignment: ExistingAssignment): boolean {
+  return assignment.identity !== undefined && assignment.identity.type.toLowerCase() !== "none";
 }
 
 function showValue(value: unknown): string {

@@ -1,6 +1,6 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import { code, codeList, joinText, LINE_BREAK, remark, rich, type Block, type Outcome, type RunReport, type Text } from "../../core/report";
-import type { AssignAksPoliciesRequest } from "./inputs";
+import { unanchoredRegexProblem, type AssignAksPoliciesRequest } from "./inputs";
 import {
   describeSource,
   type AddonPlan,
@@ -8,6 +8,7 @@ import {
   type AssignmentsPlan,
   type ComplianceReport,
   type ComplianceRow,
+  type Remediation,
 } from "./plan";
 
 export interface PolicyRunResult {
@@ -15,6 +16,9 @@ export interface PolicyRunResult {
   plan: AssignmentsPlan;
   compliance?: ComplianceReport | { error: string };
   unusedInputs: string[];
+  /** Assignments that modify or deploy resources: their identity, and the roles it needs to remediate. */
+  identities: { name: string; remediation: Remediation; principalId?: string }[];
+  clusterId: string;
 }
 
 const ACTION_TEXT: Record<AssignmentChange["action"], { done: string; planned: string }> = {
@@ -71,6 +75,17 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
     );
   }
   for (const input of result.unusedInputs) warnings.push(`${input} is ignored: none of the selected policies takes it.`);
+  if (request.values.allowedImagesRegex !== undefined && !result.unusedInputs.includes("allowedImagesRegex")) {
+    const unanchored = unanchoredRegexProblem(request.values.allowedImagesRegex);
+    if (unanchored) warnings.push(unanchored);
+  }
+  for (const identity of result.identities) {
+    const roles = identity.remediation.roleDefinitionIds.map((id) => id.split("/").pop() ?? id);
+    const assignee = identity.principalId ?? "<the assignment's principal ID>";
+    notes.push(
+      rich`${code(identity.name)} applies ${identity.remediation.effect} policies, so it ${planned ? "would get" : "has"} a system-assigned identity${identity.principalId ? rich` (principal ${code(identity.principalId)})` : ""} in the cluster's region. To remediate existing resources it needs ${roles.length ? rich`the role(s) ${codeList(roles)}` : "the roles its definitions name in roleDefinitionIds (none are named)"} at the scope it changes; this task does not grant them: ${code(`az role assignment create --assignee-object-id ${assignee} --assignee-principal-type ServicePrincipal --role ${roles[0] ?? "<role>"} --scope ${result.clusterId}`)}.`,
+    );
+  }
   if (result.plan.others.length) {
     notes.push(
       rich`Assignments on the cluster not made by this task (left as they are): ${codeList(result.plan.others.map((o) => o.displayName ?? o.name))}.`,

@@ -5,7 +5,6 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { identityClient, readUserAssignedIdentity } from "../../core/identity";
 import { formatDuration } from "../../core/cluster";
 import { applyJobScoped, type JobScopedChange, type JobScopedResult } from "../../core/job-scoped-access/access";
 import type { AgentEgress } from "../../core/job-scoped-access/egress";
@@ -22,7 +21,8 @@ import {
   vaultFirewall,
 } from "../../core/key-vault";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
-import type { AgentAccess, Grantee, KeyVaultSecretsRequest } from "./inputs";
+import type { ResolvedGrantee } from "../../core/principals";
+import type { AgentAccess, KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
 
 /** Secrets read and written at once; the client's retry policy waits out 429 Retry-After on each. */
@@ -76,57 +76,6 @@ export async function readVault(
     model: vault.properties.enableRbacAuthorization ? "rbac" : "accessPolicies",
     accessPolicies: (vault.properties.accessPolicies ?? []) as AccessPolicyEntry[],
     resource: vault,
-  };
-}
-
-/** Who `grantTo` names, as far as the task can tell. */
-export interface ResolvedGrantee {
-  principalId: string;
-  description: string;
-  /** Only when the task read the principal from ARM as a managed identity (a service principal). */
-  principalType?: "ServicePrincipal";
-  note?: string;
-}
-
-/**
- * The grantee's object ID. A resource ID is read; a GUID is looked up among the subscription's
- * user-assigned identities (so an identity's client ID works, e.g. an AKS kubelet identity), and
- * otherwise taken as an object ID of a principal whose kind the task cannot know (a user, a group or
- * an app's service principal).
- */
-export async function resolveGrantee(clients: AzureClients, grantee: Grantee): Promise<ResolvedGrantee> {
-  if (grantee.kind === "identity") {
-    const identity = await readUserAssignedIdentity(clients, grantee);
-    return {
-      principalId: identity.principalId,
-      description: `managed identity '${identity.name}' (object ID ${identity.principalId})`,
-      principalType: "ServicePrincipal",
-    };
-  }
-  try {
-    for await (const identity of identityClient(clients).userAssignedIdentities.listBySubscription()) {
-      if (identity.clientId?.toLowerCase() === grantee.id) {
-        return {
-          principalId: identity.principalId!,
-          description: `managed identity '${identity.name}' (client ID ${grantee.id}, object ID ${identity.principalId})`,
-          principalType: "ServicePrincipal",
-        };
-      }
-      if (identity.principalId?.toLowerCase() === grantee.id) {
-        return {
-          principalId: grantee.id,
-          description: `managed identity '${identity.name}' (object ID ${grantee.id})`,
-          principalType: "ServicePrincipal",
-        };
-      }
-    }
-  } catch (error) {
-    tl.debug(`Could not list user-assigned identities to resolve ${grantee.id}: ${describeFailure(error)}`);
-  }
-  return {
-    principalId: grantee.id,
-    description: `object ID ${grantee.id}`,
-    note: `grantTo ${grantee.id} is not a user-assigned identity of this subscription, so it is used as the object ID of a user, a group or an app's service principal. For an app registration, pass its service principal's object ID, not its client ID.`,
   };
 }
 

@@ -5,6 +5,7 @@ import { HoldLinks } from "../../core/job-scoped-access/ledger";
 import { untrustedWarnings } from "../../core/job-scoped-access/report";
 import { describeVault, keyVaultClient, vaultResourceId } from "../../core/key-vault";
 import { publishReport, setOutputs } from "../../core/report";
+import { resolveGrantees } from "../../core/principals";
 import { runTask } from "../../core/run";
 import {
   applyGrant,
@@ -14,7 +15,6 @@ import {
   readGrant,
   readSecrets,
   readVault,
-  resolveGrantee,
   type GrantResult,
   type SecretOutcome,
 } from "./apply";
@@ -31,7 +31,7 @@ void runTask(async () => {
   // The vault, the grantee, the agent's addresses and (when the vault's ID is known) its holds are independent reads: one round trip.
   const [vault, principal, egress, links] = await readTogether([
     readVault(clients, request),
-    request.grantTo ? resolveGrantee(clients, request.grantTo) : undefined,
+    request.grantTo ? resolveGrantees(clients, [request.grantTo]).then(([grantee]) => grantee!) : undefined,
     access ? findAgentEgress(access.serviceUrl, access.lookups) : undefined,
     access && request.resourceGroupName
       ? new HoldLinks(
@@ -52,7 +52,7 @@ void runTask(async () => {
     notes.push("The secrets were not compared: the vault's firewall does not admit this agent yet, and a dry run opens nothing.");
   }
 
-  if (principal?.note) notes.push(principal.note);
+  if (principal?.note) notes.push(`grantTo ${principal.note}`);
   if (principal && vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
     warnings.push(
       `The vault uses Azure RBAC, where secretPermissions do not apply: the task assigns Key Vault Secrets User (get and list). Assign a broader role yourself if ${request.secretPermissions.join(",")} is really needed.`,

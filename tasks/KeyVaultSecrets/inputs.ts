@@ -3,20 +3,17 @@ import { readServiceConnection, type ServiceConnection } from "../../core/connec
 import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
 import { readAgentIpLookups, readAgentIpServiceUrl } from "../../core/job-scoped-access/inputs";
+import type { Grantee } from "../../core/principals";
 import { readBoolean, readChoice, readListEntries, readRequired, readSecondsVariable, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
-import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
+import { mapSecretNames, parseSecretLines, valuesToRegister, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
 /** Key Vault's secret permission names (SecretPermissions in the Microsoft.KeyVault spec). */
 export const SECRET_PERMISSIONS = ["all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge"] as const;
 export const DEFAULT_SECRET_PERMISSIONS = ["get", "list"];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Who gets access: an object or client ID (told apart by looking the ID up), or a managed identity's resource ID. */
-export type Grantee =
-  { kind: "id"; id: string } | { kind: "identity"; subscriptionId: string; resourceGroupName: string; name: string; resourceId: string };
 
 export interface KeyVaultSecretsRequest {
   connection: ServiceConnection;
@@ -50,9 +47,9 @@ export interface PostJobRequest {
 }
 
 export function readRequest(): KeyVaultSecretsRequest {
-  // The values are secrets: registered before anything else could print one.
+  // The values are secrets: registered before anything else could print one (plain ones excepted: secrets.ts).
   const secretsText = readSecretInput("secrets");
-  for (const value of secretValuesIn(secretsText)) tl.setSecret(value);
+  for (const value of valuesToRegister(secretsText)) tl.setSecret(value);
 
   const connection = readServiceConnection("azureSubscription");
   const resourceGroupName = readOptionalResourceGroup();

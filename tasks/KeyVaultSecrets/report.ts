@@ -4,9 +4,10 @@ import type { AgentEgress } from "../../core/job-scoped-access/egress";
 import type { JobScopedPlan } from "../../core/job-scoped-access/plan";
 import { jobScopedDetails } from "../../core/job-scoped-access/report";
 import { describeVault } from "../../core/key-vault";
-import type { GrantResult, ResolvedGrantee, SecretOutcome } from "./apply";
+import type { ResolvedGrantee } from "../../core/principals";
+import type { GrantResult, SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
-import type { NameChange } from "./secrets";
+import { isPlainValue, MIN_REGISTERED_VALUE_LENGTH, type NameChange } from "./secrets";
 
 /** The vault's permission model, as the portal names it. */
 const MODEL_TEXT = {
@@ -88,6 +89,13 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
       changes.push({ setting: "Firewall IP rules (for this job)", before: codeList(plan.before), after: codeList(plan.after) });
     }
   }
+  const notes: Text[] = [...input.notes];
+  const plain = input.secrets.filter((plan) => isPlainValue(plan.secret.value)).map((plan) => plan.secret.name);
+  if (plain.length) {
+    notes.push(
+      rich`Not masked in the log: the value${plain.length === 1 ? "" : "s"} of ${codeList(plain)}, shorter than ${String(MIN_REGISTERED_VALUE_LENGTH)} characters (a flag, a letter, a number), ${plain.length === 1 ? "is" : "are"} written to Key Vault as given but not registered as secret${plain.length === 1 ? "" : "s"}: the agent masks a registered value everywhere in the job's log, and would hide every ${code("true")} or ${code("1")} of every later step. A value kept in a secret pipeline variable is masked by the agent whatever its length.`,
+    );
+  }
   return {
     title: `Key Vault secrets: ${vault.name}`,
     target: describeVault(vault),
@@ -97,7 +105,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
       : {}),
     changes,
     details,
-    notes: input.notes,
+    notes,
     warnings: input.warnings,
   };
 }

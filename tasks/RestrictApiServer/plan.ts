@@ -4,7 +4,20 @@ import type { JobScopedChange } from "../../core/job-scoped-access/access";
 import type { JobRef } from "../../core/job-scoped-access/job";
 import { planJobScoped, type FirewallView, type JobScopedPlan } from "../../core/job-scoped-access/plan";
 import type { AgentIpScope, RangeAction } from "./inputs";
-import { aggregateRanges, covers, foldRanges, isRangeError, overlaps, parseIpv4Range, type Ipv4Range } from "./ranges";
+import {
+  aggregateRanges,
+  BROAD_PREFIX,
+  broadRanges,
+  covers,
+  coverEverything,
+  foldRanges,
+  isRangeError,
+  nameSome,
+  outboundIpOnlyWithOthers,
+  overlaps,
+  parseIpv4Range,
+  type Ipv4Range,
+} from "./ranges";
 
 /** AKS's limits on authorized IP ranges: 200, or 2,000 with API server VNet integration. */
 export const MAX_RANGES = 200;
@@ -157,6 +170,15 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     }
   }
 
+  if (request.action === "set" || request.action === "add") {
+    const broad = broadRanges(requested).map((range) => range.cidr);
+    if (broad.length) {
+      warnings.push(
+        `${nameSome(broad)} ${broad.length === 1 ? "is" : "are"} broader than /${BROAD_PREFIX} (over 16 million addresses each): the API server stays open to most of the internet. List the networks that need kubectl access instead.`,
+      );
+    }
+  }
+
   // The agent's addresses for good: part of the lasting list, closed by no job.
   const permanent: PermanentAgentAddress[] = [];
   const agentAddresses = request.agentAddresses ?? [];
@@ -226,6 +248,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       `${jobScoped.lastEntryKept.join(", ")} ${jobScoped.lastEntryKept.length === 1 ? "is" : "are"} left behind by a job that is over, but the only authorized range${jobScoped.lastEntryKept.length === 1 ? "" : "s"} left; removing ${jobScoped.lastEntryKept.length === 1 ? "it" : "them"} would open the API server to every address, so ${jobScoped.lastEntryKept.length === 1 ? "it stays" : "they stay"}. Add the ranges that should have access, then re-run.`,
     );
   }
+  refuseWhatAksRefuses(request, before, after);
   if (after.some((entry) => canonical(entry) === OUTBOUND_IP_ONLY)) {
     notes.push(
       `${OUTBOUND_IP_ONLY} is AKS's special entry for the cluster's own outbound IP: alone it allows only the nodes' egress address to reach the API server.`,
@@ -238,6 +261,16 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   const removed = before.filter((text) => !afterSet.has(canonical(text)));
   const lastingBefore = new Set(view.lasting.map(canonical));
   const lastingAfterSet = new Set(lastingAfter.map(canonical));
+  const lastingRemoved = view.lasting.filter((text) => !lastingAfterSet.has(canonical(text)));
+  // `set` is the default action, and the agent passes a left-out input as its default
+  // (azure-pipelines-agent, src/Agent.Worker/TaskRunner.cs, LoadDefaultInputs): the task cannot
+  // tell a pipeline that meant to replace the list from one that forgot `action`, so every range
+  // it takes off without being told is named.
+  if (request.action === "set" && lastingRemoved.length) {
+    warnings.push(
+      `Action 'set' keeps only the ranges in authorizedIpRanges, and takes every other range off the API server's authorized IP ranges: ${nameSome(lastingRemoved, 50)} ${lastingRemoved.length === 1 ? "is" : "are"} not listed. Use action 'add' to keep ranges you do not list.`,
+    );
+  }
   return {
     empty: added.length === 0 && removed.length === 0,
     action: request.action,
@@ -247,12 +280,43 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     added,
     removed,
     lastingAdded: lastingAfter.filter((text) => !lastingBefore.has(canonical(text))),
-    lastingRemoved: view.lasting.filter((text) => !lastingAfterSet.has(canonical(text))),
+    lastingRemoved,
     jobScoped,
     permanent,
     notes,
     warnings,
   };
+}
+
+/**
+ * Refuses, before any write, a resulting list AKS would refuse or that restricts nothing: one that
+ * holds 0.0.0.0/32 with other entries (the other entries may come from the cluster's list or this
+ * agent's addresses), or whose ranges together cover every IPv4 address. A list the cluster already
+ * had is left to the actions that edit it.
+ */
+function refuseWhatAksRefuses(request: RangesRequest, before: readonly string[], after: readonly string[]): void {
+  if (after.length === before.length && after.every((entry) => before.includes(entry))) return;
+  const agentAdded = (request.agentAddresses ?? []).some(
+    (address) => after.some((entry) => canonical(entry) === address) && !before.some((entry) => canonical(entry) === address),
+  );
+  const input = agentAdded ? "includeAgentIp" : "authorizedIpRanges";
+  if (after.includes(OUTBOUND_IP_ONLY) && after.length > 1) {
+    const others = after.filter((entry) => entry !== OUTBOUND_IP_ONLY);
+    const why =
+      input === "includeAgentIp"
+        ? "includeAgentIp adds this agent's address"
+        : before.includes(OUTBOUND_IP_ONLY)
+          ? "the cluster's list holds 0.0.0.0/32 now"
+          : "the cluster's list holds the others now";
+    throw new InputError(input, outboundIpOnlyWithOthers(others, why));
+  }
+  const parsed = after.map(parsedOrUndefined).filter((range): range is Ipv4Range => range !== undefined);
+  if (coverEverything(parsed)) {
+    throw new InputError(
+      "authorizedIpRanges",
+      `with the cluster's current ranges the list would authorize every IPv4 address (${nameSome([...after])}), which is no restriction at all. Remove the broad ranges first, or use action 'set' with the networks that need the API server.`,
+    );
+  }
 }
 
 /** Ranges read from Azure: an entry this task cannot parse is never touched, only carried along. */

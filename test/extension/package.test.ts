@@ -8,7 +8,16 @@ import { vsixProblems } from "../../scripts/check-vsix.mjs";
 import { manifestLinks, overviewWithSource, type PackageJsonLinks } from "../../scripts/manifest-links.mjs";
 
 describe("test/extension/package", () => {
-  const TASKS = ["AksHardeningReport", "AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
+  const TASKS = [
+    "AksHardeningReport",
+    "AssignAksPolicies",
+    "ConfigureAutoUpgrade",
+    "EnableDefender",
+    "EnablePodIdentity",
+    "KeyVaultSecrets",
+    "RestrictApiServer",
+    "SecureClusterAccess",
+  ];
   const vsix = findVsix();
   const zip = new AdmZip(vsix);
   const text = (name: string) => zip.readAsText(name);

@@ -13,7 +13,16 @@ describe("test/extension/task-json", () => {
     validateTask: (taskPath: string, task: unknown) => string[];
   };
 
-  const TASKS = ["AksHardeningReport", "AssignAksPolicies", "EnablePodIdentity", "KeyVaultSecrets", "RestrictApiServer"];
+  const TASKS = [
+    "AksHardeningReport",
+    "AssignAksPolicies",
+    "ConfigureAutoUpgrade",
+    "EnableDefender",
+    "EnablePodIdentity",
+    "KeyVaultSecrets",
+    "RestrictApiServer",
+    "SecureClusterAccess",
+  ];
   let dir: string;
 
   before(() => {

@@ -4,9 +4,13 @@ import { clientEnvironment, createServiceConnections, type ConnectionKind, type 
 import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestLogEntry } from "../../local-azure/index";
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type JobRun, type StepOptions, type StepRun } from "./agent";
+import { checkTraffic, describeFindings } from "./contracts";
 
 /** ARM actions sent as POST that only read (queries), by path. */
-const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
+const READ_ACTIONS = [
+  /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
+  /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
+];
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
@@ -40,7 +44,7 @@ export class Fixture {
   }
 
   static async start(options?: LocalAzureOptions): Promise<Fixture> {
-    const azure = await startLocalAzure(options);
+    const azure = await startLocalAzure({ ...options, recordTraffic: true });
     return new Fixture(azure, extractPackagedExtension(), await createServiceConnections(azure));
   }
 
@@ -107,6 +111,19 @@ export class Fixture {
   private scanned(run: StepRun): void {
     this.runs.push(run);
     this.assertNoSecretsIn(run);
+    this.assertExitCodeAgrees(run);
+  }
+
+  /**
+   * The exit code says what `task.complete` says: 0 for a success, non-zero for a failure, and
+   * non-zero when the agent could read no result (it would take exit 0 as success). A step the
+   * test stopped (a signal) has no exit code.
+   */
+  assertExitCodeAgrees(run: StepRun): void {
+    if (run.exitCode === null) return;
+    const where = `result ${run.result ?? "(none readable)"}, exit code ${run.exitCode}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`;
+    if (run.result === "Succeeded" || run.result === "SucceededWithIssues") assert.equal(run.exitCode, 0, where);
+    else assert.notEqual(run.exitCode, 0, where);
   }
 
   /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */
@@ -163,7 +180,23 @@ export class Fixture {
     }
   }
 
+  /**
+   * Fails when a request the tasks' Azure clients sent, or the answer the local Azure gave it, departs
+   * from the REST spec contracts (test/contracts) in a way no known difference covers, or matches no
+   * operation at all. Every run of the file is checked, first runs, re-runs, dry runs and post-job steps.
+   */
+  async assertTrafficOnSpec(): Promise<void> {
+    const { findings } = await checkTraffic(this.azure.traffic);
+    // The message alone: a diff of the findings would print payload values unmasked.
+    assert.ok(findings.length === 0, `traffic off the REST specs (test/contracts):\n${describeFindings(findings, this.secrets)}`);
+  }
+
+  /** Checks the traffic against the REST spec contracts, then stops the local Azure. */
   async close(): Promise<void> {
-    await this.azure.close();
+    try {
+      await this.assertTrafficOnSpec();
+    } finally {
+      await this.azure.close();
+    }
   }
 }

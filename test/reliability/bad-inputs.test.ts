@@ -2,7 +2,7 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
-import type { ArmResource } from "../../local-azure/index";
+import { logAnalyticsWorkspace, type ArmResource } from "../../local-azure/index";
 import { cellName, type TaskName } from "./cells";
 
 describe("test/reliability/bad-inputs", () => {
@@ -20,6 +20,7 @@ describe("test/reliability/bad-inputs", () => {
   let cluster: ArmResource;
   let identity: ArmResource;
   let vault: ArmResource;
+  let workspace: ArmResource;
   let snapshot: ArmResource[];
   const DB_URL = `jdbc:postgresql://db.example:5432/todo?password=${randomUUID()}`;
 
@@ -34,6 +35,9 @@ describe("test/reliability/bad-inputs", () => {
         { tenantId: fx.azure.tenantId, objectId: fx.principalObjectId(), permissions: { secrets: ["get", "list", "set", "recover"] } },
       ],
     });
+    workspace = fx.azure.store.put(
+      logAnalyticsWorkspace({ subscriptionId: fx.azure.subscriptionId, resourceGroup: RG, name: "law-bad-inputs", location: "westeurope" }),
+    );
     snapshot = [cluster, identity, vault].map((r) => fx.azure.store.get(r.id)!);
   });
   after(async () => {
@@ -70,8 +74,17 @@ describe("test/reliability/bad-inputs", () => {
     }),
     KeyVaultSecrets: () => ({ keyVaultName: "kv-bad-inputs", resourceGroupName: RG, secrets: `db-url=${DB_URL}` }),
     AssignAksPolicies: () => ({ resourceGroupName: RG, clusterName: "aks-bad", policies: "noPrivilegedContainers", effect: "Deny" }),
+    ConfigureAutoUpgrade: () => ({ resourceGroupName: RG, clusterName: "aks-bad", maintenanceWindow: "weekly Sunday 01:00 4h +00:00" }),
+    EnableDefender: () => ({
+      resourceGroupName: RG,
+      clusterName: "aks-bad",
+      logAnalyticsWorkspaceId: workspace.id,
+      enableContainersPlan: "true",
+    }),
     AksHardeningReport: () => ({ resourceGroupName: RG, clusterName: "aks-bad", keyVaultNames: "kv-bad-inputs", failOn: "error" }),
   };
+  const workspaceIdWith = (group: string, name: string) =>
+    `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${group}/providers/Microsoft.OperationalInsights/workspaces/${name}`;
 
   const CASES: Record<TaskName, BadInput[]> = {
     RestrictApiServer: [
@@ -355,6 +368,12 @@ describe("test/reliability/bad-inputs", () => {
       { what: "an unknown policy key", inputs: { policies: "noPrivileged" }, names: "policies" },
       { what: "nothing to assign and the add-on not wanted", inputs: { policies: undefined, enableAddon: false }, names: "policies" },
       {
+        what: "no policy named, the add-on wanted: the add-on alone enforces nothing",
+        inputs: { policies: undefined, enableAddon: true },
+        names: "policies",
+        says: /^policies: is required: .*The add-on alone enforces nothing\./,
+      },
+      {
         what: "an excluded namespace with upper case",
         inputs: { excludedNamespaces: "kube-system, Monitoring" },
         names: "excludedNamespaces",
@@ -380,6 +399,130 @@ describe("test/reliability/bad-inputs", () => {
       },
       { what: "reportCompliance that is not a boolean", inputs: { reportCompliance: "yes" }, names: "reportCompliance" },
       { what: "enableAddon that is not a boolean", inputs: { enableAddon: "no" }, names: "enableAddon" },
+    ],
+    ConfigureAutoUpgrade: [
+      {
+        what: "a window of 3 hours (AKS: 4 to 24)",
+        inputs: { maintenanceWindow: "weekly Sunday 01:00 3h" },
+        names: "maintenanceWindow",
+        says: /4 to 24 hours, not 3/,
+      },
+      {
+        what: "a window of 25 hours",
+        inputs: { nodeOsMaintenanceWindow: "daily 01:00 25h" },
+        names: "nodeOsMaintenanceWindow",
+        says: /4 to 24 hours, not 25/,
+      },
+      {
+        what: "every 5 weeks (AKS: 1 to 4)",
+        inputs: { maintenanceWindow: "every 5 weeks Monday 01:00 4h" },
+        names: "maintenanceWindow",
+        says: /every 1 to 4 weeks, not 5/,
+      },
+      {
+        what: "every 8 days (AKS: 1 to 7)",
+        inputs: { nodeOsMaintenanceWindow: "every 8 days 01:00 4h" },
+        names: "nodeOsMaintenanceWindow",
+        says: /every 1 to 7 days, not 8/,
+      },
+      {
+        what: "every 7 months (AKS: 1 to 6)",
+        inputs: { maintenanceWindow: "every 7 months day 1 01:00 4h" },
+        names: "maintenanceWindow",
+        says: /every 1 to 6 months, not 7/,
+      },
+      {
+        what: "day 32 of the month",
+        inputs: { maintenanceWindow: "monthly day 32 01:00 4h" },
+        names: "maintenanceWindow",
+        says: /day of the month from 1 to 31/,
+      },
+      {
+        what: "a start at 24:00",
+        inputs: { maintenanceWindow: "daily 24:00 4h" },
+        names: "maintenanceWindow",
+        says: /not a time from 00:00 to 23:59/,
+      },
+      {
+        what: "a UTC offset of +15:00",
+        inputs: { maintenanceWindow: "weekly Sunday 01:00 4h +15:00" },
+        names: "maintenanceWindow",
+        says: /not a UTC offset/,
+      },
+      {
+        what: "a window without a duration",
+        inputs: { nodeOsMaintenanceWindow: "weekly Sunday 01:00" },
+        names: "nodeOsMaintenanceWindow",
+        says: /duration \(4h to 24h\) is missing/,
+      },
+      {
+        what: "an excepted range that ends before it starts",
+        inputs: { maintenanceWindow: "weekly Sunday 01:00 4h except 2027-01-03..2026-12-20" },
+        names: "maintenanceWindow",
+        says: /ends before it starts/,
+      },
+      {
+        what: "a recurrence AKS has not",
+        inputs: { maintenanceWindow: "sometimes 01:00 4h" },
+        names: "maintenanceWindow",
+        says: /'sometimes' is not a recurrence\. Write a window as/,
+      },
+      {
+        what: "an unknown upgradeChannel",
+        inputs: { upgradeChannel: "weekly" },
+        names: "upgradeChannel",
+        says: /'patch', 'stable', 'rapid', 'node-image', 'none'/,
+      },
+      { what: "an unknown nodeOsUpgradeChannel", inputs: { nodeOsUpgradeChannel: "Weekly" }, names: "nodeOsUpgradeChannel" },
+      {
+        what: "node-image with SecurityPatch (AKS allows only NodeImage)",
+        inputs: { upgradeChannel: "node-image", nodeOsUpgradeChannel: "SecurityPatch" },
+        names: "nodeOsUpgradeChannel",
+        says: /cannot be used with upgradeChannel 'node-image'/,
+      },
+    ],
+    EnableDefender: [
+      {
+        what: "an Application Insights ID as the workspace",
+        inputs: () => ({
+          logAnalyticsWorkspaceId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Insights/components/app`,
+        }),
+        names: "logAnalyticsWorkspaceId",
+        says: /not a Log Analytics workspace resource ID/,
+      },
+      {
+        what: "a workspace name of two characters",
+        inputs: () => ({ logAnalyticsWorkspaceId: workspaceIdWith(RG, "ws") }),
+        names: "logAnalyticsWorkspaceId",
+        says: /workspace name/,
+      },
+      {
+        what: "a workspace ID with a '..' group",
+        inputs: () => ({ logAnalyticsWorkspaceId: workspaceIdWith("..", "law-bad-inputs") }),
+        names: "logAnalyticsWorkspaceId",
+      },
+      {
+        what: "a workspace ID whose subscription is not a GUID",
+        inputs: { logAnalyticsWorkspaceId: "/subscriptions/prod/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law" },
+        names: "logAnalyticsWorkspaceId",
+        says: /subscription ID/,
+      },
+      {
+        what: "a workspace that does not exist",
+        inputs: () => ({ logAnalyticsWorkspaceId: workspaceIdWith(RG, "law-not-here") }),
+        names: "logAnalyticsWorkspaceId",
+        says: /'law-not-here' in resource group 'rg-bad-inputs' does not exist/,
+      },
+      {
+        what: "an output that was not expanded",
+        inputs: { logAnalyticsWorkspaceId: "$(monitoring.workspaceId)" },
+        names: "logAnalyticsWorkspaceId",
+        says: /was not expanded/,
+      },
+      { what: "enableContainersPlan that is not a boolean", inputs: { enableContainersPlan: "yes" }, names: "enableContainersPlan" },
+      { what: "dryRun that is not a boolean", inputs: { dryRun: "maybe" }, names: "dryRun" },
+      { what: "a cluster name starting with '-'", inputs: { clusterName: "-aks" }, names: "clusterName" },
+      { what: "no cluster name", inputs: { clusterName: undefined }, names: "clusterName" },
     ],
     AksHardeningReport: [
       { what: "an unknown failOn", inputs: { failOn: "sometimes" }, names: "failOn" },

@@ -3,6 +3,8 @@ export declare const TASKS: readonly [
   "EnablePodIdentity",
   "KeyVaultSecrets",
   "AssignAksPolicies",
+  "ConfigureAutoUpgrade",
+  "EnableDefender",
   "AksHardeningReport",
 ];
 export declare const FAULT_COLUMNS: readonly [

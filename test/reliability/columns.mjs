@@ -1,6 +1,14 @@
 // The reliability matrices' rows and columns: shared by the tests (cells.ts) and the reporter that
 // turns their results into the table (scripts/reliability-reporter.mjs), so the two cannot drift.
-export const TASKS = ["RestrictApiServer", "EnablePodIdentity", "KeyVaultSecrets", "AssignAksPolicies", "AksHardeningReport"];
+export const TASKS = [
+  "RestrictApiServer",
+  "EnablePodIdentity",
+  "KeyVaultSecrets",
+  "AssignAksPolicies",
+  "ConfigureAutoUpgrade",
+  "EnableDefender",
+  "AksHardeningReport",
+];
 
 export const FAULT_COLUMNS = [
   "429 Retry-After",

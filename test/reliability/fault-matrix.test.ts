@@ -2,7 +2,15 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
-import { etagMismatchBody, type AccessPolicyEntry, type ArmResource, type RequestLogEntry } from "../../local-azure/index";
+import {
+  composeMaintenanceConfiguration,
+  etagMismatchBody,
+  freePricing,
+  logAnalyticsWorkspace,
+  type AccessPolicyEntry,
+  type ArmResource,
+  type RequestLogEntry,
+} from "../../local-azure/index";
 import { assertFailedWithOneLine, assertSucceeded, cellName, notApplicable, TASKS, VOLATILE, without, type TaskName } from "./cells";
 
 describe("test/reliability/fault-matrix", () => {
@@ -302,6 +310,109 @@ describe("test/reliability/fault-matrix", () => {
     },
   };
 
+  // ---- ConfigureAutoUpgrade@1: read the cluster and the window, PUT the window, then PUT the cluster with the channels ----
+
+  const configureAutoUpgrade: Scenario = {
+    task: "ConfigureAutoUpgrade",
+    routeNames: ["window write", "cluster write", "window read"],
+    setUp() {
+      const name = `aks-rel-cau-${++count}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-cau", name, {
+        tags: { team: "platform" },
+        properties: { apiServerAccessProfile: { authorizedIPRanges: ["10.1.0.0/16"] } },
+      });
+      const other = fx.azure.store.put(
+        composeMaintenanceConfiguration({
+          clusterId: cluster.id,
+          name: "default",
+          properties: {
+            maintenanceWindow: { schedule: { weekly: { intervalWeeks: 1, dayOfWeek: "Tuesday" } }, durationHours: 4, startTime: "01:00" },
+          },
+          today: fx.azure.store.now(),
+        }),
+      );
+      const owned = ["properties.autoUpgradeProfile"];
+      const rest = clusterState(cluster, owned);
+      const channels = () => fx.azure.store.get(cluster.id)!.properties!["autoUpgradeProfile"];
+      const window = () => fx.azure.store.get(`${cluster.id}/maintenanceConfigurations/aksManagedAutoUpgradeSchedule`);
+      const path = new RegExp(`/managedClusters/${name}$`);
+      const windowPath = new RegExp(`/managedClusters/${name}/maintenanceConfigurations/aksManagedAutoUpgradeSchedule$`);
+      return {
+        inputs: { resourceGroupName: "rg-rel-cau", clusterName: name, maintenanceWindow: "weekly Sunday 01:00 4h +00:00" },
+        routes: {
+          "window write": { method: "PUT", path: windowPath },
+          "cluster write": { method: "PUT", path },
+          "window read": { method: "GET", path: windowPath },
+        },
+        cluster,
+        assertDone() {
+          assert.deepEqual(channels(), { upgradeChannel: "patch", nodeOSUpgradeChannel: "NodeImage" });
+          assert.deepEqual((window()!.properties!["maintenanceWindow"] as { schedule: unknown }).schedule, {
+            weekly: { intervalWeeks: 1, dayOfWeek: "Sunday" },
+          });
+          assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed");
+          assert.deepEqual(fx.azure.store.get(other.id), other, "the default configuration is untouched");
+        },
+        // The window goes first by design (a channel must find its window in place); a window without
+        // its channel changes nothing, and a re-run completes the change.
+        assertUntouched() {
+          assert.deepEqual(channels(), { upgradeChannel: "none", nodeOSUpgradeChannel: "NodeImage" });
+          assert.deepEqual(clusterState(cluster, owned), rest);
+          assert.deepEqual(fx.azure.store.get(other.id), other);
+        },
+      };
+    },
+  };
+
+  // ---- EnableDefender@1: read the cluster, the plan and the workspace; PUT the plan, then the cluster ----
+
+  const enableDefender: Scenario = {
+    task: "EnableDefender",
+    routeNames: ["plan write", "cluster write", "workspace read", "plan read"],
+    setUp() {
+      const n = ++count;
+      const name = `aks-rel-def-${n}`;
+      const cluster = fx.azure.store.addManagedCluster("rg-rel-def", name, {
+        properties: { securityProfile: { imageCleaner: { enabled: true, intervalHours: 48 } } },
+      });
+      const workspace = fx.azure.store.put(
+        logAnalyticsWorkspace({
+          subscriptionId: fx.azure.subscriptionId,
+          resourceGroup: "rg-rel-def",
+          name: `law-rel-${n}`,
+          location: "westeurope",
+        }),
+      );
+      // The plan is the subscription's: every cell starts from Free.
+      const plan = fx.azure.store.put(freePricing(fx.azure.subscriptionId, "Containers"));
+      const owned = ["properties.securityProfile.defender"];
+      const rest = clusterState(cluster, owned);
+      const defender = () => (fx.azure.store.get(cluster.id)!.properties!["securityProfile"] as { defender?: unknown }).defender;
+      const planPath = /\/providers\/Microsoft\.Security\/pricings\/Containers$/;
+      return {
+        inputs: { resourceGroupName: "rg-rel-def", clusterName: name, logAnalyticsWorkspaceId: workspace.id, enableContainersPlan: true },
+        routes: {
+          "plan write": { method: "PUT", path: planPath },
+          "cluster write": { method: "PUT", path: new RegExp(`/managedClusters/${name}$`) },
+          "workspace read": { method: "GET", path: new RegExp(`/workspaces/law-rel-${n}$`) },
+          "plan read": { method: "GET", path: planPath },
+        },
+        cluster,
+        assertDone() {
+          assert.deepEqual(defender(), { logAnalyticsWorkspaceResourceId: workspace.id, securityMonitoring: { enabled: true } });
+          assert.equal(fx.azure.store.get(plan.id)!.properties!["pricingTier"], "Standard");
+          assert.deepEqual(clusterState(cluster, owned), rest, "nothing else of the cluster changed (the image cleaner kept)");
+        },
+        // The plan goes first (a refused plan write then leaves the cluster as it was); the plan alone turns
+        // on nothing in the cluster, and a re-run completes the change.
+        assertUntouched() {
+          assert.equal(defender(), undefined);
+          assert.deepEqual(clusterState(cluster, owned), rest);
+        },
+      };
+    },
+  };
+
   // ---- AksHardeningReport@1: only reads (cluster, upgrade profile, Kubernetes versions, assignments, policy states, vault) ----
 
   const aksHardeningReport: Scenario = {
@@ -341,7 +452,15 @@ describe("test/reliability/fault-matrix", () => {
     },
   };
 
-  const SCENARIOS = [restrictApiServer, enablePodIdentity, keyVaultSecrets, assignAksPolicies, aksHardeningReport];
+  const SCENARIOS = [
+    restrictApiServer,
+    enablePodIdentity,
+    keyVaultSecrets,
+    assignAksPolicies,
+    configureAutoUpgrade,
+    enableDefender,
+    aksHardeningReport,
+  ];
 
   interface RouteFault {
     column: string;
@@ -612,10 +731,22 @@ describe("test/reliability/fault-matrix", () => {
       });
     }
 
-    for (const task of ["RestrictApiServer", "EnablePodIdentity", "AssignAksPolicies"] as const) {
+    for (const task of ["RestrictApiServer", "EnablePodIdentity", "AssignAksPolicies", "ConfigureAutoUpgrade", "EnableDefender"] as const) {
       notApplicable(task, "409 ObjectIsBeingRecovered", "writes no Key Vault secret");
       notApplicable(task, "403 ForbiddenByFirewall", "does not call a Key Vault data plane");
     }
+    notApplicable("ConfigureAutoUpgrade", "400 UnmatchedPrincipalType", "makes no role assignment");
+    notApplicable("EnableDefender", "400 UnmatchedPrincipalType", "makes no role assignment");
+    notApplicable(
+      "ConfigureAutoUpgrade",
+      "late propagation",
+      "channels and windows act at AKS's next upgrade; the summary says a node OS channel change takes up to 24 hours",
+    );
+    notApplicable(
+      "EnableDefender",
+      "late propagation",
+      "the sensor is deployed by the cluster update the task waits for; nothing later in the run depends on it",
+    );
 
     it(cellName("KeyVaultSecrets", "409 ObjectIsBeingRecovered", "the recovered secret refuses two writes"), async () => {
       const setup = keyVaultSecrets.setUp("spnKey");

@@ -208,6 +208,99 @@ describe("test/tasks/assign-aks-policies", () => {
     assert.deepEqual(fx.armWrites(), [], "the same deterministic name on a re-run");
   });
 
+  it("an allowed-images regex that is not anchored as a whole is assigned, with a warning that says what it admits", async () => {
+    const { name, id } = newCluster(true);
+    const run = await fx.run(TASK, {
+      inputs: inputs(name, { policies: "allowedImages", allowedImagesRegex: "^myregistry\\.azurecr\\.io/|mcr\\.microsoft\\.com/" }),
+    });
+    assertSucceeded(run);
+    assert.deepEqual(assignment(id, "aks-hardening-allowedImages").properties.parameters["allowedContainerImagesRegex"], {
+      value: "^myregistry\\.azurecr\\.io/|mcr\\.microsoft\\.com/",
+    });
+    assert.ok(
+      run.warnings.some((w) =>
+        /allowedImagesRegex '.*' is not anchored as a whole \(\^…\$, with any alternatives inside one group\): the policy admits every image whose name merely contains a match/.test(
+          w,
+        ),
+      ),
+      run.warnings.join("\n"),
+    );
+    const anchored = await fx.run(TASK, {
+      inputs: inputs(name, { policies: "allowedImages", allowedImagesRegex: "^(myregistry\\.azurecr\\.io|mcr\\.microsoft\\.com)/.+$" }),
+    });
+    assertSucceeded(anchored);
+    assert.ok(!anchored.warnings.some((w) => /not anchored/.test(w)), anchored.warnings.join("\n"));
+  });
+
+  describe("definitions that modify or deploy resources (ResourceIdentityRequired)", () => {
+    const CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c";
+    const modifyDefinition = (name: string) =>
+      fx.azure.store.addPolicyDefinition(name, {
+        displayName: "Clusters carry a cost-centre tag",
+        mode: "Indexed",
+        parameters: {},
+        policyRule: {
+          if: { field: "type", equals: "Microsoft.ContainerService/managedClusters" },
+          then: {
+            effect: "modify",
+            details: {
+              roleDefinitionIds: [CONTRIBUTOR],
+              operations: [{ operation: "addOrReplace", field: "tags['costCentre']", value: "platform" }],
+            },
+          },
+        },
+      });
+
+    it("a Modify definition, alone and inside a custom initiative: a system-assigned identity in the cluster's region, the role it needs in the summary, and a re-run that writes nothing", async () => {
+      const { name, id } = newCluster(true);
+      const definition = modifyDefinition("tag-clusters");
+      const initiative = fx.azure.store.addPolicyDefinition("platform-tags", {
+        displayName: "Platform tags",
+        parameters: { effect: { type: "String", allowedValues: ["Audit", "Deny"], defaultValue: "Audit" } },
+        policyDefinitions: [{ policyDefinitionId: definition.id, policyDefinitionReferenceId: "tag", parameters: {} }],
+      });
+      const run = await fx.run(TASK, {
+        inputs: inputs(name, { policies: "noPrivilegedContainers", customPolicyDefinitionIds: `${definition.id}\n${initiative.id}` }),
+      });
+      assertSucceeded(run);
+      const puts = assignmentWrites().filter((r) => r.method === "PUT");
+      const sent = (definitionId: string) => {
+        const put = puts.find(
+          (r) => (r.body as { properties: { policyDefinitionId: string } }).properties.policyDefinitionId === definitionId,
+        );
+        assert.ok(put, `no PUT for ${definitionId}`);
+        return put.body as { identity?: { type: string }; location?: string };
+      };
+      for (const definitionId of [definition.id, initiative.id]) {
+        assert.deepEqual(sent(definitionId).identity, { type: "SystemAssigned" });
+        assert.equal(sent(definitionId).location, "westeurope", "the cluster's region");
+      }
+      const plain = sent(NO_PRIVILEGED);
+      assert.equal(plain.identity, undefined, "an Audit/Deny policy gets no identity");
+      assert.equal(plain.location, undefined);
+      const stored = assignmentsOn(id).find((a) => a.properties.policyDefinitionId === definition.id) as unknown as {
+        identity: { principalId: string };
+      };
+      assert.match(stored.identity.principalId, /^[0-9a-f-]{36}$/);
+      assert.ok(
+        run.summaries[0]!.includes(`principal \`${stored.identity.principalId}\``) &&
+          /the role\(s\) `b24988ac-6180-42a0-ab88-20f7382dd24c`/.test(run.summaries[0]!),
+        run.summaries[0],
+      );
+      assert.match(
+        run.summaries[0]!,
+        /az role assignment create --assignee-object-id [0-9a-f-]{36} --assignee-principal-type ServicePrincipal --role b24988ac-6180-42a0-ab88-20f7382dd24c --scope \/subscriptions\//,
+      );
+
+      fx.azure.clearRequests();
+      const again = await fx.run(TASK, {
+        inputs: inputs(name, { policies: "noPrivilegedContainers", customPolicyDefinitionIds: `${definition.id}\n${initiative.id}` }),
+      });
+      assertSucceeded(again);
+      assert.deepEqual(fx.armWrites(), [], "the identity is there: nothing to write");
+    });
+  });
+
   describe("every parameter error fails before any write, naming the input", () => {
     const customNeedsUnknown = () =>
       fx.azure.store.addPolicyDefinition(`needs-team-${clusterCount}`, {

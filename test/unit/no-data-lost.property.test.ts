@@ -32,6 +32,9 @@ import {
   type ExistingAssignment,
   type WantedAssignment,
 } from "../../tasks/AssignAksPolicies/plan";
+import { planChannels, withChannels } from "../../tasks/ConfigureAutoUpgrade/plan";
+import { NODE_OS_CHANNELS, UPGRADE_CHANNELS } from "../../tasks/ConfigureAutoUpgrade/inputs";
+import { planSensor, withSensor } from "../../tasks/EnableDefender/plan";
 
 describe("test/unit/no-data-lost.property", () => {
   /**
@@ -524,6 +527,67 @@ describe("test/unit/no-data-lost.property", () => {
             policyAddon || enableAddon ? 1 : 0,
           );
           assert.equal(planAddon(after, enableAddon).empty, true);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("ConfigureAutoUpgrade: only the two channels change, the rest of the auto-upgrade profile is kept, a second run plans nothing", () => {
+    fc.assert(
+      fc.property(
+        otherClusterFields,
+        fc.option(
+          fc.record(
+            {
+              upgradeChannel: fc.constantFrom("none", "Patch", "stable", "rapid", "node-image"),
+              nodeOSUpgradeChannel: fc.constantFrom("None", "unmanaged", "NodeImage", "SecurityPatch"),
+            },
+            { requiredKeys: [] },
+          ),
+          { nil: undefined },
+        ),
+        fc.constantFrom(...UPGRADE_CHANNELS),
+        fc.constantFrom(...NODE_OS_CHANNELS),
+        (others, profile, channel, nodeOs) => {
+          const cluster = { ...others, location: "westeurope", ...(profile ? { autoUpgradeProfile: profile } : {}) } as ManagedCluster;
+          const plan = planChannels(cluster, channel, nodeOs);
+          const after = plan.empty ? cluster : withChannels(cluster, plan);
+          assert.deepEqual(strip(after, "autoUpgradeProfile"), strip(cluster, "autoUpgradeProfile"));
+          // A channel left out is AKS's default: none, and NodeImage for the node OS.
+          assert.equal((after.autoUpgradeProfile?.upgradeChannel ?? "none").toLowerCase(), channel.toLowerCase());
+          assert.equal((after.autoUpgradeProfile?.nodeOSUpgradeChannel ?? "NodeImage").toLowerCase(), nodeOs.toLowerCase());
+          assert.equal(planChannels(after, channel, nodeOs).empty, true);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("EnableDefender: only the Defender profile's workspace and monitoring change, the rest of the security profile is kept, a second run plans nothing", () => {
+    const workspace = fc.constantFrom(
+      "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law-a",
+      "/subscriptions/s/resourceGroups/RG/providers/Microsoft.OperationalInsights/workspaces/LAW-A",
+      "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law-b",
+    );
+    fc.assert(
+      fc.property(
+        otherClusterFields,
+        fc.option(fc.record({ enabled: fc.boolean() }), { nil: undefined }),
+        fc.option(fc.record({ logAnalyticsWorkspaceResourceId: workspace, securityMonitoring: fc.record({ enabled: fc.boolean() }) }), {
+          nil: undefined,
+        }),
+        workspace,
+        (others, workloadIdentity, defender, wanted) => {
+          const securityProfile = { ...(workloadIdentity ? { workloadIdentity } : {}), ...(defender ? { defender } : {}) };
+          const cluster = { ...others, location: "westeurope", securityProfile } as ManagedCluster;
+          const plan = planSensor(cluster, wanted);
+          const after = plan.empty ? cluster : withSensor(cluster, plan);
+          assert.deepEqual(strip(after, "securityProfile"), strip(cluster, "securityProfile"));
+          assert.deepEqual(strip(after.securityProfile ?? {}, "defender"), strip(securityProfile, "defender"));
+          assert.equal(after.securityProfile?.defender?.securityMonitoring?.enabled, true);
+          assert.equal(after.securityProfile?.defender?.logAnalyticsWorkspaceResourceId?.toLowerCase(), wanted.toLowerCase());
+          assert.equal(planSensor(after, wanted).empty, true);
         },
       ),
       RUNS,
