@@ -6,7 +6,7 @@
  * passwords over as secret variables (`SECRET_AGENT_PROXYPASSWORD`; azure-pipelines-agent,
  * src/Agent.Worker/ExecutionContext.cs sets `agent.proxypassword` with secret: true) or, from
  * older agents, as plain variables. This module takes them out of the environment, so task-lib
- * never sees them, and registers each with the agent first.
+ * never sees them, and registers each with the agent first. It also takes `DEBUG` out (below).
  *
  * It must not import task-lib (importing it would load it first).
  */
@@ -33,6 +33,17 @@ for (const [key, name] of Object.entries(AGENT_SECRET_VARIABLES) as [keyof typeo
   // As task-lib's setSecret formats it (taskcommand.ts escapedata): the agent masks the value from here on.
   process.stdout.write(`##vso[task.setsecret]${value.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
 }
+
+/**
+ * `DEBUG` switches on the `debug` package inside the bundles (the proxy agent's, which prints its
+ * proxy URL with the password URL-encoded: `http://user:Winter2025!%40corp@proxy:8080/`) and the
+ * Azure SDK's own copy of it (@typespec/ts-http-runtime's logger: every SDK client's request log,
+ * the proxy agent and its proxy URL included), on stderr, in every task and without
+ * `system.debug`. Both read it once, when they load, after this module. The tasks' diagnostics
+ * are `system.debug`, which core/run.ts routes through task-lib's debug stream and the output
+ * guard; a `DEBUG` the job sets for other tools is taken out here, so those libraries stay silent.
+ */
+delete process.env["DEBUG"];
 
 /** Every password taken here, for the output guard's masker (core/output.ts). */
 export function agentSecrets(): string[] {

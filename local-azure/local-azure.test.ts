@@ -307,7 +307,7 @@ describe("local-azure/local-azure", () => {
       assert.equal(state?.properties?.["apiServerAccessProfile"], undefined);
     });
 
-    it("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200", async () => {
+    it("authorized IP ranges AKS would refuse are 400: bad CIDR, host bits, more than 200, 0.0.0.0/32 with another range", async () => {
       const cluster = az.store.addManagedCluster("rg-ranges", "aks");
       const withRanges = (ranges: string[]) => ({
         ...cluster,
@@ -318,11 +318,17 @@ describe("local-azure/local-azure", () => {
         ["not-an-ip"],
         ["192.0.2.1/24"],
         Array.from({ length: 201 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`),
+        ["0.0.0.0/32", "203.0.113.0/24"],
       ]) {
         const res = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(ranges));
         assert.equal(res.status, 400, ranges.slice(0, 1).join());
         assert.equal(res.json.error.code, "InvalidParameter");
       }
+      const outboundOnly = await arm("PUT", clusterUrl("rg-ranges", "aks"), withRanges(["203.0.113.0/24", "0.0.0.0/32"]));
+      assert.equal(
+        outboundOnly.json.error.message,
+        "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges. Refer to https://aka.ms/aks/auth-ip-ranges for more details",
+      );
       assert.equal(az.store.activeOperation(cluster.id), undefined, "a refused PUT starts no operation");
     });
 

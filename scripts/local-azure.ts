@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   rmSync(EXTENSION_DIR, { recursive: true, force: true });
   extractVsix(vsix, EXTENSION_DIR);
   rmSync(WORK_DIR, { recursive: true, force: true });
-  mkdirSync(path.join(WORK_DIR, "agent-temp"), { recursive: true });
+  // task.env holds the service principal's secret: the directory and the file are the owner's alone.
+  mkdirSync(WORK_DIR, { recursive: true, mode: 0o700 });
+  mkdirSync(path.join(WORK_DIR, "agent-temp"), { mode: 0o700 });
 
   // As in the demo: an operation answers InProgress once, with Retry-After: 1, as a scaled-down AKS.
   const azure = await startLocalAzure({ httpsPort: port, imdsPort: port + 1, operationPolls: 1, retryAfterSeconds: 1 });
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     },
     path.join(WORK_DIR, "agent-temp"),
   );
-  writeFileSync(taskEnvPath, envFile(taskEnv));
+  writeFileSync(taskEnvPath, envFile(taskEnv), { mode: 0o600 });
 
   let az: AzSession | undefined;
   let azMissing: string | undefined;

@@ -18,7 +18,9 @@
 // lib/arguments.js val → lib/qread.js, which reads standard input); it reads no environment variable.
 // A --token argument is visible to every user of the machine (ps, /proc/<pid>/cmdline), so the token
 // (AZURE_DEVOPS_EXT_PAT, the name the Azure DevOps CLI reads) is written to tfx's standard input, and
-// tfx runs without --no-prompt so it asks for it. The token is never printed either.
+// tfx runs without --no-prompt so it asks for it. The token is never printed either, and no child
+// process gets it in its environment: the packaging steps (npm, tsc, esbuild, tfx extension create)
+// and tfx itself run with the environment minus AZURE_DEVOPS_EXT_PAT.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
@@ -58,11 +60,14 @@ if (missing.length > 0) {
   console.error("Nothing was packaged or published.");
   process.exit(1);
 }
+/** What every child process gets: this environment without the token. */
+const childEnv = { ...process.env };
+delete childEnv.AZURE_DEVOPS_EXT_PAT;
 
 if (!skipPackage) {
   // npm sets npm_execpath when this runs as `npm run publish`; otherwise call npm from PATH.
   const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ["npm", []];
-  const pack = spawnSync(npm[0], [...npm[1], "run", "package"], { cwd: repoRoot, stdio: "inherit", env: process.env });
+  const pack = spawnSync(npm[0], [...npm[1], "run", "package"], { cwd: repoRoot, stdio: "inherit", env: childEnv });
   if (pack.status !== 0) {
     console.error("Packaging failed: nothing was published.");
     process.exit(1);
@@ -91,7 +96,7 @@ if (dryRun) {
 }
 console.log(shown);
 // The only prompt tfx shows here is the token's; any other would read the end of input and fail.
-const run = spawnSync(process.execPath, [tfx, ...tfxArgs], { cwd: repoRoot, encoding: "utf8", input: `${token}\n` });
+const run = spawnSync(process.execPath, [tfx, ...tfxArgs], { cwd: repoRoot, encoding: "utf8", input: `${token}\n`, env: childEnv });
 // tfx's prompt hides what it reads; mask the token anyway in case an error message quotes it.
 const output = `${run.stdout ?? ""}${run.stderr ?? ""}`.split(token).join("***");
 process.stdout.write(output);

@@ -146,7 +146,7 @@ function render(cells, properties, hostile) {
       (row) => `| ${cell(row.tried)} | ${cell(row.did)} | ${row.passed === row.total ? "✅" : "❌"} ${row.passed}/${row.total} |`,
     ),
     "",
-    "Behind these: every task.json allows `setvariable` for its own outputs only (`restrictions.settableVariables`, checked by the task.json lint), so a command that still slipped through could set nothing else; `npm run publish` hands the Marketplace token to tfx on standard input, never in a command line (test/extension/publish.test.ts).",
+    "Behind these: every task.json allows `setvariable` for its own outputs only (`restrictions.settableVariables`, checked by the task.json lint), so a command that still slipped through could set nothing else; `npm run publish` hands the Marketplace token to tfx on standard input, never in a command line nor in any child process's environment (test/extension/publish.test.ts); every task exits non-zero when it fails, so a result line the agent cannot read never turns a failure into a success (the fixture checks the exit code against the result on every run).",
     "",
   ];
   return lines.join("\n");

@@ -330,6 +330,15 @@ export function validateManagedCluster(cluster: ArmResource, context: ClusterVal
           `The value '${range}' of parameter 'apiServerAccessProfile.authorizedIPRanges' is invalid: ${problem}.`,
         );
     }
+    // AKS takes 0.0.0.0/32 (the cluster's own outbound IP only) as the sole entry; with any other it
+    // answers 400 InvalidParameter with this message (Azure/terraform-azurerm-aks#378 and #383 quote it).
+    if (ranges.length > 1 && (ranges as string[]).some((range) => range.trim() === "0.0.0.0/32")) {
+      throw new ArmError(
+        400,
+        "InvalidParameter",
+        "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges. Refer to https://aka.ms/aks/auth-ip-ranges for more details",
+      );
+    }
     const limit = access["enableVnetIntegration"] === true ? 2000 : 200;
     if (ranges.length > limit) {
       throw new ArmError(

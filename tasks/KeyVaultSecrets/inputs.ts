@@ -6,7 +6,7 @@ import type { Grantee } from "../../core/principals";
 import { readBoolean, readChoice, readListEntries, readRequired, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
-import { mapSecretNames, parseSecretLines, secretValuesIn, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
+import { mapSecretNames, parseSecretLines, valuesToRegister, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
 
 /** Key Vault's secret permission names (SecretPermissions in the Microsoft.KeyVault spec). */
 export const SECRET_PERMISSIONS = ["all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge"] as const;
@@ -27,9 +27,9 @@ export interface KeyVaultSecretsRequest {
 }
 
 export function readRequest(): KeyVaultSecretsRequest {
-  // The values are secrets: registered before anything else could print one.
+  // The values are secrets: registered before anything else could print one (plain ones excepted: secrets.ts).
   const secretsText = readSecretInput("secrets");
-  for (const value of secretValuesIn(secretsText)) tl.setSecret(value);
+  for (const value of valuesToRegister(secretsText)) tl.setSecret(value);
 
   const connection = readServiceConnection("azureSubscription");
   const resourceGroupName = readOptionalResourceGroup();

@@ -3,7 +3,7 @@ import { describePrincipalKind } from "../../core/roles";
 import type { ResolvedGrantee } from "../../core/principals";
 import { describeVault, type GrantResult, type SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
-import type { NameChange } from "./secrets";
+import { isPlainValue, MIN_REGISTERED_VALUE_LENGTH, type NameChange } from "./secrets";
 
 /** The vault's permission model, as the portal names it. */
 const MODEL_TEXT = {
@@ -74,13 +74,20 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     });
   }
   for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
+  const notes: Text[] = [...input.notes];
+  const plain = input.secrets.filter((plan) => isPlainValue(plan.secret.value)).map((plan) => plan.secret.name);
+  if (plain.length) {
+    notes.push(
+      rich`Not masked in the log: the value${plain.length === 1 ? "" : "s"} of ${codeList(plain)}, shorter than ${String(MIN_REGISTERED_VALUE_LENGTH)} characters (a flag, a letter, a number), ${plain.length === 1 ? "is" : "are"} written to Key Vault as given but not registered as secret${plain.length === 1 ? "" : "s"}: the agent masks a registered value everywhere in the job's log, and would hide every ${code("true")} or ${code("1")} of every later step. A value kept in a secret pipeline variable is masked by the agent whatever its length.`,
+    );
+  }
   return {
     title: `Key Vault secrets: ${vault.name}`,
     target: describeVault(vault),
     outcome: input.outcome,
     changes,
     details,
-    notes: input.notes,
+    notes,
     warnings: input.warnings,
   };
 }

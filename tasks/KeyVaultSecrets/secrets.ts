@@ -58,8 +58,24 @@ export function parseSecretLines(text: string, inputName = "secrets"): SecretLin
   return lines;
 }
 
-/** Every value of the input, for registering as secrets before anything else runs. */
-export function secretValuesIn(text: string): string[] {
+/**
+ * Values shorter than this are written to Key Vault as given but not registered as secrets. The
+ * agent masks a registered value everywhere in the job's log from then on, whatever its length
+ * (its masker's minimum length is 0 unless the organisation sets AZP_IGNORE_SECRETS_SHORTER_THAN),
+ * so registering `true`, `42` or `x` would turn every `true`, `42` or `x` of every later step into
+ * `***`. 6 is the agent's own bound: an organisation may tell it to ignore secrets shorter than
+ * that, never longer ones (azure-pipelines-agent, src/Agent.Sdk/SecretMasking/LoggedSecretMasker.cs,
+ * MinSecretLengthLimit; src/Agent.Sdk/Knob/AgentKnobs.cs, MaskedSecretMinLength).
+ */
+export const MIN_REGISTERED_VALUE_LENGTH = 6;
+
+/** A value too short to be masked without destroying the log (`MIN_REGISTERED_VALUE_LENGTH`). */
+export function isPlainValue(value: string): boolean {
+  return value.length < MIN_REGISTERED_VALUE_LENGTH;
+}
+
+/** Every value of the input to register as a secret before anything else runs: all but the plain ones. */
+export function valuesToRegister(text: string): string[] {
   const values = new Set<string>();
   for (const { text: content } of inputLines(text, { trailingComments: false })) {
     const at = content.indexOf("=");
@@ -67,7 +83,7 @@ export function secretValuesIn(text: string): string[] {
     const value = at < 0 ? content : content.slice(at + 1).trim();
     // An unexpanded macro is no value but the name of a missing variable: registered, the agent would
     // mask the very name the error message gives to say which variable is missing.
-    if (value && !wholeUnexpandedMacro(value)) values.add(value);
+    if (value && !isPlainValue(value) && !wholeUnexpandedMacro(value)) values.add(value);
   }
   return [...values];
 }

@@ -1,5 +1,6 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
+import { apiServerHostProblem } from "../../core/api-server-host";
 import { describeCluster } from "../../core/cluster";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
@@ -8,8 +9,6 @@ import { readRequest } from "./inputs";
 import { planAuthorizedRanges } from "./plan";
 import { waitForApiServer } from "./reachability";
 import { rangesReport } from "./report";
-
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 void runTask(async () => {
   const request = readRequest();
@@ -56,15 +55,16 @@ void runTask(async () => {
   const restricted = (result.written ? plan.after : plan.before).length > 0;
   if (agentIp && !request.dryRun && restricted && request.apiServerWaitMs > 0) {
     const fqdn = result.after.fqdn ?? result.before.fqdn;
-    // Text from Azure: only a host name is probed (and printed).
-    if (!fqdn || !HOST_NAME.test(fqdn)) {
+    // Text from Azure: only an API server host of the connection's cloud is probed (and printed).
+    const hostProblem = apiServerHostProblem(fqdn, request.connection.environment);
+    if (hostProblem) {
       tl.warning(
-        `${describeCluster(request)} reports no usable API server FQDN, so the task cannot check that the API server admits this agent.`,
+        `${describeCluster(request)} ${hostProblem}, so the task does not connect to it and cannot check that the API server admits this agent.`,
       );
       return;
     }
     await waitForApiServer({
-      fqdn,
+      fqdn: fqdn!,
       agentCidr: agentIp.cidr,
       timeoutMs: request.apiServerWaitMs,
       probeTimeoutMs: request.apiServerProbeTimeoutMs,

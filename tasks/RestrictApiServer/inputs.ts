@@ -10,7 +10,7 @@ import {
   readString,
   whereTyped,
 } from "../../core/inputs";
-import { isRangeError, parseIpv4Range, type Ipv4Range } from "./ranges";
+import { coverEverything, isRangeError, nameSome, outboundIpOnlyWithOthers, parseIpv4Range, type Ipv4Range } from "./ranges";
 
 export const ACTIONS = ["set", "add", "remove", "disable"] as const;
 export type RangeAction = (typeof ACTIONS)[number];
@@ -69,6 +69,10 @@ export function readRequest(): RestrictApiServerRequest {
     }
   } else {
     ranges = parseRanges(rangesText);
+    const others = ranges.filter((range) => range.cidr !== "0.0.0.0/32").map((range) => range.cidr);
+    if (action !== "remove" && others.length > 0 && others.length < ranges.length) {
+      throw new InputError("authorizedIpRanges", outboundIpOnlyWithOthers(others));
+    }
     if (ranges.length === 0 && !(action === "add" && includeAgentIp)) {
       const hint =
         action === "set"
@@ -122,6 +126,12 @@ export function parseRanges(text: string, inputName = "authorizedIpRanges"): Ipv
     throw new InputError(
       inputName,
       "'0.0.0.0/0' authorizes every address, which is no restriction at all. To open the API server deliberately use action 'disable'; to allow only the cluster's own outbound IP use 0.0.0.0/32.",
+    );
+  }
+  if (coverEverything(ranges)) {
+    throw new InputError(
+      inputName,
+      `${nameSome(ranges.map((range) => range.cidr))} together authorize every IPv4 address, which is no restriction at all. List only the networks that need the API server; to open it deliberately use action 'disable'.`,
     );
   }
   return ranges;

@@ -12,7 +12,20 @@ import {
   type JobScopedIps,
 } from "../../core/job-scoped-ips";
 import type { AgentIpScope, RangeAction } from "./inputs";
-import { aggregateRanges, covers, foldRanges, isRangeError, overlaps, parseIpv4Range, type Ipv4Range } from "./ranges";
+import {
+  aggregateRanges,
+  BROAD_PREFIX,
+  broadRanges,
+  covers,
+  coverEverything,
+  foldRanges,
+  isRangeError,
+  nameSome,
+  outboundIpOnlyWithOthers,
+  overlaps,
+  parseIpv4Range,
+  type Ipv4Range,
+} from "./ranges";
 
 /** AKS's limits on authorized IP ranges: 200, or 2,000 with API server VNet integration. */
 export const MAX_RANGES = 200;
@@ -203,6 +216,15 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     }
   }
 
+  if (request.action === "set" || request.action === "add") {
+    const broad = broadRanges(requested).map((range) => range.cidr);
+    if (broad.length) {
+      warnings.push(
+        `${nameSome(broad)} ${broad.length === 1 ? "is" : "are"} broader than /${BROAD_PREFIX} (over 16 million addresses each): the API server stays open to most of the internet. List the networks that need kubectl access instead.`,
+      );
+    }
+  }
+
   let agentIp: AgentIpPlan | undefined;
   let agentHold: JobScopedIpHold | undefined;
   if (request.agentIp) {
@@ -259,6 +281,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   }
   after.push(...heldEntries);
 
+  refuseWhatAksRefuses(request, before, after);
   if (after.includes(OUTBOUND_IP_ONLY)) {
     notes.push(
       `${OUTBOUND_IP_ONLY} is AKS's special entry for the cluster's own outbound IP: alone it allows only the nodes' egress address to reach the API server.`,
@@ -267,7 +290,45 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
 
   const leftBehind = holds.filter((hold) => hold !== agentHold && isLeftBehind(hold, now, me));
   const tags = markerChange(cluster, { holds, unreadable: cluster.marker.unreadable });
-  return finishPlan({ action: request.action, before, after, heldBefore, holds, tags, leftBehind, notes, warnings, agentIp });
+  const plan = finishPlan({ action: request.action, before, after, heldBefore, holds, tags, leftBehind, notes, warnings, agentIp });
+  // `set` is the default action, and the agent passes a left-out input as its default
+  // (azure-pipelines-agent, src/Agent.Worker/TaskRunner.cs, LoadDefaultInputs): the task cannot
+  // tell a pipeline that meant to replace the list from one that forgot `action`, so every range
+  // it takes off without being told is named.
+  if (request.action === "set" && plan.lastingRemoved.length) {
+    plan.warnings.push(
+      `Action 'set' keeps only the ranges in authorizedIpRanges, and takes every other range off the API server's authorized IP ranges: ${nameSome(plan.lastingRemoved, 50)} ${plan.lastingRemoved.length === 1 ? "is" : "are"} not listed. Use action 'add' to keep ranges you do not list.`,
+    );
+  }
+  return plan;
+}
+
+/**
+ * Refuses, before any write, a resulting list AKS would refuse or that restricts nothing: one that
+ * holds 0.0.0.0/32 with other entries (the other entries may come from the cluster's list or this
+ * agent's address), or whose ranges together cover every IPv4 address. A list the cluster already
+ * had is left to the actions that edit it.
+ */
+function refuseWhatAksRefuses(request: RangesRequest, before: readonly string[], after: readonly string[]): void {
+  if (after.length === before.length && after.every((entry) => before.includes(entry))) return;
+  const input = request.agentIp && after.includes(request.agentIp.cidr) ? "includeAgentIp" : "authorizedIpRanges";
+  if (after.includes(OUTBOUND_IP_ONLY) && after.length > 1) {
+    const others = after.filter((entry) => entry !== OUTBOUND_IP_ONLY);
+    const why =
+      input === "includeAgentIp"
+        ? "includeAgentIp adds this agent's address"
+        : before.includes(OUTBOUND_IP_ONLY)
+          ? "the cluster's list holds 0.0.0.0/32 now"
+          : "the cluster's list holds the others now";
+    throw new InputError(input, outboundIpOnlyWithOthers(others, why));
+  }
+  const parsed = after.map(parsedOrUndefined).filter((range): range is Ipv4Range => range !== undefined);
+  if (coverEverything(parsed)) {
+    throw new InputError(
+      "authorizedIpRanges",
+      `with the cluster's current ranges the list would authorize every IPv4 address (${nameSome([...after])}), which is no restriction at all. Remove the broad ranges first, or use action 'set' with the networks that need the API server.`,
+    );
+  }
 }
 
 /** What the post-job step did or would do, for its summary. */

@@ -7,6 +7,7 @@ import {
   type Pipeline,
 } from "@azure/core-rest-pipeline";
 import { listClusterUserCredentials } from "@azure/arm-containerservice/api/managedClusters";
+import { apiServerHostProblem } from "../../core/api-server-host";
 import { pipelineOptions, readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, describeCluster, formatDuration, type ClusterRef } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
@@ -62,8 +63,6 @@ export type AccessProof =
   /** The wait ran out with the API server still refusing: the task fails with `message`, after its summary. */
   | { outcome: "notInEffect"; check: AccessCheck; message: string };
 
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
-
 /**
  * Proves that the pipeline's own principal may do `check` on the cluster's API server: asks the API
  * server, signed in with an Entra token for the AKS server app, with a SelfSubjectAccessReview
@@ -82,8 +81,11 @@ export async function proveAccess(
   waitMs: number,
 ): Promise<AccessProof> {
   const unverifiable = (why: string): AccessProof => ({ outcome: "unverifiable", check, why });
-  if (!fqdn || !HOST_NAME.test(fqdn))
+  if (!fqdn)
     return unverifiable(`${describeCluster(ref)} reports no public API server name (a private cluster is reached only from its network)`);
+  // Text from Azure: only an API server host of the connection's cloud is asked (core/api-server-host.ts).
+  const hostProblem = apiServerHostProblem(fqdn, clients.connection.environment);
+  if (hostProblem) return unverifiable(`${describeCluster(ref)} ${hostProblem}, so the task does not connect to it`);
   let endpoint: { ca: string; token: string };
   try {
     const [ca, token] = await readTogether([clusterCa(clients, ref, fqdn), serverAppToken(clients)]);

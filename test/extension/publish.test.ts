@@ -67,9 +67,9 @@ describe("test/extension/publish", () => {
     assert.match(r.out, /was packaged for another publisher than 'someone-else'/);
   });
 
-  it("the token reaches tfx on standard input, never in any process's command line", async () => {
+  it("the token reaches tfx on standard input only: never in a command line, never in the environment of the packaging step or of tfx", async () => {
     const token = `pat-${randomUUID()}`;
-    const spyLog = join(mkdtempSync(join(tmpdir(), "argv-spy-")), "argv.log");
+    const spyLog = join(mkdtempSync(join(tmpdir(), "process-spy-")), "processes.log");
     // A marketplace on loopback that records the credentials tfx sends, then says the gallery is not here.
     const authorizations: string[] = [];
     const marketplace = createServer((req, res) => {
@@ -80,7 +80,7 @@ describe("test/extension/publish", () => {
     await new Promise<void>((resolve) => marketplace.listen(0, "127.0.0.1", resolve));
     try {
       const port = (marketplace.address() as AddressInfo).port;
-      const run = spawn(process.execPath, [SCRIPT, "--skip-package"], {
+      const run = spawn(process.execPath, [SCRIPT], {
         cwd: repoRoot,
         env: {
           PATH: process.env.PATH ?? "",
@@ -88,21 +88,37 @@ describe("test/extension/publish", () => {
           AKS_HARDENING_PUBLISHER: "aks-hardening-dev",
           AZURE_DEVOPS_EXT_PAT: token,
           AKS_HARDENING_MARKETPLACE_URL: `http://127.0.0.1:${port}`,
-          // Every Node process of the run (the script, tfx) records its own and its children's command lines.
-          NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "argv-spy.mjs")}`,
-          ARGV_SPY_LOG: spyLog,
+          // `npm run package` as npm would start it (npm_execpath), packaging nothing: dist/'s VSIX is published.
+          npm_execpath: join(repoRoot, "test", "support", "npm-stub.mjs"),
+          // Every Node process of the run (the script, the packaging step, tfx) records its own and its children's command lines and environments.
+          NODE_OPTIONS: `--import ${join(repoRoot, "test", "support", "process-spy.mjs")}`,
+          PROCESS_SPY_LOG: spyLog,
         },
       });
       let out = "";
       run.stdout.on("data", (d: Buffer) => (out += d.toString()));
       run.stderr.on("data", (d: Buffer) => (out += d.toString()));
       const status = await new Promise<number | null>((resolve) => run.on("close", resolve));
-      const commandLines = readFileSync(spyLog, "utf8").trim().split("\n");
+      const processes = readFileSync(spyLog, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { argv: string[]; env: Record<string, string> });
+      const listed = processes.map((p) => p.argv.join(" ")).join("\n");
+      const [publish, ...children] = processes;
+      assert.ok(publish!.argv.some((arg) => arg.endsWith("publish.mjs")) && publish!.env["AZURE_DEVOPS_EXT_PAT"] === token, listed);
       assert.ok(
-        commandLines.some((line) => line.includes("tfx-cli.js") && line.includes('"publish"')),
-        `tfx extension publish was started:\n${commandLines.join("\n")}`,
+        children.some((p) => p.argv.some((arg) => arg.endsWith("npm-stub.mjs")) && p.argv.includes("package")),
+        `the packaging step was started:\n${listed}`,
       );
-      for (const line of commandLines) assert.ok(!line.includes(token), "a command line held the token");
+      assert.ok(
+        children.some((p) => p.argv.some((arg) => arg.endsWith("tfx-cli.js")) && p.argv.includes("publish")),
+        `tfx extension publish was started:\n${listed}`,
+      );
+      for (const p of processes) assert.ok(!p.argv.some((arg) => arg.includes(token)), `a command line held the token: ${p.argv[1]}`);
+      for (const p of children) {
+        const holding = Object.keys(p.env).filter((name) => p.env[name]!.includes(token));
+        assert.deepEqual(holding, [], `the environment of ${p.argv.slice(0, 3).join(" ")} held the token`);
+      }
       assert.ok(
         authorizations.includes(`Basic ${Buffer.from(`OAuth:${token}`).toString("base64")}`),
         `tfx sent the token it read from standard input (got ${authorizations.length} requests)`,

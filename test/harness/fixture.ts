@@ -111,6 +111,19 @@ export class Fixture {
   private scanned(run: StepRun): void {
     this.runs.push(run);
     this.assertNoSecretsIn(run);
+    this.assertExitCodeAgrees(run);
+  }
+
+  /**
+   * The exit code says what `task.complete` says: 0 for a success, non-zero for a failure, and
+   * non-zero when the agent could read no result (it would take exit 0 as success). A step the
+   * test stopped (a signal) has no exit code.
+   */
+  assertExitCodeAgrees(run: StepRun): void {
+    if (run.exitCode === null) return;
+    const where = `result ${run.result ?? "(none readable)"}, exit code ${run.exitCode}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`;
+    if (run.result === "Succeeded" || run.result === "SucceededWithIssues") assert.equal(run.exitCode, 0, where);
+    else assert.notEqual(run.exitCode, 0, where);
   }
 
   /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import { after, before, describe, it } from "mocha";
 import { Fixture } from "../harness/fixture";
-import type { StepRun } from "../harness/agent";
+import { RecordingProxy } from "../harness/proxy";
+import { runStep, type StepRun } from "../harness/agent";
 
 /**
  * Text from inputs and from Azure reaches the log and the job summary. The agent runs a logging
@@ -157,6 +159,251 @@ describe("test/tasks/hostile-data", () => {
       fx.assertSucceeded(run);
       assertNoForgedCommands(run, ["vaultUri", "secretNames", "changed"]);
       assert.doesNotMatch(outsideCode(run.summaries.join("\n")), /<img/);
+    });
+
+    describe("plain values, one-letter secrets and failures: the step's own commands and its exit code", () => {
+      /** Every line that starts a command starts one the agent can read: nothing masked or neutralised in its head. */
+      function assertCommandsReadable(run: StepRun): void {
+        for (const line of run.stdout.split("\n").filter((l) => l.startsWith("##vso["))) {
+          assert.match(line, /^##vso\[task\.[a-z]+(?: [^\]]*)?\]/, line);
+          assert.doesNotMatch(line.slice(0, line.indexOf("]") + 1), /\*\*\*/, line);
+        }
+      }
+
+      /** The agent's proxy password, a secret every task registers before anything else, whatever its length. */
+      const oneLetterSecret = (letter: string) => ({ secrets: { "Agent.ProxyPassword": letter } });
+
+      it("KeyVaultSecrets: plain values as secrets (true, a one-letter value, a number) while a one-letter secret is registered → outputs and task.complete intact; values written as given, not registered; the summary says why", async () => {
+        const vault = fx.azure.store.addKeyVault(RG, `kv-plain-${++clusterCount}`, {
+          accessPolicies: [
+            { tenantId: fx.azure.tenantId, objectId: fx.principalObjectId(), permissions: { secrets: ["get", "list", "set"] } },
+          ],
+        });
+        // As the agent passes them: secret variables, expanded into the input before the task runs.
+        const run = await fx.run("KeyVaultSecrets", {
+          inputs: { keyVaultName: vault.name, secrets: "feature-x-enabled=true\nregion-code=e\nreplicas=42" },
+          secrets: { featureFlag: "true", regionCode: "e", replicas: "42", ...oneLetterSecret("t").secrets },
+        });
+        fx.assertSucceeded(run);
+        assert.equal(run.exitCode, 0);
+        assert.match(run.stdout, /^##vso\[task\.complete result=Succeeded;\]$/m);
+        assertCommandsReadable(run);
+        assert.deepEqual(run.outputs, {
+          vaultUri: `https://${vault.name}.vault.azure.net/`,
+          secretNames: "feature-x-enabled,region-code,replicas",
+          changed: "true",
+        });
+        for (const [name, value] of [
+          ["feature-x-enabled", "true"],
+          ["region-code", "e"],
+          ["replicas", "42"],
+        ]) {
+          assert.deepEqual(
+            fx.azure.store.vaultSecret(vault.name, name!)?.properties.versions.map((v) => v.value),
+            [value],
+          );
+          assert.ok(!run.registeredSecrets.includes(value!), `'${value}' is not registered`);
+        }
+        assert.match(
+          run.summaries[0]!,
+          /Not masked in the log: the values of `feature-x-enabled`, `region-code`, `replicas`, shorter than 6 characters .* written to Key Vault as given but not registered as secrets/,
+        );
+        // The log shows the note with the registered 't' masked in its text, as the agent would show it.
+        assert.ok(
+          run.stdout.includes("note: Not masked in the log: the values of feature-x-enabled, region-code, replicas".replaceAll("t", "***")),
+        );
+      });
+
+      const failures: {
+        label: string;
+        task: string;
+        script?: string;
+        inputs: Record<string, string | boolean>;
+        taskVariables?: Record<string, string>;
+      }[] = [
+        { label: "AksHardeningReport", task: "AksHardeningReport", inputs: { resourceGroupName: RG, clusterName: "aks-missing" } },
+        {
+          label: "AssignAksPolicies",
+          task: "AssignAksPolicies",
+          inputs: { resourceGroupName: RG, clusterName: "aks-missing", policies: "noPrivilegedContainers" },
+        },
+        {
+          label: "EnablePodIdentity",
+          task: "EnablePodIdentity",
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: "aks-missing",
+            identity: "id-missing",
+            namespace: "app",
+            serviceAccountName: "app",
+          },
+        },
+        { label: "KeyVaultSecrets", task: "KeyVaultSecrets", inputs: { keyVaultName: "kv-missing", secrets: "flag=e" } },
+        {
+          label: "SecureClusterAccess",
+          task: "SecureClusterAccess",
+          inputs: { resourceGroupName: RG, clusterName: "aks-missing", disableLocalAccounts: false, azureRbac: false },
+        },
+        { label: "ConfigureAutoUpgrade", task: "ConfigureAutoUpgrade", inputs: { resourceGroupName: RG, clusterName: "aks-missing" } },
+        {
+          label: "EnableDefender",
+          task: "EnableDefender",
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: "aks-missing",
+            logAnalyticsWorkspaceId: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/log-missing`,
+          },
+        },
+        {
+          label: "RestrictApiServer",
+          task: "RestrictApiServer",
+          inputs: { resourceGroupName: RG, clusterName: "aks-missing", action: "add", authorizedIpRanges: "203.0.113.0/24" },
+        },
+        {
+          label: "RestrictApiServer (post-job step)",
+          task: "RestrictApiServer",
+          script: "post.js",
+          inputs: { resourceGroupName: RG, clusterName: "aks-missing" },
+          taskVariables: { "RestrictApiServer.AgentIpToRemove": "198.51.100.9/32" },
+        },
+      ];
+      for (const failure of failures) {
+        it(`${failure.label}: fails while a one-letter value is registered as secret → task.complete readable; exit code non-zero`, async () => {
+          fx.azure.clearRequests();
+          const options = fx.stepOptions({ inputs: failure.inputs, ...oneLetterSecret("e") });
+          const run = await runStep(path.join(fx.taskDir(failure.task), failure.script ?? "index.js"), {
+            ...options,
+            ...(failure.taskVariables ? { taskVariables: failure.taskVariables } : {}),
+          });
+          fx.assertNoSecretsIn(run);
+          assert.equal(run.result, "Failed", run.stdout);
+          assert.notEqual(run.exitCode, 0);
+          assert.match(run.stdout, /^##vso\[task\.complete result=Failed;\]/m);
+          assertCommandsReadable(run);
+          assert.deepEqual(fx.armWrites(), []);
+        });
+      }
+
+      it("every task, main and post-job step: a failure before runTask (task-lib refuses a malformed VSTS_SECRET_VARIABLES while it loads) → exit code non-zero", async () => {
+        for (const failure of failures) {
+          const options = fx.stepOptions({ inputs: failure.inputs, env: { VSTS_SECRET_VARIABLES: "not json" } });
+          const run = await runStep(path.join(fx.taskDir(failure.task), failure.script ?? "index.js"), {
+            ...options,
+            ...(failure.taskVariables ? { taskVariables: failure.taskVariables } : {}),
+          });
+          assert.equal(run.result, "Failed", `${failure.label}: ${run.stdout}`);
+          assert.match(run.resultMessage ?? "", /VSTS_SECRET_VARIABLES/);
+          assert.notEqual(run.exitCode, 0, `${failure.label} exits non-zero`);
+        }
+      });
+
+      it("RestrictApiServer: ranges that together cover every IPv4 address (0.0.0.0/1 + 128.0.0.0/1, typed or with the cluster's) → refused by the input's name before any write; a range broader than /8 is named in a warning", async () => {
+        const { name } = newCluster({ properties: { apiServerAccessProfile: { authorizedIPRanges: ["0.0.0.0/1"] } } });
+        for (const [action, ranges, message] of [
+          ["set", "0.0.0.0/1, 128.0.0.0/1", /^authorizedIpRanges: 0\.0\.0\.0\/1, 128\.0\.0\.0\/1 together authorize every IPv4 address/],
+          ["add", "128.0.0.0/1", /^authorizedIpRanges: with the cluster's current ranges the list would authorize every IPv4 address/],
+        ] as const) {
+          const run = await fx.run("RestrictApiServer", {
+            inputs: { resourceGroupName: RG, clusterName: name, action, authorizedIpRanges: ranges },
+          });
+          fx.assertFailedBeforeAnyWrite(run, message);
+        }
+        const broad = await fx.run("RestrictApiServer", {
+          inputs: { resourceGroupName: RG, clusterName: name, action: "set", authorizedIpRanges: "64.0.0.0/2, 203.0.113.0/24" },
+        });
+        fx.assertSucceeded(broad);
+        assert.ok(
+          broad.warnings.some((w) => /^64\.0\.0\.0\/2 is broader than \/8/.test(w)),
+          broad.warnings.join("\n"),
+        );
+        assert.match(broad.summaries[0]!, /64\.0\.0\.0\/2 is broader than \/8/);
+      });
+
+      it("RestrictApiServer: 0.0.0.0/32 with another range (typed together, added to a list, or with the agent's address) → refused by the input's name before any write, as AKS refuses it (400 InvalidParameter)", async () => {
+        const { name: withOthers } = newCluster({ properties: { apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24"] } } });
+        const { name: outboundOnly } = newCluster({ properties: { apiServerAccessProfile: { authorizedIPRanges: ["0.0.0.0/32"] } } });
+        fx.azure.publicIp = "198.51.100.61";
+        for (const [cluster, inputs, message] of [
+          [
+            withOthers,
+            { action: "set", authorizedIpRanges: "0.0.0.0/32, 192.0.2.0/24" },
+            /^authorizedIpRanges: 0\.0\.0\.0\/32 .* cannot share the list with 192\.0\.2\.0\/24: AKS refuses that/,
+          ],
+          [
+            withOthers,
+            { action: "add", authorizedIpRanges: "0.0.0.0/32" },
+            /^authorizedIpRanges: .* cannot share the list with 203\.0\.113\.0\/24 \(the cluster's list holds the others now\)/,
+          ],
+          [
+            outboundOnly,
+            { action: "add", authorizedIpRanges: "192.0.2.0/24" },
+            /^authorizedIpRanges: .* \(the cluster's list holds 0\.0\.0\.0\/32 now\)/,
+          ],
+          [
+            outboundOnly,
+            {
+              action: "set",
+              authorizedIpRanges: "0.0.0.0/32",
+              includeAgentIp: true,
+              agentIpScope: "permanent",
+              agentIpServiceUrl: `${fx.azure.url}/ip`,
+            },
+            /^includeAgentIp: .* cannot share the list with 198\.51\.100\.61\/32 \(includeAgentIp adds this agent's address\)/,
+          ],
+        ] as const) {
+          const run = await fx.run("RestrictApiServer", { inputs: { resourceGroupName: RG, clusterName: cluster, ...inputs } });
+          fx.assertFailedBeforeAnyWrite(run, message);
+        }
+      });
+
+      it("RestrictApiServer and SecureClusterAccess: an API server FQDN from Azure outside the cloud's AKS domain (a look-alike of azmk8s.io) → named (a warning, 'Not proved') and never contacted: no CONNECT towards it, no proxy credentials or token sent for it", async () => {
+        const proxy = await RecordingProxy.start();
+        try {
+          const lookAlike = "aks-1-dns.hcp.westeurope.azmk8s.io.evil.example";
+          const { name } = newCluster({ properties: { fqdn: lookAlike, apiServerAccessProfile: { authorizedIPRanges: ["10.1.0.0/16"] } } });
+          fx.azure.publicIp = "198.51.100.62";
+          const run = await fx.run("RestrictApiServer", {
+            inputs: {
+              resourceGroupName: RG,
+              clusterName: name,
+              action: "add",
+              includeAgentIp: true,
+              agentIpScope: "permanent",
+              agentIpServiceUrl: `${fx.azure.url}/ip`,
+            },
+            variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": "build-agent" },
+            secrets: { "Agent.ProxyPassword": "proxy-password-3e9a71" },
+          });
+          fx.assertSucceeded(run);
+          assert.ok(
+            run.warnings.some(
+              (w) =>
+                w.includes(`reports the API server FQDN '${lookAlike}', which is not under azmk8s.io`) && /does not connect to it/.test(w),
+            ),
+            run.warnings.join("\n"),
+          );
+          // SecureClusterAccess proves the pipeline's new grant by asking the API server, unless it may not.
+          const access = await fx.run("SecureClusterAccess", {
+            inputs: {
+              resourceGroupName: RG,
+              clusterName: name,
+              adminGroupObjectIds: fx.azure.store.directory.addUserOrGroup("Group"),
+              clusterRoleGrants: "serviceConnection writer todo",
+            },
+            variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": "build-agent", "AksHardening.RoleAssignmentWaitSeconds": "1" },
+            secrets: { "Agent.ProxyPassword": "proxy-password-3e9a71" },
+          });
+          fx.assertSucceeded(access);
+          assert.match(
+            access.summaries[0]!,
+            new RegExp(`Not proved.*reports the API server FQDN '${lookAlike.replace(/\./g, "\\.")}', which is not under azmk8s\\.io`),
+          );
+          assert.ok(proxy.tunnels.length > 0, "the tasks' Azure calls went through the proxy");
+          assert.ok(!proxy.tunnels.some((t) => t.includes("evil.example")), `tunnels: ${proxy.tunnels.join(", ")}`);
+        } finally {
+          await proxy.close();
+        }
+      });
     });
   });
 

@@ -75,6 +75,7 @@ describe("test/tasks/restrict-api-server", () => {
     });
     const run = await runStep(path.join(fx.taskDir(TASK), "post.js"), { ...stepOptions, taskVariables: main.taskVariables });
     fx.assertNoSecretsIn(run);
+    fx.assertExitCodeAgrees(run);
     return run;
   }
 
@@ -92,7 +93,7 @@ describe("test/tasks/restrict-api-server", () => {
     }
   });
 
-  it("set: one GET, one conditional PUT, the operation awaited; outputs and summary say what changed", async () => {
+  it("set: one GET, one conditional PUT, the operation awaited; outputs and summary say what changed, and a warning names the range it took off", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
     const eTag = fx.azure.store.getManagedCluster(RG, name)?.["eTag"];
     const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24\n198.51.100.7" }) });
@@ -119,6 +120,13 @@ describe("test/tasks/restrict-api-server", () => {
     assert.match(run.summaries[0]!, /10\.1\.0\.0\/16/);
     assert.match(run.summaries[0]!, /Added: `203\.0\.113\.0\/24`, `198\.51\.100\.7\/32`/);
     assert.match(run.summaries[0]!, /Removed: `10\.1\.0\.0\/16`/);
+    const taken =
+      /Action 'set' keeps only the ranges in authorizedIpRanges, and takes every other range off .*: 10\.1\.0\.0\/16 is not listed\./;
+    assert.ok(
+      run.warnings.some((w) => taken.test(w)),
+      run.warnings.join("\n"),
+    );
+    assert.match(run.summaries[0]!, taken);
   });
 
   it("add keeps every range it does not own, and every other setting of the cluster", async () => {
@@ -166,15 +174,22 @@ describe("test/tasks/restrict-api-server", () => {
     assert.match(run.summaries[0]!, /Already compliant/);
   });
 
-  it("dry run prints the plan and writes nothing", async () => {
-    const { name } = newCluster(withRanges(["10.1.0.0/16"]));
-    const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24", dryRun: true }) });
+  it("dry run prints the plan and writes nothing; without action ('set', the default) it names each range a run would take off", async () => {
+    const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.0/24"]));
+    const run = await fx.run(TASK, { inputs: inputs(name, { authorizedIpRanges: "203.0.113.0/24", dryRun: true }) });
     assertSucceeded(run);
     assert.deepEqual(fx.armWrites(), []);
-    assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+    assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24"]);
     assert.equal(run.outputs.changed, "false");
     assert.match(run.summaries[0]!, /Dry run: nothing written/);
     assert.match(run.summaries[0]!, /203\.0\.113\.0\/24/);
+    const taken =
+      /Action 'set' keeps only the ranges in authorizedIpRanges, .*: 10\.1\.0\.0\/16, 192\.0\.2\.0\/24 are not listed\. Use action 'add' to keep ranges you do not list/;
+    assert.ok(
+      run.warnings.some((w) => taken.test(w)),
+      run.warnings.join("\n"),
+    );
+    assert.match(run.summaries[0]!, taken);
   });
 
   describe("the agent's IP", () => {

@@ -1,7 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mapSecretNames, parseSecretLines, secretValuesIn, SECRET_NAME, type SecretEntry } from "../../tasks/KeyVaultSecrets/secrets";
+import { mapSecretNames, parseSecretLines, valuesToRegister, SECRET_NAME, type SecretEntry } from "../../tasks/KeyVaultSecrets/secrets";
 import { planAccessPolicy, planSecret, type VaultState } from "../../tasks/KeyVaultSecrets/plan";
 
 describe("test/unit/key-vault-secrets", () => {
@@ -30,11 +30,15 @@ describe("test/unit/key-vault-secrets", () => {
   });
 
   it("every value of the input is found for masking, also lines without '='", () => {
-    assert.deepEqual(secretValuesIn("# c\na=1=2\nloose-line\n\nb= x "), ["1=2", "loose-line", "x"]);
+    assert.deepEqual(valuesToRegister("# c\na=1=2=3=4\nloose-line\n\nb= xyzxyz "), ["1=2=3=4", "loose-line", "xyzxyz"]);
+  });
+
+  it("a plain value (under 6 characters: true, a letter, a number) is not registered: the agent would mask it all over the log", () => {
+    assert.deepEqual(valuesToRegister("flag=true\nletter=x\nport=8080\nfive=abcde\nsix=abcdef\nno=false"), ["abcdef"]);
   });
 
   it("an unexpanded macro is not registered as a secret: the error naming the missing variable stays readable", () => {
-    assert.deepEqual(secretValuesIn("a=$(dbPassword)\nb=$(db.user)\nc=pre-$(x)"), ["pre-$(x)"]);
+    assert.deepEqual(valuesToRegister("a=$(dbPassword)\nb=$(db.user)\nc=pre-$(x)"), ["pre-$(x)"]);
   });
 
   const entry = (typedName: string, line = 1): SecretEntry => ({ line, typedName, name: typedName, value: "v" });

@@ -52,6 +52,56 @@ describe("test/unit/plan", () => {
     assert.equal(plan.empty, false);
   });
 
+  it("set warns, naming every range it takes off that nobody listed (the agent passes a left-out action as 'set')", () => {
+    const plan = planAuthorizedRanges(request("set", "203.0.113.0/24"), cluster(["10.9.0.0/16", "203.0.113.0/24", "192.0.2.8"]));
+    assert.deepEqual(plan.after, ["203.0.113.0/24"]);
+    assert.ok(
+      plan.warnings.some((w) =>
+        /^Action 'set' keeps only the ranges in authorizedIpRanges, .*: 10\.9\.0\.0\/16, 192\.0\.2\.8 are not listed\. Use action 'add'/.test(
+          w,
+        ),
+      ),
+      plan.warnings.join("\n"),
+    );
+    assert.deepEqual(planAuthorizedRanges(request("set", "203.0.113.0/24, 10.9.0.0/16"), cluster(["10.9.0.0/16"])).warnings, []);
+    assert.deepEqual(planAuthorizedRanges(request("add", "203.0.113.0/24"), cluster(["10.9.0.0/16"])).warnings, []);
+  });
+
+  it("set and add warn on ranges broader than /8, naming them", () => {
+    for (const action of ["set", "add"] as const) {
+      const plan = planAuthorizedRanges(request(action, "0.0.0.0/2, 10.0.0.0/8, 203.0.113.0/24"), cluster(["198.51.100.0/24"]));
+      assert.ok(
+        plan.warnings.some((w) => /^0\.0\.0\.0\/2 is broader than \/8/.test(w)),
+        `${action}: ${plan.warnings.join("\n")}`,
+      );
+    }
+  });
+
+  it("0.0.0.0/32 never shares the list with other ranges: refused before any write, whichever side brings them", () => {
+    assert.throws(
+      () => planAuthorizedRanges(request("add", "203.0.113.0/24"), cluster(["0.0.0.0/32"])),
+      /authorizedIpRanges: 0\.0\.0\.0\/32 .* cannot share the list with 203\.0\.113\.0\/24 \(the cluster's list holds 0\.0\.0\.0\/32 now\): AKS refuses that/,
+    );
+    assert.throws(
+      () => planAuthorizedRanges(request("add", "0.0.0.0/32"), cluster(["203.0.113.0/24"])),
+      /authorizedIpRanges: .* cannot share the list with 203\.0\.113\.0\/24 \(the cluster's list holds the others now\)/,
+    );
+    assert.throws(
+      () => planAuthorizedRanges(request("set", "0.0.0.0/32", { agentIp: agent(), agentIpScope: "permanent" }), cluster([])),
+      /includeAgentIp: .* cannot share the list with 198\.51\.100\.23\/32 \(includeAgentIp adds this agent's address\)/,
+    );
+    assert.deepEqual(planAuthorizedRanges(request("remove", "203.0.113.0/24"), cluster(["0.0.0.0/32", "203.0.113.0/24"])).after, [
+      "0.0.0.0/32",
+    ]);
+  });
+
+  it("an add whose result, with the cluster's ranges, covers every IPv4 address is refused", () => {
+    assert.throws(
+      () => planAuthorizedRanges(request("add", "128.0.0.0/1"), cluster(["0.0.0.0/1"])),
+      /authorizedIpRanges: with the cluster's current ranges the list would authorize every IPv4 address \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\)/,
+    );
+  });
+
   it("set with the same ranges in another order or spelling is no change", () => {
     const plan = planAuthorizedRanges(request("set", "192.0.2.8, 203.0.113.0/24"), cluster(["203.0.113.0/24", "192.0.2.8"]));
     assert.equal(plan.empty, true);

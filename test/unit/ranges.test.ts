@@ -1,6 +1,14 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import {
+  aggregateRanges,
+  broadRanges,
+  coverEverything,
+  foldRanges,
+  isRangeError,
+  parseIpv4Range,
+  type Ipv4Range,
+} from "../../tasks/RestrictApiServer/ranges";
 import { readListEntries } from "../../core/inputs";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
 
@@ -83,6 +91,25 @@ describe("test/unit/ranges", () => {
 
   it("0.0.0.0/0 is refused: it is no restriction", () => {
     assert.throws(() => parseRanges("0.0.0.0/0"), /authorizedIpRanges: '0\.0\.0\.0\/0' authorizes every address.*action 'disable'/);
+  });
+
+  it("ranges that add up to every IPv4 address are refused like 0.0.0.0/0, naming them", () => {
+    assert.throws(
+      () => parseRanges("0.0.0.0/1, 128.0.0.0/1"),
+      /authorizedIpRanges: 0\.0\.0\.0\/1, 128\.0\.0\.0\/1 together authorize every IPv4 address.*action 'disable'/,
+    );
+    const allSlash8s = Array.from({ length: 256 }, (_, i) => `${i}.0.0.0/8`).join("\n");
+    assert.throws(() => parseRanges(allSlash8s), /0\.0\.0\.0\/8, 1\.0\.0\.0\/8, .* and 246 more together authorize every IPv4 address/);
+    assert.equal(parseRanges(Array.from({ length: 255 }, (_, i) => `${i}.0.0.0/8`).join("\n")).length, 255, "one /8 short is a list");
+    assert.equal(coverEverything(["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"].map(range)), true);
+    assert.equal(coverEverything(["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3"].map(range)), false);
+  });
+
+  it("ranges broader than /8 are found for the warning; /8 itself is not", () => {
+    assert.deepEqual(
+      broadRanges(parseRanges("0.0.0.0/1, 10.0.0.0/8, 64.0.0.0/7, 203.0.113.0/24")).map((r) => r.cidr),
+      ["0.0.0.0/1", "64.0.0.0/7"],
+    );
   });
 
   it("duplicates and covered ranges fold into the covering range, keeping first-appearance order", () => {
