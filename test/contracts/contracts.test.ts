@@ -166,7 +166,10 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
     linkPut.response = { ...linkPut.response!, status: 201, body: JSON.stringify({ id: "x", name: "aks-hardening-job-1", ...link }) };
     const notALink = structuredClone(linkPut);
     notALink.url = notALink.url.replace("Microsoft.Resources/links", "Microsoft.Resources/notes");
-    const check = await checkTraffic([linkPut, notALink]);
+    // No provider in the URL at all: oav's own look-up would take `/{linkId}` for it.
+    const noProvider = structuredClone(linkPut);
+    noProvider.url = `${vault.origin}${vault.pathname.replace(/\/resourceGroups\/.*$/, "")}?api-version=2016-09-01`;
+    const check = await checkTraffic([linkPut, notALink, noProvider]);
     assert.deepEqual(
       check.findings.map((f) => [f.label.split("/providers/").at(-1), f.side, f.code.startsWith("OPERATION_NOT_FOUND") || f.code, f.where]),
       [
@@ -177,9 +180,30 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
           "/properties/sourceId",
         ],
         ["Microsoft.Resources/notes/aks-hardening-job-1?api-version=2016-09-01", "match", true, ""],
+        [`PUT ${new URL(noProvider.url).pathname}?api-version=2016-09-01`, "match", true, ""],
       ],
     );
     assert.equal(check.findings[0]!.operationId, "ResourceLinks_CreateOrUpdate");
+  });
+
+  it("a path that names no provider (a resource group, ResourceGroups_Get) is matched to its operation and its answer checked", async () => {
+    const group = structuredClone(vaultGet());
+    const url = new URL(group.url);
+    url.pathname = url.pathname.replace(/\/providers\/.*$/, "");
+    url.searchParams.set("api-version", "2021-04-01");
+    group.url = url.toString();
+    group.response!.body = JSON.stringify(fx.azure.store.getResourceGroup(RG));
+    const withKind = structuredClone(group);
+    withKind.response!.body = JSON.stringify({ ...fx.azure.store.getResourceGroup(RG), kind: "a" });
+    const check = await checkTraffic([group, withKind]);
+    assert.deepEqual(
+      check.checked.map((c) => c.operationId),
+      ["ResourceGroups_Get", "ResourceGroups_Get"],
+    );
+    assert.deepEqual(
+      check.findings.map((f) => [f.side, f.code, f.where]),
+      [["response", "OBJECT_ADDITIONAL_PROPERTIES", "/kind"]],
+    );
   });
 
   it("a request to a cluster's API server is out of scope by its host, whatever its path; the same request at an Azure host still fails", async () => {

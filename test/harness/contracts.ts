@@ -224,10 +224,25 @@ async function matchAndValidateRequest(
     if (provider) validationRequest.providerNamespace = provider;
     const info: OperationInfo = { apiVersion: "", operationId: "", validationRequest };
     const request = await live.validateLiveRequest({ ...liveRequest }, { includeOperationMatch: true }, info);
-    const outcome = { request, info: request.operationInfo };
-    if (provider === UNKNOWN_PROVIDER && !providerless!.operationIds.includes(outcome.info.operationId)) continue;
-    if (!request.runtimeException?.code.startsWith("OPERATION_NOT_FOUND")) return outcome;
-    first ??= outcome;
+    let outcome = { request, info: request.operationInfo };
+    // A providerless operation matched by a path not of its shape is no match (oav's own look-up
+    // ends in its `microsoft.unknown` bucket for a URL that names no provider, too).
+    const owner = PROVIDERLESS_OPERATIONS.find((operations) => operations.operationIds.includes(outcome.info.operationId));
+    if (owner && !owner.shape.test(pathname)) {
+      outcome = {
+        request: {
+          ...request,
+          errors: [],
+          runtimeException: {
+            code: "OPERATION_NOT_FOUND_IN_CACHE",
+            message: `${outcome.info.operationId} names no provider and its spec gives its path another shape`,
+          },
+        },
+        info: { ...outcome.info, operationId: "unknown" },
+      };
+    }
+    if (!outcome.request.runtimeException?.code.startsWith("OPERATION_NOT_FOUND")) return outcome;
+    if (provider !== UNKNOWN_PROVIDER) first ??= outcome;
   }
   return first!;
 }
