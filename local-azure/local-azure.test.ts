@@ -611,7 +611,7 @@ describe("local-azure/local-azure", () => {
       assert.equal(az.store.getKeyVault("rg-vault", "kv-nosku"), undefined);
     });
 
-    it("resource links: created (201) and updated (200) on their source, listed at its scope, deleted (200, then 204)", async () => {
+    it("resource links: created (201) and updated (200) on their source, answered without a type, listed at its scope, deleted (200, then 204)", async () => {
       const cluster = az.store.addManagedCluster("rg-links", "aks-links");
       const linkUrl = (name: string) => `${az.url}${cluster.id}/providers/Microsoft.Resources/links/${name}?api-version=2016-09-01`;
       const body = { properties: { targetId: cluster.id, notes: "first" } };
@@ -621,7 +621,6 @@ describe("local-azure/local-azure", () => {
       assert.deepEqual(updated.json, {
         id: `${cluster.id}/providers/Microsoft.Resources/links/hold-1`,
         name: "hold-1",
-        type: "Microsoft.Resources/links",
         properties: { sourceId: cluster.id, targetId: cluster.id, notes: "second" },
       });
       const listed = await arm(

@@ -1,6 +1,13 @@
 import { ArmError, queryValue } from "../http";
 import type { RequestContext, Route } from "../http";
-import { checkLinkName, linkAnswer, MAX_LINKS_PER_SOURCE, RESOURCE_LINK_TYPE, resourceLink, resourceLinkId } from "../resources/resource-link";
+import {
+  checkLinkName,
+  linkAnswer,
+  MAX_LINKS_PER_SOURCE,
+  RESOURCE_LINK_TYPE,
+  resourceLink,
+  resourceLinkId,
+} from "../resources/resource-link";
 import type { ArmEnv } from "./arm-common";
 import { requireJsonObject } from "./arm-common";
 import { isPlainObject } from "../resources/merge";

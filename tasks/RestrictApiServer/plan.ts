@@ -151,10 +151,12 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
         .filter((entry) => !(entry.range && requested.some((range) => covers(range, entry.range!))))
         .map((entry) => entry.text);
       const current = view.entries.map((text) => ({ text, range: parsedOrUndefined(text) }));
+      // This job's own addresses stay open for it whatever the removal covers, on every run of the job alike.
+      const openingNow = new Set(request.agentIpScope === "job" ? (request.agentAddresses ?? []) : []);
       for (const range of requested) {
         for (const address of held) {
           const heldRange = parsedOrUndefined(address);
-          if (heldRange && covers(range, heldRange)) settled.add(address);
+          if (heldRange && covers(range, heldRange) && !openingNow.has(address)) settled.add(address);
         }
         const removedAny = current.some((entry) => entry.range && covers(range, entry.range));
         const stillAuthorizing = current.filter((entry) => entry.range && overlaps(entry.range, range) && !covers(range, entry.range));
