@@ -41,6 +41,8 @@ export interface ClusterUpdateResult<P extends ClusterPlan> {
   after: ManagedCluster;
   plan: P;
   written: boolean;
+  /** A write was refused on the way (a stale eTag, a busy cluster): someone else changed the cluster meanwhile. */
+  contended: boolean;
 }
 
 /** A stale `If-Match` means someone changed the cluster between our read and our write: re-read and re-plan, a few times. */
@@ -144,17 +146,17 @@ export async function updateCluster<P extends ClusterPlan>(
         console.log(
           `${describeCluster(ref)} already has the change after a write was refused (${refusedWrite}): this run's earlier write landed although its answer was lost, or another run made the same change.`,
         );
-        return { before: firstRead, after: before, plan: firstPlan, written: true };
+        return { before: firstRead, after: before, plan: firstPlan, written: true, contended: true };
       }
     }
-    if (plan.empty || options.dryRun) return { before, after: before, plan, written: false };
+    if (plan.empty || options.dryRun) return { before, after: before, plan, written: false, contended: refusedWrite !== undefined };
 
     options.beforeWrite?.(plan);
     try {
       const after = await createOrUpdate(client, ref.resourceGroupName, ref.clusterName, options.apply(before, plan), {
         ...(before.eTag ? { ifMatch: before.eTag } : {}),
       });
-      return { before, after, plan, written: true };
+      return { before, after, plan, written: true, contended: refusedWrite !== undefined };
     } catch (error) {
       const { status, code } = azureErrorDetails(error);
       if (status === 412 && staleRetries < MAX_STALE_ETAG_RETRIES) {

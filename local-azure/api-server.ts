@@ -1,19 +1,14 @@
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { containsCidr } from "cidr-tools";
+import type { AgentEgress } from "./egress";
 import type { Route } from "./http";
+import { LateRules } from "./propagation";
 import { MANAGED_CLUSTER_TYPE } from "./resources/managed-cluster";
 import type { ArmResource, ResourceStore } from "./store";
 
 /** `<dnsPrefix>-<hash>.hcp.<region>.azmk8s.io`: each managed cluster's API server (its `fqdn`). */
 export const API_SERVER_HOST = /\.azmk8s\.io$/i;
-
-interface ClusterFirewall {
-  /** The authorized ranges the API server enforces now. */
-  effective: string[];
-  /** A written list not yet in force, and how many more blocked connection attempts it waits for. */
-  pending?: { ranges: string[]; blockedProbesLeft: number };
-}
 
 /**
  * The clusters' API server endpoints, as the agent sees them. AKS applies a change of authorized
@@ -24,54 +19,60 @@ interface ClusterFirewall {
  * <API-server-IP>:443: i/o timeout" when the client's IP is not among the authorized ranges,
  * https://learn.microsoft.com/azure/architecture/operator-guides/aks/troubleshoot-network-aks).
  *
- * Modelled so that no test depends on the clock: a newly written list takes effect after
- * `propagationProbes` connection attempts have been blocked (0: at once; Infinity: never; the
- * next write puts the earlier one in force). A blocked connection is accepted by TCP but its TLS
- * handshake is never answered: what the caller observes is the same as a dropped SYN, no answer
- * until it gives up.
- * The caller is always the agent, whose public address is the local Azure's `publicIp`.
+ * Modelled so that no test depends on the clock (local-azure/propagation.ts): a newly written list
+ * takes effect after `propagationProbes` connection attempts have been blocked. A blocked connection
+ * is accepted by TCP but its TLS handshake is never answered: what the caller observes is the same
+ * as a dropped SYN, no answer until it gives up. The caller is always the agent, and each connection
+ * leaves from one of its egress addresses (local-azure/egress.ts).
  */
 export class ApiServerEndpoints {
-  /** Blocked connection attempts a newly written list waits for before it takes effect. */
-  propagationProbes = 0;
-  /** Connection attempts each cluster's API server dropped so far, by FQDN. */
-  readonly blocked = new Map<string, number>();
-  private readonly firewalls = new Map<string, ClusterFirewall>();
+  private readonly firewalls = new LateRules<string[]>(sameList);
   private readonly sockets = new Set<Socket>();
 
   constructor(
     private readonly store: ResourceStore,
-    private readonly agentIp: () => string,
+    private readonly egress: AgentEgress,
   ) {}
 
-  /**
-   * The cluster's ranges before a write are what its API server enforces until the write propagates.
-   * An earlier write counts as propagated by the time the next one is made (one pending change per
-   * cluster keeps the model small; AKS runs one update at a time anyway).
-   */
-  beforeWrite(cluster: ArmResource): void {
-    const fqdn = String(cluster.properties?.["fqdn"] ?? "").toLowerCase();
-    if (fqdn) this.firewalls.set(fqdn, { effective: rangesOf(cluster) });
+  /** Blocked connection attempts a newly written list waits for before it takes effect. */
+  get propagationProbes(): number {
+    return this.firewalls.refusalsBeforeEffect;
+  }
+  set propagationProbes(value: number) {
+    this.firewalls.refusalsBeforeEffect = value;
   }
 
-  /** Whether the ranges in force admit the agent now; counts as no connection attempt. */
+  /** Connection attempts each cluster's API server dropped so far, by FQDN. */
+  get blocked(): ReadonlyMap<string, number> {
+    return this.firewalls.refused;
+  }
+
+  /** The cluster's ranges before a write are what its API server enforces until the write propagates. */
+  beforeWrite(cluster: ArmResource): void {
+    const fqdn = String(cluster.properties?.["fqdn"] ?? "").toLowerCase();
+    if (fqdn) this.firewalls.beforeWrite(fqdn, rangesOf(cluster));
+  }
+
+  /** Whether the ranges in force admit the agent's first address now; counts as no connection attempt. */
   admitsAgent(fqdn: string): boolean {
     const cluster = this.clusterByFqdn(fqdn);
     if (!cluster) return false;
-    return allows(this.firewalls.get(fqdn.toLowerCase())?.effective ?? rangesOf(cluster), this.agentIp());
+    return allows(this.firewalls.inForce(fqdn, rangesOf(cluster)), this.egress.all[0]!);
   }
 
   /**
-   * The https server's SNICallback: a connection for an API server is answered (the handshake
-   * completes) only when the cluster's ranges in force admit the agent. Other hosts go on as usual.
+   * The https server's SNICallback, called on the TLS socket of the connection: a connection for an
+   * API server is answered (the handshake completes) only when the cluster's ranges in force admit
+   * the address that connection leaves from. Other hosts go on as usual.
    */
-  sniCallback(servername: string, done: (error: Error | null, context?: SecureContext) => void): void {
+  sniCallback(servername: string, done: (error: Error | null, context?: SecureContext) => void, connection: object): void {
     if (!API_SERVER_HOST.test(servername)) return done(null);
-    const cluster = this.clusterByFqdn(servername);
-    if (cluster && this.admits(servername.toLowerCase(), cluster)) return done(null);
+    const fqdn = servername.toLowerCase();
+    const cluster = this.clusterByFqdn(fqdn);
+    if (cluster && allows(this.firewalls.inForce(fqdn, rangesOf(cluster)), this.egress.addressOf(connection))) return done(null);
     // Dropped: `done` is never called, so the handshake is never answered; the socket ends when the
     // caller gives up, or at close().
-    this.blocked.set(servername.toLowerCase(), (this.blocked.get(servername.toLowerCase()) ?? 0) + 1);
+    this.firewalls.refuse(fqdn);
   }
 
   /** Every accepted TCP connection: the ones whose handshake is held are ended at close(). */
@@ -105,26 +106,6 @@ export class ApiServerEndpoints {
         },
       }),
     }));
-  }
-
-  private admits(fqdn: string, cluster: ArmResource): boolean {
-    const written = rangesOf(cluster);
-    let firewall = this.firewalls.get(fqdn);
-    if (!firewall) {
-      // Never written through ARM: what the cluster holds is in force.
-      firewall = { effective: written };
-      this.firewalls.set(fqdn, firewall);
-    }
-    if (!sameList(firewall.effective, written) && !(firewall.pending && sameList(firewall.pending.ranges, written))) {
-      firewall.pending = { ranges: written, blockedProbesLeft: this.propagationProbes };
-    }
-    if (firewall.pending && firewall.pending.blockedProbesLeft <= 0) {
-      firewall.effective = firewall.pending.ranges;
-      delete firewall.pending;
-    }
-    const admitted = allows(firewall.effective, this.agentIp());
-    if (!admitted && firewall.pending) firewall.pending.blockedProbesLeft--;
-    return admitted;
   }
 
   private clusterByFqdn(fqdn: string): ArmResource | undefined {

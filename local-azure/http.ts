@@ -21,6 +21,8 @@ export interface RequestContext {
   rawBody: Buffer;
   params: Record<string, string>; // from the route template
   listener: Listener;
+  /** The TCP connection the request came over (an agent's egress address is per connection: local-azure/egress.ts). */
+  connection: object;
   log: RequestLogEntry;
   /** Set by the ARM bearer-token check. */
   caller?: Caller;
@@ -259,7 +261,8 @@ export async function dispatch(listener: Listener, req: IncomingMessage, res: Se
   const connectionOpenedAt = takeConnectionOpenedAt(req);
   const rawBody = await readBody(req);
   const log = deps.log.start({ method, host: hostHeader, path, query, headers: req.headers, connectionOpenedAt });
-  const ctx: RequestContext = { method, host, path, query, headers: req.headers, rawBody, params: {}, listener, log };
+  const connection = (req.socket as { _parent?: object })._parent ?? req.socket;
+  const ctx: RequestContext = { method, host, path, query, headers: req.headers, rawBody, params: {}, listener, connection, log };
   const correlationId = header(ctx, "x-ms-correlation-request-id") ?? newGuid();
   const requestId = newGuid();
   const baseHeaders = { "x-ms-request-id": requestId, "x-ms-correlation-request-id": correlationId };

@@ -2,9 +2,11 @@ import { createServer as createHttpServer } from "node:http";
 import type { Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { ApiServerEndpoints } from "./api-server";
 import { armAuthenticator } from "./arm-auth";
 import { Directory } from "./directory";
+import { AgentEgress } from "./egress";
 import { FaultInjector } from "./faults";
 import { connectionOpened, dispatch, Router } from "./http";
 import type { Listener } from "./http";
@@ -20,6 +22,7 @@ import { defenderRoutes } from "./routes/defender";
 import { featureRoutes } from "./routes/features";
 import { imdsRoutes } from "./routes/imds";
 import { keyVaultSecretRoutes } from "./routes/key-vault-secrets";
+import { keyVaultUpdateRoutes } from "./routes/key-vault-update";
 import { keyVaultRoutes } from "./routes/key-vaults";
 import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurations";
 import { managedClusterRoutes } from "./routes/managed-clusters";
@@ -27,9 +30,11 @@ import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
 import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
+import { resourceLinkRoutes } from "./routes/resource-links";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { roleAssignmentRoutes } from "./routes/role-assignments";
 import { subscriptionRoutes } from "./routes/subscriptions";
+import { VaultFirewalls } from "./resources/vault-network";
 import { ResourceStore } from "./store";
 import { createServerCertificate } from "./tls";
 
@@ -44,6 +49,7 @@ export { FaultInjector } from "./faults";
 export { privateEndpointConnectionItem } from "./resources/key-vault";
 export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
 export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
+export { resourceLink, RESOURCE_LINK_TYPE } from "./resources/resource-link";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
 export { ResourceStore } from "./store";
@@ -102,8 +108,12 @@ export interface LocalAzure {
   managedIdentityClientId: string;
   /** The object id of a registered service principal or managed identity. */
   objectIdOf(clientId: string): string | undefined;
-  /** Answered as text/plain by GET {url}/ip; the address the clusters' API servers see the agent connect from. */
+  /** The agent's public address (the first, when it has several): what GET {url}/ip, the API servers and the vaults see. Setting it gives the agent that one address. */
   publicIp: string;
+  /** The agent's public addresses: each new connection to the IP service, an API server or a vault leaves from the next, in turn (local-azure/egress.ts). */
+  egressAddresses: readonly string[];
+  /** The vaults' firewalls as their data plane enforces them, late after a write. */
+  vaultFirewalls: VaultFirewalls;
   /** The clusters' API server endpoints (`https://<fqdn>`), which admit the agent once its address is in force. */
   apiServers: ApiServerEndpoints;
   store: ResourceStore;
@@ -154,7 +164,12 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     {
       cert: certificate.cert,
       key: certificate.key,
-      SNICallback: (servername, done) => (endpoints.apiServers ? endpoints.apiServers.sniCallback(servername, done) : done(null)),
+      // Called on the connection's TLS socket: the API server admits or drops it by the address it leaves from.
+      SNICallback: function (this: TLSSocket, servername, done) {
+        const connection = (this as unknown as { _parent?: object })._parent ?? this;
+        if (endpoints.apiServers) endpoints.apiServers.sniCallback(servername, done, connection);
+        else done(null);
+      },
     },
     handle("https"),
   );
@@ -188,14 +203,15 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   });
   const ado = createAdoOidc({ url, key: new SigningKey(), directory, organization: "local-org", project: "local-project" });
 
-  let publicIp = "203.0.113.10";
-  const apiServers = new ApiServerEndpoints(store, () => publicIp);
+  const egress = new AgentEgress();
+  const apiServers = new ApiServerEndpoints(store, egress);
+  const vaultFirewalls = new VaultFirewalls();
   endpoints.apiServers = apiServers;
   router.add([
     ...entraRoutes({ url: authorityUrl, tenantId, directory }),
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
-    ...publicIpRoutes(() => publicIp),
+    ...publicIpRoutes(egress),
     ...subscriptionRoutes(armEnv),
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
@@ -208,8 +224,10 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...roleAssignmentRoutes(armEnv),
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
-    ...keyVaultRoutes(armEnv),
-    ...keyVaultSecretRoutes({ url: authorityUrl, store, clientAddress: () => publicIp }),
+    ...keyVaultRoutes({ ...armEnv, vaultFirewalls }),
+    ...keyVaultUpdateRoutes({ ...armEnv, vaultFirewalls }),
+    ...resourceLinkRoutes(armEnv),
+    ...keyVaultSecretRoutes({ url: authorityUrl, store, vaultFirewalls, clientAddress: (ctx) => egress.addressOf(ctx.connection) }),
   ]);
 
   const close = (server: HttpServer) =>
@@ -243,11 +261,18 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     managedIdentityClientId,
     objectIdOf: (clientId) => directory.objectIdOf(clientId),
     get publicIp() {
-      return publicIp;
+      return egress.all[0]!;
     },
     set publicIp(value: string) {
-      publicIp = value;
+      egress.set([value]);
     },
+    get egressAddresses() {
+      return egress.all;
+    },
+    set egressAddresses(addresses: readonly string[]) {
+      egress.set(addresses);
+    },
+    vaultFirewalls,
     apiServers,
     store,
     faults,

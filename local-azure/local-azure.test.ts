@@ -611,6 +611,110 @@ describe("local-azure/local-azure", () => {
       assert.equal(az.store.getKeyVault("rg-vault", "kv-nosku"), undefined);
     });
 
+    it("resource links: created (201) and updated (200) on their source, answered without a type, listed at its scope, deleted (200, then 204)", async () => {
+      const cluster = az.store.addManagedCluster("rg-links", "aks-links");
+      const linkUrl = (name: string) => `${az.url}${cluster.id}/providers/Microsoft.Resources/links/${name}?api-version=2016-09-01`;
+      const body = { properties: { targetId: cluster.id, notes: "first" } };
+      assert.equal((await arm("PUT", linkUrl("hold-1"), body)).status, 201);
+      const updated = await arm("PUT", linkUrl("hold-1"), { properties: { ...body.properties, notes: "second" } });
+      assert.equal(updated.status, 200);
+      assert.deepEqual(updated.json, {
+        id: `${cluster.id}/providers/Microsoft.Resources/links/hold-1`,
+        name: "hold-1",
+        properties: { sourceId: cluster.id, targetId: cluster.id, notes: "second" },
+      });
+      const listed = await arm(
+        "GET",
+        `${az.url}${cluster.id}/providers/Microsoft.Resources/links?api-version=2016-09-01&$filter=atScope()`,
+      );
+      assert.deepEqual(
+        listed.json.value.map((l: { name: string }) => l.name),
+        ["hold-1"],
+      );
+      assert.equal((await arm("PUT", linkUrl("x".repeat(65)), body)).status, 400, "a name of more than 64 characters");
+      assert.equal((await arm("PUT", linkUrl("hold-2"), { properties: {} })).status, 400, "no targetId");
+      assert.equal((await arm("DELETE", linkUrl("hold-1"))).status, 200);
+      assert.equal((await arm("DELETE", linkUrl("hold-1"))).status, 204);
+    });
+
+    it("a vault update (PATCH) replaces networkAcls as a whole; one address comes back with /32; private ranges are refused as Key Vault words it", async () => {
+      az.store.addKeyVault("rg-net", "kv-net", {
+        networkAcls: {
+          bypass: "None",
+          defaultAction: "Deny",
+          ipRules: [{ value: "192.0.2.0/24" }],
+          virtualNetworkRules: [
+            { id: `/subscriptions/${az.subscriptionId}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/v/subnets/s` },
+          ],
+        },
+      });
+      const url = `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-net/providers/Microsoft.KeyVault/vaults/kv-net?api-version=2026-02-01`;
+      const patched = await arm("PATCH", url, {
+        properties: { networkAcls: { defaultAction: "Deny", ipRules: [{ value: "198.51.100.7" }] } },
+      });
+      assert.equal(patched.status, 200, patched.text);
+      assert.deepEqual(patched.json.properties.networkAcls, {
+        bypass: "AzureServices",
+        defaultAction: "Deny",
+        ipRules: [{ value: "198.51.100.7/32" }],
+        virtualNetworkRules: [],
+      });
+      const tagsOnly = await arm("PATCH", url, { tags: { owner: "team-a" } });
+      assert.deepEqual(tagsOnly.json.properties.networkAcls.ipRules, [{ value: "198.51.100.7/32" }], "what a PATCH leaves out stays");
+      const privateRange = await arm("PATCH", url, {
+        properties: { networkAcls: { defaultAction: "Deny", ipRules: [{ value: "10.0.0.0/8" }] } },
+      });
+      assert.equal(privateRange.status, 400);
+      assert.equal(
+        privateRange.json.error.message,
+        "Invalid value found at properties.networkAcls.ipRules[0].value: 10.0.0.0/8 belongs to forbidden range 10.0.0.0–10.255.255.255 (private IP addresses)",
+      );
+    });
+
+    it("a vault's data plane refuses an address its firewall does not admit with 403 ForbiddenByFirewall naming it, until a written rule takes effect", async () => {
+      az.store.addKeyVault("rg-net", "kv-fw", {
+        accessPolicies: [{ tenantId: az.tenantId, objectId: az.objectIdOf(sp.clientId)!, permissions: { secrets: ["list"] } }],
+        networkAcls: { bypass: "AzureServices", defaultAction: "Deny", ipRules: [], virtualNetworkRules: [] },
+      });
+      const body = new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: sp.clientId,
+        client_secret: sp.clientSecret,
+        scope: "https://vault.azure.net/.default",
+      }).toString();
+      const vaultToken = (
+        await call(az, "POST", `${az.url}/${az.tenantId}/oauth2/v2.0/token`, {
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body,
+        })
+      ).json.access_token as string;
+      const list = () =>
+        call(az, "GET", `${az.url}/secrets?api-version=2025-07-01`, {
+          headers: { host: "kv-fw.vault.azure.net", authorization: `Bearer ${vaultToken}` },
+        });
+      az.publicIp = "198.51.100.8";
+      const refused = await list();
+      assert.equal(refused.status, 403);
+      assert.equal(refused.json.error.innererror.code, "ForbiddenByFirewall");
+      assert.match(
+        refused.json.error.message,
+        /^Client address is not authorized and caller is not a trusted service\.\r\nClient address: 198\.51\.100\.8\r\n/,
+      );
+
+      az.vaultFirewalls.propagationRequests = 1;
+      try {
+        const url = `${az.url}/subscriptions/${az.subscriptionId}/resourceGroups/rg-net/providers/Microsoft.KeyVault/vaults/kv-fw?api-version=2026-02-01`;
+        const opened = await arm("PATCH", url, {
+          properties: { networkAcls: { defaultAction: "Deny", ipRules: [{ value: "198.51.100.8" }] } },
+        });
+        assert.equal(opened.status, 200);
+        assert.equal((await list()).status, 403, "written, not yet in force");
+        assert.equal((await list()).status, 200, "in force after one more refusal");
+      } finally {
+        az.vaultFirewalls.propagationRequests = 0;
+      }
+    });
+
     it("maintenance configurations: windows AKS would refuse are 400, a valid one is stored with AKS's startDate and offset defaults, GET of a missing one is 404", async () => {
       const cluster = az.store.addManagedCluster("rg-windows", "aks-windows");
       const config = (name: string) => `${az.url}${cluster.id}/maintenanceConfigurations/${name}?api-version=2026-04-01`;

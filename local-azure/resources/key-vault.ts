@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ArmError } from "../http";
 import type { ArmResource } from "./arm-resource";
 import { isPlainObject } from "./merge";
+import { normalizeNetworkAcls, type VaultNetworkAcls } from "./vault-network";
 
 export const KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults";
 export const VAULT_SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets";
@@ -10,13 +11,7 @@ export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** The data plane refuses values over 25 KB. */
 export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
 
-/** `properties.networkAcls` of a vault (the firewall): who may reach the data plane over the public endpoint. */
-export interface VaultNetworkAcls {
-  bypass: "AzureServices" | "None";
-  defaultAction: "Allow" | "Deny";
-  ipRules: { value: string }[];
-  virtualNetworkRules: { id: string }[];
-}
+export type { VaultNetworkAcls } from "./vault-network";
 
 export interface AccessPolicyEntry {
   tenantId: string;
@@ -91,7 +86,7 @@ export function defaultKeyVault(p: {
       vaultUri: `https://${p.name.toLowerCase()}.vault.azure.net/`,
       provisioningState: "Succeeded",
       publicNetworkAccess: "Enabled",
-      ...(p.networkAcls ? { networkAcls: p.networkAcls } : {}),
+      ...(p.networkAcls ? { networkAcls: normalizeNetworkAcls(p.networkAcls) } : {}),
     },
   };
 }
@@ -99,32 +94,6 @@ export function defaultKeyVault(p: {
 /** Secret versions are 32 hex digits. */
 export function newSecretVersion(): string {
   return randomBytes(16).toString("hex");
-}
-
-/**
- * Whether the vault's firewall lets `address` (IPv4, as the vault sees the caller) reach the data
- * plane: no rules or `defaultAction: Allow` let everyone in; otherwise the address must be in one of
- * the `ipRules` (an address or a CIDR).
- */
-export function firewallAdmits(vault: ArmResource, address: string): boolean {
-  const acls = vault.properties?.["networkAcls"] as VaultNetworkAcls | undefined;
-  if (!acls || acls.defaultAction !== "Deny") return true;
-  const ip = ipv4ToNumber(address);
-  if (ip === undefined) return false;
-  return acls.ipRules.some((rule) => {
-    const [base, bits = "32"] = rule.value.split("/");
-    const start = ipv4ToNumber(base ?? "");
-    const prefix = Number(bits);
-    if (start === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
-    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-    return (ip & mask) >>> 0 === (start & mask) >>> 0;
-  });
-}
-
-function ipv4ToNumber(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
 }
 
 const VAULT_PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const;
@@ -194,11 +163,9 @@ export function composeVaultForPut(p: {
       ? ((currentProperties["accessPolicies"] as AccessPolicyEntry[] | undefined) ?? [])
       : requireAccessPolicies(requestedProperties["accessPolicies"]);
 
-  const wasOn = (name: string) => currentProperties[name] === true;
-  if (wasOn("enableSoftDelete") && requestedProperties["enableSoftDelete"] === false)
-    throw new ArmError(400, "BadRequest", 'The property "enableSoftDelete" cannot be set to false once it has been set to true.');
-  if (wasOn("enablePurgeProtection") && requestedProperties["enablePurgeProtection"] === false)
-    throw new ArmError(400, "BadRequest", 'The property "enablePurgeProtection" cannot be set to false once it has been enabled.');
+  refuseOneWayReversals(currentProperties, requestedProperties);
+  if (requestedProperties["networkAcls"] !== undefined)
+    requestedProperties["networkAcls"] = normalizeNetworkAcls(requestedProperties["networkAcls"]);
 
   delete requestedProperties["createMode"];
   delete requestedProperties["provisioningState"];
@@ -235,6 +202,14 @@ export function composeVaultForPut(p: {
       provisioningState: "Succeeded",
     },
   };
+}
+
+/** Soft delete and purge protection only go one way (VaultProperties descriptions); a write turning either off is refused. */
+export function refuseOneWayReversals(current: Record<string, unknown>, requested: Record<string, unknown>): void {
+  if (current["enableSoftDelete"] === true && requested["enableSoftDelete"] === false)
+    throw new ArmError(400, "BadRequest", 'The property "enableSoftDelete" cannot be set to false once it has been set to true.');
+  if (current["enablePurgeProtection"] === true && requested["enablePurgeProtection"] === false)
+    throw new ArmError(400, "BadRequest", 'The property "enablePurgeProtection" cannot be set to false once it has been enabled.');
 }
 
 /**

@@ -2,7 +2,8 @@ import { header, jsonBody, queryValue } from "../http";
 import type { Caller, Reply, RequestContext, Route } from "../http";
 import { decodeJwt, lifetimeProblem, verifySignature } from "../jwt";
 import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "../resources/key-vault";
-import { firewallAdmits, MAX_SECRET_VALUE_BYTES, SECRET_NAME } from "../resources/key-vault";
+import { MAX_SECRET_VALUE_BYTES, SECRET_NAME } from "../resources/key-vault";
+import type { VaultFirewalls } from "../resources/vault-network";
 import type { ArmResource, ResourceStore } from "../store";
 
 /** The Key Vault data plane's token audience in Azure's public cloud (what its 401 challenge names). */
@@ -33,8 +34,10 @@ export interface VaultEnv {
   /** The local authority (the challenge's `authorization` is `{url}/{tenant}`). */
   url: string;
   store: ResourceStore;
-  /** The caller's public address as the vault sees it (the agent's public IP), for the vault firewall. */
-  clientAddress: () => string;
+  /** The vaults' firewalls as the data plane enforces them (late after a write). */
+  vaultFirewalls: VaultFirewalls;
+  /** The caller's public address as the vault sees it (the address the request's connection leaves from). */
+  clientAddress: (ctx: RequestContext) => string;
 }
 
 interface VaultRequest {
@@ -73,7 +76,7 @@ export function keyVaultSecretRoutes(env: VaultEnv): Route[] {
       const caller = authenticate(env, ctx);
       if ("status" in caller) return caller;
       if (!queryValue(ctx, "api-version")) return kvError(400, "BadParameter", "The 'api-version' query parameter is missing.");
-      const blocked = firewall(vault, caller, env.clientAddress());
+      const blocked = firewall(env.vaultFirewalls, vault, caller, env.clientAddress(ctx));
       if (blocked) return blocked;
       const denied = authorize(env.store, vault, caller, operation, ctx);
       if (denied) return denied;
@@ -263,7 +266,7 @@ function authenticate(env: VaultEnv, ctx: RequestContext): Caller | Reply {
  * permissions. Message shape from Key Vault answers quoted in MicrosoftDocs/azure-devops-docs#8581 and
  * terraform-provider-azurerm#4553; the local Azure has no trusted Azure services, so `bypass` admits no one.
  */
-function firewall(vault: ArmResource, caller: Caller, address: string): Reply | undefined {
+function firewall(firewalls: VaultFirewalls, vault: ArmResource, caller: Caller, address: string): Reply | undefined {
   if (vault.properties?.["publicNetworkAccess"] === "Disabled") {
     // Private endpoint only: message as quoted in secrets-store-csi-driver-provider-azure#873; the inner
     // code is not shown there (ForbiddenByConnection assumed).
@@ -274,7 +277,7 @@ function firewall(vault: ArmResource, caller: Caller, address: string): Reply | 
       "ForbiddenByConnection",
     );
   }
-  if (firewallAdmits(vault, address)) return undefined;
+  if (firewalls.admits(vault, address)) return undefined;
   return kvError(
     403,
     "Forbidden",

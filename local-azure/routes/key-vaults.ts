@@ -1,5 +1,6 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
+import type { ArmResource } from "../store";
 import type { AccessPolicyEntry } from "../resources/key-vault";
 import { composeVaultForPut, KEY_VAULT_TYPE, keyVaultId } from "../resources/key-vault";
 import type { ArmEnv } from "./arm-common";
@@ -16,7 +17,12 @@ const PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const
  * itself (Vaults_CreateOrUpdate: 201 created, 200 updated, the final state in the body, as in the spec
  * example createVault) is what `az keyvault set-policy` sends: it GETs the vault and PUTs it back.
  */
-export function keyVaultRoutes(env: ArmEnv): Route[] {
+/** Told of every accepted vault write, before it changes anything (the data plane's firewall lags behind it). */
+export interface VaultWriteObserver {
+  beforeWrite(vault: ArmResource): void;
+}
+
+export function keyVaultRoutes(env: ArmEnv & { vaultFirewalls?: VaultWriteObserver }): Route[] {
   const { store } = env;
   const requireVault = (ctx: Parameters<Route["handler"]>[0]) => {
     const group = requireResourceGroup(env, ctx);
@@ -71,6 +77,7 @@ export function keyVaultRoutes(env: ArmEnv): Route[] {
           requested: requireJsonObject(ctx),
           callerId: ctx.caller?.objectId ?? "",
         });
+        if (current) env.vaultFirewalls?.beforeWrite(current);
         return { status: current ? 200 : 201, body: store.put(vault) };
       },
     },

@@ -13,6 +13,7 @@ import { readTogether, type AzureClients } from "../../core/azure";
 import { clusterClient, clusterResourceId, describeCluster, type ManagedCluster } from "../../core/cluster";
 import { readContainersPricing } from "../../core/defender-plan";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { HoldLinks, LINK_PERMISSIONS, readLedger, type Hold, type UntrustedHold } from "../../core/job-scoped-access/ledger";
 import { listAssignmentsOf, policyClient, type AssignmentWire } from "../../core/policy-assignments";
 import { queryLatestPolicyStates } from "../../core/policy-states";
 import type { AksHardeningReportRequest, VaultRef } from "./inputs";
@@ -68,6 +69,8 @@ const missing = <T>(read: Extract<Read<unknown>, { ok: false }>): Read<T> => rea
 export interface ReadState {
   facts: ClusterFacts;
   vaults: { name: string; read: Read<VaultFacts> }[];
+  /** Job-scoped holds that are not believed (a tag, a malformed link): named in warnings, used for nothing. */
+  untrustedHolds: UntrustedHold[];
 }
 
 /** Every read the checks need, in parallel where they do not depend on each other. */
@@ -111,11 +114,29 @@ export async function readState(clients: AzureClients, request: AksHardeningRepo
     attempt(PERMISSIONS.containersPlan, "read the subscription's Defender for Containers plan", async () => ({
       pricingTier: (await readContainersPricing(clients)).pricingTier,
     })),
+    // The job-scoped access holds (resource links): without them no address is called left behind.
+    attempt(
+      LINK_PERMISSIONS.read,
+      `list the job-scoped access holds of ${describeCluster(ref)}`,
+      () => new HoldLinks(clusterClient(clients), clusterId, describeCluster(ref)).list(),
+      true,
+    ),
   ] as const;
   // When several reads fail (a missing cluster fails them all), the first in this order says why.
-  const [cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, vaults, containersPlan] =
+  const [cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, vaults, containersPlan, links] =
     await readTogether(reads);
-  return { facts: { cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, containersPlan }, vaults };
+  const ledger = readLedger({
+    resourceId: clusterId,
+    links: links.ok ? links.value : [],
+    tags: cluster.ok ? cluster.value.tags : undefined,
+    now: new Date(),
+  });
+  const jobScopedHolds: Read<Hold[]> = links.ok ? { ok: true, value: ledger.holds } : links;
+  return {
+    facts: { cluster, upgradeProfile, supportedVersions, assignments, definitionDefaults, policyStates, containersPlan, jobScopedHolds },
+    vaults,
+    untrustedHolds: ledger.untrusted,
+  };
 }
 
 async function readUpgradeProfile(clients: AzureClients, request: AksHardeningReportRequest): Promise<UpgradeProfileFacts> {

@@ -1,5 +1,7 @@
 import type { ManagedCluster } from "../../core/cluster";
-import { isLeftBehind, readJobScopedIps } from "../../core/job-scoped-ips";
+import { sameEntry } from "../../core/job-scoped-access/addresses";
+import type { Hold } from "../../core/job-scoped-access/ledger";
+import { holdState } from "../../core/job-scoped-access/plan";
 import { parameterKey, referencedParameter } from "../../core/policy-assignments";
 import { BUILT_IN_POLICIES, type PolicyKey } from "../AssignAksPolicies/catalogue";
 
@@ -96,6 +98,8 @@ export interface ClusterFacts {
   definitionDefaults: Read<DefinitionDefaults>;
   policyStates: Read<PolicyStateFacts[]>;
   containersPlan: Read<ContainersPlanFacts>;
+  /** The trusted job-scoped access holds on the cluster (resource links; core/job-scoped-access/ledger.ts). */
+  jobScopedHolds: Read<Hold[]>;
 }
 export type ClusterReadKey = keyof ClusterFacts;
 
@@ -341,7 +345,8 @@ export const CHECKS: readonly Check[] = [
     area: "API server",
     title: "Private cluster, or authorized IP ranges",
     reads: ["cluster"],
-    evaluate: ({ cluster }, target) => {
+    uses: ["jobScopedHolds"],
+    evaluate: ({ cluster, jobScopedHolds }, target) => {
       const access = cluster!.apiServerAccessProfile;
       if (access?.enablePrivateCluster) return { status: "pass", finding: "Private cluster: the API server has no public endpoint." };
       const entries = access?.authorizedIPRanges ?? [];
@@ -370,11 +375,13 @@ export const CHECKS: readonly Check[] = [
         problems.push(`the service tag ${tags.join(", ")} admits every address of that service, shared by all its customers`);
       const broad = ranges.filter((r) => prefixOf(r) < 16);
       if (broad.length) problems.push(`${counted(broad.length, "range")} broader than /16: ${broad.join(", ")}`);
+      // Only a trusted hold whose job is over (a resource link, never a tag) makes an address "left behind".
       const leftBehind = [
         ...new Set(
-          readJobScopedIps(cluster!.tags)
-            .holds.filter((hold) => isLeftBehind(hold, target.now, undefined) && ranges.includes(hold.cidr))
-            .map((hold) => hold.cidr),
+          (jobScopedHolds ?? [])
+            .filter((hold) => holdState(hold, { agent: "", job: "", now: target.now }) === "leftover")
+            .filter((hold) => ranges.some((range) => sameEntry(range, hold.address)))
+            .map((hold) => hold.address),
         ),
       ];
       if (leftBehind.length)

@@ -1,6 +1,8 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
+import { describeCluster } from "../../core/cluster";
 import { TaskError } from "../../core/errors";
+import { untrustedWarning } from "../../core/job-scoped-access/ledger";
 import { setOutputs, uploadSummary } from "../../core/report";
 import { runTask } from "../../core/run";
 import { readState } from "./apply";
@@ -14,6 +16,7 @@ void runTask(async () => {
   const clients = new AzureClients(request.connection);
 
   const state = await readState(clients, request);
+  for (const hold of state.untrustedHolds) tl.warning(untrustedWarning(hold, describeCluster(request)));
   const results = scorecard({
     facts: state.facts,
     vaults: state.vaults,

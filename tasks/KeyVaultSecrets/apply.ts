@@ -1,14 +1,28 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { get as getVault, listBySubscription, updateAccessPolicy } from "@azure/arm-keyvault/api/vaults";
 import type { Vault } from "@azure/arm-keyvault";
-import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import { SecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
+import { formatDuration } from "../../core/cluster";
+import { applyJobScoped, type JobScopedChange, type JobScopedResult } from "../../core/job-scoped-access/access";
+import type { AgentEgress } from "../../core/job-scoped-access/egress";
+import type { JobRef } from "../../core/job-scoped-access/job";
+import { readLedger, type ResourceLinkBody } from "../../core/job-scoped-access/ledger";
+import { formatOpened, JOB_SCOPED_ACCESS_TASK_VARIABLE } from "../../core/job-scoped-access/task-variable";
+import { CONSISTENT_ANSWERS, waitUntilAdmitted } from "../../core/job-scoped-access/wait";
+import {
+  describeVault,
+  keyVaultClient,
+  planVaultJobScoped,
+  refuseClosedVault,
+  vaultDataPlaneProbe,
+  vaultFirewall,
+} from "../../core/key-vault";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { ResolvedGrantee } from "../../core/principals";
-import type { KeyVaultSecretsRequest } from "./inputs";
+import type { AgentAccess, KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
 
 /** Secrets read and written at once; the client's retry policy waits out 429 Retry-After on each. */
@@ -16,12 +30,11 @@ export const SECRET_CONCURRENCY = 8;
 /** How long a write waits for a recovered secret to settle (409 ObjectIsBeingRecovered) before giving up. */
 const RECOVERY_SETTLE_TIMEOUT_MS = 120_000;
 
-export function describeVault(vault: Pick<VaultState, "name" | "resourceGroupName">): string {
-  return `key vault '${vault.name}' in resource group '${vault.resourceGroupName}'`;
-}
-
 /** Reads the vault through ARM; without a resource group, finds it among the subscription's vaults. */
-export async function readVault(clients: AzureClients, request: KeyVaultSecretsRequest): Promise<VaultState> {
+export async function readVault(
+  clients: AzureClients,
+  request: Pick<KeyVaultSecretsRequest, "keyVaultName" | "resourceGroupName">,
+): Promise<VaultState> {
   let resourceGroupName = request.resourceGroupName;
   if (!resourceGroupName) {
     try {
@@ -62,6 +75,7 @@ export async function readVault(clients: AzureClients, request: KeyVaultSecretsR
     tenantId: vault.properties.tenantId,
     model: vault.properties.enableRbacAuthorization ? "rbac" : "accessPolicies",
     accessPolicies: (vault.properties.accessPolicies ?? []) as AccessPolicyEntry[],
+    resource: vault,
   };
 }
 
@@ -236,7 +250,7 @@ function dataPlaneError(error: unknown, vault: VaultState, operation: "read" | "
         const address = /Client address:\s*(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(message)?.[1];
         const ip = address ?? "<the agent's public IP>";
         return new TaskError(
-          `The firewall of ${describeVault(vault)} blocks this agent${address ? ` (Key Vault saw it come from ${address})` : ""}: the vault's network rules admit only listed addresses and networks. This is not a permission problem. Allow the agent's address in the vault's Networking settings (az keyvault network-rule add --name ${vault.name} --ip-address ${ip}), or run the job on an agent inside a network the vault allows (virtual network rule or private endpoint), then re-run. Key Vault said: ${said}`,
+          `The firewall of ${describeVault(vault)} blocks this agent${address ? ` (Key Vault saw it come from ${address})` : ""}: the vault's network rules admit only listed addresses and networks. This is not a permission problem. Set includeAgentIp to true to open the firewall to the agent for this job only, allow the agent's address in the vault's Networking settings (az keyvault network-rule add --name ${vault.name} --ip-address ${ip}), or run the job on an agent inside a network the vault allows (virtual network rule or private endpoint), then re-run. Key Vault said: ${said}`,
         );
       }
       case "ForbiddenByConnection":
@@ -288,12 +302,6 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, work: 
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function keyVaultClient(clients: AzureClients): KeyVaultManagementContext {
-  return clients.client("keyVaults", () =>
-    createKeyVaultManagement(clients.credential, clients.connection.subscriptionId, clients.armOptions()),
-  );
 }
 
 /**
@@ -369,4 +377,51 @@ export function prefetchKeyVaultToken(clients: AzureClients): void {
   clients.credential
     .getToken(`${resource}/.default`, { enableCae: true, tenantId: clients.connection.tenantId })
     .catch((error: unknown) => tl.debug(`Key Vault token not prefetched: ${describeFailure(error)}`));
+}
+
+/** What opening the vault's firewall for the job did. */
+export type VaultAccessResult = JobScopedResult<Vault, JobScopedChange>;
+
+/**
+ * Opens the vault's firewall to the agent's addresses for this job (core/job-scoped-access), then
+ * waits until the data plane admits the agent consistently. `links` are the vault's holds when they
+ * were read with the vault.
+ */
+export async function openVaultForJob(
+  clients: AzureClients,
+  vault: VaultState,
+  p: { job: JobRef; egress: AgentEgress; access: AgentAccess; links?: ResourceLinkBody[] | undefined; dryRun: boolean },
+): Promise<VaultAccessResult> {
+  refuseClosedVault(vault.resource, vault);
+  const firewall = vaultFirewall(clients, vault);
+  const links = p.links ?? (await firewall.links.list());
+  const result = await applyJobScoped(firewall, {
+    read: { state: vault.resource, links, ledger: readLedger({ resourceId: vault.id, links, tags: vault.resource.tags, now: p.job.now }) },
+    job: p.job,
+    dryRun: p.dryRun,
+    plan: (state, view) => planVaultJobScoped(state, view, p.job, p.egress.addresses),
+    // Left before the first write, so the post-job step closes what this job opened even if it is cancelled mid-write.
+    beforeWrite: (plan) => {
+      const addresses = plan.jobScoped.opened.map((opened) => opened.address);
+      if (addresses.length)
+        tl.setTaskVariable(JOB_SCOPED_ACCESS_TASK_VARIABLE, formatOpened({ job: p.job.job, addresses, resourceId: vault.id }));
+    },
+  });
+  const opened = result.plan.jobScoped.opened.map((o) => o.address);
+  if (!p.dryRun && opened.length && p.access.waitMs > 0) {
+    const addresses = opened.join(", ");
+    await waitUntilAdmitted({
+      target: `the data plane of ${describeVault(vault)}`,
+      probe: vaultDataPlaneProbe(clients, vault.vaultUri, vault),
+      timeoutMs: p.access.waitMs,
+      probeTimeoutMs: p.access.probeTimeoutMs,
+      consecutive: CONSISTENT_ANSWERS,
+      failure: ({ reason, probes, admitted, waitedMs }) =>
+        `The agent's ${opened.length === 1 ? "address" : "addresses"} ${addresses} ${opened.length === 1 ? "is" : "are"} in the IP rules of ${describeVault(vault)}, but its data plane ${admitted ? `admitted only ${admitted} of ${probes} connections` : "did not admit this agent"} within ${formatDuration(waitedMs)} (last: ${reason}). ` +
+        (admitted
+          ? "The agent's traffic also leaves from an address the lookups did not find: raise the pipeline variable AksHardening.AgentIpLookups, or give the agent a fixed outbound address (a NAT gateway, a self-hosted agent)."
+          : "Key Vault can take minutes to apply network rules: raise the pipeline variable AksHardening.KeyVaultFirewallWaitSeconds, and check that the agent's traffic leaves from that address (agentIpServiceUrl)."),
+    });
+  }
+  return result;
 }

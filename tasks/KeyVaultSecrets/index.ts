@@ -1,10 +1,16 @@
 import { AzureClients, readTogether } from "../../core/azure";
+import { findAgentEgress } from "../../core/job-scoped-access/egress";
+import { currentJob } from "../../core/job-scoped-access/job";
+import { HoldLinks } from "../../core/job-scoped-access/ledger";
+import { untrustedWarnings } from "../../core/job-scoped-access/report";
+import { describeVault, keyVaultClient, vaultResourceId } from "../../core/key-vault";
 import { publishReport, setOutputs } from "../../core/report";
 import { resolveGrantees } from "../../core/principals";
 import { runTask } from "../../core/run";
 import {
   applyGrant,
   applySecrets,
+  openVaultForJob,
   prefetchKeyVaultToken,
   readGrant,
   readSecrets,
@@ -19,14 +25,32 @@ import { keyVaultReport } from "./report";
 void runTask(async () => {
   const request = readRequest();
   const clients = new AzureClients(request.connection);
-  if (request.secrets.length > 0) prefetchKeyVaultToken(clients);
-  // The vault and the grantee are independent reads: one round trip for both.
-  const [vault, principal] = await readTogether([
+  const access = request.agentAccess;
+  const job = currentJob();
+  if (request.secrets.length > 0 || access) prefetchKeyVaultToken(clients);
+  // The vault, the grantee, the agent's addresses and (when the vault's ID is known) its holds are independent reads: one round trip.
+  const [vault, principal, egress, links] = await readTogether([
     readVault(clients, request),
     request.grantTo ? resolveGrantees(clients, [request.grantTo]).then(([grantee]) => grantee!) : undefined,
+    access ? findAgentEgress(access.serviceUrl, access.lookups) : undefined,
+    access && request.resourceGroupName
+      ? new HoldLinks(
+          keyVaultClient(clients),
+          vaultResourceId(clients.connection.subscriptionId, { name: request.keyVaultName, resourceGroupName: request.resourceGroupName }),
+          describeVault({ name: request.keyVaultName, resourceGroupName: request.resourceGroupName }),
+        ).list()
+      : undefined,
   ]);
   const notes: string[] = [];
   const warnings: string[] = [];
+  // The data plane is reached only through the vault's firewall: opened for this job first.
+  const opened =
+    access && egress ? await openVaultForJob(clients, vault, { job, egress, access, links, dryRun: request.dryRun }) : undefined;
+  if (opened) warnings.push(...untrustedWarnings(opened.plan.jobScoped, describeVault(vault)), ...opened.warnings);
+  const closedToAgent = request.dryRun && (opened?.plan.jobScoped.opened.length ?? 0) > 0;
+  if (closedToAgent && request.secrets.length) {
+    notes.push("The secrets were not compared: the vault's firewall does not admit this agent yet, and a dry run opens nothing.");
+  }
 
   if (principal?.note) notes.push(`grantTo ${principal.note}`);
   if (principal && vault.model === "rbac" && request.secretPermissions.some((p) => !["get", "list"].includes(p))) {
@@ -37,13 +61,9 @@ void runTask(async () => {
   // The grant (a role assignment read on RBAC vaults) and the secrets: again independent.
   const [grant, current]: [GrantPlan | undefined, Awaited<ReturnType<typeof readSecrets>>] = await readTogether([
     principal ? readGrant(clients, vault, principal, request.secretPermissions) : undefined,
-    readSecrets(
-      clients,
-      vault,
-      request.secrets.map((s) => s.name),
-    ),
+    readSecrets(clients, vault, closedToAgent ? [] : request.secrets.map((s) => s.name)),
   ]);
-  const secrets = request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
+  const secrets = closedToAgent ? [] : request.secrets.map((secret) => planSecret(secret, current.get(secret.name)!));
   const planEmpty = (grant?.empty ?? true) && secrets.every((s) => s.action === "unchanged");
 
   let grantResult: GrantResult | undefined;
@@ -63,6 +83,7 @@ void runTask(async () => {
   publishReport(
     keyVaultReport({
       vault,
+      ...(opened ? { access: { plan: opened.plan.jobScoped, written: opened.written, ...(egress ? { egress } : {}) } } : {}),
       ...(grant && principal ? { grant, principal } : {}),
       ...(grantResult ? { grantResult } : {}),
       secrets,
@@ -70,7 +91,7 @@ void runTask(async () => {
       nameChanges: request.nameChanges,
       notes,
       warnings,
-      outcome: changed ? "changed" : request.dryRun && !planEmpty ? "dryRun" : "unchanged",
+      outcome: changed ? "changed" : request.dryRun && (!planEmpty || opened?.plan.empty === false) ? "dryRun" : "unchanged",
     }),
   );
   setOutputs({

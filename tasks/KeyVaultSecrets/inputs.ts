@@ -2,8 +2,9 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { readServiceConnection, type ServiceConnection } from "../../core/connection";
 import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
+import { readAgentIpLookups, readAgentIpServiceUrl } from "../../core/job-scoped-access/inputs";
 import type { Grantee } from "../../core/principals";
-import { readBoolean, readChoice, readListEntries, readRequired, readString } from "../../core/inputs";
+import { readBoolean, readChoice, readListEntries, readRequired, readSecondsVariable, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, valuesToRegister, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
@@ -24,6 +25,25 @@ export interface KeyVaultSecretsRequest {
   nameChanges: NameChange[];
   nameMapping: NameMapping;
   dryRun: boolean;
+  /** Open the vault's firewall to the agent for this job (closed by the post-job step). */
+  agentAccess?: AgentAccess;
+}
+
+/** Job-scoped access to the vault's firewall: where to look the agent's addresses up, and how long to wait for the rules. */
+export interface AgentAccess {
+  serviceUrl: string;
+  lookups: number;
+  /** How long to wait for the vault to admit the agent after opening it (0: do not wait). */
+  waitMs: number;
+  /** One data-plane probe's limit. */
+  probeTimeoutMs: number;
+}
+
+/** What the post-job step needs: where the vault is. What to close comes from the task variable. */
+export interface PostJobRequest {
+  connection: ServiceConnection;
+  keyVaultName: string;
+  resourceGroupName?: string;
 }
 
 export function readRequest(): KeyVaultSecretsRequest {
@@ -55,6 +75,35 @@ export function readRequest(): KeyVaultSecretsRequest {
     nameChanges: changes,
     nameMapping,
     dryRun,
+    ...(readBoolean("includeAgentIp", false) ? { agentAccess: readAgentAccess() } : {}),
+  };
+}
+
+export function readPostJobRequest(): PostJobRequest {
+  const resourceGroupName = readOptionalResourceGroup();
+  return {
+    connection: readServiceConnection("azureSubscription"),
+    keyVaultName: readKeyVaultName(),
+    ...(resourceGroupName ? { resourceGroupName } : {}),
+  };
+}
+
+/**
+ * A vault applies a change of its network rules a while after the update returns (reports of waits
+ * past two minutes: Azure-Samples/azuresandbox#176; "it can take up to 10 minutes before the
+ * firewall rules are applied", liprec/vsts-release-aas#40): five minutes by default.
+ */
+const DEFAULT_FIREWALL_WAIT_SECONDS = 300;
+
+function readAgentAccess(): AgentAccess {
+  const probeTimeout = readSecondsVariable("AksHardening.KeyVaultProbeTimeoutSeconds", 10);
+  if (probeTimeout <= 0)
+    throw new InputError("AksHardening.KeyVaultProbeTimeoutSeconds", `'${probeTimeout}' must be a number of seconds above zero.`);
+  return {
+    serviceUrl: readAgentIpServiceUrl(),
+    lookups: readAgentIpLookups(),
+    waitMs: readSecondsVariable("AksHardening.KeyVaultFirewallWaitSeconds", DEFAULT_FIREWALL_WAIT_SECONDS) * 1000,
+    probeTimeoutMs: probeTimeout * 1000,
   };
 }
 

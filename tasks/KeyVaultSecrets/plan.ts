@@ -1,3 +1,4 @@
+import type { Vault } from "@azure/arm-keyvault";
 import type { RoleGrantPlan } from "../../core/roles";
 import type { SecretEntry } from "./secrets";
 
@@ -19,6 +20,8 @@ export interface VaultState {
   tenantId: string;
   model: PermissionModel;
   accessPolicies: AccessPolicyEntry[];
+  /** The vault as ARM returned it (its network rules, for job-scoped access). */
+  resource: Vault;
 }
 
 /** The access-policy change for one principal: its secret permissions before → after. */

@@ -1,7 +1,11 @@
 import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { describePrincipalKind } from "../../core/roles";
+import type { AgentEgress } from "../../core/job-scoped-access/egress";
+import type { JobScopedPlan } from "../../core/job-scoped-access/plan";
+import { jobScopedDetails } from "../../core/job-scoped-access/report";
+import { describeVault } from "../../core/key-vault";
 import type { ResolvedGrantee } from "../../core/principals";
-import { describeVault, type GrantResult, type SecretOutcome } from "./apply";
+import type { GrantResult, SecretOutcome } from "./apply";
 import type { GrantPlan, SecretAction, SecretPlan, VaultState } from "./plan";
 import { isPlainValue, MIN_REGISTERED_VALUE_LENGTH, type NameChange } from "./secrets";
 
@@ -20,6 +24,8 @@ const PLANNED: Record<SecretAction, string> = {
 
 export interface KeyVaultReportInput {
   vault: VaultState;
+  /** Job-scoped access to the vault's firewall, when includeAgentIp is set. */
+  access?: { plan: JobScopedPlan; written: boolean; egress?: AgentEgress };
   grant?: GrantPlan;
   /** Who the grant is for, as the task resolved `grantTo`. */
   principal?: ResolvedGrantee;
@@ -74,6 +80,15 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     });
   }
   for (const change of input.nameChanges) details.push(rich`Name mapped: ${code(change.from)} → ${code(change.to)}`);
+  if (input.access) {
+    const { plan } = input.access;
+    details.push(
+      ...jobScopedDetails(plan, { dryRun: input.outcome === "dryRun", ...(input.access.egress ? { egress: input.access.egress } : {}) }),
+    );
+    if (plan.added.length || plan.removed.length) {
+      changes.push({ setting: "Firewall IP rules (for this job)", before: codeList(plan.before), after: codeList(plan.after) });
+    }
+  }
   const notes: Text[] = [...input.notes];
   const plain = input.secrets.filter((plan) => isPlainValue(plan.secret.value)).map((plan) => plan.secret.name);
   if (plain.length) {
@@ -85,6 +100,9 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     title: `Key Vault secrets: ${vault.name}`,
     target: describeVault(vault),
     outcome: input.outcome,
+    ...(input.outcome === "unchanged" && input.access?.written
+      ? { headline: "Lasting configuration unchanged; job-scoped access only" }
+      : {}),
     changes,
     details,
     notes,

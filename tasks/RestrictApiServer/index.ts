@@ -1,12 +1,17 @@
 import * as tl from "azure-pipelines-task-lib/task";
-import { AzureClients } from "../../core/azure";
+import { AzureClients, readTogether } from "../../core/azure";
 import { apiServerHostProblem } from "../../core/api-server-host";
 import { describeCluster } from "../../core/cluster";
+import { applyJobScoped, readFirewall } from "../../core/job-scoped-access/access";
+import { bareAddress } from "../../core/job-scoped-access/addresses";
+import { findAgentEgress } from "../../core/job-scoped-access/egress";
+import { currentJob } from "../../core/job-scoped-access/job";
+import { formatOpened, JOB_SCOPED_ACCESS_TASK_VARIABLE } from "../../core/job-scoped-access/task-variable";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
-import { AGENT_IP_TASK_VARIABLE, applyRanges, currentJob, LEFT_BEHIND_TASK_VARIABLE, lookUpAgentIp } from "./apply";
+import { clusterFirewall } from "./apply";
 import { readRequest } from "./inputs";
-import { planAuthorizedRanges } from "./plan";
+import { clusterAccess, planAuthorizedRanges } from "./plan";
 import { waitForApiServer } from "./reachability";
 import { rangesReport } from "./report";
 
@@ -14,47 +19,65 @@ void runTask(async () => {
   const request = readRequest();
   for (const input of request.ignored) tl.warning(`${input} is ignored with action '${request.action}'.`);
   const clients = new AzureClients(request.connection);
-  const agentIp = request.includeAgentIp ? await lookUpAgentIp(request.agentIpServiceUrl) : undefined;
   const job = currentJob();
+  const firewall = clusterFirewall(clients, request, request.busyTimeoutMs);
+  const opensForJob = request.includeAgentIp && request.agentIpScope === "job";
 
-  const result = await applyRanges(clients, {
-    ref: request,
+  // The agent's addresses, the cluster and its holds do not depend on each other: one round trip.
+  const [egress, read] = await readTogether([
+    request.includeAgentIp ? findAgentEgress(request.agentIpServiceUrl, request.agentIpLookups) : undefined,
+    readFirewall(firewall, job.now, { holdsRequired: opensForJob }),
+  ]);
+  const result = await applyJobScoped(firewall, {
+    read,
+    job,
     dryRun: request.dryRun,
-    busyTimeoutMs: request.busyTimeoutMs,
-    plan: (access) =>
+    plan: (cluster, view) =>
       planAuthorizedRanges(
-        { action: request.action, ranges: request.ranges, agentIpScope: request.agentIpScope, job, ...(agentIp ? { agentIp } : {}) },
-        access,
+        {
+          action: request.action,
+          ranges: request.ranges,
+          agentIpScope: request.agentIpScope,
+          job,
+          ...(egress ? { agentAddresses: egress.addresses } : {}),
+        },
+        clusterAccess(cluster),
+        view,
       ),
-    // Left before the write, so the post-job step cleans up even if the job is cancelled mid-write.
+    // Left before the first write, so the post-job step closes what this job opened even if it is cancelled mid-write.
     beforeWrite: (plan) => {
-      if (plan.agentIp?.removeAfterJob) tl.setTaskVariable(AGENT_IP_TASK_VARIABLE, plan.agentIp.cidr);
-      if (plan.leftBehind.length)
-        tl.setTaskVariable(LEFT_BEHIND_TASK_VARIABLE, [...new Set(plan.leftBehind.map((hold) => hold.cidr))].join(","));
+      const addresses = plan.jobScoped.opened.map((opened) => opened.address);
+      if (addresses.length) {
+        tl.setTaskVariable(
+          JOB_SCOPED_ACCESS_TASK_VARIABLE,
+          formatOpened({ job: job.job, addresses, resourceId: firewall.links.resourceId }),
+        );
+      }
     },
   });
   const plan = result.plan;
-  // Also without a write: this job may hold an address it already held (the same agent, a hold not
-  // yet closed), and holds left behind are closed after this job either way.
-  if (!request.dryRun && !result.written) {
-    if (plan.agentIp?.removeAfterJob) tl.setTaskVariable(AGENT_IP_TASK_VARIABLE, plan.agentIp.cidr);
-    if (plan.leftBehind.length)
-      tl.setTaskVariable(LEFT_BEHIND_TASK_VARIABLE, [...new Set(plan.leftBehind.map((hold) => hold.cidr))].join(","));
-  }
 
-  publishReport(rangesReport(request, plan, { written: result.written, dryRun: request.dryRun }));
+  publishReport(
+    rangesReport(request, plan, {
+      written: result.written,
+      dryRun: request.dryRun,
+      ...(egress ? { egress } : {}),
+      warnings: [...(read.holdsUnread ? [read.holdsUnread] : []), ...result.warnings],
+    }),
+  );
   const lastingChange = plan.lastingAdded.length > 0 || plan.lastingRemoved.length > 0;
+  const opened = request.dryRun ? [] : plan.jobScoped.opened.map((o) => o.address);
   setOutputs({
-    authorizedIpRanges: (result.written ? (result.after.apiServerAccessProfile?.authorizedIPRanges ?? plan.after) : plan.before).join(","),
-    agentIp: agentIp ? agentIp.cidr.replace(/\/32$/, "") : "",
-    jobScopedAccess: !request.dryRun && plan.agentIp?.removeAfterJob ? plan.agentIp.cidr : "",
-    changed: String(result.written && lastingChange),
+    authorizedIpRanges: (result.written ? (result.state.apiServerAccessProfile?.authorizedIPRanges ?? plan.after) : plan.before).join(","),
+    agentIp: egress ? egress.addresses.map(bareAddress).join(",") : "",
+    jobScopedAccess: opened.join(","),
+    changed: String(!request.dryRun && lastingChange && (result.written || plan.jobScoped.remove.length > 0)),
   });
 
   // The next step's kubectl needs the API server to answer, not just the list to say so.
   const restricted = (result.written ? plan.after : plan.before).length > 0;
-  if (agentIp && !request.dryRun && restricted && request.apiServerWaitMs > 0) {
-    const fqdn = result.after.fqdn ?? result.before.fqdn;
+  if (egress && !request.dryRun && restricted && request.apiServerWaitMs > 0) {
+    const fqdn = result.state.fqdn ?? read.state.fqdn;
     // Text from Azure: only an API server host of the connection's cloud is probed (and printed).
     const hostProblem = apiServerHostProblem(fqdn, request.connection.environment);
     if (hostProblem) {
@@ -65,10 +88,10 @@ void runTask(async () => {
     }
     await waitForApiServer({
       fqdn: fqdn!,
-      agentCidr: agentIp.cidr,
+      addresses: egress.addresses,
       timeoutMs: request.apiServerWaitMs,
       probeTimeoutMs: request.apiServerProbeTimeoutMs,
-      cluster: describeCluster(request),
+      cluster: firewall.target,
     });
   }
 });

@@ -10,6 +10,7 @@ import {
   readString,
   whereTyped,
 } from "../../core/inputs";
+import { readAgentIpLookups, readAgentIpServiceUrl } from "../../core/job-scoped-access/inputs";
 import { coverEverything, isRangeError, nameSome, outboundIpOnlyWithOthers, parseIpv4Range, type Ipv4Range } from "./ranges";
 
 export const ACTIONS = ["set", "add", "remove", "disable"] as const;
@@ -26,6 +27,8 @@ export interface RestrictApiServerRequest {
   includeAgentIp: boolean;
   agentIpScope: AgentIpScope;
   agentIpServiceUrl: string;
+  /** How many times the agent's address is looked up, each over its own connection. */
+  agentIpLookups: number;
   dryRun: boolean;
   busyTimeoutMs: number;
   /** How long to wait for the API server to admit the agent after opening it (0: do not wait). */
@@ -44,8 +47,6 @@ export interface PostJobRequest {
   busyTimeoutMs: number;
 }
 
-export const DEFAULT_AGENT_IP_SERVICE = "https://api.ipify.org";
-
 export function readRequest(): RestrictApiServerRequest {
   const connection = readServiceConnection("azureSubscription");
   const resourceGroupName = readResourceGroupName();
@@ -53,7 +54,7 @@ export function readRequest(): RestrictApiServerRequest {
   const action = readChoice("action", ACTIONS, "set");
   const includeAgentIp = readBoolean("includeAgentIp", false);
   const agentIpScope = readChoice<AgentIpScope>("agentIpScope", ["job", "permanent"], "job");
-  const agentIpServiceUrl = readServiceUrl();
+  const agentIpServiceUrl = readAgentIpServiceUrl();
   const dryRun = readBoolean("dryRun", false);
   const rangesText = readString("authorizedIpRanges") ?? "";
   const ignored: string[] = [];
@@ -93,6 +94,7 @@ export function readRequest(): RestrictApiServerRequest {
     includeAgentIp,
     agentIpScope,
     agentIpServiceUrl,
+    agentIpLookups: readAgentIpLookups(),
     dryRun,
     busyTimeoutMs: readBusyTimeoutMs(),
     apiServerWaitMs: readWaitSeconds() * 1000,
@@ -135,27 +137,6 @@ export function parseRanges(text: string, inputName = "authorizedIpRanges"): Ipv
     );
   }
   return ranges;
-}
-
-function readServiceUrl(): string {
-  const value = readString("agentIpServiceUrl") ?? DEFAULT_AGENT_IP_SERVICE;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(
-      "agentIpServiceUrl",
-      `'${value}' is not a URL; enter an https URL that answers the caller's public IPv4 address as text, e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
-    );
-  }
-  // Its answer is written into the cluster's firewall: over plain http anyone on the path could choose it.
-  if (url.protocol !== "https:") {
-    throw new InputError(
-      "agentIpServiceUrl",
-      `'${value}' must be an https URL (its answer is written into the cluster's firewall), e.g. ${DEFAULT_AGENT_IP_SERVICE}.`,
-    );
-  }
-  return url.toString();
 }
 
 /** AKS documents up to two minutes for authorized ranges to apply; three leave room for a slow region. */

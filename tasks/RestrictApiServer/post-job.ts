@@ -1,44 +1,37 @@
-import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients } from "../../core/azure";
-import { describeCluster, type ClusterRef } from "../../core/cluster";
+import { clusterResourceId, describeCluster, type ClusterRef, type ManagedCluster } from "../../core/cluster";
 import { describeFailure, TaskError } from "../../core/errors";
-import { JOB_SCOPED_IPS_TAG } from "../../core/job-scoped-ips";
-import { publishReport } from "../../core/report";
+import { sameEntry } from "../../core/job-scoped-access/addresses";
+import { closeJobScopedAccess, openedByMainStep } from "../../core/job-scoped-access/post-job";
 import { runTask } from "../../core/run";
-import { AGENT_IP_TASK_VARIABLE, applyRanges, currentJob, LEFT_BEHIND_TASK_VARIABLE } from "./apply";
+import { clusterFirewall } from "./apply";
 import { readPostJobRequest } from "./inputs";
-import { isRangeError, parseIpv4Range } from "./ranges";
-import { planJobScopedRelease } from "./plan";
-import { releaseReport } from "./report";
 
-// Post-job step, loaded by post.ts when the main step left something to close: runs after the job,
-// whatever its result (also when it was cancelled), and closes the agent's IP that the main step
-// opened for this job, with any an earlier job left behind.
+// Post-job step, loaded by post.ts when the main step opened job-scoped access: runs after the job,
+// whatever its result (also when it was cancelled), lets go of this job's holds and closes every
+// address no running job holds any more.
 void runTask(async () => {
-  const ownCidr = tl.getTaskVariable(AGENT_IP_TASK_VARIABLE) || undefined;
-  const leftBehind = (tl.getTaskVariable(LEFT_BEHIND_TASK_VARIABLE) ?? "").split(",").filter(Boolean);
-  if (!ownCidr && leftBehind.length === 0) {
-    console.log("The main step opened no job-scoped access; nothing to close.");
-    return;
-  }
+  const opened = openedByMainStep();
+  if (!opened) return;
   const request = readPostJobRequest();
   const clients = new AzureClients(request.connection);
-  const job = currentJob();
+  if (opened.resourceId.toLowerCase() !== clusterResourceId(clients.connection.subscriptionId, request).toLowerCase()) {
+    throw new TaskError(
+      `The main step opened job-scoped access on ${opened.resourceId}, not on ${describeCluster(request)}; the post-job step closes nothing it was not given (were the inputs changed between the steps?).`,
+    );
+  }
+  const base = clusterFirewall(clients, request, request.busyTimeoutMs);
   /** The list as last read, to tell the user exactly what to write if this step cannot. */
-  let lastRead: string[] | undefined;
+  let lastRead: ManagedCluster | undefined;
+  const firewall = { ...base, read: async () => (lastRead = await base.read()) };
   try {
-    const result = await applyRanges(clients, {
-      ref: request,
-      dryRun: false,
-      busyTimeoutMs: request.busyTimeoutMs,
-      plan: (access) => {
-        lastRead = access.authorizedIPRanges;
-        return planJobScopedRelease(job, access);
-      },
+    await closeJobScopedAccess(firewall, {
+      opened,
+      title: `Close job-scoped access: ${request.clusterName}`,
+      setting: "Authorized IP ranges",
     });
-    publishReport(releaseReport(request, result.plan, result.written, ownCidr));
   } catch (error) {
-    throw new TaskError(stillOpen(request, [...new Set([...(ownCidr ? [ownCidr] : []), ...leftBehind])], lastRead, describeFailure(error)));
+    throw new TaskError(stillOpen(request, opened.addresses, lastRead && base.entries(lastRead), describeFailure(error)));
   }
 });
 
@@ -50,7 +43,7 @@ void runTask(async () => {
 function stillOpen(ref: ClusterRef, cidrs: string[], lastRead: string[] | undefined, reason: string): string {
   const what = `${cidrs.join(", ")} ${cidrs.length === 1 ? "stays" : "stay"} authorized on the API server of ${describeCluster(ref)}`;
   const base = `az aks update --resource-group ${ref.resourceGroupName} --name ${ref.clusterName} --api-server-authorized-ip-ranges`;
-  const remaining = lastRead?.filter((entry) => !cidrs.includes(canonicalCidr(entry)));
+  const remaining = lastRead?.filter((entry) => !cidrs.some((cidr) => sameEntry(entry, cidr)));
   let fix: string;
   if (!remaining) {
     const filter = cidrs.map((cidr) => `@ != '${cidr}'`).join(" && ");
@@ -63,11 +56,6 @@ function stillOpen(ref: ClusterRef, cidrs: string[], lastRead: string[] | undefi
   }
   return (
     `The post-job step could not close the job-scoped access: ${what} (${reason.replace(/\.$/, "")}). ` +
-    `The cluster's tag '${JOB_SCOPED_IPS_TAG}' still marks it as job-scoped, so a later run of RestrictApiServer on this cluster closes it after its own job (a run on this agent at once, any run once this job's timeout has passed); to close it now, ${fix}`
+    `Its hold (a resource link on the cluster) stays, so a later run on this cluster closes it after its own write (a run on this agent at once, any run once this job's timeout has passed); to close it now, ${fix}`
   );
-}
-
-function canonicalCidr(entry: string): string {
-  const parsed = parseIpv4Range(entry.trim());
-  return isRangeError(parsed) ? entry : parsed.cidr;
 }

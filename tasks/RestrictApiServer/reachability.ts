@@ -4,13 +4,13 @@ import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { formatDuration } from "../../core/cluster";
 import { proxyFor } from "../../core/connection";
-import { TaskError } from "../../core/errors";
+import { CONSISTENT_ANSWERS, waitUntilAdmitted } from "../../core/job-scoped-access/wait";
 
 export interface ApiServerWait {
   /** The API server's public FQDN (the cluster's `fqdn`). */
   fqdn: string;
-  /** The address that was authorized, for the failure message. */
-  agentCidr: string;
+  /** The agent's addresses that were authorized, for the failure message. */
+  addresses: readonly string[];
   /** Give up after this long. */
   timeoutMs: number;
   /** One probe's limit: a blocked address gets no answer at all, so this is what "not yet" looks like. */
@@ -19,56 +19,42 @@ export interface ApiServerWait {
   cluster: string;
 }
 
-type ProbeResult = { answered: true; status: number } | { answered: false; reason: string };
+type ProbeAnswer = { answered: true; status: number } | { answered: false; reason: string };
 
 /**
- * Waits until the API server answers this agent. AKS applies a change of authorized IP ranges some
- * time after the write completes (about two minutes at most, as the AKS docs are cited for:
- * https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges); until then the agent's
+ * Waits until the API server answers this agent consistently. AKS applies a change of authorized IP
+ * ranges some time after the write completes (about two minutes at most, as the AKS docs are cited
+ * for: https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges); until then the agent's
  * packets are dropped and a client sees a connect timeout ("dial tcp …:443: i/o timeout", in
  * https://learn.microsoft.com/azure/architecture/operator-guides/aks/troubleshoot-network-aks).
  * The probe is an anonymous HTTPS GET: any HTTP answer (401 anonymously) means the traffic gets
  * through. Returns how long it waited.
  */
-export async function waitForApiServer(wait: ApiServerWait): Promise<{ waitedMs: number; probes: number }> {
-  const started = Date.now();
-  const deadline = started + wait.timeoutMs;
-  let probes = 0;
-  for (;;) {
-    probes++;
-    const probeStarted = Date.now();
-    const result = await probe(wait.fqdn, Math.max(1, Math.min(wait.probeTimeoutMs, deadline - probeStarted)));
-    const now = Date.now();
-    if (result.answered) {
-      const waitedMs = now - started;
-      console.log(
-        probes === 1
-          ? `The API server ${wait.fqdn} answers this agent (HTTP ${result.status}); checked in ${formatDuration(waitedMs)}.`
-          : `The API server ${wait.fqdn} admitted this agent after ${formatDuration(waitedMs)} (${probes} probes; HTTP ${result.status}).`,
-      );
-      return { waitedMs, probes };
-    }
-    if (now >= deadline) {
-      throw new TaskError(
-        `The agent's IP ${wait.agentCidr} is authorized on ${wait.cluster}, but not yet effective: its API server ${wait.fqdn} did not answer this agent within ${formatDuration(wait.timeoutMs)} (${probes} probes; last: ${result.reason}). ` +
+export function waitForApiServer(wait: ApiServerWait): Promise<{ waitedMs: number; probes: number }> {
+  const addresses = wait.addresses.join(", ");
+  return waitUntilAdmitted({
+    target: `the API server ${wait.fqdn}`,
+    timeoutMs: wait.timeoutMs,
+    probeTimeoutMs: wait.probeTimeoutMs,
+    consecutive: CONSISTENT_ANSWERS,
+    probe: async (timeoutMs) => {
+      const answer = await probe(wait.fqdn, timeoutMs);
+      return answer.answered ? { admitted: true, detail: `HTTP ${answer.status}` } : { admitted: false, reason: answer.reason };
+    },
+    failure: ({ reason, probes, admitted, waitedMs }) =>
+      admitted > 0
+        ? `The agent's ${wait.addresses.length === 1 ? "IP" : "IPs"} ${addresses} ${wait.addresses.length === 1 ? "is" : "are"} authorized on ${wait.cluster}, but its API server ${wait.fqdn} answered only ${admitted} of ${probes} connections within ${formatDuration(waitedMs)} (last: ${reason}): the agent's traffic also leaves from an address that was not found. ` +
+          `Raise the pipeline variable AksHardening.AgentIpLookups so more lookups find it, or give the agent a fixed outbound address (a NAT gateway, a self-hosted agent).`
+        : `The agent's ${wait.addresses.length === 1 ? "IP" : "IPs"} ${addresses} ${wait.addresses.length === 1 ? "is" : "are"} authorized on ${wait.cluster}, but not yet effective: its API server ${wait.fqdn} did not answer this agent within ${formatDuration(wait.timeoutMs)} (${probes} probes; last: ${reason}). ` +
           `AKS can take a few minutes to apply authorized IP ranges: raise waitForApiServerSeconds, and check that the agent's traffic leaves from that address (agentIpServiceUrl) and that its proxy lets it reach ${wait.fqdn}:443.`,
-      );
-    }
-    if (probes === 1)
-      console.log(
-        `Waiting for the API server ${wait.fqdn} to admit this agent (${result.reason}); AKS applies authorized IP ranges within a few minutes.`,
-      );
-    // A blocked probe used up its whole timeout; one that failed fast (refused, no DNS yet) waits out the rest, so probes stay paced.
-    const pause = Math.min(wait.probeTimeoutMs - (now - probeStarted), deadline - now);
-    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-  }
+  });
 }
 
 /** One anonymous `GET /healthz`, through the agent's proxy when it has one. */
-async function probe(fqdn: string, timeoutMs: number): Promise<ProbeResult> {
+async function probe(fqdn: string, timeoutMs: number): Promise<ProbeAnswer> {
   const sockets: Socket[] = [];
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<ProbeResult>((resolve) => {
+  const timedOut = new Promise<ProbeAnswer>((resolve) => {
     timer = setTimeout(() => resolve({ answered: false, reason: `no answer within ${formatDuration(timeoutMs)}` }), timeoutMs);
   });
   try {
@@ -81,7 +67,7 @@ async function probe(fqdn: string, timeoutMs: number): Promise<ProbeResult> {
   }
 }
 
-async function exchange(fqdn: string, sockets: Socket[]): Promise<ProbeResult> {
+async function exchange(fqdn: string, sockets: Socket[]): Promise<ProbeAnswer> {
   const tunnel = await openTunnel(fqdn, sockets);
   // The API server's certificate is signed by the cluster's own CA, which an anonymous caller does
   // not have; nothing is sent but this GET, so an unverified answer is enough to show reachability.
@@ -91,7 +77,7 @@ async function exchange(fqdn: string, sockets: Socket[]): Promise<ProbeResult> {
     rejectUnauthorized: false,
   });
   sockets.push(socket);
-  return new Promise<ProbeResult>((resolve, reject) => {
+  return new Promise<ProbeAnswer>((resolve, reject) => {
     let head = "";
     socket.setEncoding("latin1");
     socket.on("secureConnect", () => socket.write(`GET /healthz HTTP/1.1\r\nHost: ${fqdn}\r\nAccept: */*\r\nConnection: close\r\n\r\n`));

@@ -1,10 +1,15 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import type { JobScopedIpHold } from "../../core/job-scoped-ips";
+import type { AgentEgress } from "../../core/job-scoped-access/egress";
+import { jobScopedDetails, untrustedWarnings } from "../../core/job-scoped-access/report";
 import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
-import { holdUntil, type AuthorizedRangesPlan, type ReleasePlan } from "./plan";
+import type { AuthorizedRangesPlan } from "./plan";
 
 /** The main step's summary: the list before → after, the lasting changes, and the job-scoped access apart. */
-export function rangesReport(ref: ClusterRef, plan: AuthorizedRangesPlan, result: { written: boolean; dryRun: boolean }): RunReport {
+export function rangesReport(
+  ref: ClusterRef,
+  plan: AuthorizedRangesPlan,
+  result: { written: boolean; dryRun: boolean; egress?: AgentEgress; warnings: readonly string[] },
+): RunReport {
   const lastingChange = plan.lastingAdded.length > 0 || plan.lastingRemoved.length > 0;
   const outcome: Outcome = result.written
     ? lastingChange
@@ -16,27 +21,10 @@ export function rangesReport(ref: ClusterRef, plan: AuthorizedRangesPlan, result
   const details: Text[] = [rich`Action: ${code(plan.action)}`];
   if (plan.lastingAdded.length) details.push(rich`Added: ${codeList(plan.lastingAdded)}`);
   if (plan.lastingRemoved.length) details.push(rich`Removed: ${codeList(plan.lastingRemoved)}`);
-  const agent = plan.agentIp;
-  if (agent) {
-    if (agent.removeAfterJob) {
-      const shared = agent.sharedWith.length
-        ? `; ${heldBy(agent.sharedWith)} holds it too, so it stays until the last of these jobs ends`
-        : "";
-      details.push(
-        rich`Job-scoped access: ${code(agent.cidr)} (this agent) ${result.dryRun ? "would be opened" : "opened"} for this job, closed by the post-job step${shared}`,
-      );
-    } else {
-      const what = agent.alreadyAuthorized
-        ? "already authorized, not added"
-        : agent.listedBefore
-          ? "listed before this task ran, so it stays after the job"
-          : "added permanently";
-      details.push(rich`Agent IP: ${code(agent.cidr)} (scope ${code(agent.scope)}): ${what}`);
-    }
-  }
-  for (const hold of plan.leftBehind) {
+  details.push(...jobScopedDetails(plan.jobScoped, { dryRun: result.dryRun, ...(result.egress ? { egress: result.egress } : {}) }));
+  for (const agent of plan.permanent) {
     details.push(
-      rich`Left behind by an earlier job: ${code(hold.cidr)} (held until ${holdUntil(hold)}); this job's post-job step closes it`,
+      rich`Agent IP: ${code(agent.address)} (scope ${code("permanent")}): ${agent.authorizedBy ? `already authorized (${agent.authorizedBy}), not added` : "added permanently"}`,
     );
   }
   return {
@@ -47,50 +35,8 @@ export function rangesReport(ref: ClusterRef, plan: AuthorizedRangesPlan, result
     changes: [{ setting: "Authorized IP ranges", before: rangesCell(plan.before), after: rangesCell(plan.after) }],
     details,
     notes: plan.notes,
-    warnings: plan.warnings,
+    warnings: [...untrustedWarnings(plan.jobScoped, describeCluster(ref)), ...plan.warnings, ...result.warnings],
   };
-}
-
-/** The post-job step's summary: what it closed, what stays for other jobs, and its outcome. */
-export function releaseReport(ref: ClusterRef, plan: ReleasePlan, written: boolean, ownCidr: string | undefined): RunReport {
-  const details: Text[] = [];
-  for (const cidr of plan.closed) {
-    const own = cidr === ownCidr && plan.released.some((hold) => hold.cidr === cidr);
-    details.push(rich`Closed: ${code(cidr)} (${own ? "opened for this job" : "left behind by an earlier job"})`);
-  }
-  if (plan.stillHeld.length) {
-    const cidrs = [...new Set(plan.stillHeld.map((hold) => hold.cidr))];
-    details.push(rich`Kept: ${codeList(cidrs)}, ${heldBy(plan.stillHeld)} still holds it; the last of them closes it`);
-  }
-  if (ownCidr && !plan.released.some((hold) => hold.cidr === ownCidr) && !plan.closed.includes(ownCidr)) {
-    details.push(
-      rich`${code(ownCidr)} is not held by this job (its write did not land, it was closed already, or it was authorized on purpose since); left as it is`,
-    );
-  }
-  const headline = plan.closed.length
-    ? `Closed job-scoped access: ${plan.closed.join(", ")}`
-    : written
-      ? "Released this job's hold; nothing closed"
-      : plan.warnings.length
-        ? "Nothing closed (see warnings)"
-        : "Nothing to close";
-  return {
-    title: `Close job-scoped access: ${ref.clusterName}`,
-    target: describeCluster(ref),
-    outcome: written ? "changed" : "unchanged",
-    headline,
-    changes: written ? [{ setting: "Authorized IP ranges", before: rangesCell(plan.before), after: rangesCell(plan.after) }] : [],
-    details,
-    notes: plan.notes,
-    warnings: plan.warnings,
-  };
-}
-
-function heldBy(holds: readonly JobScopedIpHold[]): string {
-  const until = holds.map(holdUntil).sort().at(-1);
-  return holds.length === 1
-    ? `another running job (until ${until} at the latest)`
-    : `${holds.length} other running jobs (until ${until} at the latest)`;
 }
 
 function rangesCell(ranges: readonly string[]): Text {

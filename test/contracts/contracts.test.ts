@@ -156,6 +156,36 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
     );
   });
 
+  it("a resource link (a spec path naming no provider, `/{linkId}`) is matched for a link's path only, and its schema holds", async () => {
+    const vault = new URL(vaultGet().url);
+    const linkPut = structuredClone(vaultGet());
+    linkPut.method = "PUT";
+    linkPut.url = `${vault.origin}${vault.pathname}/providers/Microsoft.Resources/links/aks-hardening-job-1?api-version=2016-09-01`;
+    const link = { properties: { targetId: vault.pathname, notes: "a hold", sourceId: vault.pathname } };
+    linkPut.request.body = JSON.stringify(link);
+    linkPut.response = { ...linkPut.response!, status: 201, body: JSON.stringify({ id: "x", name: "aks-hardening-job-1", ...link }) };
+    const notALink = structuredClone(linkPut);
+    notALink.url = notALink.url.replace("Microsoft.Resources/links", "Microsoft.Resources/notes");
+    // No provider in the URL at all: oav's own look-up would take `/{linkId}` for it.
+    const noProvider = structuredClone(linkPut);
+    noProvider.url = `${vault.origin}${vault.pathname.replace(/\/resourceGroups\/.*$/, "")}?api-version=2016-09-01`;
+    const check = await checkTraffic([linkPut, notALink, noProvider]);
+    assert.deepEqual(
+      check.findings.map((f) => [f.label.split("/providers/").at(-1), f.side, f.code.startsWith("OPERATION_NOT_FOUND") || f.code, f.where]),
+      [
+        [
+          "Microsoft.Resources/links/aks-hardening-job-1?api-version=2016-09-01",
+          "request",
+          "READONLY_PROPERTY_NOT_ALLOWED_IN_REQUEST",
+          "/properties/sourceId",
+        ],
+        ["Microsoft.Resources/notes/aks-hardening-job-1?api-version=2016-09-01", "match", true, ""],
+        [`PUT ${new URL(noProvider.url).pathname}?api-version=2016-09-01`, "match", true, ""],
+      ],
+    );
+    assert.equal(check.findings[0]!.operationId, "ResourceLinks_CreateOrUpdate");
+  });
+
   it("a path that names no provider (a resource group, ResourceGroups_Get) is matched to its operation and its answer checked", async () => {
     const group = structuredClone(vaultGet());
     const url = new URL(group.url);

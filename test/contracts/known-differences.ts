@@ -15,8 +15,8 @@ export interface PayloadDifference extends Evidenced {
   kind: "payload";
   operationIds: string[];
   side: "request" | "response";
-  /** For answers: the HTTP status it applies to (any when absent). */
-  status?: number;
+  /** For answers: the HTTP status it applies to, or "error" for every 4xx and 5xx (any when absent). */
+  status?: number | "error";
   /** oav's error code for the departure. */
   code: string;
   /** Where in the payload (a JSON pointer, array indexes as digits). */
@@ -96,6 +96,19 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     side: "response",
     code: "ENUM_CASE_MISMATCH",
     where: /^\/properties\/parameters\/labelSelector\/type$/,
+  },
+  {
+    kind: "payload",
+    what: "Resource Manager answers a failed resource link request with an error status and its error envelope, as it does for every request (a missing source resource is 404 ResourceNotFound, a missing permission 403 AuthorizationFailed); links.json 2016-09-01 declares only its success codes and no `default` answer.",
+    evidence: [
+      "https://github.com/Azure/azure-rest-api-specs/blob/05ab366672a205cf81fa908084dbb1a834168864/specification/resources/resource-manager/Microsoft.Resources/stable/2016-09-01/links.json (no `default` response on any operation)",
+      "https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-not-found (ResourceNotFound when Resource Manager cannot find the resource a management task names)",
+    ],
+    operationIds: ["ResourceLinks_CreateOrUpdate", "ResourceLinks_Get", "ResourceLinks_Delete", "ResourceLinks_ListAtSourceScope"],
+    side: "response",
+    status: "error",
+    code: "INVALID_RESPONSE_CODE",
+    where: /^$/,
   },
   {
     kind: "path",

@@ -252,6 +252,12 @@ describe("test/reliability/bad-inputs", () => {
     ],
     KeyVaultSecrets: [
       { what: "a vault name with '--'", inputs: { keyVaultName: "kv--bad" }, names: "keyVaultName" },
+      { what: "includeAgentIp that is not a boolean", inputs: { includeAgentIp: "yes" }, names: "includeAgentIp" },
+      {
+        what: "an http:// IP service for includeAgentIp",
+        inputs: { includeAgentIp: true, agentIpServiceUrl: "http://ip.example" },
+        names: "agentIpServiceUrl",
+      },
       { what: "a two-character vault name", inputs: { keyVaultName: "kv" }, names: "keyVaultName" },
       { what: "a vault name starting with a digit", inputs: { keyVaultName: "1kv-app" }, names: "keyVaultName" },
       { what: "a 25-character vault name", inputs: { keyVaultName: `kv${long(23)}` }, names: "keyVaultName" },

@@ -835,7 +835,36 @@ describe("test/reliability/fault-matrix", () => {
       );
     });
 
-    notApplicable("KeyVaultSecrets", "late propagation", "the grant is for the workload; the task's own later calls do not depend on it");
+    it(
+      cellName(
+        "KeyVaultSecrets",
+        "late propagation",
+        "with includeAgentIp, the agent's IP rule is written but not yet enforced by the data plane",
+      ),
+      async () => {
+        const setup = keyVaultSecrets.setUp("spnKey");
+        const vault = fx.azure.store.keyVaultByName(String(setup.inputs["keyVaultName"]))!;
+        const closed = { bypass: "AzureServices", defaultAction: "Deny", ipRules: [{ value: "198.51.100.0/24" }], virtualNetworkRules: [] };
+        fx.azure.store.put({ ...vault, properties: { ...vault.properties, networkAcls: closed } });
+        fx.azure.publicIp = "203.0.113.62";
+        // Two data-plane requests are refused (403 ForbiddenByFirewall) after the rule is written.
+        fx.azure.vaultFirewalls.propagationRequests = 2;
+        try {
+          const job = await fx.runJob("KeyVaultSecrets", {
+            inputs: { ...setup.inputs, includeAgentIp: "true", agentIpServiceUrl: `${fx.azure.url}/ip` },
+            ...(setup.secrets ? { secrets: setup.secrets } : {}),
+            variables: { "AksHardening.KeyVaultProbeTimeoutSeconds": "0.2" },
+          });
+          assertSucceeded(job.main);
+          assert.match(job.main.stdout, /The data plane of key vault .* admitted this agent after .* \(5 probes; the last 3 in a row/);
+          assertSucceeded(job.post);
+          setup.assertDone();
+          assert.deepEqual(fx.azure.store.get(vault.id)!.properties!["networkAcls"], closed, "closed again by the post-job step");
+        } finally {
+          fx.azure.vaultFirewalls.propagationRequests = 0;
+        }
+      },
+    );
     notApplicable(
       "AssignAksPolicies",
       "late propagation",
@@ -864,7 +893,10 @@ describe("test/reliability/fault-matrix", () => {
             variables: { "AksHardening.ApiServerProbeTimeoutSeconds": "0.2" },
           });
           assertSucceeded(job.main);
-          assert.match(job.main.stdout, /admitted this agent after .* \(3 probes; HTTP 401\)/);
+          assert.match(
+            job.main.stdout,
+            /admitted this agent after .* \(5 probes; the last 3 in a row, each over a new connection; HTTP 401\)/,
+          );
           assertSucceeded(job.post);
           const ranges = (fx.azure.store.get(cluster.id)!.properties!["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
             .authorizedIPRanges;

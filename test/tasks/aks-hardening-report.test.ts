@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { markdownText } from "../../core/markdown";
 import { Fixture } from "../harness/fixture";
 import type { StepRun } from "../harness/agent";
-import { freePricing, privateEndpointConnectionItem, type ArmResource } from "../../local-azure/index";
+import { holdLinkName, holdNotes, LEGACY_HOLDS_TAG, type Hold } from "../../core/job-scoped-access/ledger";
+import { freePricing, privateEndpointConnectionItem, resourceLink, type ArmResource } from "../../local-azure/index";
 import { CHECK_IDS } from "../../tasks/AksHardeningReport/checks";
 
 const TASK = "AksHardeningReport";
@@ -16,6 +17,9 @@ const POLICY_PARAMETERS: Record<string, Record<string, { value: unknown }>> = {
   [RESOURCE_LIMITS]: { cpuLimit: { value: "500m" }, memoryLimit: { value: "512Mi" } },
   [ALLOWED_IMAGES]: { allowedContainerImagesRegex: { value: "^myregistry\\.azurecr\\.io/.+$" } },
 };
+
+/** What a principal with only Tag Contributor could write where earlier versions kept their holds. */
+const PLANTED_HOLD = "203.0.113.0/24 3f9a1c2b 2020-01-01T00:00Z";
 
 type Line = { status: string; id: string; subject?: string; finding: string; fix?: string };
 
@@ -170,7 +174,8 @@ describe("AksHardeningReport@1 (packaged)", () => {
 
     // ---- warning ----
     const warn = store.addManagedCluster(RG, "aks-warn", {
-      tags: { "aks-hardening-job-scoped-ips": "198.51.100.200/32 3f9a1c2b 2020-01-01T00:00Z" },
+      // Planted by someone who may write tags: claims the administrator's range is a job's leftover.
+      tags: { [LEGACY_HOLDS_TAG]: PLANTED_HOLD },
       properties: {
         kubernetesVersion: "1.32.9",
         currentKubernetesVersion: "1.32.9",
@@ -198,6 +203,15 @@ describe("AksHardeningReport@1 (packaged)", () => {
         autoUpgradeProfile: { upgradeChannel: "rapid" },
       },
     });
+    // A job whose timeout passed left its address behind: a hold a run of this extension wrote (a resource link).
+    const leftover: Hold = {
+      address: "198.51.100.200/32",
+      agent: "3f9a1c2b",
+      job: "5d1e0a77",
+      until: new Date("2020-01-01T00:00Z"),
+      released: false,
+    };
+    store.put(resourceLink({ sourceId: warn.id, name: holdLinkName(leftover), targetId: warn.id, notes: holdNotes(leftover) }));
     // The three through one custom initiative that passes its own effect (default Audit) to each: the
     // assignment sets none, so they audit.
     const initiative = store.addPolicyDefinition("article-policies", {
@@ -326,6 +340,15 @@ describe("AksHardeningReport@1 (packaged)", () => {
         /a job-scoped agent IP left behind after their job: 198\.51\.100\.200\/32/,
         /RestrictApiServer@1 \(action: remove; authorizedIpRanges: 198\.51\.100\.200\/32\)/,
       ));
+    it("a hold planted in a tag changes no verdict: the administrator's range is not called left behind, and the hold is named in a warning", () => {
+      const line = scorecardLines(warning).find((l) => l.id === "apiServer.access")!;
+      assert.doesNotMatch(line.finding, /203\.0\.113\.0\/24/);
+      assert.doesNotMatch(line.fix ?? "", /203\.0\.113\.0\/24/);
+      assert.ok(
+        warning.warnings.some((w) => w.includes("Ignored an untrusted job-scoped hold") && w.includes(`'${PLANTED_HOLD}'`)),
+        warning.warnings.join("\n"),
+      );
+    });
     it("apiServer.access warns on a range broader than /16 and on a service tag, saying what the tag admits", () =>
       expect(
         warningMore,
@@ -659,6 +682,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         "GET /providers/Microsoft.Security/pricings/Containers",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.Authorization/policyAssignments",
+        "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.Resources/links",
         "GET /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/upgradeProfiles/default",
         "GET /resourceGroups/rg-pass/providers/Microsoft.KeyVault/vaults/kv-pass",
         "POST /resourceGroups/rg-pass/providers/Microsoft.ContainerService/managedClusters/aks-pass/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults",
@@ -668,7 +692,7 @@ describe("AksHardeningReport@1 (packaged)", () => {
         withInitiative.includes("GET /providers/Microsoft.Authorization/policySetDefinitions/article-policies"),
         withInitiative.join("\n"),
       );
-      assert.equal(withInitiative.length, 7);
+      assert.equal(withInitiative.length, 8);
     });
 
     it("a skipped check carries its reason in the log and the summary and counts nowhere; check:vault, as failedChecks prints it, skips that vault only", async () => {

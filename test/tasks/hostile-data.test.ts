@@ -4,6 +4,7 @@ import { after, before, describe, it } from "mocha";
 import { Fixture } from "../harness/fixture";
 import { RecordingProxy } from "../harness/proxy";
 import { runStep, type StepRun } from "../harness/agent";
+import { LEGACY_HOLDS_TAG } from "../../core/job-scoped-access/ledger";
 
 /**
  * Text from inputs and from Azure reaches the log and the job summary. The agent runs a logging
@@ -72,6 +73,57 @@ describe("test/tasks/hostile-data", () => {
     });
     after(async () => {
       await fx?.close();
+    });
+
+    describe("job-scoped holds planted by someone who may only write tags (Tag Contributor)", () => {
+      const planted = (name: string, value: string) => {
+        const cluster = fx.azure.store.getManagedCluster(RG, name)!;
+        fx.azure.store.put({ ...cluster, tags: { owner: "team-a", [LEGACY_HOLDS_TAG]: value } });
+      };
+      const ranges = (name: string) =>
+        (fx.azure.store.getManagedCluster(RG, name)?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges: string[] })
+          .authorizedIPRanges;
+      const namedInWarning = (run: StepRun, value: string) =>
+        run.warnings.some((w) => w.startsWith("Ignored an untrusted job-scoped hold on managed cluster") && w.includes(`says '${value}'`));
+
+      it("RestrictApiServer: an expired hold in the cluster's tag on an administrator's /24 → kept: both steps name the hold in a warning, nothing is closed, changed=false", async () => {
+        const { name } = newCluster({ properties: { apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "10.1.0.0/16"] } } });
+        const value = "203.0.113.0/24 3f9a1c2b 2020-01-01T00:00Z";
+        planted(name, value);
+        fx.azure.publicIp = "198.51.100.40";
+        const job = await fx.runJob("RestrictApiServer", {
+          inputs: {
+            resourceGroupName: RG,
+            clusterName: name,
+            action: "add",
+            includeAgentIp: true,
+            agentIpServiceUrl: `${fx.azure.url}/ip`,
+          },
+        });
+        for (const run of [job.main, job.post]) {
+          assert.equal(run.result, "Succeeded", run.resultMessage);
+          assert.ok(namedInWarning(run, value), run.warnings.join("\n"));
+          assert.doesNotMatch(run.summaries[0]!, /left behind|Closed: `203\.0\.113/);
+        }
+        assert.equal(job.main.outputs["changed"], "false");
+        assert.deepEqual(ranges(name), ["203.0.113.0/24", "10.1.0.0/16"]);
+      });
+
+      it("RestrictApiServer: a hold until 2999 in the tag on an address → not kept: set removes the address, says so and names the hold", async () => {
+        const { name } = newCluster({
+          properties: { apiServerAccessProfile: { authorizedIPRanges: ["203.0.113.0/24", "198.51.100.99/32"] } },
+        });
+        const value = "198.51.100.99/32 3f9a1c2b 2999-01-01T00:00Z";
+        planted(name, value);
+        const run = await fx.run("RestrictApiServer", {
+          inputs: { resourceGroupName: RG, clusterName: name, action: "set", authorizedIpRanges: "203.0.113.0/24" },
+        });
+        assert.equal(run.result, "Succeeded", run.resultMessage);
+        assert.ok(namedInWarning(run, value), run.warnings.join("\n"));
+        assert.deepEqual(ranges(name), ["203.0.113.0/24"]);
+        assert.equal(run.outputs["changed"], "true");
+        assert.match(run.summaries[0]!, /Removed: `198\.51\.100\.99\/32`/);
+      });
     });
 
     for (const debug of [false, true]) {
@@ -219,7 +271,8 @@ describe("test/tasks/hostile-data", () => {
         task: string;
         script?: string;
         inputs: Record<string, string | boolean>;
-        taskVariables?: Record<string, string>;
+        /** The task variables the main step left its post-job step (read when the test runs). */
+        taskVariables?: () => Record<string, string>;
       }[] = [
         { label: "AksHardeningReport", task: "AksHardeningReport", inputs: { resourceGroupName: RG, clusterName: "aks-missing" } },
         {
@@ -264,7 +317,9 @@ describe("test/tasks/hostile-data", () => {
           task: "RestrictApiServer",
           script: "post.js",
           inputs: { resourceGroupName: RG, clusterName: "aks-missing" },
-          taskVariables: { "RestrictApiServer.AgentIpToRemove": "198.51.100.9/32" },
+          taskVariables: () => ({
+            "AksHardening.JobScopedAccess": `0a1b2c3d 198.51.100.9/32 /subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/aks-missing`,
+          }),
         },
       ];
       for (const failure of failures) {
@@ -273,7 +328,7 @@ describe("test/tasks/hostile-data", () => {
           const options = fx.stepOptions({ inputs: failure.inputs, ...oneLetterSecret("e") });
           const run = await runStep(path.join(fx.taskDir(failure.task), failure.script ?? "index.js"), {
             ...options,
-            ...(failure.taskVariables ? { taskVariables: failure.taskVariables } : {}),
+            ...(failure.taskVariables ? { taskVariables: failure.taskVariables() } : {}),
           });
           fx.assertNoSecretsIn(run);
           assert.equal(run.result, "Failed", run.stdout);
@@ -289,7 +344,7 @@ describe("test/tasks/hostile-data", () => {
           const options = fx.stepOptions({ inputs: failure.inputs, env: { VSTS_SECRET_VARIABLES: "not json" } });
           const run = await runStep(path.join(fx.taskDir(failure.task), failure.script ?? "index.js"), {
             ...options,
-            ...(failure.taskVariables ? { taskVariables: failure.taskVariables } : {}),
+            ...(failure.taskVariables ? { taskVariables: failure.taskVariables() } : {}),
           });
           assert.equal(run.result, "Failed", `${failure.label}: ${run.stdout}`);
           assert.match(run.resultMessage ?? "", /VSTS_SECRET_VARIABLES/);

@@ -2,8 +2,9 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
-import type { StepRun } from "../harness/agent";
-import type { AccessPolicyEntry } from "../../local-azure/index";
+import * as path from "node:path";
+import { runStep, type StepRun } from "../harness/agent";
+import { RESOURCE_LINK_TYPE, type AccessPolicyEntry, type VaultNetworkAcls } from "../../local-azure/index";
 
 describe("test/tasks/key-vault-secrets", () => {
   const TASK = "KeyVaultSecrets";
@@ -373,6 +374,203 @@ describe("test/tasks/key-vault-secrets", () => {
       assertSucceeded(r);
       assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], connection);
     }
+  });
+
+  describe("includeAgentIp: the vault's firewall opened to the agent for the job", () => {
+    const SUBNET =
+      "/subscriptions/00000000-0000-0000-0000-00000000beef/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-aks/subnets/nodes";
+    /** Denies by default: admits an office range and the cluster's subnet, not the agent. */
+    const CLOSED: VaultNetworkAcls = {
+      bypass: "AzureServices",
+      defaultAction: "Deny",
+      ipRules: [{ value: "192.0.2.0/24" }],
+      virtualNetworkRules: [{ id: SUBNET }],
+    };
+    const QUICK = { "AksHardening.KeyVaultProbeTimeoutSeconds": "0.2" };
+
+    function closedVault() {
+      const vault = newVault();
+      const stored = fx.azure.store.getKeyVault(RG, vault.name)!;
+      fx.azure.store.put({ ...stored, properties: { ...stored.properties, networkAcls: structuredClone(CLOSED) } });
+      return vault;
+    }
+    const aclsOf = (name: string) => fx.azure.store.getKeyVault(RG, name)?.properties?.["networkAcls"] as VaultNetworkAcls;
+    const holdsOn = (id: string) =>
+      fx.azure.store.listByType(RESOURCE_LINK_TYPE).filter((l) => String(l.properties?.["sourceId"]).toLowerCase() === id.toLowerCase());
+    const jobInputs = (name: string, extra: Record<string, string | boolean> = {}) => ({
+      keyVaultName: name,
+      resourceGroupName: RG,
+      secrets: expand(ARTICLE_LINES, ARTICLE),
+      includeAgentIp: true,
+      agentIpServiceUrl: `${fx.azure.url}/ip`,
+      ...extra,
+    });
+    /** The post-job step alone, as the agent runs it after the job. */
+    async function postJob(
+      main: StepRun,
+      inputs: Record<string, string | boolean>,
+      variables: Record<string, string> = {},
+    ): Promise<StepRun> {
+      const post = await runStep(path.join(fx.taskDir(TASK), "post.js"), {
+        ...fx.stepOptions({ inputs, variables }),
+        taskVariables: main.taskVariables,
+      });
+      fx.assertNoSecretsIn(post);
+      return post;
+    }
+
+    it("first run: an agent outside a deny-by-default firewall, leaving from two addresses in turn, writes the secrets once the vault admits it consistently, and leaves the firewall as it was", async () => {
+      const { name, id } = closedVault();
+      fx.azure.egressAddresses = ["198.51.100.51", "198.51.100.52"];
+      fx.azure.vaultFirewalls.propagationRequests = 2;
+      try {
+        const job = await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+        assertSucceeded(job.main);
+        assert.deepEqual(versions(name, "db-password"), [ARTICLE.dbPassword]);
+        assert.equal(job.main.outputs.changed, "true");
+        assert.match(
+          job.main.summaries[0]!,
+          /`198\.51\.100\.51\/32`, `198\.51\.100\.52\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups .* saw 2 addresses/,
+        );
+        assert.match(job.main.stdout, /The data plane of key vault '.*' admitted this agent after .* \(\d+ probes; the last 3 in a row/);
+        const patch = fx.armWrites().find((r) => r.method === "PATCH")!.body as { properties: { networkAcls: VaultNetworkAcls } };
+        assert.deepEqual(
+          patch.properties.networkAcls,
+          { ...CLOSED, ipRules: [{ value: "192.0.2.0/24" }, { value: "198.51.100.51/32" }, { value: "198.51.100.52/32" }] },
+          "the whole rule set as read, only the IP rules changed (an update replaces networkAcls as a whole)",
+        );
+        assertSucceeded(job.post);
+        assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.51\/32, 198\.51\.100\.52\/32/);
+        assert.deepEqual(aclsOf(name), CLOSED, "closed again, every other rule as it was");
+        assert.deepEqual(holdsOn(id), []);
+      } finally {
+        fx.azure.vaultFirewalls.propagationRequests = 0;
+        fx.azure.publicIp = "203.0.113.10";
+      }
+    });
+
+    it("a re-run after a failed job makes no lasting write: the secrets stay, the job's rule comes and goes", async () => {
+      const { name, id } = closedVault();
+      fx.azure.publicIp = "198.51.100.53";
+      assertSucceeded((await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK })).post);
+      fx.azure.clearRequests();
+      const again = await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK, jobFails: true });
+      assertSucceeded(again.main);
+      assert.equal(again.main.outputs.changed, "false");
+      assert.match(again.main.summaries[0]!, /Lasting configuration unchanged; job-scoped access only/);
+      assert.deepEqual(dataPlaneWrites(), [], "no secret written again");
+      assert.deepEqual(
+        fx.armWrites().map((r) => `${r.method} ${r.path.includes("/links/") ? "hold" : "vault"}`),
+        ["PUT hold", "PATCH vault", "PUT hold", "PATCH vault", "DELETE hold"],
+        "the job's hold and rule, then the post-job step's release, close and delete",
+      );
+      assertSucceeded(again.post);
+      assert.deepEqual(aclsOf(name), CLOSED);
+      assert.deepEqual(holdsOn(id), []);
+    });
+
+    it("a post-job step that may not update the vault fails naming the address and the command that closes it; the next run closes it", async () => {
+      const { name, id } = closedVault();
+      fx.azure.publicIp = "198.51.100.54";
+      const main = await fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+      assertSucceeded(main);
+      fx.azure.faults.add({
+        method: "PATCH",
+        path: new RegExp(`/vaults/${name}$`),
+        kind: "status",
+        status: 403,
+        body: {
+          error: {
+            code: "AuthorizationFailed",
+            message: "The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/write'.",
+          },
+        },
+      });
+      const post = await postJob(main, jobInputs(name));
+      assert.equal(post.result, "Failed");
+      assert.match(
+        post.resultMessage ?? "",
+        /198\.51\.100\.54\/32 stays in the IP rules of key vault '.*' .*Microsoft\.KeyVault\/vaults\/write/,
+      );
+      assert.match(
+        post.resultMessage ?? "",
+        new RegExp(`az keyvault network-rule remove --resource-group ${RG} --name ${name} --ip-address 198\\.51\\.100\\.54/32`),
+      );
+      assert.match(String(holdsOn(id)[0]?.properties?.["notes"]), / released$/, "released, so any later run closes it");
+
+      const next = await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+      assertSucceeded(next.main);
+      assertSucceeded(next.post);
+      assert.deepEqual(aclsOf(name), CLOSED);
+      assert.deepEqual(holdsOn(id), []);
+    });
+
+    it("two concurrent jobs from one address (a shared NAT) share its rule: it goes when the last of them ends", async () => {
+      const { name, id } = closedVault();
+      fx.azure.publicIp = "198.51.100.55";
+      const agentA = { ...QUICK, "Agent.Id": "21", "Agent.Name": "agent-a" };
+      const agentB = { ...QUICK, "Agent.Id": "22", "Agent.Name": "agent-b" };
+      const [mainA, mainB] = await Promise.all([
+        fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: agentA }),
+        fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: agentB }),
+      ]);
+      assertSucceeded(mainA);
+      assertSucceeded(mainB);
+      assert.deepEqual(aclsOf(name).ipRules, [{ value: "192.0.2.0/24" }, { value: "198.51.100.55/32" }], "listed once");
+      assert.equal(holdsOn(id).length, 2, "one hold per job");
+      assertSucceeded(await postJob(mainA, jobInputs(name), agentA));
+      assert.deepEqual(aclsOf(name).ipRules, [{ value: "192.0.2.0/24" }, { value: "198.51.100.55/32" }], "job B still needs it");
+      assertSucceeded(await postJob(mainB, jobInputs(name), agentB));
+      assert.deepEqual(aclsOf(name), CLOSED);
+      assert.deepEqual(holdsOn(id), []);
+    });
+
+    it("a vault update made at the same moment that drops this job's rule (a vault has no eTag) is repaired by a second look", async () => {
+      const { name } = closedVault();
+      fx.azure.publicIp = "198.51.100.56";
+      fx.azure.faults.add({
+        method: "PATCH",
+        path: new RegExp(`/vaults/${name}$`),
+        kind: "pass",
+        // Right after this job's update, another writer's update lands, made from what it read before.
+        onMatch: () =>
+          fx.azure.faults.add({
+            method: "GET",
+            path: new RegExp(`/vaults/${name}$`),
+            kind: "pass",
+            onMatch: () => {
+              const vault = fx.azure.store.getKeyVault(RG, name)!;
+              fx.azure.store.put({ ...vault, properties: { ...vault.properties, networkAcls: structuredClone(CLOSED) } });
+            },
+          }),
+      });
+      const main = await fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+      assertSucceeded(main);
+      assert.equal(fx.armWrites().filter((r) => r.method === "PATCH").length, 2, "written again after the second look");
+      assert.deepEqual(aclsOf(name).ipRules, [{ value: "192.0.2.0/24" }, { value: "198.51.100.56/32" }]);
+      assertSucceeded(await postJob(main, jobInputs(name)));
+      assert.deepEqual(aclsOf(name), CLOSED);
+    });
+
+    it("a dry run says what it would open and writes nothing", async () => {
+      const { name } = closedVault();
+      fx.azure.publicIp = "198.51.100.57";
+      const r = await fx.run(TASK, { inputs: jobInputs(name, { dryRun: true }), secrets: ARTICLE });
+      assertSucceeded(r);
+      assert.match(r.summaries[0]!, /`198\.51\.100\.57\/32` \(this agent\) would be opened for this job/);
+      assert.match(r.summaries[0]!, /secrets were not compared/);
+      assert.deepEqual(fx.armWrites(), []);
+      assert.deepEqual(dataPlaneWrites(), []);
+      assert.deepEqual(r.taskVariables, {});
+    });
+
+    it("a vault without public network access is refused before any write: no IP rule could admit the agent", async () => {
+      const { name } = closedVault();
+      const stored = fx.azure.store.getKeyVault(RG, name)!;
+      fx.azure.store.put({ ...stored, properties: { ...stored.properties, publicNetworkAccess: "Disabled" } });
+      const r = await fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE });
+      assertFailedBeforeAnyWrite(r, /^includeAgentIp: the key vault '.*' .* has public network access disabled/);
+    });
   });
 
   // Input-only mistakes are in the bad-input matrix (test/reliability/bad-inputs.test.ts).

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { JOB_SCOPED_IPS_TAG } from "../../core/job-scoped-ips";
+import { holdLinkName, holdNotes, type Hold } from "../../core/job-scoped-access/ledger";
+import { resourceLink, RESOURCE_LINK_TYPE } from "../../local-azure/index";
 import { Fixture, type ConnectionKind } from "../harness/fixture";
 import { runStep, type StepRun } from "../harness/agent";
 import { RecordingProxy } from "../harness/proxy";
@@ -49,6 +50,21 @@ describe("test/tasks/restrict-api-server", () => {
 
   function setTags(name: string, tags: Record<string, string>): void {
     fx.azure.store.put({ ...fx.azure.store.getManagedCluster(RG, name)!, tags });
+  }
+
+  /** The cluster's job-scoped access holds: resource links on it. */
+  function holdsOf(name: string): { name: string; notes: string }[] {
+    const id = fx.azure.store.getManagedCluster(RG, name)!.id.toLowerCase();
+    return fx.azure.store
+      .listByType(RESOURCE_LINK_TYPE)
+      .filter((link) => String(link.properties?.["sourceId"]).toLowerCase() === id)
+      .map((link) => ({ name: link.name, notes: String(link.properties?.["notes"] ?? "") }));
+  }
+
+  /** A hold as a run of this extension records it (someone with Microsoft.Resources/links/write on the cluster). */
+  function plantHold(name: string, hold: Hold): void {
+    const id = fx.azure.store.getManagedCluster(RG, name)!.id;
+    fx.azure.store.put(resourceLink({ sourceId: id, name: holdLinkName(hold), targetId: id, notes: holdNotes(hold) }));
   }
 
   function fqdnOf(name: string): string {
@@ -102,10 +118,18 @@ describe("test/tasks/restrict-api-server", () => {
 
     const arm = fx
       .armRequests()
-      .map((r) => `${r.method} ${r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`);
-    assert.deepEqual(arm.slice(0, 2), ["GET cluster 200", "PUT cluster 200"]);
+      .map(
+        (r) =>
+          `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
+      );
+    assert.deepEqual(
+      arm.slice(0, 3).sort(),
+      ["GET cluster 200", "GET holds 200", "PUT cluster 200"],
+      "the cluster and its holds read together, then one PUT",
+    );
+    assert.equal(arm[2], "PUT cluster 200");
     assert.ok(
-      arm.slice(2).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
+      arm.slice(3).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
       arm.join("\n"),
     );
     const put = fx.armWrites();
@@ -167,8 +191,12 @@ describe("test/tasks/restrict-api-server", () => {
     assertSucceeded(run);
     assert.deepEqual(fx.armWrites(), []);
     assert.deepEqual(
-      fx.armRequests().map((r) => r.method),
-      ["GET"],
+      fx
+        .armRequests()
+        .map((r) => `${r.method} ${r.path.endsWith("/links") ? "holds" : "cluster"}`)
+        .sort(),
+      ["GET cluster", "GET holds"],
+      "one round trip: the cluster and its holds, read together",
     );
     assert.equal(run.outputs.changed, "false");
     assert.match(run.summaries[0]!, /Already compliant/);
@@ -193,8 +221,8 @@ describe("test/tasks/restrict-api-server", () => {
   });
 
   describe("the agent's IP", () => {
-    it("with job scope, the post-job step removes it even when the job failed; the marker tag travels in the same PUTs", async () => {
-      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+    it("with job scope, the post-job step removes it even when the job failed; its hold is a resource link and no tag is written", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
       setTags(name, { owner: "team-a", costCenter: "4711" });
       fx.azure.publicIp = "198.51.100.23";
       const job = await fx.runJob(TASK, { inputs: agentInputs(name), jobFails: true });
@@ -202,23 +230,31 @@ describe("test/tasks/restrict-api-server", () => {
       assert.equal(job.main.outputs.agentIp, "198.51.100.23");
       assert.equal(job.main.outputs.jobScopedAccess, "198.51.100.23/32");
       assert.equal(job.main.outputs.changed, "false", "job-scoped access is not a lasting change");
-      assert.match(job.main.summaries[0]!, /`198\.51\.100\.23\/32` \(this agent\) opened for this job, closed by the post-job step/);
+      assert.match(
+        job.main.summaries[0]!,
+        /`198\.51\.100\.23\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups of .*, each over its own connection, saw one address: 198\.51\.100\.23 \(4×\)\)/,
+      );
       assert.match(job.main.summaries[0]!, /Lasting configuration unchanged/);
-      assert.ok(Object.values(job.main.taskVariables).includes("198.51.100.23/32"));
       assertSucceeded(job.post);
       assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.23\/32/);
       assert.match(job.post.summaries[0]!, /Closed: `198\.51\.100\.23\/32` \(opened for this job\)/);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      assert.deepEqual(
+        fx.armWrites().map((r) => `${r.method} ${r.path.startsWith(`${id}/providers/Microsoft.Resources/links/`) ? "hold" : "cluster"}`),
+        ["PUT hold", "PUT cluster", "PUT hold", "PUT cluster", "DELETE hold"],
+        "main: hold, then list; post-job: hold released, list, hold deleted",
+      );
       const puts = fx
         .armWrites()
+        .filter((r) => r.method === "PUT" && !r.path.includes("/links/"))
         .map((r) => r.body as { tags: Record<string, string>; properties: { apiServerAccessProfile: { authorizedIPRanges: string[] } } });
       assert.deepEqual(
         puts.map((body) => body.properties.apiServerAccessProfile.authorizedIPRanges),
         [["10.1.0.0/16", "198.51.100.23/32"], ["10.1.0.0/16"]],
       );
-      assert.match(puts[0]!.tags[JOB_SCOPED_IPS_TAG]!, /^198\.51\.100\.23\/32 [0-9a-f]{8} \d{4}-\d\d-\d\dT\d\d:\d\dZ$/);
-      assert.equal(puts[0]!.tags["owner"], "team-a", "the user's tags travel unchanged");
-      assert.deepEqual(puts[1]!.tags, { owner: "team-a", costCenter: "4711" }, "the marker goes, every other tag stays");
+      for (const body of puts)
+        assert.deepEqual(body.tags, { owner: "team-a", costCenter: "4711" }, "no tag to fan out to the node resource group");
+      assert.deepEqual(holdsOf(name), [], "the hold is gone with the address");
       assert.deepEqual(tagsOf(name), { owner: "team-a", costCenter: "4711" });
     });
 
@@ -325,9 +361,11 @@ describe("test/tasks/restrict-api-server", () => {
       );
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24", "198.51.100.31/32"]);
       assert.match(
-        tagsOf(name)[JOB_SCOPED_IPS_TAG]!,
-        /^198\.51\.100\.31\/32 /,
-        "the marker stays, so the next run knows the address is job-scoped",
+        holdsOf(name)
+          .map((hold) => hold.notes)
+          .join("\n"),
+        /198\.51\.100\.31\/32 agent=[0-9a-f]{8} job=[0-9a-f]{8} until=\S+ released$/,
+        "the hold stays, released, so the next run knows the address is job-scoped and its job is over",
       );
 
       upgrade.pending.release();
@@ -337,7 +375,7 @@ describe("test/tasks/restrict-api-server", () => {
       assertSucceeded(next.post);
       assert.equal(next.main.outputs.jobScopedAccess, "198.51.100.31/32", "not mistaken for an address authorized on purpose");
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "192.0.2.0/24"]);
-      assert.equal(tagsOf(name)[JOB_SCOPED_IPS_TAG], undefined);
+      assert.deepEqual(holdsOf(name), []);
     });
 
     it("a post-job step that cannot sign in (the credential expired) fails with an az command that reads the list and drops the CIDR", async () => {
@@ -370,17 +408,31 @@ describe("test/tasks/restrict-api-server", () => {
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.37/32"]);
     });
 
-    it("a job-scoped IP another agent left behind (its job's timeout passed) is reported and closed after the next job", async () => {
+    it("a job-scoped IP another agent left behind (its job's timeout passed) is closed by the next run's own write", async () => {
       const { name } = newCluster(withRanges(["10.1.0.0/16", "192.0.2.77/32"]));
-      setTags(name, { [JOB_SCOPED_IPS_TAG]: "192.0.2.77/32 cccc0003 2020-01-01T00:00Z" });
+      plantHold(name, {
+        address: "192.0.2.77/32",
+        agent: "cccc0003",
+        job: "33330003",
+        until: new Date("2020-01-01T00:00Z"),
+        released: false,
+      });
       const job = await fx.runJob(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }) });
       assertSucceeded(job.main);
       assert.equal(job.main.outputs.changed, "true");
-      assert.match(job.main.summaries[0]!, /Left behind by an earlier job: `192\.0\.2\.77\/32` .*this job's post-job step closes it/);
+      assert.match(
+        job.main.summaries[0]!,
+        /Closed: `192\.0\.2\.77\/32` \(left behind by an earlier job: its job's timeout passed at 2020-01-01T00:00Z\)/,
+      );
+      assert.equal(
+        fx.armWrites().filter((r) => r.method === "PUT" && !r.path.includes("/links/")).length,
+        1,
+        "one cluster write adds the range and closes the address",
+      );
       assertSucceeded(job.post);
-      assert.match(job.post.summaries[0]!, /Closed: `192\.0\.2\.77\/32` \(left behind by an earlier job\)/);
+      assert.match(job.post.stdout, /opened no job-scoped access; nothing to close/);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "203.0.113.0/24"]);
-      assert.deepEqual(tagsOf(name), {});
+      assert.deepEqual(holdsOf(name), []);
     });
 
     it("a job cancelled while it waits for the API server still has its IP closed by the post-job step", async () => {
@@ -400,7 +452,7 @@ describe("test/tasks/restrict-api-server", () => {
         const post = await postJob(name, main, { jobStatus: "Canceled" });
         assertSucceeded(post);
         assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
-        assert.deepEqual(tagsOf(name), {});
+        assert.deepEqual(holdsOf(name), []);
       } finally {
         fx.azure.apiServers.propagationProbes = 0;
       }
@@ -418,7 +470,7 @@ describe("test/tasks/restrict-api-server", () => {
       assertSucceeded(mainA);
       assertSucceeded(mainB);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.33/32"], "listed once");
-      assert.equal(tagsOf(name)[JOB_SCOPED_IPS_TAG]!.split("; ").length, 2, "one hold per job");
+      assert.equal(holdsOf(name).length, 2, "one hold per job");
       assert.ok(
         [mainA, mainB].some((run) =>
           /another running job .* holds it too, so it stays until the last of these jobs ends/.test(run.summaries[0]!),
@@ -434,7 +486,52 @@ describe("test/tasks/restrict-api-server", () => {
       const postB = await postJob(name, mainB, { variables: agentB });
       assertSucceeded(postB);
       assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
-      assert.deepEqual(tagsOf(name), {});
+      assert.deepEqual(holdsOf(name), []);
+    });
+  });
+
+  describe("hosted agents leave from more than one address", () => {
+    it("an agent whose connections alternate between two addresses gets both opened; the API server answers it consistently; both close after the job", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.egressAddresses = ["198.51.100.41", "198.51.100.42"];
+      try {
+        const job = await fx.runJob(TASK, { inputs: agentInputs(name), variables: QUICK_PROBES });
+        assertSucceeded(job.main);
+        assert.equal(job.main.outputs.agentIp, "198.51.100.41,198.51.100.42");
+        assert.equal(job.main.outputs.jobScopedAccess, "198.51.100.41/32,198.51.100.42/32");
+        assert.match(
+          job.main.summaries[0]!,
+          /`198\.51\.100\.41\/32`, `198\.51\.100\.42\/32` \(this agent\) opened for this job, closed by the post-job step \(4 lookups of .*, each over its own connection, saw 2 addresses: 198\.51\.100\.41 \(2×\), 198\.51\.100\.42 \(2×\)\)/,
+        );
+        assert.match(job.main.stdout, /admits this agent: 3 probes in a row, each over a new connection/);
+        assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), undefined, "no connection was dropped");
+        assertSucceeded(job.post);
+        assert.match(job.post.summaries[0]!, /Closed job-scoped access: 198\.51\.100\.41\/32, 198\.51\.100\.42\/32/);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+        assert.deepEqual(holdsOf(name), []);
+      } finally {
+        fx.azure.publicIp = "203.0.113.10";
+      }
+    });
+
+    it("one lookup finds one of two addresses: the wait does not end on a lucky connection, and fails saying the agent leaves from another", async () => {
+      const { name } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.egressAddresses = ["198.51.100.43", "198.51.100.44"];
+      try {
+        const job = await fx.runJob(TASK, {
+          inputs: agentInputs(name, { waitForApiServerSeconds: "1" }),
+          variables: { ...QUICK_PROBES, "AksHardening.AgentIpLookups": "1" },
+        });
+        assert.equal(job.main.result, "Failed");
+        assert.match(
+          job.main.resultMessage ?? "",
+          /198\.51\.100\.43\/32 is authorized on managed cluster .*, but its API server .* answered only \d+ of \d+ connections .*also leaves from an address that was not found.*AksHardening\.AgentIpLookups/,
+        );
+        assertSucceeded(job.post);
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      } finally {
+        fx.azure.publicIp = "203.0.113.10";
+      }
     });
   });
 
@@ -448,7 +545,10 @@ describe("test/tasks/restrict-api-server", () => {
         assertSucceeded(run);
         assert.equal(fx.azure.apiServers.blocked.get(fqdnOf(name).toLowerCase()), 2);
         assert.match(run.stdout, new RegExp(`Waiting for the API server ${fqdnOf(name).replace(/\./g, "\\.")} to admit this agent`));
-        assert.match(run.stdout, /admitted this agent after \d+(\.\d+)? (ms|s) \(3 probes; HTTP 401\)/);
+        assert.match(
+          run.stdout,
+          /admitted this agent after \d+(\.\d+)? (ms|s) \(5 probes; the last 3 in a row, each over a new connection; HTTP 401\)/,
+        );
       } finally {
         fx.azure.apiServers.propagationProbes = 0;
       }
@@ -708,13 +808,19 @@ describe("test/tasks/restrict-api-server", () => {
       const hosts = cloud.azure.requests.map(
         (r) => `${r.method} ${r.host} ${r.path.replace(cluster.id, "{cluster}").replace(/\/operations\/.*/, "/operations/{id}")}`,
       );
-      assert.deepEqual(hosts, [
-        `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+      assert.deepEqual(hosts.slice(1, 3).sort(), [
         "GET management.azure.com {cluster}",
-        "PUT management.azure.com {cluster}",
-        `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
-        "GET management.azure.com {cluster}",
+        "GET management.azure.com {cluster}/providers/Microsoft.Resources/links",
       ]);
+      assert.deepEqual(
+        [hosts[0], ...hosts.slice(3)],
+        [
+          `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+          "PUT management.azure.com {cluster}",
+          `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
+          "GET management.azure.com {cluster}",
+        ],
+      );
     });
   });
 

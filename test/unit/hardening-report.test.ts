@@ -34,6 +34,7 @@ describe("test/unit/hardening-report", () => {
       definitionDefaults: { ok: true, value: {} },
       policyStates: { ok: true, value: [] },
       containersPlan: { ok: true, value: { pricingTier: "Standard" } },
+      jobScopedHolds: { ok: true, value: [] },
     };
   }
 

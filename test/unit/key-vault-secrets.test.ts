@@ -93,6 +93,7 @@ describe("test/unit/key-vault-secrets", () => {
     vaultUri: "https://kv.vault.azure.net/",
     tenantId: "t",
     model: "accessPolicies",
+    resource: { properties: { tenantId: "t", sku: { family: "A", name: "standard" } } } as VaultState["resource"],
     accessPolicies: [
       { tenantId: "t", objectId: "other", permissions: { secrets: ["all"] } },
       { tenantId: "t", objectId: "me", permissions: { keys: ["get"], secrets: ["Get"] } },
