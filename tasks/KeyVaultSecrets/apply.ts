@@ -8,6 +8,7 @@ import type { AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { ResolvedGrantee } from "../../core/principals";
+import { backoffMs, firstPauseMs, formatDuration } from "../../core/wait-budget";
 import type { KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
 
@@ -144,7 +145,7 @@ export async function applySecrets(
   const outcomes = new Map<string, SecretOutcome>();
   const recover = async (name: string, value: string): Promise<SecretOutcome> => {
     try {
-      await (await client.beginRecoverDeletedSecret(name, { intervalInMs: 500 })).pollUntilDone();
+      await (await client.beginRecoverDeletedSecret(name, { intervalInMs: firstPauseMs(500) })).pollUntilDone();
     } catch (error) {
       if (azureErrorDetails(error).status === 403 && isAuthorizationFailure(error)) {
         throw new TaskError(
@@ -171,7 +172,7 @@ export async function applySecrets(
         await client.setSecret(name, value);
         return;
       } catch (error) {
-        const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
+        const waitMs = backoffMs(attempt, 1000, 15_000);
         if (innerErrorCode(error) !== "ObjectIsBeingRecovered") throw error;
         if (waitedMs + waitMs > RECOVERY_SETTLE_TIMEOUT_MS) {
           throw new TaskError(
@@ -179,7 +180,7 @@ export async function applySecrets(
           );
         }
         console.log(
-          `The secret '${name}' in ${describeVault(vault)} is still being recovered from soft delete (409 ObjectIsBeingRecovered); writing it again in ${waitMs / 1000} s.`,
+          `The secret '${name}' in ${describeVault(vault)} is still being recovered from soft delete (409 ObjectIsBeingRecovered); writing it again in ${formatDuration(waitMs)}.`,
         );
         waitedMs += waitMs;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
