@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   log("cold start …");
   // The local Azure answers as management.azure.com and login.microsoftonline.com, so a task signs in
   // and calls ARM with production's requests (no authority-metadata GET a loopback authority costs).
-  const publicCloud = { operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true };
+  const publicCloud = { operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true, productWaits: true };
   const cold = await withFixture(publicCloud, (fx) => coldStart(fx, unbundledRoot, quick ? 5 : 15, quick ? 30_000 : 90_000, log));
 
   log("what each start-up lever saves …");
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
 
   log("the article's pipeline: ours and az …");
   const azCli = args.has("--no-az") ? { skipped: "skipped with --no-az" } : ensureAzureCli(log);
-  const pipe = await withFixture({ operationPolls: 2, retryAfterSeconds: 1 }, async (fx) => {
+  const pipe = await withFixture({ operationPolls: 2, retryAfterSeconds: 1, productWaits: true }, async (fx) => {
     let az: AzSession | undefined;
     let azSetupError: string | undefined;
     if ("version" in azCli) {

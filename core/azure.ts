@@ -12,18 +12,23 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/ident
 import { createCredential, proxyFor, type ServiceConnection } from "./connection";
 import { perTryTimeoutPolicy } from "./timeout";
 import { USER_AGENT } from "./user-agent";
+import { firstPauseMs } from "./wait-budget";
+
+/** The first pause of the SDK's exponential back-off for ARM, Key Vault and the agent's IP service. */
+const SDK_RETRY_DELAY_MS = 800;
 
 /**
  * Retries: the pipeline's default policies retry 429 and 503 honouring `Retry-After`, other 5xx,
  * dropped connections and tries that time out with exponential back-off. Five retries keep a
- * throttled run under about a minute of back-off before it gives up with Azure's message.
+ * throttled run under about a minute of back-off before it gives up with Azure's message. The
+ * back-off's first pause is tunable (AksHardening.RetryDelaySeconds, core/wait-budget.ts).
  */
 export function pipelineOptions(
   url: string,
   requestTimeoutMs: number,
 ): PipelineOptions & { additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] } {
   return {
-    retryOptions: { maxRetries: 5, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 },
+    retryOptions: { maxRetries: 5, retryDelayInMs: firstPauseMs(SDK_RETRY_DELAY_MS), maxRetryDelayInMs: 30_000 },
     proxyOptions: proxyFor(url),
     userAgentOptions: { userAgentPrefix: USER_AGENT },
     additionalPolicies: [{ policy: perTryTimeoutPolicy(requestTimeoutMs), position: "perRetry" }],

@@ -5,7 +5,7 @@ import { createContainerService, type ContainerServiceContext } from "@azure/arm
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
-import { WaitBudget } from "./wait-budget";
+import { firstPauseMs, formatDuration, WaitBudget } from "./wait-budget";
 
 export type { ManagedCluster };
 
@@ -49,6 +49,8 @@ export interface ClusterUpdateResult<P extends ClusterPlan> {
 const MAX_STALE_ETAG_RETRIES = 5;
 /** Longest pause between tries while the cluster is busy, when Azure gives no `Retry-After`. */
 const MAX_BUSY_POLL_MS = 15_000;
+/** core-lro's own pause between polls of an operation whose answers carry no `Retry-After`. */
+const OPERATION_POLL_MS = 2000;
 
 export function clusterClient(clients: AzureClients): ContainerServiceContext {
   return clients.client("containerService", () => {
@@ -155,6 +157,7 @@ export async function updateCluster<P extends ClusterPlan>(
     try {
       const after = await createOrUpdate(client, ref.resourceGroupName, ref.clusterName, options.apply(before, plan), {
         ...(before.eTag ? { ifMatch: before.eTag } : {}),
+        updateIntervalInMs: firstPauseMs(OPERATION_POLL_MS),
       });
       return { before, after, plan, written: true, contended: refusedWrite !== undefined };
     } catch (error) {
@@ -198,7 +201,7 @@ function busyWaitMs(error: unknown, busyTimeoutMs: number): number {
   const header = (error as { response?: { headers?: { get(name: string): string | undefined } } }).response?.headers?.get("retry-after");
   const seconds = header === undefined ? NaN : Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  return Math.min(MAX_BUSY_POLL_MS, Math.max(500, busyTimeoutMs / 10));
+  return firstPauseMs(Math.min(MAX_BUSY_POLL_MS, Math.max(500, busyTimeoutMs / 10)));
 }
 
 function describeWriteFailure(error: unknown, ref: ClusterRef): string {
@@ -216,10 +219,4 @@ function describeWriteFailure(error: unknown, ref: ClusterRef): string {
     action: `update ${describeCluster(ref)}`,
     permission: "Microsoft.ContainerService/managedClusters/write",
   });
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const seconds = Math.round(ms / 1000);
-  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }

@@ -11,6 +11,7 @@ import { agentProxyPassword } from "./agent-secrets";
 import { InputError } from "./errors";
 import { readSecondsVariable, readString } from "./inputs";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, perTryTimeoutPolicy, REQUEST_TIMEOUT_VARIABLE } from "./timeout";
+import { checkRetryDelayVariable, firstPauseMs } from "./wait-budget";
 
 /** The AzureRM service connection, read once from the agent and validated. */
 export interface ServiceConnection {
@@ -35,6 +36,9 @@ export interface ServiceConnection {
   /** How long one try of any request (token, ARM, Key Vault) may take before it is retried. */
   requestTimeoutMs: number;
 }
+
+/** The first pause of @azure/identity's retries of token requests: core-rest-pipeline's default, which it keeps. */
+const CREDENTIAL_RETRY_DELAY_MS = 1000;
 
 /** Entra authorities of Azure's public clouds: MSAL can ask these for instance discovery. */
 const KNOWN_AUTHORITY_HOSTS = new Set([
@@ -89,6 +93,7 @@ export function readServiceConnection(inputName: string): ServiceConnection {
     environment: data("environment"),
     requestTimeoutMs: readRequestTimeoutMs(),
   };
+  checkRetryDelayVariable();
 
   const scheme = (auth.scheme || "ServicePrincipal").toLowerCase();
   if (scheme === "serviceprincipal") {
@@ -165,6 +170,9 @@ export function createCredential(connection: ServiceConnection, httpClient?: Htt
     // (Azure Stack, the local test Azure) would fail that after a timeout.
     disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),
     proxyOptions: proxyFor(connection.authorityHost),
+    // Only the first pause of @azure/identity's own retries: their number stays the SDK's (a count here
+    // would also replace the managed-identity credential's own for IMDS).
+    retryOptions: { retryDelayInMs: firstPauseMs(CREDENTIAL_RETRY_DELAY_MS) },
     additionalPolicies: [{ policy: perTryTimeoutPolicy(connection.requestTimeoutMs), position: "perRetry" as const }],
   };
   switch (connection.scheme) {

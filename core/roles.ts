@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from "uuid";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
-import { WaitBudget } from "./wait-budget";
+import { backoffMs, formatDuration, WaitBudget } from "./wait-budget";
 
 /**
  * Built-in role definition GUIDs (the same in every cloud). The four AKS RBAC roles are from
@@ -160,9 +160,11 @@ export async function applyRoleGrant(clients: AzureClients, plan: RoleGrantPlan,
     } catch (error) {
       const { code } = azureErrorDetails(error);
       if (code === "RoleAssignmentExists") return { outcome: "existed" };
-      const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
+      const waitMs = backoffMs(attempt - 1, 2000, 15_000);
       if (code === "PrincipalNotFound" && replication.allows(waitMs)) {
-        console.log(`Principal ${grant.principalId} is not in the directory yet (replication delay); trying again in ${waitMs / 1000} s.`);
+        console.log(
+          `Principal ${grant.principalId} is not in the directory yet (replication delay); trying again in ${formatDuration(waitMs)}.`,
+        );
         await replication.wait(waitMs);
         continue;
       }

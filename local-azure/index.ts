@@ -62,8 +62,9 @@ export interface LocalAzureOptions {
   /** How many status polls an operation started by a PUT answers InProgress before its final status; default 1. */
   operationPolls?: number;
   /**
-   * Retry-After (seconds) on long-running operation responses; default 1, the smallest that shortens a
-   * wait: core-lro reads 0 as "no value" and polls after its own 2 s.
+   * Retry-After (seconds) on long-running operation responses; default 1. 0 sends none: the header is
+   * optional for a resource provider (azure-resource-manager-rpc v1.0/Addendum.md, "202 Accepted and
+   * Location Headers"), and a client then polls at its own pace (the tasks: AksHardening.RetryDelaySeconds).
    */
   retryAfterSeconds?: number;
   /**

@@ -883,7 +883,8 @@ describe("local-azure/local-azure", () => {
     const arm = (method: string, url: string, body?: unknown) => armCall(az, token, method, url, body);
 
     before(async () => {
-      az = await startLocalAzure();
+      // As the test harness starts it: operations without Retry-After.
+      az = await startLocalAzure({ retryAfterSeconds: 0 });
       az.addServicePrincipal(sp);
       token = await armToken(az, sp.clientId, sp.clientSecret);
     });
@@ -903,6 +904,16 @@ describe("local-azure/local-azure", () => {
           spec: { resourceAttributes: attributes },
         }),
       });
+
+    it("retryAfterSeconds 0: neither the long-running PUT nor its status poll carries a Retry-After", async () => {
+      const cluster = az.store.addManagedCluster("rg-aad", "aks-no-retry-after");
+      const accepted = await put(cluster, { ...cluster.properties, disableLocalAccounts: true });
+      assert.equal(accepted.status, 200);
+      assert.equal(accepted.headers["retry-after"], undefined);
+      const status = await arm("GET", String(accepted.headers["azure-asyncoperation"]));
+      assert.equal(status.json.status, "InProgress");
+      assert.equal(status.headers["retry-after"], undefined);
+    });
 
     it("AKS refuses turning AKS-managed Entra ID off, Azure RBAC without it and changing enableRBAC; a PUT without aadProfile keeps it", async () => {
       const cluster = az.store.addManagedCluster("rg-aad", "aks-aad", { properties: { aadProfile: { managed: true } } });

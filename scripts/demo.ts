@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS. The
   // service connection names the public cloud (management.azure.com, login.microsoftonline.com), which
   // the local Azure answers for the task processes, so the tasks sign in and call ARM as against Azure.
-  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true });
+  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true, productWaits: true });
   try {
     seedLocalAzure(fx.azure, fx.principalObjectId());
     const v = hardeningPipeline.variables;
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
 
 /** The fleet variant, run twice: every cluster hardened by a parallel job, then nothing to do. */
 async function fleet(): Promise<void> {
-  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1 });
+  const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1, productWaits: true });
   try {
     seedFleet(fx.azure, fx.principalObjectId(), randomUUID());
     const secrets = {

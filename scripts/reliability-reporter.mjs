@@ -96,7 +96,7 @@ function render(cells, properties, hostile) {
   const lines = [
     "# Reliability matrices",
     "",
-    "Written by `npm run test:reliability` (the packaged tasks against the local Azure). Each entry: cells passed / total · worst-case duration of one cell (one packaged-task run, retries and waits included). A task with several routes counts one cell per route the fault was injected on.",
+    "Written by `npm run test:reliability` (the packaged tasks against the local Azure). Each entry: cells passed / total · worst-case duration of one cell (one packaged-task run, retries and waits included; the tests pause 10 ms between tries, `AksHardening.RetryDelaySeconds` 0.01, and honour every `Retry-After` the cell sends). A task with several routes counts one cell per route the fault was injected on.",
     "",
     `**${passed}/${total} cells passed**${failures.length ? ` — failed: ${failures.map((f) => `\`${f}\``).join(", ")}` : ""}.`,
     "",

@@ -1,4 +1,4 @@
-import { formatDuration } from "../cluster";
+import { formatDuration } from "../wait-budget";
 import { TaskError } from "../errors";
 
 /**

@@ -90,6 +90,11 @@ export function asyncOperationHeaders(
   const location = p.location.toLowerCase().replace(/\s+/g, "");
   return {
     "azure-asyncoperation": `${env.url}/subscriptions/${env.store.subscriptionId}/providers/${p.providerNamespace}/locations/${location}/operations/${p.operationId}?api-version=${encodeURIComponent(apiVersion)}`,
-    "retry-after": String(env.retryAfterSeconds),
+    ...operationRetryAfter(env),
   };
+}
+
+/** The Retry-After of an operation still running; none when the local Azure is set to send none (retryAfterSeconds 0). */
+export function operationRetryAfter(env: ArmEnv): Record<string, string> {
+  return env.retryAfterSeconds > 0 ? { "retry-after": String(env.retryAfterSeconds) } : {};
 }

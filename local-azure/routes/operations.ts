@@ -1,7 +1,7 @@
 import { ArmError } from "../http";
 import type { Route } from "../http";
 import type { ArmEnv } from "./arm-common";
-import { requireSubscription } from "./arm-common";
+import { operationRetryAfter, requireSubscription } from "./arm-common";
 
 /** Async operation status (`Azure-AsyncOperation`), in the OperationStatusResult shape resource providers use. */
 export function operationRoutes(env: ArmEnv): Route[] {
@@ -19,7 +19,7 @@ export function operationRoutes(env: ArmEnv): Route[] {
         const body: Record<string, unknown> = { name: op.id, status: op.status, startTime: op.startTime.toISOString() };
         if (op.endTime) body["endTime"] = op.endTime.toISOString();
         if (op.error) body["error"] = op.error;
-        const headers: Record<string, string> = op.status === "InProgress" ? { "retry-after": String(env.retryAfterSeconds) } : {};
+        const headers = op.status === "InProgress" ? operationRetryAfter(env) : {};
         return { status: 200, headers, body };
       },
     },

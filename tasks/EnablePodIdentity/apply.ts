@@ -5,6 +5,7 @@ import { clusterClient, describeCluster, readCluster, updateCluster, type Manage
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { identityClient, readUserAssignedIdentity, type IdentityReference, type UserAssignedIdentity } from "../../core/identity";
 import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
+import { backoffMs, formatDuration } from "../../core/wait-budget";
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
   credentialFor,
@@ -208,14 +209,14 @@ export async function applyPlan(
           refusal ??= assignPermissionRefusal(error);
           if (!refusal) throw error;
         }
-        const waitMs = Math.min(60_000, 5000 * 2 ** attempt);
+        const waitMs = backoffMs(attempt, 5000, 60_000);
         if (waitedMs + waitMs > ROLE_PROPAGATION_TIMEOUT_MS) {
           throw new TaskError(
             `AKS still could not use the managed identity '${state.identity.name}' for the pod identity '${name}' after ${ROLE_PROPAGATION_TIMEOUT_MS / 60_000} min (${refusal.text}): the Managed Identity Operator grant for the cluster's control-plane identity has not taken effect. Check that the grant exists on the identity, wait a few minutes and re-run.`,
           );
         }
         console.log(
-          `AKS could not use the managed identity '${state.identity.name}' for the pod identity '${name}' yet (${refusal.code}): the Managed Identity Operator grant has not propagated. Writing the pod identity again in ${waitMs / 1000} s.`,
+          `AKS could not use the managed identity '${state.identity.name}' for the pod identity '${name}' yet (${refusal.code}): the Managed Identity Operator grant has not propagated. Writing the pod identity again in ${formatDuration(waitMs)}.`,
         );
         waitedMs += waitMs;
         await new Promise((resolve) => setTimeout(resolve, waitMs));

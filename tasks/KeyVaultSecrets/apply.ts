@@ -5,7 +5,6 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "../../core/azure";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { formatDuration } from "../../core/cluster";
 import { applyJobScoped, type JobScopedChange, type JobScopedResult } from "../../core/job-scoped-access/access";
 import type { AgentEgress } from "../../core/job-scoped-access/egress";
 import type { JobRef } from "../../core/job-scoped-access/job";
@@ -22,6 +21,7 @@ import {
 } from "../../core/key-vault";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { ResolvedGrantee } from "../../core/principals";
+import { backoffMs, firstPauseMs, formatDuration } from "../../core/wait-budget";
 import type { AgentAccess, KeyVaultSecretsRequest } from "./inputs";
 import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
 
@@ -158,7 +158,7 @@ export async function applySecrets(
   const outcomes = new Map<string, SecretOutcome>();
   const recover = async (name: string, value: string): Promise<SecretOutcome> => {
     try {
-      await (await client.beginRecoverDeletedSecret(name, { intervalInMs: 500 })).pollUntilDone();
+      await (await client.beginRecoverDeletedSecret(name, { intervalInMs: firstPauseMs(500) })).pollUntilDone();
     } catch (error) {
       if (azureErrorDetails(error).status === 403 && isAuthorizationFailure(error)) {
         throw new TaskError(
@@ -185,7 +185,7 @@ export async function applySecrets(
         await client.setSecret(name, value);
         return;
       } catch (error) {
-        const waitMs = Math.min(15_000, 1000 * 2 ** attempt);
+        const waitMs = backoffMs(attempt, 1000, 15_000);
         if (innerErrorCode(error) !== "ObjectIsBeingRecovered") throw error;
         if (waitedMs + waitMs > RECOVERY_SETTLE_TIMEOUT_MS) {
           throw new TaskError(
@@ -193,7 +193,7 @@ export async function applySecrets(
           );
         }
         console.log(
-          `The secret '${name}' in ${describeVault(vault)} is still being recovered from soft delete (409 ObjectIsBeingRecovered); writing it again in ${waitMs / 1000} s.`,
+          `The secret '${name}' in ${describeVault(vault)} is still being recovered from soft delete (409 ObjectIsBeingRecovered); writing it again in ${formatDuration(waitMs)}.`,
         );
         waitedMs += waitMs;
         await new Promise((resolve) => setTimeout(resolve, waitMs));

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { formatDuration } from "../../core/cluster";
+import { formatDuration } from "../../core/wait-budget";
 import { proxyFor } from "../../core/connection";
 import { CONSISTENT_ANSWERS, waitUntilAdmitted } from "../../core/job-scoped-access/wait";
 

@@ -9,9 +9,9 @@ import {
 import { listClusterUserCredentials } from "@azure/arm-containerservice/api/managedClusters";
 import { apiServerHostProblem } from "../../core/api-server-host";
 import { pipelineOptions, readTogether, type AzureClients } from "../../core/azure";
-import { clusterClient, describeCluster, formatDuration, type ClusterRef } from "../../core/cluster";
+import { clusterClient, describeCluster, type ClusterRef } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
-import { WaitBudget } from "../../core/wait-budget";
+import { firstPauseMs, formatDuration, WaitBudget } from "../../core/wait-budget";
 import { ROLE_ASSIGNMENT_WAIT_VARIABLE, type ClusterRole } from "./inputs";
 
 /**
@@ -96,7 +96,7 @@ export async function proveAccess(
   }
   const api = apiServerPipeline(`https://${fqdn}`, clients.connection.requestTimeoutMs, endpoint.ca);
   const budget = new WaitBudget(waitMs);
-  const pauseMs = Math.min(15_000, Math.max(200, Math.round(waitMs / 20)));
+  const pauseMs = firstPauseMs(Math.min(15_000, Math.max(200, Math.round(waitMs / 20))));
   let waitedMs = 0;
   for (let reviews = 1; ; reviews++) {
     const answer = await review(api, fqdn, endpoint.token, check);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { clientEnvironment, createServiceConnections, type ConnectionKind, type ServiceConnection } from "../../local-azure/clients";
 import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestLogEntry } from "../../local-azure/index";
@@ -11,6 +12,15 @@ const READ_ACTIONS = [
   /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
   /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
 ];
+/**
+ * The pipeline variables every run gets unless the test sets them: the first pause of every wait for
+ * Azure (core/wait-budget.ts) is 10 ms instead of 0.5-5 s. The local Azure ends what a task waits for by
+ * events the test controls (local-azure/pending.ts), never by time, so a short pause changes how long a
+ * run takes, not what it does; a test about a wait sets the variables it is about.
+ */
+export const QUICK_WAITS: Readonly<Record<string, string>> = { "AksHardening.RetryDelaySeconds": "0.01" };
+/** For a run whose test is about the product's own pace: the variable empty, as a pipeline that does not set it. */
+export const PRODUCT_WAITS: Readonly<Record<string, string>> = { "AksHardening.RetryDelaySeconds": "" };
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
@@ -39,13 +49,20 @@ export class Fixture {
     readonly azure: LocalAzure,
     readonly extensionDir: string,
     private readonly connections: Map<ConnectionKind, ServiceConnection>,
+    private readonly waitVariables: Readonly<Record<string, string>>,
   ) {
     for (const connection of connections.values()) this.secrets.push(...connection.secrets);
   }
 
-  static async start(options?: LocalAzureOptions): Promise<Fixture> {
-    const azure = await startLocalAzure({ ...options, recordTraffic: true });
-    return new Fixture(azure, extractPackagedExtension(), await createServiceConnections(azure));
+  /**
+   * Unless a test says otherwise, long-running operations answer without Retry-After, so the tasks poll
+   * at their own (QUICK_WAITS) pace. `productWaits`: runs wait as the product does, and operations
+   * answer with the local Azure's default Retry-After (the demo and the benchmark show real runs).
+   */
+  static async start(options: LocalAzureOptions & { productWaits?: boolean } = {}): Promise<Fixture> {
+    const { productWaits, ...azureOptions } = options;
+    const azure = await startLocalAzure({ ...(productWaits ? {} : { retryAfterSeconds: 0 }), ...azureOptions, recordTraffic: true });
+    return new Fixture(azure, extractPackagedExtension(), await createServiceConnections(azure), productWaits ? {} : QUICK_WAITS);
   }
 
   taskDir(task: string): string {
@@ -74,6 +91,7 @@ export class Fixture {
     return {
       ...invocation,
       inputs: { azureSubscription: connection.endpoint.id, ...invocation.inputs },
+      variables: { ...this.waitVariables, ...invocation.variables },
       endpoints: [connection.endpoint],
       ...(connection.systemAccessToken ? { systemAccessToken: connection.systemAccessToken } : {}),
       env: {
@@ -191,12 +209,13 @@ export class Fixture {
     assert.ok(findings.length === 0, `traffic off the REST specs (test/contracts):\n${describeFindings(findings, this.secrets)}`);
   }
 
-  /** Checks the traffic against the REST spec contracts, then stops the local Azure. */
+  /** Checks the traffic against the REST spec contracts, then stops the local Azure and removes the unpacked extension. */
   async close(): Promise<void> {
     try {
       await this.assertTrafficOnSpec();
     } finally {
       await this.azure.close();
+      rmSync(this.extensionDir, { recursive: true, force: true });
     }
   }
 }

@@ -175,6 +175,11 @@ describe("test/reliability/bad-inputs", () => {
         variables: { "AksHardening.RequestTimeoutSeconds": "0" },
         names: "AksHardening.RequestTimeoutSeconds",
       },
+      {
+        what: "a retry delay of zero (a wait budget would never run out)",
+        variables: { "AksHardening.RetryDelaySeconds": "0" },
+        names: "AksHardening.RetryDelaySeconds",
+      },
     ],
     EnablePodIdentity: [
       { what: "an unknown identityMode", inputs: { identityMode: "aadPodIdentity" }, names: "identityMode" },

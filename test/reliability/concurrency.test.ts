@@ -17,7 +17,7 @@ describe("test/reliability/concurrency", () => {
   let count = 0;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
     fx.azure.store.setFeatureState("Microsoft.ContainerService", "EnablePodIdentityPreview", "Registered");
   });
   after(async () => {

@@ -31,7 +31,7 @@ describe("test/reliability/fault-matrix", () => {
   let count = 0;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
     fx.azure.store.addResourceGroup("rg-rel-ids");
     fx.azure.store.setFeatureState("Microsoft.ContainerService", "EnablePodIdentityPreview", "Registered");
   });
@@ -555,7 +555,7 @@ describe("test/reliability/fault-matrix", () => {
       it(cellName(task, "409 cluster busy", "another operation refuses two writes, then ends"), async () => {
         const setup = scenario.setUp("spnKey");
         fx.azure.store.startOperation(setup.cluster!.id, { refusals: 2 });
-        // 5 s of waiting in all buys ten tries 0.5 s apart, however long each request takes.
+        // 5 s of waiting in all buys 500 tries 10 ms apart (QUICK_WAITS), however long each request takes.
         const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "5" } });
         assertSucceeded(result);
         // Each try re-reads the cluster first, so the write after the other operation carries its new eTag.
@@ -566,9 +566,9 @@ describe("test/reliability/fault-matrix", () => {
       it(cellName(task, "409 cluster busy", "stays busy past AksHardening.ClusterBusyTimeoutSeconds"), async () => {
         const setup = scenario.setUp("spnKey");
         fx.azure.store.startOperation(setup.cluster!.id);
-        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
+        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "0.04" } });
         assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/);
-        // 2 s of waiting, 0.5 s apart: the first try and four more.
+        // 40 ms of waiting, 10 ms apart (QUICK_WAITS): the first try and four more.
         assert.deepEqual(clusterPuts(setup), [409, 409, 409, 409, 409]);
         setup.assertUntouched();
       });
@@ -640,7 +640,8 @@ describe("test/reliability/fault-matrix", () => {
         path: /\/oauth2\/v2\.0\/token$/,
         kind: "status",
         status: 503,
-        headers: { "retry-after": "1" },
+        // Retry-After: 0, the smallest the protocol allows (as in the 429 cells): the retries happen, at once.
+        headers: { "retry-after": "0" },
         body: {
           error: "temporarily_unavailable",
           error_description: "AADSTS90033: A transient error has occurred. Please try again.",
@@ -713,7 +714,7 @@ describe("test/reliability/fault-matrix", () => {
       it(cellName(task, "409 EtagMismatch", "refused past AksHardening.ClusterBusyTimeoutSeconds"), async () => {
         const setup = scenario.setUp("spnKey");
         fx.azure.faults.add({ ...clusterPut(setup), kind: "status", status: 409, body: etagMismatchBody(), times: 1000 });
-        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" } });
+        const result = await run(task, setup, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "0.04" } });
         assertFailedWithOneLine(result, /Another operation is still running on managed cluster .*AksHardening\.ClusterBusyTimeoutSeconds/);
         setup.assertUntouched();
         fx.azure.faults.clear();
@@ -762,7 +763,7 @@ describe("test/reliability/fault-matrix", () => {
         const writes = fx.azure.requests.filter((r) => r.method === "PUT" && r.path === `/secrets/${name}`).map((r) => r.status);
         assert.deepEqual(writes, [409, 409, 200]);
         assert.equal(fx.azure.store.vaultSecret(vault, name)!.properties.versions.at(-1)!.value, value);
-        assert.match(result.stdout, /still being recovered from soft delete \(409 ObjectIsBeingRecovered\); writing it again in \d+ s/);
+        assert.match(result.stdout, /still being recovered from soft delete \(409 ObjectIsBeingRecovered\); writing it again in \d+ m?s/);
       } finally {
         fx.azure.store.secretRecoveryConflicts = 0;
       }
@@ -948,7 +949,7 @@ describe("test/reliability/fault-matrix", () => {
             entries.map((e) => e.provisioningState),
             ["Assigned"],
           );
-          assert.match(result.stdout, /the Managed Identity Operator grant has not propagated\. Writing the pod identity again in \d+ s/);
+          assert.match(result.stdout, /the Managed Identity Operator grant has not propagated\. Writing the pod identity again in \d+ m?s/);
         } finally {
           fx.azure.store.roleAssignmentPropagationChecks = 0;
         }

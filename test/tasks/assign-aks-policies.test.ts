@@ -23,7 +23,7 @@ describe("test/tasks/assign-aks-policies", () => {
   let clusterCount = 0;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
   });
   after(async () => {
     await fx?.close();

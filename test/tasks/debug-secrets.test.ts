@@ -29,7 +29,7 @@ describe("test/tasks/debug-secrets", () => {
   let adminGroup: string;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
     fx.azure.store.addResourceGroup(RG, "westeurope");
     adminGroup = fx.azure.store.directory.addUserOrGroup("Group");
     // The proxy finds the API servers where DNS would put them: the local Azure.

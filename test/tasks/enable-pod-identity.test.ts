@@ -15,7 +15,7 @@ describe("test/tasks/enable-pod-identity", () => {
   let count = 0;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
     fx.azure.store.setFeatureState(...FEATURE, "Registered");
   });
   after(async () => {

@@ -69,7 +69,7 @@ describe("test/tasks/hostile-data", () => {
 
   describe("hostile text from inputs and from Azure", () => {
     before(async () => {
-      fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+      fx = await Fixture.start({ operationPolls: 0 });
     });
     after(async () => {
       await fx?.close();
@@ -464,7 +464,7 @@ describe("test/tasks/hostile-data", () => {
 
   describe("resource-ID inputs are checked segment by segment before any request", () => {
     before(async () => {
-      fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+      fx = await Fixture.start({ operationPolls: 0 });
     });
     after(async () => {
       await fx?.close();

@@ -27,7 +27,7 @@ describe("real Azure answers the tasks survive", () => {
   let count = 0;
 
   before(async () => {
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
     fx.azure.store.setFeatureState("Microsoft.ContainerService", "EnablePodIdentityPreview", "Registered");
   });
   after(async () => {
@@ -200,8 +200,9 @@ describe("real Azure answers the tasks survive", () => {
           fx.azure.store.vaultSecret(name, "db-password")!.properties.versions.map((v) => v.value),
           ["old-value-1234", value],
         );
-        assert.match(run.stdout, /still being recovered from soft delete \(409 ObjectIsBeingRecovered\); writing it again in 1 s/);
-        assert.match(run.stdout, /writing it again in 2 s/);
+        // A growing pause: QUICK_WAITS's 10 ms first, then twice that (the product starts at 1 s: test/unit/wait-budget.test.ts).
+        assert.match(run.stdout, /still being recovered from soft delete \(409 ObjectIsBeingRecovered\); writing it again in 10 ms/);
+        assert.match(run.stdout, /writing it again in 20 ms/);
         assert.match(run.summaries[0]!, /Secret `db-password` \| _soft-deleted_ \| recovered and updated/);
       } finally {
         fx.azure.store.secretRecoveryConflicts = 0;
@@ -410,7 +411,7 @@ describe("real Azure answers the tasks survive", () => {
       fx.azure.faults.add({ method: "PUT", path: put, kind: "status", status: 409, body: etagMismatchBody(), times: 1000 });
       const run = await fx.run("RestrictApiServer", {
         inputs: { resourceGroupName: RG, clusterName: name, action: "add", authorizedIpRanges: "203.0.113.0/24" },
-        variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" },
+        variables: { "AksHardening.ClusterBusyTimeoutSeconds": "0.04" },
       });
       assert.equal(run.result, "Failed");
       assert.match(
@@ -518,7 +519,7 @@ describe("real Azure answers the tasks survive", () => {
         assert.equal(entry.provisioningState, "Assigned");
         assert.match(
           run.stdout,
-          /could not use the managed identity .* yet \(BadRequest\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 5 s/,
+          /could not use the managed identity .* yet \(BadRequest\): the Managed Identity Operator grant has not propagated\. Writing the pod identity again in 10 ms/,
         );
         assert.equal(run.outputs.changed, "true");
         assert.match(summary(run), /Managed Identity Operator goes to the cluster's control-plane identity/);

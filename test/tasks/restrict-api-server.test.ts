@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { holdLinkName, holdNotes, type Hold } from "../../core/job-scoped-access/ledger";
 import { resourceLink, RESOURCE_LINK_TYPE } from "../../local-azure/index";
-import { Fixture, type ConnectionKind } from "../harness/fixture";
+import { Fixture, PRODUCT_WAITS, type ConnectionKind } from "../harness/fixture";
 import { runStep, type StepRun } from "../harness/agent";
 import { RecordingProxy } from "../harness/proxy";
 
@@ -15,7 +15,7 @@ describe("test/tasks/restrict-api-server", () => {
 
   before(async () => {
     // Operations finish on their first poll, one second after the write (Azure-AsyncOperation with Retry-After: 1).
-    fx = await Fixture.start({ operationPolls: 0, retryAfterSeconds: 1 });
+    fx = await Fixture.start({ operationPolls: 0 });
   });
   after(async () => {
     await fx?.close();
@@ -347,7 +347,7 @@ describe("test/tasks/restrict-api-server", () => {
       assertSucceeded(main);
       // Someone starts an upgrade that outlasts the post-job step's wait.
       const upgrade = fx.azure.store.startOperation(id);
-      const post = await postJob(name, main, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "1" } });
+      const post = await postJob(name, main, { variables: { "AksHardening.ClusterBusyTimeoutSeconds": "0.04" } });
       assert.equal(post.result, "Failed");
       const message = post.resultMessage ?? "";
       assert.match(
@@ -642,7 +642,8 @@ describe("test/tasks/restrict-api-server", () => {
     fx.azure.store.startOperation(id, { refusals: 2 });
     const run = await fx.run(TASK, {
       inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
-      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "5" },
+      // The product's own pace, which this test is about: a tenth of the budget, at least 0.5 s.
+      variables: { ...PRODUCT_WAITS, "AksHardening.ClusterBusyTimeoutSeconds": "5" },
     });
     assertSucceeded(run);
     // Two refusals, each followed by a 0.5 s wait (a tenth of the budget) and a fresh read.
@@ -659,14 +660,18 @@ describe("test/tasks/restrict-api-server", () => {
     fx.azure.store.startOperation(id);
     const run = await fx.run(TASK, {
       inputs: inputs(name, { action: "add", authorizedIpRanges: "203.0.113.0/24" }),
-      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "2" },
+      variables: { "AksHardening.ClusterBusyTimeoutSeconds": "0.04" },
     });
     assert.equal(run.result, "Failed");
     assert.match(
       run.resultMessage ?? "",
-      /Another operation is still running on managed cluster 'aks-\d+' in resource group 'rg-hardening' after waiting 2 s;.*re-run/,
+      /Another operation is still running on managed cluster 'aks-\d+' in resource group 'rg-hardening' after waiting 40 ms;.*re-run/,
     );
-    assert.equal(fx.armWrites().length, 5, "2 s of waiting 0.5 s apart: the first try and four more, however slow the machine");
+    assert.equal(
+      fx.armWrites().length,
+      5,
+      "40 ms of waiting 10 ms apart (QUICK_WAITS): the first try and four more, however slow the machine",
+    );
     assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
   });
 
