@@ -25,6 +25,7 @@ import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurati
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
+import { permissionRoutes } from "./routes/permissions";
 import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceGroupRoutes } from "./routes/resource-groups";
@@ -46,6 +47,7 @@ export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
 export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
+export { addCustomRole, assignRole, OWNER_ROLE, removeRoles, type RolePermission } from "./resources/role-definitions";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
@@ -206,6 +208,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
+    ...permissionRoutes(armEnv),
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
     ...keyVaultRoutes(armEnv),
