@@ -1,6 +1,6 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import type { JobScopedIpHold } from "../../core/job-scoped-ips";
-import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
+import { code, codeList, describeChange, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { holdUntil, type AuthorizedRangesPlan, type ReleasePlan } from "./plan";
 
 /** The main step's summary: the list before → after, the lasting changes, and the job-scoped access apart. */
@@ -14,8 +14,10 @@ export function rangesReport(ref: ClusterRef, plan: AuthorizedRangesPlan, result
       ? "dryRun"
       : "unchanged";
   const details: Text[] = [rich`Action: ${code(plan.action)}`];
-  if (plan.lastingAdded.length) details.push(rich`Added: ${codeList(plan.lastingAdded)}`);
-  if (plan.lastingRemoved.length) details.push(rich`Removed: ${codeList(plan.lastingRemoved)}`);
+  if (plan.lastingAdded.length)
+    details.push(rich`${describeChange(result.dryRun, { done: "Added", planned: "Would add" })}: ${codeList(plan.lastingAdded)}`);
+  if (plan.lastingRemoved.length)
+    details.push(rich`${describeChange(result.dryRun, { done: "Removed", planned: "Would remove" })}: ${codeList(plan.lastingRemoved)}`);
   const agent = plan.agentIp;
   if (agent) {
     if (agent.removeAfterJob) {
@@ -23,14 +25,14 @@ export function rangesReport(ref: ClusterRef, plan: AuthorizedRangesPlan, result
         ? `; ${heldBy(agent.sharedWith)} holds it too, so it stays until the last of these jobs ends`
         : "";
       details.push(
-        rich`Job-scoped access: ${code(agent.cidr)} (this agent) ${result.dryRun ? "would be opened" : "opened"} for this job, closed by the post-job step${shared}`,
+        rich`Job-scoped access: ${code(agent.cidr)} (this agent) ${describeChange(result.dryRun, { done: "opened", planned: "would be opened" })} for this job, closed by the post-job step${shared}`,
       );
     } else {
       const what = agent.alreadyAuthorized
         ? "already authorized, not added"
         : agent.listedBefore
           ? "listed before this task ran, so it stays after the job"
-          : "added permanently";
+          : describeChange(result.dryRun, { done: "added permanently", planned: "would be added permanently" });
       details.push(rich`Agent IP: ${code(agent.cidr)} (scope ${code(agent.scope)}): ${what}`);
     }
   }
