@@ -64,7 +64,8 @@ describe("test/extension/task-json", () => {
       const inputs = packaged("EnablePodIdentity").json.inputs as { name: string; visibleRule?: string }[];
       const rule = (name: string) => inputs.find((i) => i.name === name)?.visibleRule;
       for (const name of ["serviceAccountName", "federatedCredentialName"]) assert.equal(rule(name), "identityMode = workloadIdentity");
-      for (const name of ["podIdentityName", "bindingSelector", "allowKubenet"]) assert.equal(rule(name), "identityMode = podIdentity");
+      for (const name of ["podIdentityName", "bindingSelector", "allowKubenet", "grantReaderOnNodeResourceGroup"])
+        assert.equal(rule(name), "identityMode = podIdentity");
     });
   });
 
