@@ -282,6 +282,20 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.deepEqual(fx.armRequests(), [], "not even a read");
   });
 
+  it("run by hand with the secret variable as SECRET_DBPASSWORD and $(dbPassword) left in the input: told that the agent expands inputs and how it hands secret variables over, instead of 'not defined'; nothing written or printed", async () => {
+    const { name } = newVault();
+    // As a by-hand run starts the task: the macro as typed (no agent to expand it), the secret variable as the agent would hand it over.
+    const r = await fx.run(TASK, {
+      inputs: { keyVaultName: name, secrets: "db-password=$(dbPassword)" },
+      secrets: { dbPassword: ARTICLE.dbPassword },
+    });
+    assertFailedBeforeAnyWrite(
+      r,
+      /^secrets: line 1 \('db-password'\): '\$\(dbPassword\)' was not expanded, although this process was given the secret variable 'dbPassword' \(SECRET_DBPASSWORD\)\. The agent expands \$\(…\) in a task's inputs before the task starts, secret variables included; the task never does\. The agent hands a secret variable to a task as SECRET_<NAME> .*VSTS_SECRET_VARIABLES.* "name=\$SECRET_DBPASSWORD"/,
+    );
+    assert.doesNotMatch(r.resultMessage ?? "", /is defined where this step runs/);
+  });
+
   it("a soft-deleted name is recovered, then updated only when its value differs", async () => {
     const { name } = newVault();
     fx.azure.store.setVaultSecret(name, "db-user", ARTICLE.dbUser);
