@@ -28,6 +28,7 @@ import { operationRoutes } from "./routes/operations";
 import { permissionRoutes } from "./routes/permissions";
 import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
+import { requestLogRoutes } from "./routes/request-log";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { roleAssignmentRoutes } from "./routes/role-assignments";
 import { subscriptionRoutes } from "./routes/subscriptions";
@@ -47,6 +48,7 @@ export { freePricing, logAnalyticsWorkspace } from "./resources/defender";
 export { composeMaintenanceConfiguration } from "./resources/maintenance-configuration";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
+export { REQUEST_LOG_PATH } from "./routes/request-log";
 export { addCustomRole, assignRole, OWNER_ROLE, removeRoles, type RolePermission } from "./resources/role-definitions";
 export { ResourceStore } from "./store";
 
@@ -198,6 +200,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
     ...publicIpRoutes(() => publicIp),
+    ...requestLogRoutes(log),
     ...subscriptionRoutes(armEnv),
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),

@@ -12,15 +12,11 @@ import {
   type RequestLogEntry,
   type RolePermission,
 } from "../../local-azure/index";
+import { isWrite } from "../../local-azure/request-log";
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type JobRun, type StepOptions, type StepRun } from "./agent";
 import { checkTraffic, describeFindings } from "./contracts";
 
-/** ARM actions sent as POST that only read (queries), by path. */
-const READ_ACTIONS = [
-  /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
-  /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
-];
 /** Shorter values (e.g. `true`) would match by chance; every secret the tests make is longer. */
 const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
@@ -157,12 +153,7 @@ export class Fixture {
 
   /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */
   armWrites(): RequestLogEntry[] {
-    return this.azure.requests.filter(
-      (r) =>
-        r.path.toLowerCase().startsWith("/subscriptions/") &&
-        ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
-        !(r.method === "POST" && READ_ACTIONS.some((action) => action.test(r.path))),
-    );
+    return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/") && isWrite(r));
   }
 
   /** The run succeeded (its output was already scanned for secrets when it ended). */
