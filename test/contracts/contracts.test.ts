@@ -156,6 +156,26 @@ describe("test/contracts: the REST spec check catches what is off spec", () => {
     );
   });
 
+  it("a path that names no provider (a resource group, ResourceGroups_Get) is matched to its operation and its answer checked", async () => {
+    const group = structuredClone(vaultGet());
+    const url = new URL(group.url);
+    url.pathname = url.pathname.replace(/\/providers\/.*$/, "");
+    url.searchParams.set("api-version", "2021-04-01");
+    group.url = url.toString();
+    group.response!.body = JSON.stringify(fx.azure.store.getResourceGroup(RG));
+    const withKind = structuredClone(group);
+    withKind.response!.body = JSON.stringify({ ...fx.azure.store.getResourceGroup(RG), kind: "a" });
+    const check = await checkTraffic([group, withKind]);
+    assert.deepEqual(
+      check.checked.map((c) => c.operationId),
+      ["ResourceGroups_Get", "ResourceGroups_Get"],
+    );
+    assert.deepEqual(
+      check.findings.map((f) => [f.side, f.code, f.where]),
+      [["response", "OBJECT_ADDITIONAL_PROPERTIES", "/kind"]],
+    );
+  });
+
   it("a request to a cluster's API server is out of scope by its host, whatever its path; the same request at an Azure host still fails", async () => {
     const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
     const atApiServer = structuredClone(secretSet());
