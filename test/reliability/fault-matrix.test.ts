@@ -118,6 +118,24 @@ describe("test/reliability/fault-matrix", () => {
 
   // ---- EnablePodIdentity@1 (Workload ID): cluster PUT, federated credential PUT ----
 
+  /** A cluster on Azure CNI and an identity, and the inputs that bind them with the pod-identity add-on. */
+  function podIdentitySetUp(label: string, extra: Record<string, string | boolean> = {}) {
+    const n = ++count;
+    const name = `aks-rel-epi-${label}-${n}`;
+    const cluster = fx.azure.store.addManagedCluster("rg-rel-epi", name, { properties: { networkProfile: { networkPlugin: "azure" } } });
+    const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-${label}-${n}`);
+    const inputs = {
+      resourceGroupName: "rg-rel-epi",
+      clusterName: name,
+      identityMode: "podIdentity",
+      identity: identity.id,
+      namespace: "todo",
+      podIdentityName: "todo-app",
+      ...extra,
+    };
+    return { cluster, inputs };
+  }
+
   const enablePodIdentity: Scenario = {
     task: "EnablePodIdentity",
     routeNames: ["cluster write", "federated credential write", "identity read"],
@@ -776,22 +794,9 @@ describe("test/reliability/fault-matrix", () => {
       async () => {
         // Pod identity with the Reader grant: the Managed Identity Operator grant for the cluster's
         // identity and the Reader grant for the user-assigned one (Workload ID makes none).
-        const n = ++count;
-        const name = `aks-rel-epi-type-${n}`;
-        fx.azure.store.addManagedCluster("rg-rel-epi", name, { properties: { networkProfile: { networkPlugin: "azure" } } });
-        const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-type-${n}`);
+        const { inputs } = podIdentitySetUp("type", { grantReaderOnNodeResourceGroup: true });
         fx.azure.clearRequests();
-        const result = await fx.run("EnablePodIdentity", {
-          inputs: {
-            resourceGroupName: "rg-rel-epi",
-            clusterName: name,
-            identityMode: "podIdentity",
-            identity: identity.id,
-            namespace: "todo",
-            podIdentityName: "todo-app",
-            grantReaderOnNodeResourceGroup: true,
-          },
-        });
+        const result = await fx.run("EnablePodIdentity", { inputs });
         assertSucceeded(result);
         const grants = fx.azure.requests.filter((r) => r.method === "PUT" && /\/roleAssignments\//i.test(r.path));
         assert.equal(grants.length, 2);
@@ -886,24 +891,10 @@ describe("test/reliability/fault-matrix", () => {
     it(
       cellName("EnablePodIdentity", "late propagation", "the Managed Identity Operator grant is not in effect at the first cluster write"),
       async () => {
-        const n = ++count;
-        const name = `aks-rel-epi-late-${n}`;
-        const cluster = fx.azure.store.addManagedCluster("rg-rel-epi", name, {
-          properties: { networkProfile: { networkPlugin: "azure" } },
-        });
-        const identity = fx.azure.store.addUserAssignedIdentity("rg-rel-ids", `id-rel-late-${n}`);
+        const { cluster, inputs } = podIdentitySetUp("late");
         fx.azure.store.roleAssignmentPropagationChecks = 1;
         try {
-          const result = await fx.run("EnablePodIdentity", {
-            inputs: {
-              resourceGroupName: "rg-rel-epi",
-              clusterName: name,
-              identityMode: "podIdentity",
-              identity: identity.id,
-              namespace: "todo",
-              podIdentityName: "todo-app",
-            },
-          });
+          const result = await fx.run("EnablePodIdentity", { inputs });
           assertSucceeded(result);
           const entries = (
             fx.azure.store.get(cluster.id)!.properties!["podIdentityProfile"] as { userAssignedIdentities: { provisioningState: string }[] }
