@@ -157,7 +157,6 @@ export function assertSucceeded(run: TaskRun, what: string): TaskRun {
 export type CallKind = "token" | "metadata" | "challenge" | "read" | "write" | "poll" | "other";
 export const CALL_KINDS: CallKind[] = ["token", "metadata", "challenge", "read", "write", "poll", "other"];
 
-
 export function classify(r: RequestLogEntry): CallKind {
   const p = r.path.toLowerCase();
   if (p.endsWith("/oauth2/v2.0/token") || p.includes("/metadata/identity/oauth2/token") || p.includes("/oidctoken")) return "token";
