@@ -23,7 +23,14 @@ void runTask(async () => {
     busyTimeoutMs: request.busyTimeoutMs,
     plan: (access) =>
       planAuthorizedRanges(
-        { action: request.action, ranges: request.ranges, agentIpScope: request.agentIpScope, job, ...(agentIp ? { agentIp } : {}) },
+        {
+          action: request.action,
+          ranges: request.ranges,
+          agentIpScope: request.agentIpScope,
+          job,
+          dryRun: request.dryRun,
+          ...(agentIp ? { agentIp } : {}),
+        },
         access,
       ),
     // Left before the write, so the post-job step cleans up even if the job is cancelled mid-write.

@@ -1,5 +1,6 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { describeChange } from "../../core/report";
 import {
   formatJobScopedIps,
   formatUntil,
@@ -39,6 +40,8 @@ export interface RangesRequest {
   agentIp?: Ipv4Range;
   agentIpScope: AgentIpScope;
   job: JobIdentity;
+  /** Notes then say what a real run would do (core/report.ts describeChange). */
+  dryRun?: boolean;
 }
 
 /** This job, as the job-scoped marker records it. */
@@ -134,7 +137,11 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   // Holds on addresses no longer listed were closed some other way (by hand, a `set`): forgotten.
   let holds = cluster.marker.holds.filter((hold) => listed.has(hold.cidr));
   const forgotten = unique(cluster.marker.holds.filter((hold) => !listed.has(hold.cidr)).map((hold) => hold.cidr));
-  if (forgotten.length) notes.push(`${forgotten.join(", ")} no longer authorized; removed from the job-scoped marker.`);
+  if (forgotten.length) {
+    notes.push(
+      `${forgotten.join(", ")} no longer authorized; ${describeChange(request.dryRun === true, { done: "removed from", planned: "a real run would remove it from" })} the job-scoped marker.`,
+    );
+  }
   const heldBefore = new Set(holds.map((hold) => hold.cidr));
   /** Entries users (or permanent runs) put there: the lasting configuration. */
   const lasting = current.filter((entry) => !heldBefore.has(canonical(entry.text)));
@@ -142,7 +149,12 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   const adopt = (cidr: string) => {
     if (!heldBefore.has(cidr) || !holds.some((hold) => hold.cidr === cidr)) return;
     holds = holds.filter((hold) => hold.cidr !== cidr);
-    notes.push(`${cidr} was open for a job only; it is now authorized for good.`);
+    notes.push(
+      describeChange(request.dryRun === true, {
+        done: `${cidr} was open for a job only; it is now authorized for good.`,
+        planned: `${cidr} is open for a job only; a real run would authorize it for good.`,
+      }),
+    );
   };
 
   const { kept: requested, folded } = foldRanges(request.ranges);

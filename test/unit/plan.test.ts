@@ -301,6 +301,19 @@ describe("test/unit/plan", () => {
     assert.equal(plan.agentIp?.removeAfterJob, false);
   });
 
+  it("naming a job-scoped address authorizes it for good; a dry run says it would, and that a forgotten hold would leave the marker", () => {
+    const tag = `${OUR_HOLD}; 192.0.2.99/32 cccc0003 2099-01-01T00:00Z`;
+    const real = planAuthorizedRanges(request("add", AGENT), cluster(["10.0.0.0/8", AGENT], {}, tag));
+    assert.ok(real.notes.includes(`${AGENT} was open for a job only; it is now authorized for good.`), real.notes.join("\n"));
+    assert.ok(real.notes.includes("192.0.2.99/32 no longer authorized; removed from the job-scoped marker."), real.notes.join("\n"));
+    const dry = planAuthorizedRanges(request("add", AGENT, { dryRun: true }), cluster(["10.0.0.0/8", AGENT], {}, tag));
+    assert.ok(dry.notes.includes(`${AGENT} is open for a job only; a real run would authorize it for good.`), dry.notes.join("\n"));
+    assert.ok(
+      dry.notes.includes("192.0.2.99/32 no longer authorized; a real run would remove it from the job-scoped marker."),
+      dry.notes.join("\n"),
+    );
+  });
+
   it("a full marker refuses before any write rather than open an address no one would close", () => {
     const holds = Array.from({ length: 6 }, (_, i) => `198.51.100.${i + 1}/32 dddd000${i} 2099-01-01T00:00Z`).join("; ");
     const listed = ["203.0.113.0/24", ...Array.from({ length: 6 }, (_, i) => `198.51.100.${i + 1}/32`)];
