@@ -62,7 +62,10 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
   if (grant && input.principal) {
     const recorded = input.grantResult?.principalType ?? (grant.kind === "role" ? grant.existing?.principalType : undefined);
     const kind = describePrincipalKind(input.principal.principalType, recorded);
-    details.push(`Granted to: ${input.principal.description}; kind: ${kind}`);
+    const wouldGrant = input.outcome === "dryRun" && !grant.empty;
+    details.push(
+      `${describeChange(wouldGrant, { done: "Granted to", planned: "Would be granted to" })}: ${input.principal.description}; kind: ${kind}`,
+    );
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);
