@@ -50,8 +50,8 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
     case "EnablePodIdentity":
       return first
         ? {
-            count: 3 + 3 + polls,
-            why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals); Managed Identity Operator (before the add-on, as az does); PUT cluster; polls; Reader (after the cluster write, which must not leave a grant behind when it fails)",
+            count: 4 + 3 + polls,
+            why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals), with the cluster's permissions; the permissions where the missing grants go (before the first write); Managed Identity Operator (before the add-on, as az does); PUT cluster; polls; Reader (after the cluster write, which must not leave a grant behind when it fails)",
           }
         : { count: 3, why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals)" };
     case "KeyVaultSecrets":
@@ -61,8 +61,8 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
     case "AssignAksPolicies":
       return first
         ? {
-            count: 2 + 2 + polls,
-            why: "token; definitions, cluster, assignments; PUT cluster; polls; the assignment PUTs (after the cluster write, which must not leave assignments behind when it fails)",
+            count: 3 + 2 + polls,
+            why: "token; definitions, cluster, assignments; the cluster's permissions (before the first write); PUT cluster; polls; the assignment PUTs (after the cluster write, which must not leave assignments behind when it fails)",
           }
         : { count: 2, why: "token; definitions, cluster, assignments" };
   }
@@ -81,8 +81,8 @@ export function minimumFor(task: TaskName, first: boolean, operationPolls: numbe
     case "EnablePodIdentity":
       return first
         ? {
-            work: { read: 5, write: 3, poll: pollsFor(operationPolls, 1) },
-            why: "GET feature, identity, cluster, and the 2 role assignments by their deterministic names; PUT cluster (poll to the end), PUT 2 role assignments",
+            work: { read: 8, write: 3, poll: pollsFor(operationPolls, 1) },
+            why: "GET feature, identity, cluster, and the 2 role assignments by their deterministic names; the permissions at the cluster, the identity and the node resource group; PUT cluster (poll to the end), PUT 2 role assignments",
           }
         : { work: { read: 5, write: 0, poll: 0 }, why: "the same 5 reads" };
     case "KeyVaultSecrets":
@@ -92,8 +92,8 @@ export function minimumFor(task: TaskName, first: boolean, operationPolls: numbe
     case "AssignAksPolicies":
       return first
         ? {
-            work: { read: 5, write: 4, poll: pollsFor(operationPolls, 1) },
-            why: "GET 3 definitions, GET cluster, LIST assignments at the cluster; PUT cluster for the add-on (poll to the end), PUT 3 assignments",
+            work: { read: 6, write: 4, poll: pollsFor(operationPolls, 1) },
+            why: "GET 3 definitions, GET cluster, LIST assignments at the cluster, the permissions at the cluster; PUT cluster for the add-on (poll to the end), PUT 3 assignments",
           }
         : { work: { read: 5, write: 0, poll: 0 }, why: "the same 5 reads" };
   }

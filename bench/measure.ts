@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { buildEnvironment, parseCommand, type StepOptions } from "../test/harness/agent";
 import type { ConnectionKind, Fixture } from "../test/harness/fixture";
 import type { RequestLogEntry } from "../local-azure/index";
+import { isWrite } from "../local-azure/request-log";
 import { clientEnvironment } from "../local-azure/clients";
 
 export const REPO = path.join(__dirname, "..");
@@ -156,9 +157,6 @@ export function assertSucceeded(run: TaskRun, what: string): TaskRun {
 export type CallKind = "token" | "metadata" | "challenge" | "read" | "write" | "poll" | "other";
 export const CALL_KINDS: CallKind[] = ["token", "metadata", "challenge", "read", "write", "poll", "other"];
 
-/** ARM actions sent as POST that only read (the same list the test fixture uses). */
-const READ_ACTIONS = [/\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i];
-
 export function classify(r: RequestLogEntry): CallKind {
   const p = r.path.toLowerCase();
   if (p.endsWith("/oauth2/v2.0/token") || p.includes("/metadata/identity/oauth2/token") || p.includes("/oidctoken")) return "token";
@@ -170,9 +168,7 @@ export function classify(r: RequestLogEntry): CallKind {
   }
   const vault = /\.vault\.azure\.net/i.test(r.host);
   if (!vault && !p.startsWith("/subscriptions/") && !p.startsWith("/providers/")) return "other";
-  if (r.method === "GET" || r.method === "HEAD") return "read";
-  if (r.method === "POST" && READ_ACTIONS.some((a) => a.test(r.path))) return "read";
-  return "write";
+  return isWrite(r) ? "write" : "read";
 }
 
 export type CallCounts = Record<CallKind, number> & { total: number };

@@ -5,6 +5,7 @@ import { createContainerService, type ContainerServiceContext } from "@azure/arm
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import type { PlannedWrite } from "./permissions";
 import { firstPauseMs, formatDuration, WaitBudget } from "./wait-budget";
 
 export type { ManagedCluster };
@@ -99,6 +100,16 @@ const podLabelsDefaultPolicy: PipelinePolicy = {
 /** The cluster's ARM resource ID, for calls made at its scope (policy assignments, policy states). */
 export function clusterResourceId(subscriptionId: string, ref: ClusterRef): string {
   return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
+}
+
+/** The cluster PUT a plan will make, for the permission check before the first write (core/permissions.ts). */
+export function clusterWrite(clusterId: string, purpose: string): PlannedWrite {
+  return { action: "Microsoft.ContainerService/managedClusters/write", scope: clusterId, purpose };
+}
+
+/** The ID of a cluster as read (ARM always answers one; the SDK's type leaves it optional). */
+export function idOfCluster(cluster: ManagedCluster, subscriptionId: string, ref: ClusterRef): string {
+  return cluster.id ?? clusterResourceId(subscriptionId, ref);
 }
 
 export function describeCluster(ref: ClusterRef): string {

@@ -1,6 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { InputError } from "./errors";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "./names";
+import { secretVariableGiven } from "./task-lib";
 
 /** Readers for task inputs. Only a task's `inputs.ts` calls these; everything below it gets typed values. */
 
@@ -28,6 +29,16 @@ export function wholeUnexpandedMacro(text: string): string | undefined {
  */
 export function unexpandedMacroProblem(macro: string): string {
   const name = macro.slice(2, -1);
+  const secret = secretVariableGiven(name);
+  if (secret) {
+    // On an agent a secret variable of that name would have been expanded: this process was started by hand.
+    return (
+      `'${macro}' was not expanded, although this process was given the secret variable '${name}' (${secret}). ` +
+      `The agent expands $(…) in a task's inputs before the task starts, secret variables included; the task never does. ` +
+      `The agent hands a secret variable to a task as SECRET_<NAME> (the name upper-cased, '.' and spaces as '_'), lists its name in VSTS_SECRET_VARIABLES, and task-lib reads it from there only when asked for the variable by name. ` +
+      `Run by hand, put the value in the input's INPUT_ variable yourself, e.g. "name=$${secret}" from the shell.`
+    );
+  }
   const dot = name.indexOf(".");
   if (dot > 0) {
     const step = name.slice(0, dot);

@@ -86,15 +86,26 @@ function escapeCell(cell: string): string {
 }
 
 /**
- * Attaches markdown to the run's summary page. The file name becomes the section's title, so it
- * names the task and the resource.
+ * Attaches markdown to the run's summary page. The agent names the attachment after the file
+ * (`Path.GetFileName`, azure-pipelines-agent src/Agent.Worker/TaskCommandExtension.cs,
+ * uploadsummary) and the summary page shows that name as the section's title, so the file is named
+ * after the report's title. A name with a character invalid in a Windows file name is refused by the
+ * agent (`Path.GetInvalidFileNameChars`), so the title's "Task: resource" separator becomes an em
+ * dash, and anything else outside letters, digits, spaces and `.()-_` a hyphen.
  */
 export function uploadSummary(title: string, markdown: string): void {
   const dir = tl.getVariable("Agent.TempDirectory") || os.tmpdir();
-  const safeTitle = title.replace(/[^\w .()-]+/g, "-").slice(0, 100);
-  const file = path.join(dir, `${safeTitle}.md`);
+  const file = path.join(dir, `${summaryFileTitle(title)}.md`);
   fs.writeFileSync(file, markdown.endsWith("\n") ? markdown : `${markdown}\n`, "utf8");
   tl.uploadSummary(file);
+}
+
+/** "Enable pod identity: aks-prod" → "Enable pod identity — aks-prod". */
+export function summaryFileTitle(title: string): string {
+  return title
+    .replace(/\s*:\s+/g, " — ")
+    .replace(/[^\w .()—-]+/g, "-")
+    .slice(0, 100);
 }
 
 /** Sets output variables (`<step name>.<output>` in later steps). */
@@ -103,6 +114,14 @@ export function setOutputs(outputs: Record<string, string>): void {
 }
 
 export type Outcome = "changed" | "unchanged" | "dryRun";
+
+/**
+ * How a report tells a change: as done, or, in a dry run, as what a real run would do ("would be
+ * turned on"), never as if it had happened. Every sentence about a change goes through here.
+ */
+export function describeChange<T extends Text>(dryRun: boolean, said: { done: T; planned: T }): T {
+  return dryRun ? said.planned : said.done;
+}
 
 /** A block under a section heading: a sentence, a code block (a YAML snippet to apply), or a table. */
 export type Block =

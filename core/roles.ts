@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from "uuid";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureClients } from "./azure";
 import { azureErrorDetails, describeFailure, TaskError } from "./errors";
+import type { PlannedWrite } from "./permissions";
 import { backoffMs, formatDuration, WaitBudget } from "./wait-budget";
 
 /**
@@ -109,6 +110,15 @@ export function planRoleGrant(grant: RoleGrant, assignments: readonly Assignment
         }
       : {}),
     assignmentName: roleAssignmentName(grant),
+  };
+}
+
+/** The role assignment a grant plan will create, for the permission check before the first write (core/permissions.ts). */
+export function roleGrantWrite(plan: RoleGrantPlan): PlannedWrite {
+  return {
+    action: "Microsoft.Authorization/roleAssignments/write",
+    scope: plan.grant.scope,
+    purpose: `assign '${plan.grant.role}' to ${plan.grant.principalDescription}`,
   };
 }
 

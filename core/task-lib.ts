@@ -27,6 +27,12 @@ import type { TaskLibStream } from "./output";
  *    from any other text.
  * 4. `setSecret` throws on a value with a line break (the agent masks single lines only), so a PEM is
  *    registered line by line (core/connection.ts) and secret input values one line each.
+ * 5. Secret variables (`_loadData`): every `SECRET_<KEY>` in the environment goes into the vault and
+ *    `<KEY>` is marked secret in `_knownVariableMap` (for agents older than 2.104.1); the names the
+ *    agent sends in `VSTS_SECRET_VARIABLES` (a JSON list) are then marked secret under their own key.
+ *    `getVariable(name)` reads the vault when the map marks `_getVariableKey(name)` (upper case, '.'
+ *    and ' ' as '_') secret. Nothing in task-lib expands `$(name)` in an input: the agent does that
+ *    before the step starts (`secretVariableGiven`).
  */
 
 /**
@@ -41,4 +47,13 @@ export function readSecretInput(name: string): string {
 export function routeTaskLibOutput(stream: TaskLibStream): void {
   tl.setStdStream(stream);
   tl.setErrStream(stream);
+}
+
+/**
+ * The environment variable a secret pipeline variable reaches this process in (`SECRET_<KEY>`),
+ * when task-lib holds one of that name; found without reading its value (getVariable would echo it).
+ */
+export function secretVariableGiven(name: string): string | undefined {
+  const key = taskLibInternal._getVariableKey(name);
+  return taskLibInternal._knownVariableMap[key]?.secret ? `SECRET_${key}` : undefined;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { generate } from "selfsigned";
 import type { LocalAzure } from "./index";
+import { assignRole, OWNER_ROLE } from "./resources/role-definitions";
 
 /**
  * What a client process (a packaged task, `node` by hand) needs to talk to the local Azure as if it
@@ -53,7 +54,9 @@ export interface ServiceConnection {
 /**
  * One AzureRM service connection of each scheme, registered with the local Azure's directory: a
  * service principal with a secret, one with a certificate, the agent VM's managed identity, and
- * workload identity federation through the Azure DevOps OIDC endpoint.
+ * workload identity federation through the Azure DevOps OIDC endpoint. Each connection's principal
+ * holds Owner on the subscription, as a connection made with scope level Subscription for tasks
+ * that also grant roles needs; a test gives one less (resources/role-definitions.ts).
  */
 export async function createServiceConnections(azure: LocalAzure): Promise<Map<ConnectionKind, ServiceConnection>> {
   const connections = new Map<ConnectionKind, ServiceConnection>();
@@ -142,5 +145,12 @@ export async function createServiceConnections(azure: LocalAzure): Promise<Map<C
     env: { SYSTEM_OIDCREQUESTURI: azure.adoOidc.requestUri },
     secrets: [azure.adoOidc.systemAccessToken],
   });
+  for (const clientId of [secretSp.clientId, certSp.clientId, azure.managedIdentityClientId, wifSp.clientId]) {
+    assignRole(azure.store, {
+      principalId: azure.objectIdOf(clientId)!,
+      roleDefinitionId: OWNER_ROLE,
+      scope: `/subscriptions/${azure.subscriptionId}`,
+    });
+  }
   return connections;
 }

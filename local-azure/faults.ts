@@ -37,6 +37,21 @@ interface ActiveOutcome extends OperationOutcome {
   resourceId: RegExp;
 }
 
+/**
+ * ARM's 403 AuthorizationFailed body, with its message as users report it (Azure/Azure-Landing-Zones#3668,
+ * Azure/enterprise-azure-policy-as-code#1339).
+ */
+export function authorizationFailedBody(p: { objectId: string; action: string; scope: string }): {
+  error: { code: string; message: string };
+} {
+  return {
+    error: {
+      code: "AuthorizationFailed",
+      message: `The client '${p.objectId}' with object id '${p.objectId}' does not have authorization to perform action '${p.action}' over scope '${p.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    },
+  };
+}
+
 /** Which requests a fault or a watch applies to. */
 export interface RequestMatch {
   method?: string;
@@ -103,12 +118,7 @@ export class FaultInjector implements RequestInterceptor {
       path: p.path,
       kind: "status",
       status: 403,
-      body: {
-        error: {
-          code: "AuthorizationFailed",
-          message: `The client '${p.objectId}' with object id '${p.objectId}' does not have authorization to perform action '${p.action}' over scope '${p.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
-        },
-      },
+      body: authorizationFailedBody(p),
       times: p.times ?? Number.POSITIVE_INFINITY,
     });
   }

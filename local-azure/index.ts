@@ -28,9 +28,11 @@ import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurati
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { operationRoutes } from "./routes/operations";
+import { permissionRoutes } from "./routes/permissions";
 import { policyRoutes } from "./routes/policy";
 import { publicIpRoutes } from "./routes/public-ip";
 import { resourceLinkRoutes } from "./routes/resource-links";
+import { requestLogRoutes } from "./routes/request-log";
 import { resourceGroupRoutes } from "./routes/resource-groups";
 import { roleAssignmentRoutes } from "./routes/role-assignments";
 import { subscriptionRoutes } from "./routes/subscriptions";
@@ -52,6 +54,8 @@ export { composeMaintenanceConfiguration } from "./resources/maintenance-configu
 export { resourceLink, RESOURCE_LINK_TYPE } from "./resources/resource-link";
 export { etagMismatchBody } from "./routes/managed-clusters";
 export { Pending } from "./pending";
+export { REQUEST_LOG_PATH } from "./routes/request-log";
+export { addCustomRole, assignRole, OWNER_ROLE, removeRoles, type RolePermission } from "./resources/role-definitions";
 export { ResourceStore } from "./store";
 
 export interface LocalAzureOptions {
@@ -213,6 +217,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...ado.routes,
     ...imdsRoutes({ directory, defaultClientId: managedIdentityClientId }),
     ...publicIpRoutes(egress),
+    ...requestLogRoutes(log),
     ...subscriptionRoutes(armEnv),
     ...apiServers.routes(),
     ...resourceGroupRoutes(armEnv),
@@ -223,6 +228,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...operationRoutes(armEnv),
     ...managedIdentityRoutes(armEnv),
     ...roleAssignmentRoutes(armEnv),
+    ...permissionRoutes(armEnv),
     ...policyRoutes(armEnv),
     ...featureRoutes(armEnv),
     ...keyVaultRoutes({ ...armEnv, vaultFirewalls }),

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
 import { promisify } from "node:util";
 import { generate } from "selfsigned";
-import { Pending, startLocalAzure } from "./index";
+import { addCustomRole, assignRole, OWNER_ROLE, Pending, REQUEST_LOG_PATH, startLocalAzure } from "./index";
 import type { LocalAzure } from "./index";
 import { rawCall, type RawAnswer } from "./test-support/raw-call";
 import type { SdkCheckInput, SdkCheckOutput } from "./test-support/sdk-checks";
@@ -849,6 +849,42 @@ describe("local-azure/local-azure", () => {
       assert.deepEqual(versions[0]!.capabilities.supportPlan, ["AKSLongTermSupport"]);
       assert.deepEqual(versions[1]!.capabilities.supportPlan, ["KubernetesOfficial", "AKSLongTermSupport"]);
       assert.deepEqual(versions[2]!.patchVersions["1.33.3"]!.upgrades, ["1.33.5", "1.34.1", "1.34.2"]);
+    });
+
+    it("the caller's permissions list: one entry per role held at the scope or above it (not below); 403 without permissions/read; the request log says what was written", async () => {
+      const cluster = az.store.addManagedCluster("rg-perm", "aks-perm");
+      const me = az.objectIdOf(sp.clientId)!;
+      const list = (scope: string) => get(`${scope}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`);
+      const group = az.store.resourceGroupId("rg-perm");
+      const narrow = addCustomRole(az.store, {
+        roleName: "cluster writer",
+        permissions: [{ actions: ["Microsoft.ContainerService/managedClusters/*"], notActions: [], dataActions: [], notDataActions: [] }],
+      });
+      assert.equal((await list(group)).status, 403, "no role yet, so not even Microsoft.Authorization/permissions/read");
+      assert.equal((await list(group)).json.error.code, "AuthorizationFailed");
+      assignRole(az.store, { principalId: me, roleDefinitionId: "acdd72a7-3385-48ef-bd42-f606fba81ae7", scope: group });
+      assignRole(az.store, { principalId: me, roleDefinitionId: narrow.id, scope: cluster.id });
+      const atCluster = await list(cluster.id);
+      assert.equal(atCluster.status, 200, atCluster.text);
+      assert.deepEqual(
+        (atCluster.json.value as { actions: string[] }[]).map((p) => p.actions).sort(),
+        [["*/read"], ["Microsoft.ContainerService/managedClusters/*"]],
+        "Reader from the resource group, the custom role at the cluster",
+      );
+      assert.deepEqual(
+        ((await list(group)).json.value as { actions: string[] }[]).map((p) => p.actions),
+        [["*/read"]],
+        "a role at the cluster does not apply to its resource group",
+      );
+      assignRole(az.store, { principalId: me, roleDefinitionId: OWNER_ROLE, scope: `/subscriptions/${az.subscriptionId}` });
+      assert.equal(((await list(group)).json.value as unknown[]).length, 2, "Owner from the subscription too");
+
+      await call(az, "DELETE", `${az.url}${REQUEST_LOG_PATH}`);
+      await get(`${cluster.id}?api-version=2026-04-01`);
+      assert.match(
+        (await call(az, "GET", `${az.url}${REQUEST_LOG_PATH}`)).text,
+        /^read  GET    200 \/subscriptions\/.*\n1 requests, nothing written\.\n$/,
+      );
     });
 
     it("a refused permission answers ARM's 403 AuthorizationFailed for every matching request", async () => {

@@ -60,3 +60,16 @@ export class RequestLog {
     this.entries.length = 0;
   }
 }
+
+/** ARM actions sent as POST that only read (queries, a credential list), by path. */
+export const READ_ACTIONS = [
+  /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
+  /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
+];
+
+/** A request that changes something: PUT, PATCH, DELETE, or a POST that is not a read action. */
+export function isWrite(entry: Pick<RequestLogEntry, "method" | "path">): boolean {
+  return (
+    ["PUT", "PATCH", "DELETE", "POST"].includes(entry.method) && !(entry.method === "POST" && READ_ACTIONS.some((a) => a.test(entry.path)))
+  );
+}

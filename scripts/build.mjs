@@ -249,10 +249,11 @@ for (const taskName of taskNames) {
         metafile: true,
         plugins: [emptyModulesPlugin, ...(leftOut.has("one-copy") ? [] : [oneCopyPlugin]), siblingBundlesPlugin(srcDir, siblings)],
         // Evaluated before everything else, task-lib included: the exit code of a failure (1 until the
-        // task succeeds, core/exit-code.ts), and the agent's passwords taken out of the environment
-        // before task-lib's start-up could echo them. A thin entry and the sibling bundle it loads each
+        // task succeeds, core/exit-code.ts), the agent's passwords taken out of the environment
+        // before task-lib's start-up could echo them, and task-lib's debug lines kept for runs with
+        // system.debug (core/debug-lines.ts). A thin entry and the sibling bundle it loads each
         // carry them; the two copies share what was taken (see core/agent-secrets.ts).
-        inject: [join(root, "core", "exit-code.ts"), join(root, "core", "agent-secrets.ts")],
+        inject: [join(root, "core", "exit-code.ts"), join(root, "core", "agent-secrets.ts"), join(root, "core", "debug-lines.ts")],
         logLevel: "silent",
         // ESM dependencies compiled to CommonJS: give import.meta.url/dirname/filename real values
         // instead of esbuild's empty `import.meta` object.

@@ -1,20 +1,24 @@
 /**
- * `npm run local-azure [-- --port 8443]`: the local Azure as a tool. Starts it on a fixed port (the
- * managed-identity endpoint on the next one) with the demo's resources, unpacks the packaged extension
- * into dist/extension/, writes the environment that runs any packaged task by hand (the agent's
- * `ENDPOINT_*` variables of a service-principal connection, `INPUT_AZURESUBSCRIPTION`, the CA file and
- * the Key Vault host preload) and, when `az` is installed, signs it in to the local Azure; then prints
- * how to use both and keeps running until Ctrl-C.
+ * `npm run local-azure [-- --port 8443]`: the local Azure as a tool. Packages the extension first
+ * only when the VSIX in dist/ was not made from the sources as they are (their content hash,
+ * scripts/vsix.mjs `currentVsix`). Starts the local Azure on a fixed port (the managed-identity
+ * endpoint on the next one) with the demo's resources, unpacks the packaged extension into
+ * dist/extension/, writes the environment that runs any packaged task by hand (the agent's
+ * `ENDPOINT_*` variables of a service-principal connection, `INPUT_AZURESUBSCRIPTION`, the CA file
+ * and the Azure host preload) and, when `az` is installed, signs it in to the local Azure; then
+ * prints how to use both — the inputs a by-hand run needs that the agent would otherwise provide, and
+ * where the request log shows what was read and written — and keeps running until Ctrl-C.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { clientEnvironment, createServiceConnections } from "../local-azure/clients";
-import { startLocalAzure } from "../local-azure/index";
+import { REQUEST_LOG_PATH, startLocalAzure } from "../local-azure/index";
 import { buildEnvironment } from "../test/harness/agent";
 import { startAzSession, type AzSession } from "../bench/az-cli";
 import { hardeningPipeline, seedLocalAzure } from "./demo-pipeline";
-import { distDir, extractVsix, findVsix, repoRoot } from "./vsix.mjs";
+import { JOB_SCOPED_ACCESS_TASK_VARIABLE } from "../core/job-scoped-access/task-variable";
+import { currentVsix, distDir, extractVsix, findVsix, repoRoot } from "./vsix.mjs";
 
 const DEFAULT_PORT = 8443;
 const WORK_DIR = path.join(repoRoot, ".tmp", "local-azure");
@@ -50,9 +54,28 @@ function shellExports(env: NodeJS.ProcessEnv, names: string[]): string {
   return names.map((name) => `export ${name}='${env[name] ?? ""}'\n`).join("");
 }
 
+/** The VSIX made from the sources as they are: the one in dist/ when its sources' hash matches, else a new one. */
+function packagedExtension(): string {
+  const current = currentVsix();
+  if (current) {
+    console.log(`${path.relative(process.cwd(), current)} was made from the sources as they are (same content hash): not packaged again.`);
+    return current;
+  }
+  console.log("The VSIX in dist/ is missing or older than the sources: npm run package");
+  // npm sets npm_execpath when this runs as `npm run local-azure`; otherwise call npm from PATH.
+  const npm = process.env["npm_execpath"]
+    ? spawnSync(process.execPath, [process.env["npm_execpath"], "run", "package"], { cwd: repoRoot, stdio: "inherit" })
+    : spawnSync("npm", ["run", "package"], { cwd: repoRoot, stdio: "inherit", shell: process.platform === "win32" });
+  if (npm.status !== 0) throw new Error(`npm run package failed (exit ${npm.status ?? npm.signal})`);
+  return findVsix();
+}
+
+/** The environment name the agent gives a task variable (task-lib's key: upper case, '.' and spaces as '_'). */
+const taskVariableEnv = (name: string) => `VSTS_TASKVARIABLE_${name.replace(/[. ]/g, "_").toUpperCase()}`;
+
 async function main(): Promise<void> {
   const port = portFromArgs();
-  const vsix = findVsix();
+  const vsix = packagedExtension();
   rmSync(EXTENSION_DIR, { recursive: true, force: true });
   extractVsix(vsix, EXTENSION_DIR);
   rmSync(WORK_DIR, { recursive: true, force: true });
@@ -111,7 +134,21 @@ Node reads NODE_EXTRA_CA_CERTS before --env-file, so the CA file goes on the com
   INPUT_RESOURCEGROUPNAME=${v.resourceGroup} INPUT_CLUSTERNAME=${v.clusterName} INPUT_ACTION=add INPUT_AUTHORIZEDIPRANGES=203.0.113.0/24 \\
     node --env-file=${rel(taskEnvPath)} ${rel(path.join(EXTENSION_DIR, "tasks", "RestrictApiServer", "index.js"))}
 
-Pipeline variables go in as their environment names (AKSHARDENING_CLUSTERBUSYTIMEOUTSECONDS=60), secret ones as SECRET_<NAME>.
+What the agent would give the task, which a run by hand gives itself:
+  - includeAgentIp: the agent's address comes from agentIpServiceUrl; here it is the local Azure's echo service,
+      INPUT_AGENTIPSERVICEURL=${azure.url}/ip   (it answers ${azure.publicIp})
+  - the post-job step (RestrictApiServer's or KeyVaultSecrets' post.js) reads the task variable its main step set: copy each
+      ##vso[task.settaskvariable variable=<name>;]<value> line of the main step into ${taskVariableEnv("<name>")}=<value>, i.e.
+      ${taskVariableEnv(JOB_SCOPED_ACCESS_TASK_VARIABLE)}=<value>
+    then run ${rel(path.join(EXTENSION_DIR, "tasks", "RestrictApiServer", "post.js"))} with the same inputs.
+  - pipeline variables go in as their environment names (AKSHARDENING_CLUSTERBUSYTIMEOUTSECONDS=60). A secret variable
+    reaches a task as SECRET_<NAME>, but $(name) in an input is expanded by the agent before the task starts: by hand,
+    put the value in the input (INPUT_SECRETS="db-password=$DB_PASSWORD").
+  - SYSTEM_DEBUG=true shows task-lib's debug lines, as system.debug does on an agent.
+
+What the runs read and wrote (method, status, path; never a body), and whether anything was written:
+  curl -s --cacert ${rel(caCertPath)} ${azure.url}${REQUEST_LOG_PATH}
+  curl -s --cacert ${rel(caCertPath)} -X DELETE ${azure.url}${REQUEST_LOG_PATH}   # empty it before a run
 `);
   if (az) {
     console.log(`az is signed in to the local Azure in its own config dir:

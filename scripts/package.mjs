@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { listVsixEntries, VSIX_SIZE_BUDGET } from "./vsix.mjs";
+import { listVsixEntries, stampVsixSources, VSIX_SIZE_BUDGET } from "./vsix.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -76,3 +76,5 @@ if (size > VSIX_SIZE_BUDGET) {
   clearVsixes();
   process.exit(1);
 }
+// What `npm run local-azure` compares to start without packaging again when nothing changed.
+stampVsixSources(vsix);

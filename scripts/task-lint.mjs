@@ -7,7 +7,8 @@
 //   - visibleRule (inputs and groups): the grammar the classic editor parses, naming inputs that exist
 //     and values those inputs can take;
 //   - dataSourceBindings: targets, endpoints and $(input) references that exist; pickers for the
-//     Azure resources the tasks take;
+//     Azure resources the tasks take, depending on an optional input only where its empty value
+//     lists everything (substringof in ARM's resources list);
 //   - instanceNameFormat references, output variables with descriptions;
 //   - restrictions.settableVariables.allowed: exactly the task's output variables (the agent then
 //     refuses any other setvariable, and prependpath, from the task's output), and no restricted
@@ -103,6 +104,24 @@ function allowedValues(input) {
     return Object.keys(input.options).map((k) => k.toLowerCase());
   }
   return undefined;
+}
+
+/**
+ * Whether an optional input only narrows the list: it stands inside `substringof('$(name)', …)` of
+ * ARM's resources list `$filter` (Resources_List: "substringof(value, property) … for name and
+ * resourceGroup"), where an empty value matches every resource, so the picker lists all until the
+ * input is filled.
+ */
+function narrowsOnly(url, ref) {
+  const decoded = decodeURIComponent(url);
+  const uses = decoded.split(`$(${ref})`).length - 1;
+  const narrowing = decoded.split(`substringof('$(${ref})', `).length - 1;
+  return uses > 0 && uses === narrowing && /\/resources\?\$filter=/.test(decoded);
+}
+
+/** Whether the URL is ARM's resources list filtered to one resource type. */
+function listsResourceType(url, resourceType) {
+  return decodeURIComponent(url).includes(`/resources?$filter=resourceType eq '${resourceType}'`);
 }
 
 /** $(name) references in a string (not $(name.output) or agent variables with dots). */
@@ -241,7 +260,7 @@ export function lintTaskJson(task, { dir } = {}) {
       if (!String(binding.resultSelector ?? "").startsWith("jsonpath:")) problem(`${owner}: resultSelector must be jsonpath:…`);
       checkRefs(owner, binding.endpointUrl);
       for (const ref of references(binding.endpointUrl)) {
-        if (byName.get(ref.toLowerCase())?.required === false) {
+        if (byName.get(ref.toLowerCase())?.required === false && !narrowsOnly(binding.endpointUrl, ref)) {
           problem(`${owner}: endpointUrl depends on $(${ref}), which is optional: the picker would be empty until it is filled`);
         }
       }
@@ -262,7 +281,8 @@ export function lintTaskJson(task, { dir } = {}) {
       binding &&
       (picker.dataSourceName
         ? binding.dataSourceName === picker.dataSourceName
-        : String(binding.endpointUrl ?? "").includes(`/providers/${picker.resourceType}?`));
+        : String(binding.endpointUrl ?? "").includes(`/providers/${picker.resourceType}?`) ||
+          listsResourceType(String(binding.endpointUrl ?? ""), picker.resourceType));
     if (!ok) problem(`input '${input.name}' has no picker (${picker.dataSourceName ?? picker.resourceType})`);
     if (input.type === "pickList" && !isEditable(input))
       problem(`input '${input.name}': a picker must keep EditableOptions so variables can be typed`);

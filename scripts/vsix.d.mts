@@ -7,3 +7,6 @@ export declare function listVsixEntries(vsixPath: string): string[];
 export declare function extractVsix(vsixPath: string, destDir: string): string;
 export declare function extractPackagedExtension(vsixPath?: string): string;
 export declare function taskScript(extractedDir: string, taskName: string, target?: string): string;
+export declare function packageSourcesHash(): string;
+export declare function stampVsixSources(vsixPath: string): void;
+export declare function currentVsix(): string | undefined;

@@ -8,9 +8,10 @@
 //   const dir = extractPackagedExtension();
 //   spawnSync(process.execPath, [taskScript(dir, 'RestrictApiServer')], { env });
 import AdmZip from "adm-zip";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (the folder holding package.json). */
@@ -62,4 +63,64 @@ export function extractPackagedExtension(vsixPath = findVsix()) {
 /** Path of a task's script inside an extracted VSIX: <dir>/tasks/<taskName>/<target>. */
 export function taskScript(extractedDir, taskName, target = "index.js") {
   return join(extractedDir, "tasks", taskName, target);
+}
+
+/**
+ * What the VSIX is built from (scripts/build.mjs and package.mjs read these and nothing else): the
+ * tasks and the core they bundle, the dependencies as locked, the manifest and its pages, and the
+ * build scripts themselves, plus the publisher a build may be given.
+ */
+const PACKAGE_SOURCES = [
+  "core",
+  "tasks",
+  "images",
+  "package.json",
+  "package-lock.json",
+  "vss-extension.json",
+  "overview.md",
+  "LICENSE",
+  "tsconfig.json",
+  "scripts/build.mjs",
+  "scripts/package.mjs",
+  "scripts/manifest-links.mjs",
+];
+/** Where `npm run package` records the hash of the sources of the VSIX it made. */
+const SOURCES_STAMP = join(distDir, "vsix-sources.sha256");
+
+function filesUnder(path) {
+  if (!existsSync(path)) return [];
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).flatMap((name) => filesUnder(join(path, name)));
+}
+
+/**
+ * A SHA-256 of the package's sources: each file's path and content, in path order. Content, not
+ * modification times: a checkout, a copy or an editor that restores a file changes times without
+ * changing the VSIX, and a file copied with its old time changes the VSIX without a newer time.
+ */
+export function packageSourcesHash() {
+  const hash = createHash("sha256");
+  hash.update(`publisher=${process.env.AKS_HARDENING_PUBLISHER ?? ""}\0`);
+  const files = PACKAGE_SOURCES.flatMap((source) => filesUnder(join(repoRoot, source)))
+    .map((file) => relative(repoRoot, file).split("\\").join("/"))
+    .sort();
+  for (const file of files)
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(repoRoot, file)))
+      .update("\0");
+  return hash.digest("hex");
+}
+
+/** Records that `vsixPath` was made from the sources as they are now (package.mjs, after a good build). */
+export function stampVsixSources(vsixPath) {
+  writeFileSync(SOURCES_STAMP, `${packageSourcesHash()} ${relative(distDir, vsixPath)}\n`);
+}
+
+/** The VSIX in dist/ when it was made from the sources as they are now; undefined when it is missing or stale. */
+export function currentVsix() {
+  if (!existsSync(SOURCES_STAMP)) return undefined;
+  const [hash, name] = readFileSync(SOURCES_STAMP, "utf8").trim().split(" ");
+  const vsix = name ? join(distDir, name) : "";
+  return vsix && existsSync(vsix) && hash === packageSourcesHash() ? vsix : undefined;
 }

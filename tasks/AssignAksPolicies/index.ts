@@ -1,10 +1,21 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { AzureClients, readTogether } from "../../core/azure";
+import { idOfCluster } from "../../core/cluster";
+import { CallerPermissions, withPermissionWarnings } from "../../core/permissions";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
 import { applyAddon, listClusterAssignments, readClusterState, readDefinitions, readPolicyStates, writeAssignments } from "./apply";
 import { readRequest } from "./inputs";
-import { assignmentSources, describeSource, planAssignments, resolveAssignment, summarizeCompliance, unusedInputs } from "./plan";
+import {
+  assignmentSources,
+  describeSource,
+  planAddon,
+  planAssignments,
+  plannedWrites,
+  resolveAssignment,
+  summarizeCompliance,
+  unusedInputs,
+} from "./plan";
 import { policyReport } from "./report";
 
 void runTask(async () => {
@@ -21,10 +32,14 @@ void runTask(async () => {
   ]);
   const wanted = sources.map((source, i) => resolveAssignment(request, source, definitions[i]!));
 
+  const plan = planAssignments(wanted, existing);
+  const clusterId = idOfCluster(cluster, request.connection.subscriptionId, request);
+  const permissions = await new CallerPermissions(clients).check(plannedWrites(clusterId, planAddon(cluster, request.enableAddon), plan), {
+    dryRun: request.dryRun,
+  });
+
   // The assignments are written once the add-on is on: a cluster update that fails leaves them as they were.
   const addon = await applyAddon(clients, request, { ...request, initial: cluster });
-  const clusterId = addon.before.id!;
-  const plan = planAssignments(wanted, existing);
   const written = request.dryRun ? [] : await writeAssignments(clients, { id: clusterId, location: addon.before.location }, plan.changes);
 
   const ours = plan.changes.filter((c) => c.action === "unchanged" || written.some((w) => w.name === c.wanted.name));
@@ -53,23 +68,26 @@ void runTask(async () => {
   const changed = addon.written || written.length > 0;
   const outcome = changed ? "changed" : request.dryRun && !(addon.plan.empty && plan.empty) ? "dryRun" : "unchanged";
   publishReport(
-    policyReport(
-      request,
-      request,
-      {
-        addon: addon.plan,
-        plan,
-        ...(compliance ? { compliance } : {}),
-        unusedInputs: unusedInputs(request.values, wanted),
-        identities: plan.changes
-          .filter((c) => c.wanted.remediation && c.action !== "nameTaken")
-          .map((c) => {
-            const principalId = written.find((w) => w.name === c.wanted.name)?.principalId ?? c.before?.identity?.principalId;
-            return { name: c.wanted.name, remediation: c.wanted.remediation!, ...(principalId ? { principalId } : {}) };
-          }),
-        clusterId,
-      },
-      outcome,
+    withPermissionWarnings(
+      policyReport(
+        request,
+        request,
+        {
+          addon: addon.plan,
+          plan,
+          ...(compliance ? { compliance } : {}),
+          unusedInputs: unusedInputs(request.values, wanted),
+          identities: plan.changes
+            .filter((c) => c.wanted.remediation && c.action !== "nameTaken")
+            .map((c) => {
+              const principalId = written.find((w) => w.name === c.wanted.name)?.principalId ?? c.before?.identity?.principalId;
+              return { name: c.wanted.name, remediation: c.wanted.remediation!, ...(principalId ? { principalId } : {}) };
+            }),
+          clusterId,
+        },
+        outcome,
+      ),
+      permissions,
     ),
   );
   setOutputs({ policyAssignmentIds: assignmentIds.join(","), changed: String(changed) });

@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from "uuid";
 import { code, rich, toPlainText, type Span, type Text } from "../../core/report";
-import type { ManagedCluster } from "../../core/cluster";
+import { clusterWrite, type ManagedCluster } from "../../core/cluster";
+import type { PlannedWrite } from "../../core/permissions";
 import { InputError } from "../../core/errors";
 import { parameterKey, referencedParameter } from "../../core/policy-assignments";
 import { BUILT_IN_POLICIES, type PolicyKey } from "./catalogue";
@@ -393,6 +394,20 @@ export function planAddon(cluster: ManagedCluster, enableAddon: boolean): AddonP
   const enabledBefore = addonEnabled(cluster);
   const enabledAfter = enabledBefore || enableAddon;
   return { empty: enabledBefore === enabledAfter, enabledBefore, enabledAfter };
+}
+
+/** The writes the plans make: the add-on (a cluster write) and each assignment created or updated at the cluster. */
+export function plannedWrites(clusterId: string, addon: AddonPlan, assignments: AssignmentsPlan): PlannedWrite[] {
+  return [
+    ...(addon.empty ? [] : [clusterWrite(clusterId, "turn on the Azure Policy add-on")]),
+    ...assignments.changes
+      .filter((c) => c.action === "create" || c.action === "update")
+      .map((c) => ({
+        action: "Microsoft.Authorization/policyAssignments/write",
+        scope: clusterId,
+        purpose: `${c.action} the policy assignment '${c.wanted.name}'`,
+      })),
+  ];
 }
 
 /** The cluster as read with only the add-on turned on (its other settings, if any, kept). */

@@ -1,5 +1,17 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import { code, codeList, joinText, LINE_BREAK, remark, rich, type Block, type Outcome, type RunReport, type Text } from "../../core/report";
+import {
+  code,
+  codeList,
+  describeChange,
+  joinText,
+  LINE_BREAK,
+  remark,
+  rich,
+  type Block,
+  type Outcome,
+  type RunReport,
+  type Text,
+} from "../../core/report";
 import { unanchoredRegexProblem, type AssignAksPoliciesRequest } from "./inputs";
 import {
   describeSource,
@@ -46,7 +58,7 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
       after:
         change.action === "nameTaken"
           ? remark("unchanged")
-          : rich`${parametersCell(change.wanted.parameters, change.wanted.enforcementMode)}${LINE_BREAK}${remark(planned ? text.planned : text.done)}`,
+          : rich`${parametersCell(change.wanted.parameters, change.wanted.enforcementMode)}${LINE_BREAK}${remark(describeChange(planned, text))}`,
     });
   }
 
@@ -66,7 +78,11 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
     );
   } else if (!result.addon.enabledBefore) {
     notes.push(
-      "The Azure Policy add-on was just turned on. It takes about 15–20 minutes to install Gatekeeper in the cluster and sync the assignments; until then nothing is denied and no compliance results exist.",
+      describeChange(planned, {
+        done: "The Azure Policy add-on was just turned on. It takes about 15–20 minutes to install Gatekeeper in the cluster and sync the assignments; until then nothing is denied and no compliance results exist.",
+        planned:
+          "A real run would turn the Azure Policy add-on on; it then takes about 15–20 minutes to install Gatekeeper in the cluster and sync the assignments, during which nothing is denied and no compliance results exist.",
+      }),
     );
   }
   for (const change of result.plan.changes.filter((c) => c.action === "nameTaken")) {
@@ -98,7 +114,7 @@ export function policyReport(request: AssignAksPoliciesRequest, ref: ClusterRef,
   }
 
   const sections: NonNullable<RunReport["sections"]> = [];
-  if (result.compliance) sections.push(complianceSection(result.compliance));
+  if (result.compliance) sections.push(complianceSection(result.compliance, planned));
 
   return {
     title: `Azure Policy for AKS: ${ref.clusterName}`,
@@ -146,8 +162,10 @@ const STATUS_TEXT: Record<ComplianceRow["status"], string> = {
   addonOff: "not evaluated: the Azure Policy add-on is off",
   addonJustEnabled: "not evaluated yet: the add-on was just turned on (first results in about 15–20 minutes)",
 };
+/** A dry run leaves the add-on off. */
+const ADDON_TO_BE_ENABLED = "not evaluated: the add-on is off; a real run would turn it on (first results about 15–20 minutes later)";
 
-function complianceSection(compliance: ComplianceReport | { error: string }): { heading: string; blocks: Block[] } {
+function complianceSection(compliance: ComplianceReport | { error: string }, planned: boolean): { heading: string; blocks: Block[] } {
   const heading = "Compliance (Azure Policy, latest results)";
   if ("error" in compliance) return { heading, blocks: [{ paragraph: `⚠️ ${compliance.error}` }] };
   const rows = compliance.rows.map((row) => [
@@ -156,7 +174,9 @@ function complianceSection(compliance: ComplianceReport | { error: string }): { 
     row.status === "evaluated" ? String(row.nonCompliant) : "—",
     row.status === "evaluated"
       ? `${row.other ? `${row.other} other; ` : ""}last evaluated ${row.lastEvaluated?.toISOString() ?? "(unknown)"}`
-      : STATUS_TEXT[row.status],
+      : row.status === "addonJustEnabled"
+        ? describeChange(planned, { done: STATUS_TEXT.addonJustEnabled, planned: ADDON_TO_BE_ENABLED })
+        : STATUS_TEXT[row.status],
   ]);
   const lead = compliance.synced
     ? "Counts are policies (for an initiative, each of its policies) in each compliance state."

@@ -1,4 +1,5 @@
-import type { ClusterPlan, ManagedCluster } from "../../core/cluster";
+import { clusterWrite, type ClusterPlan, type ManagedCluster } from "../../core/cluster";
+import type { PlannedWrite } from "../../core/permissions";
 import type { MaintenanceConfiguration } from "@azure/arm-containerservice";
 import type { NodeOsChannel, UpgradeChannel, WantedWindow } from "./inputs";
 import { sameWindow, windowFromAzure, windowToAzure, type MaintenanceWindow } from "./window";
@@ -75,4 +76,18 @@ export function planWindow(wanted: WantedWindow, current: MaintenanceConfigurati
 export function reimagesNodes(from: string, to: string): boolean {
   if (same(from, to)) return false;
   return same(to, "Unmanaged") || (same(from, "Unmanaged") && same(to, "None"));
+}
+
+/** The writes the plans make: the windows that differ (at the cluster, their parent) and the cluster when a channel changes. */
+export function plannedWrites(clusterId: string, channels: ChannelsPlan, windows: readonly WindowChange[]): PlannedWrite[] {
+  return [
+    ...windows
+      .filter((w) => w.action !== "unchanged")
+      .map((w) => ({
+        action: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations/write",
+        scope: clusterId,
+        purpose: `write the maintenance window ${w.wanted.configName} (${w.wanted.input})`,
+      })),
+    ...(channels.empty ? [] : [clusterWrite(clusterId, "set the upgrade channels")]),
+  ];
 }

@@ -1,12 +1,13 @@
 import { AzureClients, readTogether } from "../../core/azure";
-import { clusterClient, readCluster } from "../../core/cluster";
+import { clusterClient, idOfCluster, readCluster } from "../../core/cluster";
+import { CallerPermissions, withPermissionWarnings } from "../../core/permissions";
 import { InputError, TaskError } from "../../core/errors";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
 import { applySensor, readPlanState, resourceGroupLocation, workspaceExists, writeContainersPlan } from "./apply";
 import { defaultWorkspace } from "./default-workspace";
 import { readRequest } from "./inputs";
-import { currentSensor, planContainersPlan } from "./plan";
+import { currentSensor, planContainersPlan, plannedWrites, planSensor } from "./plan";
 import { defenderReport, type WorkspaceChoice } from "./report";
 
 void runTask(async () => {
@@ -26,6 +27,11 @@ void runTask(async () => {
   const choice = await chooseWorkspace(cluster, typedExists, location);
   const plan = planContainersPlan(pricing, request.enableContainersPlan);
   if (request.enableContainersPlan && !pricing.ok) throw new TaskError(pricing.reason);
+  const clusterId = idOfCluster(cluster, request.connection.subscriptionId, request);
+  const permissions = await new CallerPermissions(clients).check(
+    plannedWrites(clusterId, request.connection.subscriptionId, planSensor(cluster, choice.id), plan),
+    { dryRun: request.dryRun },
+  );
 
   if (!request.dryRun) await writeContainersPlan(clients, plan);
   const sensor = await applySensor(clients, request, { ...request, workspaceId: choice.id, initial: cluster });
@@ -33,7 +39,12 @@ void runTask(async () => {
   const changed = sensor.written || (plan.write && !request.dryRun);
   const pending = !sensor.plan.empty || plan.write;
   const outcome = changed ? "changed" : request.dryRun && pending ? "dryRun" : "unchanged";
-  publishReport(defenderReport(request, request, { sensor: sensor.plan, workspace: choice, plan, pricing }, outcome));
+  publishReport(
+    withPermissionWarnings(
+      defenderReport(request, request, { sensor: sensor.plan, workspace: choice, plan, pricing }, outcome),
+      permissions,
+    ),
+  );
   setOutputs({ changed: String(changed), workspaceId: choice.id, containersPlan: plan.after });
 
   /**

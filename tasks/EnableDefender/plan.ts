@@ -1,4 +1,5 @@
-import type { ClusterPlan, ManagedCluster } from "../../core/cluster";
+import { clusterWrite, type ClusterPlan, type ManagedCluster } from "../../core/cluster";
+import type { PlannedWrite } from "../../core/permissions";
 import type { ContainersPricing } from "../../core/defender-plan";
 
 /** The cluster's Defender profile: the sensor (security monitoring) and the workspace it sends to. */
@@ -63,4 +64,24 @@ export function planContainersPlan(read: PricingRead, enable: boolean): Containe
       ...(read.pricing.extensions?.length ? { extensions: read.pricing.extensions } : {}),
     },
   };
+}
+
+/**
+ * The writes the plans make: the subscription's plan, checked at the cluster (the permissions list has
+ * no subscription scope; whatever the subscription grants is inherited there), and the cluster.
+ */
+export function plannedWrites(clusterId: string, subscriptionId: string, sensor: SensorPlan, plan: ContainersPlanChange): PlannedWrite[] {
+  return [
+    ...(plan.write
+      ? [
+          {
+            action: "Microsoft.Security/pricings/write",
+            scope: `/subscriptions/${subscriptionId}`,
+            listedAt: clusterId,
+            purpose: "turn on the subscription's Defender for Containers plan (enableContainersPlan)",
+          },
+        ]
+      : []),
+    ...(sensor.empty ? [] : [clusterWrite(clusterId, "turn on the Defender sensor")]),
+  ];
 }

@@ -1,5 +1,5 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
-import { code, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
+import { code, describeChange, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import type { EnableDefenderRequest } from "./inputs";
 import type { ContainersPlanChange, PricingRead, SensorPlan } from "./plan";
 
@@ -54,7 +54,14 @@ export function defenderReport(
       "The Defender for Containers plan is a subscription setting: it covers (and is billed for) every cluster in the subscription, not only this one.",
     );
   }
-  if (!sensor.empty) notes.push("AKS deploys the Defender sensor (a DaemonSet in kube-system) as part of this cluster update.");
+  if (!sensor.empty) {
+    notes.push(
+      describeChange(outcome === "dryRun", {
+        done: "AKS deploys the Defender sensor (a DaemonSet in kube-system) as part of this cluster update.",
+        planned: "A real run would have AKS deploy the Defender sensor (a DaemonSet in kube-system) with the cluster update.",
+      }),
+    );
+  }
   if (request.enableContainersPlan === false && plan.after.toLowerCase() === "standard") {
     notes.push("The plan was already on: enableContainersPlan false never turns it off.");
   }

@@ -1,16 +1,19 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { FeatureClient } from "@azure/arm-features";
 import { readTogether, type AzureClients } from "../../core/azure";
-import { clusterClient, describeCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
+import { clusterClient, describeCluster, idOfCluster, readCluster, updateCluster, type ManagedCluster } from "../../core/cluster";
 import { azureErrorDetails, describeFailure, TaskError } from "../../core/errors";
 import { identityClient, readUserAssignedIdentity, type IdentityReference, type UserAssignedIdentity } from "../../core/identity";
+import type { CallerPermissions } from "../../core/permissions";
 import { applyRoleGrant, readRoleGrant, type RoleGrantPlan } from "../../core/roles";
 import { backoffMs, formatDuration } from "../../core/wait-budget";
 import type { EnablePodIdentityRequest } from "./inputs";
 import {
   credentialFor,
   isFailed,
+  planEnablePodIdentity,
   planFederatedCredential,
+  plannedWrites,
   planPodIdentityCluster,
   planWorkloadCluster,
   POD_IDENTITY_FEATURE,
@@ -70,20 +73,29 @@ function describeRefusal(
  * Everything the plan needs, read before anything is written. Reads that do not depend on each
  * other go out together: the identity, the cluster and the federated credentials (or the preview
  * feature) first; then the role assignments, which need the identity's principal and the cluster's.
+ * The writes the first reads already show (the cluster, the credential) get their permission lists
+ * read in that second round too, instead of a round of their own.
  */
-export async function readCurrentState(clients: AzureClients, request: EnablePodIdentityRequest): Promise<CurrentState> {
+export async function readCurrentState(
+  clients: AzureClients,
+  request: EnablePodIdentityRequest,
+  permissions: CallerPermissions,
+): Promise<CurrentState> {
   const [identity, cluster, credentials, featureState] = await readTogether([
     readUserAssignedIdentity(clients, request.identity),
     readCluster(clusterClient(clients), request),
     request.mode === "workloadIdentity" ? readCredentials(clients, request.identity) : undefined,
     request.mode === "podIdentity" ? readPodIdentityFeatureState(clients) : undefined,
   ]);
-  const grants = await readTogether(
-    wantedGrants(request, identity, cluster, request.connection.subscriptionId).map((grant) => readRoleGrant(clients, grant)),
-  );
-  const state: CurrentState = { identity, cluster, grants };
+  const state: CurrentState = { identity, cluster, grants: [] };
   if (credentials) state.credentials = credentials;
   if (featureState !== undefined) state.podIdentityFeatureState = featureState;
+  permissions.prefetch(
+    plannedWrites(planEnablePodIdentity(request, state), idOfCluster(cluster, request.connection.subscriptionId, request), identity),
+  );
+  state.grants = await readTogether(
+    wantedGrants(request, identity, cluster, request.connection.subscriptionId).map((grant) => readRoleGrant(clients, grant)),
+  );
   return state;
 }
 

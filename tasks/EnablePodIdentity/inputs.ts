@@ -121,9 +121,11 @@ export function readRequest(): EnablePodIdentityRequest {
 }
 
 const MODE_INPUTS: Record<IdentityMode, readonly string[]> = {
-  podIdentity: ["podIdentityName", "bindingSelector", "allowKubenet"],
+  podIdentity: ["podIdentityName", "bindingSelector", "allowKubenet", "grantReaderOnNodeResourceGroup"],
   workloadIdentity: ["serviceAccountName", "federatedCredentialName"],
 };
+/** Boolean inputs arrive as "false" from the classic editor even when hidden; only true is a choice the user made. */
+const BOOLEAN_MODE_INPUTS = new Set(["allowKubenet", "grantReaderOnNodeResourceGroup"]);
 
 /**
  * An input of the other mode says the step was written for that mode: running this one would make
@@ -132,9 +134,8 @@ const MODE_INPUTS: Record<IdentityMode, readonly string[]> = {
  */
 function refuseInputsOfOtherMode(mode: IdentityMode): void {
   const other: IdentityMode = mode === "podIdentity" ? "workloadIdentity" : "podIdentity";
-  // Boolean inputs arrive as "false" from the classic editor even when hidden; that is no choice the user made.
   const set = MODE_INPUTS[other].filter(
-    (name) => readString(name) !== undefined && !(name === "allowKubenet" && !readBoolean(name, false)),
+    (name) => readString(name) !== undefined && !(BOOLEAN_MODE_INPUTS.has(name) && !readBoolean(name, false)),
   );
   if (set.length === 0) return;
   const modeText = `identityMode is '${mode}'${readString("identityMode") === undefined ? " (the default)" : ""}`;

@@ -1,8 +1,10 @@
-import type { ManagedCluster } from "../../core/cluster";
+import { clusterWrite, type ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { describeChange } from "../../core/report";
 import { isResourceGroupName } from "../../core/names";
 import type { UserAssignedIdentity } from "../../core/identity";
-import type { RoleGrant, RoleGrantPlan } from "../../core/roles";
+import type { PlannedWrite } from "../../core/permissions";
+import { roleGrantWrite, type RoleGrant, type RoleGrantPlan } from "../../core/roles";
 import type { EnablePodIdentityRequest, IdentityMode } from "./inputs";
 
 /** The preview feature the pod-identity add-on needs on the subscription (the article's `az feature register`). */
@@ -349,12 +351,15 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
     warnings.push(...podIdentity.warnings, deprecationWarning(request));
     if (podIdentity.replaced) {
       warnings.push(
-        `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
+        describeChange(request.dryRun, {
+          done: `The pod identity '${request.namespace}/${request.podIdentityName}' was bound to ${describeEntry(podIdentity.replaced)}; it is now bound to the managed identity '${state.identity.name}'. Pods selecting it get the new identity's tokens.`,
+          planned: `The pod identity '${request.namespace}/${request.podIdentityName}' is bound to ${describeEntry(podIdentity.replaced)}; a real run would bind it to the managed identity '${state.identity.name}', and pods selecting it would get the new identity's tokens.`,
+        }),
       );
     }
     if (podIdentity.entryAction === "reassign") {
       notes.push(
-        `AKS reports the pod identity '${request.namespace}/${request.podIdentityName}' Failed; it is written again so AKS assigns the identity again.`,
+        `AKS reports the pod identity '${request.namespace}/${request.podIdentityName}' Failed; ${describeChange(request.dryRun, { done: "it is written again", planned: "a real run would write it again" })} so AKS assigns the identity again.`,
       );
     }
     if (!podIdentity.empty) checkPodIdentityFeature(state.podIdentityFeatureState, request.connection.subscriptionId, warnings);
@@ -376,7 +381,10 @@ export function planEnablePodIdentity(request: EnablePodIdentityRequest, state: 
   }
   if (credential.action === "update" && credential.existing && workload.issuerUrl) {
     warnings.push(
-      `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
+      describeChange(request.dryRun, {
+        done: `The federated credential '${credential.existing.name}' trusted ${credential.existing.subject} from ${credential.existing.issuer}; it now trusts ${credential.want.subject} from this cluster's issuer.`,
+        planned: `The federated credential '${credential.existing.name}' trusts ${credential.existing.subject} from ${credential.existing.issuer}; a real run would make it trust ${credential.want.subject} from this cluster's issuer.`,
+      }),
     );
   }
   return {
@@ -405,4 +413,31 @@ function checkPodIdentityFeature(state: string | undefined, subscriptionId: stri
 function describeEntry(entry: PodIdentityEntry): string {
   const name = entry.identity.resourceId?.split("/").pop() ?? entry.identity.clientId ?? "another identity";
   return `the managed identity '${name}'${entry.bindingSelector && entry.bindingSelector !== entry.name ? ` (selector ${entry.bindingSelector})` : ""}`;
+}
+
+/** The writes the plan makes: the cluster, the federated credential (at its identity) and each missing role grant. */
+export function plannedWrites(plan: EnablePodIdentityPlan, clusterId: string, identity: UserAssignedIdentity): PlannedWrite[] {
+  const credential = plan.credential;
+  return [
+    ...(plan.clusterChange
+      ? [
+          clusterWrite(
+            clusterId,
+            plan.mode === "podIdentity"
+              ? "turn on the pod-identity add-on and write the pod identity"
+              : "turn on the OIDC issuer and workload identity",
+          ),
+        ]
+      : []),
+    ...(credential && !credential.empty
+      ? [
+          {
+            action: "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+            scope: identity.resourceId,
+            purpose: `${credential.action} the federated credential '${credential.want.name}'`,
+          },
+        ]
+      : []),
+    ...plan.grants.filter((g) => !g.empty).map(roleGrantWrite),
+  ];
 }

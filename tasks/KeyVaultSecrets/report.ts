@@ -1,4 +1,4 @@
-import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
+import { code, codeList, describeChange, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import { describePrincipalKind } from "../../core/roles";
 import type { AgentEgress } from "../../core/job-scoped-access/egress";
 import type { JobScopedPlan } from "../../core/job-scoped-access/plan";
@@ -50,7 +50,7 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
       after: codeList(grant.after),
     });
     details.push(
-      `Grant: ${grant.empty ? "the access policy already had the permissions; nothing written" : input.outcome === "dryRun" ? "would add the missing permissions with accessPolicies/add" : "missing permissions added with accessPolicies/add"}; other access policies untouched`,
+      `Grant: ${grant.empty ? "the access policy already had the permissions; nothing written" : describeChange(input.outcome === "dryRun", { done: "missing permissions added with accessPolicies/add", planned: "would add the missing permissions with accessPolicies/add" })}; other access policies untouched`,
     );
   } else if (grant?.kind === "role") {
     const has = grant.empty || input.grantResult?.outcome === "existed";
@@ -62,13 +62,16 @@ export function keyVaultReport(input: KeyVaultReportInput): RunReport {
     details.push(
       has
         ? "Grant: Key Vault Secrets User was already assigned; nothing written"
-        : rich`Grant: ${input.outcome === "dryRun" ? "would assign" : "assigned"} Key Vault Secrets User (assignment ${code(grant.assignmentName)})`,
+        : rich`Grant: ${describeChange(input.outcome === "dryRun", { done: "assigned", planned: "would assign" })} Key Vault Secrets User (assignment ${code(grant.assignmentName)})`,
     );
   }
   if (grant && input.principal) {
     const recorded = input.grantResult?.principalType ?? (grant.kind === "role" ? grant.existing?.principalType : undefined);
     const kind = describePrincipalKind(input.principal.principalType, recorded);
-    details.push(`Granted to: ${input.principal.description}; kind: ${kind}`);
+    const wouldGrant = input.outcome === "dryRun" && !grant.empty;
+    details.push(
+      `${describeChange(wouldGrant, { done: "Granted to", planned: "Would be granted to" })}: ${input.principal.description}; kind: ${kind}`,
+    );
   }
   for (const plan of input.secrets) {
     const outcome = input.outcomes?.get(plan.secret.name);

@@ -1,12 +1,14 @@
 import { AzureClients } from "../../core/azure";
+import { idOfCluster } from "../../core/cluster";
 import { TaskError } from "../../core/errors";
+import { CallerPermissions, withPermissionWarnings } from "../../core/permissions";
 import { publishReport, setOutputs } from "../../core/report";
 import type { RoleGrantResult } from "../../core/roles";
 import { runTask } from "../../core/run";
 import { accessCheckFor, proveAccess, type AccessProof } from "./api-server";
 import { applyAccess, readCurrentState } from "./apply";
 import { readRequest } from "./inputs";
-import { planClusterAccess, type PlannedGrant } from "./plan";
+import { planClusterAccess, plannedWrites, type PlannedGrant } from "./plan";
 import { accessOutputs, accessReport } from "./report";
 
 void runTask(async () => {
@@ -17,6 +19,8 @@ void runTask(async () => {
   // Refusals (lock-out, no Kubernetes RBAC, grants without Azure RBAC) are thrown here, before any write.
   let plan = planClusterAccess(state.want, state.cluster);
   const planEmpty = plan.empty && state.grants.every((g) => g.plan.empty);
+  const clusterId = idOfCluster(state.cluster, request.connection.subscriptionId, request);
+  const permissions = await new CallerPermissions(clients).check(plannedWrites(clusterId, plan, state.grants), { dryRun: request.dryRun });
 
   let grantResults: ReadonlyMap<PlannedGrant, RoleGrantResult> = new Map();
   let clusterWritten = false;
@@ -42,15 +46,18 @@ void runTask(async () => {
 
   const outcome = changed ? "changed" : request.dryRun && !planEmpty ? "dryRun" : "unchanged";
   publishReport(
-    accessReport({
-      request,
-      plan,
-      grants: state.grants,
-      grantResults,
-      proofs,
-      outcome,
-      unprovedExisting: !request.dryRun && own.length > toProve.length,
-    }),
+    withPermissionWarnings(
+      accessReport({
+        request,
+        plan,
+        grants: state.grants,
+        grantResults,
+        proofs,
+        outcome,
+        unprovedExisting: !request.dryRun && own.length > toProve.length,
+      }),
+      permissions,
+    ),
   );
   setOutputs(accessOutputs(clusterWritten ? plan.after : plan.before, changed));
   const notInEffect = proofs.find((p) => p.outcome === "notInEffect");

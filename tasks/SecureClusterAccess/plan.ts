@@ -1,7 +1,8 @@
-import type { ManagedCluster } from "../../core/cluster";
+import { clusterWrite, type ManagedCluster } from "../../core/cluster";
 import { TaskError } from "../../core/errors";
+import type { PlannedWrite } from "../../core/permissions";
 import type { ResolvedGrantee } from "../../core/principals";
-import { BUILT_IN_ROLES, planRoleGrant, type AssignmentSeen, type RoleGrantPlan } from "../../core/roles";
+import { BUILT_IN_ROLES, planRoleGrant, roleGrantWrite, type AssignmentSeen, type RoleGrantPlan } from "../../core/roles";
 import { CLUSTER_ROLES, type GrantRequest } from "./inputs";
 
 /** How users sign in to the API server with Entra ID: not at all, the legacy integration (own apps), or AKS-managed. */
@@ -146,6 +147,14 @@ export interface PlannedGrant {
   request: GrantRequest;
   principal: ResolvedGrantee;
   plan: RoleGrantPlan;
+}
+
+/** The writes the plans make: each missing grant at its scope (the cluster or a namespace of it), and the cluster. */
+export function plannedWrites(clusterId: string, cluster: ClusterAccessPlan, grants: readonly PlannedGrant[]): PlannedWrite[] {
+  return [
+    ...grants.filter((g) => !g.plan.empty).map((g) => roleGrantWrite(g.plan)),
+    ...(cluster.empty ? [] : [clusterWrite(clusterId, "change how users sign in to the cluster")]),
+  ];
 }
 
 export function grantScope(clusterId: string, namespace: string | undefined): string {

@@ -122,6 +122,28 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   {
     kind: "path",
+    what: "A top-level resource's permissions are listed at the resource's own ID (`{resource id}/providers/Microsoft.Authorization/permissions`): Permissions_ListForResource without a parent resource path (the list is asked at a scope's own path, as Microsoft's guide asks it of a subscription); oav cannot match an empty path segment, so the check fills it with '-'.",
+    evidence: [
+      "https://github.com/Azure/azure-rest-api-specs/blob/007a51db374076edb902fd44eb8299eea6336335/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json (Permissions_ListForResource, its parentResourcePath)",
+      "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-manager-api-authentication#check-if-user-can-assign-access-to-subscription (the list asked at a scope's own path)",
+    ],
+    operationId: "Permissions_ListForResource",
+    sent: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+)\/([^/]+\/[^/]+\/providers\/Microsoft\.Authorization\/permissions)$/i,
+    specPath: "$1/-/$2",
+  },
+  {
+    kind: "path",
+    what: "A child resource's permissions (an AKS namespace, `{cluster id}/namespaces/{name}`, where AKS RBAC roles are granted) are listed with its parent's type and name as Permissions_ListForResource's parentResourcePath, a path the spec sends unencoded (x-ms-skip-url-encoding); oav matches that parameter as one segment only, so the check joins the parent's two segments with '~'.",
+    evidence: [
+      "https://github.com/Azure/azure-rest-api-specs/blob/007a51db374076edb902fd44eb8299eea6336335/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json (Permissions_ListForResource: parentResourcePath 'The parent resource identity', x-ms-skip-url-encoding)",
+      "https://learn.microsoft.com/azure/aks/manage-azure-rbac#create-role-assignments-for-users-to-access-the-cluster (role assignments at the scope $AKS_ID/namespaces/<namespace-name>)",
+    ],
+    operationId: "Permissions_ListForResource",
+    sent: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+)\/([^/]+)\/([^/]+)\/([^/]+\/[^/]+\/providers\/Microsoft\.Authorization\/permissions)$/i,
+    specPath: "$1/$2~$3/$4",
+  },
+  {
+    kind: "path",
     what: "The latest version of a secret is read at `/secrets/{name}/` (an empty version segment), which the spec documents ('This URI fragment is optional. If not specified, the latest version of the secret is returned'); oav cannot match an empty path segment, so the check fills it with '-'.",
     evidence: [
       "https://github.com/Azure/azure-rest-api-specs/blob/4d75903ddcdd7b7f4d93bbdfc3a22eedc333a6f1/specification/keyvault/data-plane/Microsoft.KeyVault/stable/2025-07-01/secrets.json (GetSecret, its secret-version parameter)",

@@ -64,7 +64,8 @@ describe("test/extension/task-json", () => {
       const inputs = packaged("EnablePodIdentity").json.inputs as { name: string; visibleRule?: string }[];
       const rule = (name: string) => inputs.find((i) => i.name === name)?.visibleRule;
       for (const name of ["serviceAccountName", "federatedCredentialName"]) assert.equal(rule(name), "identityMode = workloadIdentity");
-      for (const name of ["podIdentityName", "bindingSelector", "allowKubenet"]) assert.equal(rule(name), "identityMode = podIdentity");
+      for (const name of ["podIdentityName", "bindingSelector", "allowKubenet", "grantReaderOnNodeResourceGroup"])
+        assert.equal(rule(name), "identityMode = podIdentity");
     });
   });
 
@@ -156,6 +157,14 @@ describe("test/extension/task-json", () => {
       assert.deepEqual(lintTaskJson(sample()), []);
     });
 
+    it("nothing in a picker that an optional input only narrows (ARM's resources list, substringof the input: empty lists all)", () => {
+      const t = sample();
+      t.inputs[1].required = false;
+      t.dataSourceBindings[1].endpointUrl =
+        "{{{endpoint.url}}}subscriptions/{{{endpoint.subscriptionId}}}/resources?%24filter=resourceType%20eq%20%27Microsoft.ContainerService%2FmanagedClusters%27%20and%20substringof(%27$(resourceGroupName)%27%2C%20resourceGroup)&api-version=2021-04-01";
+      assert.deepEqual(lintTaskJson(t), []);
+    });
+
     const cases: [string, (t: TaskJson) => void, RegExp][] = [
       ["an end-of-life handler", (t) => (t.execution.Node16 = { target: "index.js" }), /execution\.Node16: only Node20_1 and Node24/],
       ["a missing Node24 handler", (t) => delete t.execution.Node24, /execution has no Node24 handler/],
@@ -178,6 +187,11 @@ describe("test/extension/task-json", () => {
         /\$\(rg\) names no input/,
       ],
       ["a binding on no service connection", (t) => (t.dataSourceBindings[0].endpointId = "$(mode)"), /endpointId/],
+      [
+        "a picker URL with an optional input as a path segment (the list stays empty until it is filled)",
+        (t) => (t.inputs[1].required = false),
+        /endpointUrl depends on \$\(resourceGroupName\), which is optional/,
+      ],
       ["a cluster input without a picker", (t) => t.dataSourceBindings.pop(), /input 'clusterName' has no picker/],
       [
         "an output variable without a description",

@@ -2,16 +2,22 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { clientEnvironment, createServiceConnections, type ConnectionKind, type ServiceConnection } from "../../local-azure/clients";
-import { startLocalAzure, type LocalAzure, type LocalAzureOptions, type RequestLogEntry } from "../../local-azure/index";
+import {
+  addCustomRole,
+  assignRole,
+  OWNER_ROLE,
+  removeRoles,
+  startLocalAzure,
+  type LocalAzure,
+  type LocalAzureOptions,
+  type RequestLogEntry,
+  type RolePermission,
+} from "../../local-azure/index";
+import { isWrite } from "../../local-azure/request-log";
 import { extractPackagedExtension } from "../../scripts/vsix.mjs";
 import { runJob, runStep, type JobRun, type StepOptions, type StepRun } from "./agent";
 import { checkTraffic, describeFindings } from "./contracts";
 
-/** ARM actions sent as POST that only read (queries), by path. */
-const READ_ACTIONS = [
-  /\/providers\/Microsoft\.PolicyInsights\/(policyStates|policyEvents)\/[^/]+\/(queryResults|summarize)$/i,
-  /\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/listClusterUserCredential$/i,
-];
 /**
  * The pipeline variables every run gets unless the test sets them: the first pause of every wait for
  * Azure (core/wait-budget.ts) is 10 ms instead of 0.5-5 s. The local Azure ends what a task waits for by
@@ -26,6 +32,7 @@ const MIN_SECRET_LENGTH = 8;
 const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/;
 
 export type { ConnectionKind };
+export { OWNER_ROLE };
 
 export interface TaskInvocation extends Partial<Omit<StepOptions, "endpoints">> {
   connection?: ConnectionKind;
@@ -83,6 +90,24 @@ export class Fixture {
     const objectId = clientId ? this.azure.objectIdOf(clientId) : undefined;
     if (!objectId) throw new Error(`no principal for the ${kind} connection`);
     return objectId;
+  }
+
+  /**
+   * Gives a connection's principal exactly one role on the subscription in place of the Owner it
+   * starts with: a built-in role by its GUID, or a custom role with these permissions. `giveRole(kind,
+   * OWNER_ROLE)` puts it back.
+   */
+  giveRole(kind: ConnectionKind, role: string | RolePermission[]): void {
+    const principalId = this.principalObjectId(kind);
+    removeRoles(this.azure.store, principalId);
+    const roleDefinitionId =
+      typeof role === "string" ? role : addCustomRole(this.azure.store, { roleName: `test role of ${kind}`, permissions: role }).id;
+    assignRole(this.azure.store, { principalId, roleDefinitionId, scope: `/subscriptions/${this.azure.subscriptionId}` });
+  }
+
+  /** The permissions lists the runs asked for since the log was cleared (core/permissions.ts). */
+  permissionReads(): RequestLogEntry[] {
+    return this.armRequests().filter((r) => r.method === "GET" && /\/providers\/Microsoft\.Authorization\/permissions$/i.test(r.path));
   }
 
   /** What the agent gives a step of this task: inputs with the connection, endpoints, certificates (for runners other than run/runJob). */
@@ -146,12 +171,7 @@ export class Fixture {
 
   /** ARM requests that change something (not token requests, not reads, not POST actions that only read). */
   armWrites(): RequestLogEntry[] {
-    return this.azure.requests.filter(
-      (r) =>
-        r.path.toLowerCase().startsWith("/subscriptions/") &&
-        ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
-        !(r.method === "POST" && READ_ACTIONS.some((action) => action.test(r.path))),
-    );
+    return this.azure.requests.filter((r) => r.path.toLowerCase().startsWith("/subscriptions/") && isWrite(r));
   }
 
   /** The run succeeded (its output was already scanned for secrets when it ended). */

@@ -6,7 +6,7 @@ const scenario = process.argv[2];
 async function main(): Promise<unknown> {
   if (scenario === "preamble-then-load") await import("../../core/agent-secrets");
   const tl = await import("azure-pipelines-task-lib/task");
-  const { readSecretInput, routeTaskLibOutput } = await import("../../core/task-lib");
+  const { readSecretInput, routeTaskLibOutput, secretVariableGiven } = await import("../../core/task-lib");
   switch (scenario) {
     case "load":
     case "preamble-then-load":
@@ -17,6 +17,13 @@ async function main(): Promise<unknown> {
       const auth = tl.getEndpointAuthorization("conn", true);
       return { secretInput: readSecretInput("secrets"), authParameters: auth?.parameters ?? null };
     }
+    case "secret-variables":
+      return {
+        given: secretVariableGiven("db.password") ?? null,
+        byAgentName: secretVariableGiven("listed var") ?? null,
+        notGiven: secretVariableGiven("other") ?? null,
+        value: tl.getVariable("db.password") ?? null,
+      };
     case "stream": {
       const written: string[] = [];
       routeTaskLibOutput({ write: (text: string) => written.push(text) > 0 });

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { Fixture } from "../harness/fixture";
+import { Fixture, OWNER_ROLE } from "../harness/fixture";
+import { assertSpeaksConditionally } from "../harness/wording";
 import type { StepRun } from "../harness/agent";
 import type { RequestLogEntry } from "../../local-azure/index";
 
@@ -130,9 +131,33 @@ describe("test/tasks/assign-aks-policies", () => {
     const run = await fx.run(TASK, { inputs: inputs(name, { ...ARTICLE, effect: "Deny" }) });
     assertSucceeded(run);
     assert.deepEqual(fx.armWrites(), []);
+    assert.deepEqual(fx.permissionReads(), [], "nothing to write, so no permission to check");
     assert.equal(run.outputs.changed, "false");
     assert.equal(run.outputs.policyAssignmentIds!.split(",").length, 3);
     assert.match(run.summaries[0]!, /Already compliant/);
+  });
+
+  it("a Contributor connection (no policy assignments): the dry run warns that a real run would be refused; the real run is refused before the add-on is turned on", async () => {
+    const { name, id } = newCluster();
+    fx.giveRole("spnCertificate", "b24988ac-6180-42a0-ab88-20f7382dd24c");
+    try {
+      const missing = `'Microsoft\\.Authorization/policyAssignments/write' on ${id} \\(to create the policy assignment 'aks-hardening-\\w+'; Owner or Resource Policy Contributor has it\\)`;
+      const dry = await fx.run(TASK, { connection: "spnCertificate", inputs: inputs(name, { ...ARTICLE, dryRun: true }) });
+      assertSucceeded(dry);
+      assert.ok(
+        dry.warnings.some((w) =>
+          new RegExp(`^A real run would be refused before its first write: .*lacks a permission .*${missing}`).test(w),
+        ),
+        dry.warnings.join("\n"),
+      );
+      assert.deepEqual(fx.armWrites(), []);
+
+      const refused = await fx.run(TASK, { connection: "spnCertificate", inputs: inputs(name, ARTICLE) });
+      fx.assertFailedBeforeAnyWrite(refused, new RegExp(`lacks a permission this run needs: .*${missing}.* Nothing was written\\.$`));
+      assert.equal(addonOf(name), undefined, "the add-on stays off: no half-applied change");
+    } finally {
+      fx.giveRole("spnCertificate", OWNER_ROLE);
+    }
   });
 
   it("changing effect updates the assignments in place, without duplicates", async () => {
@@ -410,7 +435,7 @@ describe("test/tasks/assign-aks-policies", () => {
     assert.deepEqual(assignmentsOn(id), []);
     assert.equal(run.outputs.changed, "false");
     assert.equal(run.outputs.policyAssignmentIds, "");
-    assert.match(run.summaries[0]!, /Dry run: nothing written/);
+    assertSpeaksConditionally(run);
     assert.match(run.summaries[0]!, /to be created/);
   });
 });

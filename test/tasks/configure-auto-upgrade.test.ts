@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { Fixture } from "../harness/fixture";
+import { Fixture, OWNER_ROLE } from "../harness/fixture";
+import { assertSpeaksConditionally } from "../harness/wording";
 import { composeMaintenanceConfiguration, type ArmResource } from "../../local-azure/index";
 import { VOLATILE, without } from "../reliability/cells";
 
@@ -146,11 +147,42 @@ describe("ConfigureAutoUpgrade@1 (packaged)", () => {
     fx.assertSucceeded(run1);
     assert.deepEqual(fx.armWrites(), []);
     assert.deepEqual(run1.outputs, { changed: "false", upgradeChannel: "patch", nodeOsUpgradeChannel: "Unmanaged" });
-    assert.match(run1.summaries[0]!, /Dry run: nothing written/);
+    assertSpeaksConditionally(run1);
     assert.match(run1.summaries[0]!, /_to be created_/);
     assert.match(
       run1.stdout,
       /##vso\[task\.issue type=warning[^\]]*\]Moving the node OS channel from NodeImage to Unmanaged reimages every node/,
     );
+  });
+
+  it("a connection whose role lacks maintenanceConfigurations/write is refused before the first write, naming the action, the cluster and its purpose", async () => {
+    const cluster = newCluster();
+    fx.giveRole("spnCertificate", [
+      {
+        actions: ["*"],
+        notActions: ["Microsoft.ContainerService/managedClusters/maintenanceConfigurations/write"],
+        dataActions: [],
+        notDataActions: [],
+      },
+    ]);
+    try {
+      const refused = await fx.run(TASK, {
+        connection: "spnCertificate",
+        inputs: { resourceGroupName: RG, clusterName: cluster.name, maintenanceWindow: "weekly Sunday 01:00 4h" },
+      });
+      fx.assertFailedBeforeAnyWrite(
+        refused,
+        new RegExp(
+          `^The service connection's identity lacks a permission this run needs: 'Microsoft\\.ContainerService/managedClusters/maintenanceConfigurations/write' on ${cluster.id} \\(to write the maintenance window aksManagedAutoUpgradeSchedule \\(maintenanceWindow\\); Contributor or Owner has it\\)\\.`,
+        ),
+      );
+      assert.deepEqual(
+        fx.permissionReads().map((r) => r.path),
+        [`${cluster.id}/providers/Microsoft.Authorization/permissions`],
+        "one list, at the cluster: the window and the channels are both written there",
+      );
+    } finally {
+      fx.giveRole("spnCertificate", OWNER_ROLE);
+    }
   });
 });

@@ -226,6 +226,10 @@ describe("test/tasks/debug-secrets", () => {
           for (const run of await runTask(connection, true)) {
             fx.assertSucceeded(run);
             assertNoFormOfPassword(run);
+            assert.ok(
+              run.lines.some((line) => line.startsWith("##vso[task.debug]")),
+              "with system.debug, task-lib's debug lines are there",
+            );
           }
         });
       }
@@ -234,10 +238,14 @@ describe("test/tasks/debug-secrets", () => {
 
   describe("without system.debug", () => {
     for (const [task, runTask] of Object.entries(TASKS)) {
-      it(`${task}: DEBUG=* alone, a proxy password full of URL-special characters → no form of the password in any output line or summary; the debug package silent`, async () => {
+      it(`${task}: DEBUG=* alone, a proxy password full of URL-special characters → no form of the password in any output line or summary; the debug package silent; no debug line, as the agent shows none without system.debug`, async () => {
         for (const run of await runTask("spnKey", false)) {
           fx.assertSucceeded(run);
           assertNoFormOfPassword(run);
+          assert.deepEqual(
+            run.lines.filter((line) => line.startsWith("##vso[task.debug]")),
+            [],
+          );
         }
       });
     }

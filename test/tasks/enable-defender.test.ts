@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { Fixture } from "../harness/fixture";
+import { Fixture, OWNER_ROLE } from "../harness/fixture";
+import { assertSpeaksConditionally } from "../harness/wording";
 import { freePricing, logAnalyticsWorkspace, type ArmResource } from "../../local-azure/index";
 import { VOLATILE, without } from "../reliability/cells";
 
@@ -132,6 +133,7 @@ describe("EnableDefender@1 (packaged)", () => {
     const again = await run(cluster, inputs);
     fx.assertSucceeded(again);
     assert.deepEqual(fx.armWrites(), []);
+    assert.deepEqual(fx.permissionReads(), [], "nothing to write, so no permission to check");
     assert.equal(again.outputs["changed"], "false");
 
     fx.assertSucceeded(
@@ -181,6 +183,43 @@ describe("EnableDefender@1 (packaged)", () => {
       );
     } finally {
       fx.azure.faults.clear();
+    }
+  });
+
+  it("a connection without Microsoft.Security/pricings/write: the dry run says in the conditional what it would do and that a real run would be refused; the real run is refused before the plan or the sensor is written", async () => {
+    setPlan({ pricingTier: "Free" });
+    const workspace = addWorkspace("rg-monitoring", "law-security");
+    const cluster = newCluster("rg-defender-weu");
+    const inputs = {
+      resourceGroupName: "rg-defender-weu",
+      clusterName: cluster.name,
+      logAnalyticsWorkspaceId: workspace.id,
+      enableContainersPlan: "true",
+    };
+    fx.giveRole("spnCertificate", [
+      { actions: ["*"], notActions: ["Microsoft.Security/pricings/write"], dataActions: [], notDataActions: [] },
+    ]);
+    try {
+      const missing = `'Microsoft\\.Security/pricings/write' on /subscriptions/${fx.azure.subscriptionId} \\(to turn on the subscription's Defender for Containers plan \\(enableContainersPlan\\); Contributor or Owner has it\\)`;
+      const dry = await fx.run(TASK, { connection: "spnCertificate", inputs: { ...inputs, dryRun: "true" } });
+      fx.assertSucceeded(dry);
+      assertSpeaksConditionally(dry);
+      assert.match(dry.summaries[0]!, /A real run would have AKS deploy the Defender sensor/);
+      assert.ok(
+        dry.warnings.some((w) => new RegExp(`^A real run would be refused before its first write: .*${missing}`).test(w)),
+        dry.warnings.join("\n"),
+      );
+      assert.deepEqual(
+        fx.permissionReads().map((r) => r.path),
+        [`${cluster.id}/providers/Microsoft.Authorization/permissions`],
+        "the subscription's plan is checked at the cluster, whose list holds what the subscription grants",
+      );
+
+      const refused = await fx.run(TASK, { connection: "spnCertificate", inputs });
+      fx.assertFailedBeforeAnyWrite(refused, new RegExp(missing));
+      assert.equal(defenderOf(cluster), undefined);
+    } finally {
+      fx.giveRole("spnCertificate", OWNER_ROLE);
     }
   });
 });

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { Fixture } from "../harness/fixture";
+import { Fixture, OWNER_ROLE } from "../harness/fixture";
+import { assertSpeaksConditionally } from "../harness/wording";
 import type { StepRun } from "../harness/agent";
 import type { ArmResource } from "../../local-azure/index";
 
@@ -150,8 +151,49 @@ describe("test/tasks/enable-pod-identity", () => {
       const run = await fx.run(TASK, { inputs: podInputs(name, identity, { grantReaderOnNodeResourceGroup: true }) });
       assertSucceeded(run);
       assert.deepEqual(fx.armWrites(), []);
+      assert.deepEqual(fx.permissionReads(), [], "nothing to write, so no permission to check");
       assert.equal(run.outputs.changed, "false");
       assert.match(run.summaries[0]!, /Already compliant/);
+    });
+
+    it("a Contributor connection (no role assignments) is refused before the first write, naming the action, the identity and the roles that have it", async () => {
+      const { cluster, identity, name } = setUp();
+      fx.giveRole("spnCertificate", "b24988ac-6180-42a0-ab88-20f7382dd24c");
+      try {
+        const run = await fx.run(TASK, { connection: "spnCertificate", inputs: podInputs(name, identity) });
+        assertFailedBeforeAnyWrite(
+          run,
+          new RegExp(
+            `lacks a permission this run needs: 'Microsoft\\.Authorization/roleAssignments/write' on ${identity.id} \\(to assign 'Managed Identity Operator' to the cluster's control-plane identity.*; Owner, User Access Administrator or Role Based Access Control Administrator has it\\)\\. Grant it .* Nothing was written\\.`,
+          ),
+        );
+        assert.deepEqual(
+          fx.permissionReads().map((r) => r.path.toLowerCase()),
+          [cluster.id, identity.id].map((id) => `${id}/providers/Microsoft.Authorization/permissions`.toLowerCase()),
+          "the scopes written: the cluster (read with the role assignments), then the identity",
+        );
+      } finally {
+        fx.giveRole("spnCertificate", OWNER_ROLE);
+      }
+    });
+
+    it("a connection that may not read its own permissions says so and goes on: the writes it may make are made", async () => {
+      const { identity, name } = setUp();
+      fx.giveRole("spnCertificate", [
+        { actions: ["*"], notActions: ["Microsoft.Authorization/permissions/read"], dataActions: [], notDataActions: [] },
+      ]);
+      try {
+        const run = await fx.run(TASK, { connection: "spnCertificate", inputs: podInputs(name, identity) });
+        assertSucceeded(run);
+        assert.deepEqual(writes(), ["PUT roleAssignments 201", "PUT managedClusters 200"]);
+        assert.ok(fx.permissionReads().every((r) => r.status === 403));
+        assert.match(
+          run.stdout,
+          /Could not read the service connection's own permissions on \S+ \(it lacks Microsoft\.Authorization\/permissions\/read there, which Reader, Contributor and Owner include\); going on without checking them first/,
+        );
+      } finally {
+        fx.giveRole("spnCertificate", OWNER_ROLE);
+      }
     });
 
     it("another namespace's pod identity and the exceptions are kept exactly as they were", async () => {
@@ -347,13 +389,13 @@ describe("test/tasks/enable-pod-identity", () => {
 
     it("dry run reads, plans and writes nothing", async () => {
       const { identity, name } = setUp();
-      const run = await fx.run(TASK, { inputs: workloadInputs(name, identity, { dryRun: true, grantReaderOnNodeResourceGroup: true }) });
+      const run = await fx.run(TASK, { inputs: workloadInputs(name, identity, { dryRun: true }) });
       assertSucceeded(run);
       assert.deepEqual(fx.armWrites(), []);
       assert.equal(run.outputs.changed, "false");
       assert.equal(clusterNow(name)["oidcIssuerProfile"].enabled, false);
-      assert.match(run.summaries[0]!, /Dry run: nothing written/);
-      assert.match(run.summaries[0]!, /Reader for the managed identity/);
+      assertSpeaksConditionally(run);
+      assert.match(run.summaries[0]!, /Federated credential .* \| _none_ \|/);
     });
   });
 
@@ -401,10 +443,11 @@ describe("test/tasks/enable-pod-identity", () => {
           /serviceAccountName and federatedCredentialName: are inputs of identityMode 'workloadIdentity', but identityMode is 'podIdentity'\. Remove them for the add-on, or set identityMode: workloadIdentity\./,
       },
       {
-        what: "allowKubenet: true with workloadIdentity",
+        what: "allowKubenet and grantReaderOnNodeResourceGroup true with workloadIdentity",
         mode: "workload",
-        extra: { allowKubenet: "true" },
-        message: /allowKubenet: is an input of identityMode 'podIdentity', but identityMode is 'workloadIdentity'\./,
+        extra: { allowKubenet: "true", grantReaderOnNodeResourceGroup: "true" },
+        message:
+          /allowKubenet and grantReaderOnNodeResourceGroup: are inputs of identityMode 'podIdentity', but identityMode is 'workloadIdentity'\./,
       },
       {
         what: "bindingSelector with workloadIdentity",

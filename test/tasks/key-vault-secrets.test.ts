@@ -5,6 +5,7 @@ import { Fixture, type ConnectionKind } from "../harness/fixture";
 import * as path from "node:path";
 import { runStep, type StepRun } from "../harness/agent";
 import { RESOURCE_LINK_TYPE, type AccessPolicyEntry, type VaultNetworkAcls } from "../../local-azure/index";
+import { assertSpeaksConditionally } from "../harness/wording";
 
 describe("test/tasks/key-vault-secrets", () => {
   const TASK = "KeyVaultSecrets";
@@ -282,6 +283,20 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.deepEqual(fx.armRequests(), [], "not even a read");
   });
 
+  it("run by hand with the secret variable as SECRET_DBPASSWORD and $(dbPassword) left in the input: told that the agent expands inputs and how it hands secret variables over, instead of 'not defined'; nothing written or printed", async () => {
+    const { name } = newVault();
+    // As a by-hand run starts the task: the macro as typed (no agent to expand it), the secret variable as the agent would hand it over.
+    const r = await fx.run(TASK, {
+      inputs: { keyVaultName: name, secrets: "db-password=$(dbPassword)" },
+      secrets: { dbPassword: ARTICLE.dbPassword },
+    });
+    assertFailedBeforeAnyWrite(
+      r,
+      /^secrets: line 1 \('db-password'\): '\$\(dbPassword\)' was not expanded, although this process was given the secret variable 'dbPassword' \(SECRET_DBPASSWORD\)\. The agent expands \$\(…\) in a task's inputs before the task starts, secret variables included; the task never does\. The agent hands a secret variable to a task as SECRET_<NAME> .*VSTS_SECRET_VARIABLES.* "name=\$SECRET_DBPASSWORD"/,
+    );
+    assert.doesNotMatch(r.resultMessage ?? "", /is defined where this step runs/);
+  });
+
   it("a soft-deleted name is recovered, then updated only when its value differs", async () => {
     const { name } = newVault();
     fx.azure.store.setVaultSecret(name, "db-user", ARTICLE.dbUser);
@@ -341,7 +356,7 @@ describe("test/tasks/key-vault-secrets", () => {
     assert.deepEqual(fx.armWrites(), []);
     assert.deepEqual(dataPlaneWrites(), []);
     assert.equal(r.outputs.changed, "false");
-    assert.match(r.summaries[0]!, /Dry run: nothing written/);
+    assertSpeaksConditionally(r);
     assert.match(r.summaries[0]!, /Secret `db-user` \| _absent_ \| create/);
     assert.match(r.summaries[0]!, /Secret `db-url` \| exists \| unchanged/);
     assert.match(r.summaries[0]!, /would add the missing permissions/);

@@ -2,7 +2,8 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Fixture } from "../harness/fixture";
+import { Fixture, OWNER_ROLE } from "../harness/fixture";
+import { assertSpeaksConditionally } from "../harness/wording";
 import type { StepRun } from "../harness/agent";
 import type { ArmResource } from "../../local-azure/index";
 import { rawCall, type RawAnswer } from "../../local-azure/test-support/raw-call";
@@ -227,6 +228,7 @@ describe("test/tasks/secure-cluster-access", () => {
       const result = await run(name, inputs());
       assertSucceeded(result);
       assert.deepEqual(fx.armWrites(), []);
+      assert.deepEqual(fx.permissionReads(), [], "nothing to write, so no permission to check");
       assert.deepEqual(reviews(), []);
       assert.match(result.summaries[0]!, /Already compliant/);
       assert.match(result.summaries[0]!, /was in place before this run; its access was not asked again/);
@@ -249,10 +251,36 @@ describe("test/tasks/secure-cluster-access", () => {
     assert.deepEqual(fx.armWrites(), []);
     assert.equal(clusterNow(name)["aadProfile"], undefined);
     const summary = result.summaries[0]!;
-    assert.match(summary, /Dry run: nothing written/);
+    assertSpeaksConditionally(result);
     assert.match(summary, /\| Local accounts \| enabled \| disabled \|/);
     assert.ok(result.warnings.some((w) => /^Irreversible if applied: AKS-managed Microsoft Entra ID cannot be turned off again/.test(w)));
     assert.deepEqual(result.outputs, { entraId: "false", azureRbac: "false", localAccountsDisabled: "false", changed: "false" });
+  });
+
+  it("a Contributor connection asked to grant itself a role is refused before the first write, naming roleAssignments/write on the cluster; the cluster keeps its local accounts", async () => {
+    const { cluster, name } = setUp();
+    fx.giveRole("spnCertificate", "b24988ac-6180-42a0-ab88-20f7382dd24c");
+    try {
+      const refused = await fx.run(TASK, {
+        connection: "spnCertificate",
+        inputs: {
+          resourceGroupName: RG,
+          clusterName: name,
+          adminGroupObjectIds: adminGroup,
+          clusterRoleGrants: "serviceConnection clusterAdmin",
+        },
+        variables: VARIABLES,
+      });
+      fx.assertFailedBeforeAnyWrite(
+        refused,
+        new RegExp(
+          `'Microsoft\\.Authorization/roleAssignments/write' on ${cluster.id} \\(to assign 'Azure Kubernetes Service RBAC Cluster Admin' to the service connection's principal .*; Owner, User Access Administrator or Role Based Access Control Administrator has it\\)`,
+        ),
+      );
+      assert.notEqual(clusterNow(name)["disableLocalAccounts"], true);
+    } finally {
+      fx.giveRole("spnCertificate", OWNER_ROLE);
+    }
   });
 
   describe("no lock-out", () => {

@@ -44,7 +44,7 @@ describe("test/unit/output", () => {
       for (const line of [
         "##vso[task.setvariable variable=changed;isOutput=true;issecret=false;]true",
         "##vso[task.settaskvariable variable=agentIp;]198.51.100.1/32",
-        "##vso[task.uploadsummary]/tmp/agent/Key Vault secrets- kv-1.md",
+        "##vso[task.uploadsummary]/tmp/agent/Key Vault secrets — kv-1.md",
       ]) {
         assert.equal(guardTaskLibCommand(line, known), line, `${JSON.stringify(known)}: ${line}`);
       }

@@ -1,6 +1,18 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import { code, codeList, LINE_BREAK, remark, renderReport, renderReportLog, rich, type RunReport } from "../../core/report";
+import {
+  code,
+  codeList,
+  describeChange,
+  LINE_BREAK,
+  remark,
+  renderReport,
+  renderReportLog,
+  rich,
+  summaryFileTitle,
+  type RunReport,
+} from "../../core/report";
+import { changeClaims } from "../harness/wording";
 import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/unit/report", () => {
@@ -53,5 +65,21 @@ describe("test/unit/report", () => {
       "    aks-hardening-x: compliant 3",
       "  note: Left alone: other",
     ]);
+  });
+
+  it("the summary's file name, which the agent shows as the section title, keeps the title's words with an em dash for its colon", () => {
+    assert.equal(summaryFileTitle("Enable pod identity: aks-prod"), "Enable pod identity — aks-prod");
+    assert.equal(summaryFileTitle('Key Vault secrets: kv<1>|"x"'), "Key Vault secrets — kv-1-x-");
+  });
+
+  it("a dry run's wording is the planned one, and the wording check finds a change told as done, not a plan or a negation", () => {
+    assert.equal(describeChange(true, { done: "was turned on", planned: "would be turned on" }), "would be turned on");
+    assert.equal(describeChange(false, { done: "was turned on", planned: "would be turned on" }), "was turned on");
+    assert.deepEqual(changeClaims("The Azure Policy add-on was just turned on. It takes 15 minutes."), [
+      "The Azure Policy add-on was just turned on.",
+    ]);
+    assert.deepEqual(changeClaims("  Added: 203.0.113.0/24"), ["  Added: 203.0.113.0/24"]);
+    assert.deepEqual(changeClaims("it is now bound to the managed identity 'id'"), ["it is now bound to the managed identity 'id'"]);
+    assert.deepEqual(changeClaims("Dry run: nothing written. Nothing was written. A real run would turn it on; it would be created."), []);
   });
 });

@@ -75,6 +75,21 @@ describe("test/unit/task-lib", () => {
     assert.equal(guarded.result["proxyPassword"], null, "task-lib no longer holds it");
   });
 
+  it("a SECRET_<KEY> variable is known to task-lib as a secret under its key, with or without VSTS_SECRET_VARIABLES; secretVariableGiven finds it without printing it", () => {
+    const { out, result } = probe("secret-variables", {
+      SECRET_DB_PASSWORD: SECRET,
+      SECRET_LISTED_VAR: "another-value-42",
+      VSTS_SECRET_VARIABLES: '["listed var"]',
+      SYSTEM_DEBUG: "false",
+    });
+    assert.deepEqual(result, { given: "SECRET_DB_PASSWORD", byAgentName: "SECRET_LISTED_VAR", notGiven: null, value: SECRET });
+    const printed = out
+      .split("\n")
+      .filter((l) => !l.startsWith("RESULT "))
+      .join("\n");
+    assert.equal(printed.split(SECRET).length - 1, 1, "only getVariable's own echo printed it, not the lookup");
+  });
+
   it("every command goes through the stream setStdStream sets, one line each, ']' escaped in properties; setSecret refuses line breaks", () => {
     const { result } = probe("stream", {});
     const written = result["written"] as string[];
