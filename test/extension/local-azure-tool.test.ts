@@ -54,7 +54,7 @@ describe("test/extension/local-azure-tool", () => {
 
       const url = /Local Azure on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
       assert.match(out, new RegExp(`INPUT_AGENTIPSERVICEURL=${url}/ip`));
-      assert.match(out, /VSTS_TASKVARIABLE_RESTRICTAPISERVER_AGENTIPTOREMOVE=<value>/);
+      assert.match(out, /VSTS_TASKVARIABLE_AKSHARDENING_JOBSCOPEDACCESS=<value>/);
       assert.match(out, /A secret variable\s+reaches a task as SECRET_<NAME>, but \$\(name\) in an input is expanded by the agent/);
       const ca = readFileSync(join(workDir, "ca.pem"), "utf8");
       const log = `${url}/local-azure/requests`;
