@@ -110,7 +110,7 @@ describe("test/tasks/restrict-api-server", () => {
     }
   });
 
-  it("set: one GET, one conditional PUT, the operation awaited; outputs and summary say what changed, and a warning names the range it took off", async () => {
+  it("set: the cluster and its holds read together, the permissions list, one conditional PUT, the operation awaited; outputs and summary say what changed, and a warning names the range it took off", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
     const eTag = fx.azure.store.getManagedCluster(RG, name)?.["eTag"];
     const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24\n198.51.100.7" }) });
@@ -121,16 +121,16 @@ describe("test/tasks/restrict-api-server", () => {
       .armRequests()
       .map(
         (r) =>
-          `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
+          `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.endsWith("/providers/Microsoft.Authorization/permissions") ? "permissions" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
       );
+    assert.deepEqual(arm.slice(0, 2).sort(), ["GET cluster 200", "GET holds 200"], "the cluster and its holds read together");
     assert.deepEqual(
-      arm.slice(0, 3).sort(),
-      ["GET cluster 200", "GET holds 200", "PUT cluster 200"],
-      "the cluster and its holds read together, then one PUT",
+      arm.slice(2, 4),
+      ["GET permissions 200", "PUT cluster 200"],
+      "then the permissions list at the cluster, the one scope written (core/permissions.ts), then one PUT",
     );
-    assert.equal(arm[2], "PUT cluster 200");
     assert.ok(
-      arm.slice(3).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
+      arm.slice(4).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
       arm.join("\n"),
     );
     const put = fx.armWrites();
@@ -822,6 +822,7 @@ describe("test/tasks/restrict-api-server", () => {
         [hosts[0], ...hosts.slice(3)],
         [
           `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+          "GET management.azure.com {cluster}/providers/Microsoft.Authorization/permissions",
           "PUT management.azure.com {cluster}",
           `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
           "GET management.azure.com {cluster}",
