@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { holdLinkName, holdNotes, type Hold } from "../../core/job-scoped-access/ledger";
 import { resourceLink, RESOURCE_LINK_TYPE } from "../../local-azure/index";
-import { Fixture, PRODUCT_WAITS, type ConnectionKind } from "../harness/fixture";
+import { Fixture, OWNER_ROLE, PRODUCT_WAITS, type ConnectionKind } from "../harness/fixture";
 import { runStep, type StepRun } from "../harness/agent";
 import { RecordingProxy } from "../harness/proxy";
 import { assertSpeaksConditionally } from "../harness/wording";
@@ -756,6 +756,91 @@ describe("test/tasks/restrict-api-server", () => {
         },
       });
       assertFailedBeforeAnyWrite(run, /Could not sign in with the service connection/);
+    });
+  });
+
+  describe("a service connection whose role lacks an action", () => {
+    const without = (action: string) => [{ actions: ["*"], notActions: [action], dataActions: [], notDataActions: [] }];
+
+    it("without Microsoft.Resources/links/write: the dry run says in the conditional what it would open and that a real run would be refused; the real run is refused before its hold or the list is written, and leaves its post-job step nothing to close", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.61";
+      fx.giveRole("spnKey", without("Microsoft.Resources/links/write"));
+      try {
+        const missing = `'Microsoft\\.Resources/links/write' on ${id} \\(to record this job's access for 198\\.51\\.100\\.61/32 \\(a resource link\\); Contributor or Owner has it\\)`;
+        const dry = await fx.run(TASK, { inputs: agentInputs(name, { dryRun: true }) });
+        assertSucceeded(dry);
+        assertSpeaksConditionally(dry);
+        assert.match(dry.summaries[0]!, /`198\.51\.100\.61\/32` \(this agent\) would be opened for this job/);
+        assert.ok(
+          dry.warnings.some((w) => new RegExp(`^A real run would be refused before its first write: .*${missing}`).test(w)),
+          dry.warnings.join("\n"),
+        );
+        assert.deepEqual(dry.taskVariables, {});
+
+        const refused = await fx.run(TASK, { inputs: agentInputs(name) });
+        assertFailedBeforeAnyWrite(refused, new RegExp(`lacks a permission this run needs: ${missing}\\. .* Nothing was written\\.$`));
+        assert.deepEqual(refused.taskVariables, {}, "its post-job step has nothing to close");
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+        assert.deepEqual(
+          fx.permissionReads().map((r) => r.path),
+          [`${id}/providers/Microsoft.Authorization/permissions`, `${id}/providers/Microsoft.Authorization/permissions`],
+          "one list a run, at the cluster: the hold, the list and the holds deleted are all written there",
+        );
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+    });
+
+    it("a post-job step whose role lost managedClusters/write lets go of its hold, does not try the write Azure would refuse, and fails naming the permission, the address that stays open and the az command; the next run closes it", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.62";
+      const main = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(main);
+      fx.azure.clearRequests();
+      fx.giveRole("spnKey", without("Microsoft.ContainerService/managedClusters/write"));
+      let post: StepRun;
+      try {
+        post = await postJob(name, main);
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(
+        message,
+        /^The post-job step could not close the job-scoped access: 198\.51\.100\.62\/32 stays authorized on the API server of managed cluster/,
+      );
+      assert.match(
+        message,
+        new RegExp(
+          `lacks a permission this run needs: 'Microsoft\\.ContainerService/managedClusters/write' on ${id} \\(to take 198\\.51\\.100\\.62/32 off the API server's authorized IP ranges; Contributor or Owner has it\\)`,
+        ),
+      );
+      assert.match(
+        message,
+        /Its hold \(a resource link on the cluster\) is released, so the next run of this task on this cluster closes it/,
+      );
+      assert.ok(
+        message.includes(`az aks update --resource-group ${RG} --name ${name} --api-server-authorized-ip-ranges 10.1.0.0/16`),
+        message,
+      );
+      assert.deepEqual(
+        fx.armWrites().map((r) => `${r.method} ${r.path.includes("/links/") ? "hold" : "cluster"}`),
+        ["PUT hold"],
+        "the hold released; no cluster write",
+      );
+      assert.match(holdsOf(name)[0]!.notes, / released$/);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.62/32"]);
+
+      const next = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "10.1.0.0/16" }) });
+      assertSucceeded(next);
+      assert.match(
+        next.summaries[0]!,
+        /Closed: `198\.51\.100\.62\/32` \(left behind by an earlier job: its post-job step let go of it but did not close it\)/,
+      );
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      assert.deepEqual(holdsOf(name), []);
     });
   });
 
