@@ -9,7 +9,7 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { Readable } from "node:stream";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
-import { createCredential, proxyFor, type ServiceConnection } from "./connection";
+import { createCredential, sdkProxyOptions, type ServiceConnection } from "./connection";
 import { perTryTimeoutPolicy } from "./timeout";
 import { USER_AGENT } from "./user-agent";
 import { firstPauseMs } from "./wait-budget";
@@ -29,7 +29,7 @@ export function pipelineOptions(
 ): PipelineOptions & { additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] } {
   return {
     retryOptions: { maxRetries: 5, retryDelayInMs: firstPauseMs(SDK_RETRY_DELAY_MS), maxRetryDelayInMs: 30_000 },
-    proxyOptions: proxyFor(url),
+    proxyOptions: sdkProxyOptions(url),
     userAgentOptions: { userAgentPrefix: USER_AGENT },
     additionalPolicies: [{ policy: perTryTimeoutPolicy(requestTimeoutMs), position: "perRetry" }],
   };

@@ -150,6 +150,23 @@ export function proxyFor(url: string): ProxySettings | undefined {
   };
 }
 
+/**
+ * `proxyFor` in the form the Azure SDK's proxy policy takes. The SDK copies the user name and password
+ * into a URL's user info (whose setter leaves `%` alone) and https-proxy-agent then runs
+ * `decodeURIComponent` on them, so a raw `%` would be decoded (`p%40ss` sent as `p@ss`) or throw (`%zz`).
+ * Encoded here, the decode gives back exactly what the agent holds (@typespec/ts-http-runtime
+ * policies/proxyPolicy.ts getUrlFromProxySettings; https-proxy-agent 7 index.ts).
+ */
+export function sdkProxyOptions(url: string): ProxySettings | undefined {
+  const proxy = proxyFor(url);
+  if (!proxy) return undefined;
+  return {
+    ...proxy,
+    username: proxy.username === undefined ? undefined : encodeURIComponent(proxy.username),
+    password: proxy.password === undefined ? undefined : encodeURIComponent(proxy.password),
+  };
+}
+
 function parseBypassList(json: string | undefined): RegExp[] {
   let entries: unknown;
   try {
@@ -169,7 +186,7 @@ export function createCredential(connection: ServiceConnection, httpClient?: Htt
     // MSAL asks the public cloud's login host to validate any other authority; offline clouds
     // (Azure Stack, the local test Azure) would fail that after a timeout.
     disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(authority.hostname.toLowerCase()),
-    proxyOptions: proxyFor(connection.authorityHost),
+    proxyOptions: sdkProxyOptions(connection.authorityHost),
     // Only the first pause of @azure/identity's own retries: their number stays the SDK's (a count here
     // would also replace the managed-identity credential's own for IMDS).
     retryOptions: { retryDelayInMs: firstPauseMs(CREDENTIAL_RETRY_DELAY_MS) },
@@ -181,7 +198,7 @@ export function createCredential(connection: ServiceConnection, httpClient?: Htt
       // is matched against that endpoint (IMDS is link-local, where no proxy reaches).
       return new ManagedIdentityCredential({
         ...options,
-        proxyOptions: proxyFor(managedIdentityEndpoint()),
+        proxyOptions: sdkProxyOptions(managedIdentityEndpoint()),
         ...(connection.clientId ? { clientId: connection.clientId } : {}),
       });
     case "WorkloadIdentityFederation":

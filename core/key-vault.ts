@@ -3,7 +3,7 @@ import type { Vault } from "@azure/arm-keyvault";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import { get as getVault, update as updateVault } from "@azure/arm-keyvault/api/vaults";
 import type { AzureClients } from "./azure";
-import { proxyFor } from "./connection";
+import { sdkProxyOptions } from "./connection";
 import { USER_AGENT } from "./user-agent";
 import { describeFailure, TaskError } from "./errors";
 import { canonicalEntry } from "./job-scoped-access/addresses";
@@ -147,7 +147,7 @@ export function vaultDataPlaneProbe(clients: AzureClients, vaultUri: string, ref
     // No retries: the wait paces the probes. A new HTTP client each time: a new connection, perhaps another egress address.
     const pipeline = createPipelineFromOptions({
       retryOptions: { maxRetries: 0 },
-      proxyOptions: proxyFor(url),
+      proxyOptions: sdkProxyOptions(url),
       userAgentOptions: { userAgentPrefix: USER_AGENT },
     });
     const abort = new AbortController();

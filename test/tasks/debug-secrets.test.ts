@@ -19,8 +19,8 @@ describe("test/tasks/debug-secrets", () => {
   const RG = "rg-debug";
   const CONNECTIONS: ConnectionKind[] = ["spnKey", "spnCertificate", "managedIdentity", "workloadIdentity"];
   const PROXY_USER = "build-agent";
-  /** Every character URL encoders treat differently (but '%', which the SDK's proxy URL cannot carry). */
-  const PROXY_PASSWORD = "Winter2025!@corp:/?#[]'()*+,;= x~$&7c1e9b";
+  /** Every character URL encoders treat differently, '%' included (sdkProxyOptions encodes it for the SDK's proxy URL). */
+  const PROXY_PASSWORD = "Winter2025!@corp:/?#[]'()*+,;= x~$&%40%zz7c1e9b";
   const SECRET_VALUE = "db-password-value-5f2a";
   let fx: Fixture;
   let proxy: RecordingProxy;
