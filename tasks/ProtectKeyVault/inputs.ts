@@ -28,6 +28,8 @@ export interface ProtectKeyVaultRequest {
   allowClusters: ClusterRef[];
   allowedIpRanges: Ipv4Range[];
   bypassAzureServices: boolean;
+  /** The subnet of the vault's private endpoint, when one is asked for. */
+  privateEndpointSubnetId?: string;
   enablePurgeProtection: boolean;
   permissionModel: PermissionModel;
   dryRun: boolean;
@@ -65,6 +67,7 @@ export function readRequest(): ProtectKeyVaultRequest {
       }
     }
   }
+  const privateEndpointSubnetId = readSubnetId();
   const roleAssignmentWaitSeconds = readSecondsVariable("AksHardening.RoleAssignmentWaitSeconds", 300);
   return {
     connection,
@@ -74,6 +77,7 @@ export function readRequest(): ProtectKeyVaultRequest {
     allowClusters,
     allowedIpRanges,
     bypassAzureServices: readBoolean("bypassAzureServices", true),
+    ...(privateEndpointSubnetId ? { privateEndpointSubnetId } : {}),
     enablePurgeProtection: readBoolean("enablePurgeProtection", false),
     permissionModel: readChoice("permissionModel", PERMISSION_MODELS, "unchanged"),
     dryRun: readBoolean("dryRun", false),
@@ -134,4 +138,19 @@ function readRanges(): Ipv4Range[] {
     if (!ranges.some((r) => r.cidr === range.cidr)) ranges.push(range);
   }
   return ranges;
+}
+
+const SUBNET_ID =
+  /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
+
+function readSubnetId(): string | undefined {
+  const value = readString("privateEndpointSubnetId");
+  if (value === undefined) return undefined;
+  if (!SUBNET_ID.test(value)) {
+    throw new InputError(
+      "privateEndpointSubnetId",
+      `'${value}' is not a subnet's resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>).`,
+    );
+  }
+  return value;
 }
