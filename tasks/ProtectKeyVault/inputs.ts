@@ -5,8 +5,8 @@ import {
   inputLines,
   readBoolean,
   readChoice,
+  readKeyVaultName,
   readListEntries,
-  readRequired,
   readResourceGroupName,
   readSecondsVariable,
   readString,
@@ -83,18 +83,6 @@ export function readRequest(): ProtectKeyVaultRequest {
     dryRun: readBoolean("dryRun", false),
     roleAssignmentWaitMs: roleAssignmentWaitSeconds * 1000,
   };
-}
-
-/** Vault names: 3-24 letters, digits and dashes, starting with a letter, ending with a letter or digit, no "--". */
-function readKeyVaultName(): string {
-  const value = readRequired("keyVaultName", "enter the name of the key vault.");
-  if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(value) || value.includes("--")) {
-    throw new InputError(
-      "keyVaultName",
-      `'${value}' is not a valid key vault name (3-24 letters, digits and '-', starting with a letter, ending with a letter or digit, no '--').`,
-    );
-  }
-  return value;
 }
 
 /** One cluster a line, `<resourceGroup>/<clusterName>`; comments allowed as in every list input. */
