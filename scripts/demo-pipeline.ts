@@ -104,6 +104,23 @@ const SOURCE = { alias: "_todo-app", repository: "todo-app", branch: "main" };
 const SOURCES_CLASSIC = `$(System.DefaultWorkingDirectory)/${SOURCE.alias}`;
 
 /** The workspace in the sample: a placeholder subscription, so that a pasted pipeline names a workspace the user must give. */
+/**
+ * The samples' values for the ranges and the admin group: placeholders the tasks refuse before their
+ * first write (not an IPv4 range, not an object ID), so that a sample pasted unchanged can neither
+ * replace a cluster's authorized ranges nor hand its administration to a group nobody chose. The
+ * demo queues the pipeline with DEMO_VALUES instead.
+ */
+const PLACEHOLDER = {
+  adminRanges: "REPLACE-with-your-admin-ranges",
+  aksAdminGroupObjectId: "REPLACE-with-your-admin-group-object-id",
+};
+
+/** The demo's values for the samples' placeholders: documentation addresses and a made-up group of the local directory. */
+export const DEMO_VALUES = {
+  adminRanges: "203.0.113.0/24, 198.51.100.14",
+  aksAdminGroupObjectId: "5f8e4b2a-7c1d-4e3f-9a6b-2d0c8e1f7a34",
+};
+
 const SAMPLE_WORKSPACE_ID =
   "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/law-todo-app";
 
@@ -152,8 +169,7 @@ export const hardeningPipeline: Pipeline = {
     keyVaultName: "kv-todo-app",
     appNamespace: "todo",
     serviceAccount: "todo-app",
-    adminRanges: "203.0.113.0/24, 198.51.100.14",
-    aksAdminGroupObjectId: "5f8e4b2a-7c1d-4e3f-9a6b-2d0c8e1f7a34",
+    ...PLACEHOLDER,
     logAnalyticsWorkspaceId: SAMPLE_WORKSPACE_ID,
     allowedImagesRegex: "^todoappregistry\\.azurecr\\.io/.+$",
     cpuLimit: "500m",
@@ -167,7 +183,7 @@ export const hardeningPipeline: Pipeline = {
   valuesToChange: [
     {
       names: [SERVICE_CONNECTION],
-      note: "the Azure Resource Manager service connection every task names in azureSubscription (the permissions it needs: docs/permissions.md of the extension)",
+      note: "the Azure Resource Manager service connection every task names in azureSubscription (the permissions it needs: docs/least-privilege.md of the extension)",
     },
     { names: ["resourceGroup", "clusterName"], note: "your AKS cluster" },
     { names: ["identityName"], note: "the app's user-assigned managed identity, in resourceGroup" },
@@ -181,11 +197,11 @@ export const hardeningPipeline: Pipeline = {
     },
     {
       names: ["adminRanges"],
-      note: "203.0.113.0/24 and 198.51.100.14 are documentation addresses; RestrictApiServer@1 uses them with action: set, which REPLACES the API server's authorized ranges, so list every range that must reach it",
+      note: "every range that must reach the API server (your admins' networks, self-hosted agents): RestrictApiServer@1 uses them with action: set, which REPLACES the API server's authorized ranges; the placeholder is refused before any write",
     },
     {
       names: ["aksAdminGroupObjectId"],
-      note: "the object ID of the Entra group whose members administer the cluster: SecureClusterAccess@1 turns on Entra ID (irreversible) and turns local accounts off",
+      note: "the object ID of the Entra group whose members administer the cluster (az ad group show --group <name> --query id): SecureClusterAccess@1 turns on Entra ID (irreversible) and turns local accounts off; the placeholder is refused before any write",
     },
     {
       names: ["logAnalyticsWorkspaceId"],
@@ -463,9 +479,10 @@ export const DEMO_GATE_INPUTS: Inputs = { skipChecks: VAULT_NETWORK_SKIP };
 /** The demo's Log Analytics workspace (the sample's placeholder names another subscription). */
 const DEMO_WORKSPACE = { resourceGroup: "rg-monitoring", name: "law-todo-app" };
 
-/** The pipeline's variables as the demo queues it: the workspace is the local subscription's. */
+/** The pipeline's variables as the demo queues it: its ranges and admin group, and the local subscription's workspace. */
 export function demoPipelineVariables(azure: LocalAzure): Record<string, string> {
   return {
+    ...DEMO_VALUES,
     logAnalyticsWorkspaceId: `/subscriptions/${azure.subscriptionId}/resourceGroups/${DEMO_WORKSPACE.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${DEMO_WORKSPACE.name}`,
   };
 }
@@ -482,9 +499,13 @@ const KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
  * maintenance windows, the Containers plan, Workload ID, the app's secrets, ranges and policies.
  */
 export function platformTemplate(azure: LocalAzure): Record<string, unknown> {
-  const v = hardeningPipeline.variables;
   return {
-    aadProfile: { managed: true, enableAzureRBAC: true, adminGroupObjectIDs: [v.aksAdminGroupObjectId!], tenantID: azure.tenantId },
+    aadProfile: {
+      managed: true,
+      enableAzureRBAC: true,
+      adminGroupObjectIDs: [DEMO_VALUES.aksAdminGroupObjectId],
+      tenantID: azure.tenantId,
+    },
     disableLocalAccounts: true,
     networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium" },
     autoUpgradeProfile: { upgradeChannel: "patch", nodeOSUpgradeChannel: "NodeImage" },
@@ -537,7 +558,7 @@ function addDemoWorkspace(azure: LocalAzure): void {
 function seedCommon(azure: LocalAzure): void {
   const v = hardeningPipeline.variables;
   azure.store.addUserAssignedIdentity(v.resourceGroup!, v.identityName!);
-  azure.store.directory.addUserOrGroup("Group", v.aksAdminGroupObjectId!);
+  azure.store.directory.addUserOrGroup("Group", DEMO_VALUES.aksAdminGroupObjectId);
   addDemoWorkspace(azure);
   azure.publicIp = DEMO_AGENT_IP;
   azure.apiServers.propagationProbes = DEMO_BLOCKED_PROBES;
@@ -608,8 +629,7 @@ export const fleetPipeline: Pipeline = {
     keyVaultName: "kv-todo-fleet",
     appNamespace: "todo",
     serviceAccount: "todo-app",
-    adminRanges: "203.0.113.0/24, 198.51.100.14",
-    aksAdminGroupObjectId: hardeningPipeline.variables.aksAdminGroupObjectId!,
+    ...PLACEHOLDER,
     logAnalyticsWorkspaceId: SAMPLE_WORKSPACE_ID,
     allowedImagesRegex: hardeningPipeline.variables.allowedImagesRegex!,
     cpuLimit: hardeningPipeline.variables.cpuLimit!,
@@ -777,7 +797,7 @@ export const fleetPipeline: Pipeline = {
  * workspace, and the team's vault (with an access policy of someone else the runs must keep).
  */
 export function seedFleet(azure: LocalAzure, connectionObjectId: string, bystanderObjectId: string): void {
-  azure.store.directory.addUserOrGroup("Group", fleetPipeline.variables.aksAdminGroupObjectId!);
+  azure.store.directory.addUserOrGroup("Group", DEMO_VALUES.aksAdminGroupObjectId);
   addDemoWorkspace(azure);
   for (const cluster of Object.values(FLEET_CLUSTERS)) {
     azure.store.addManagedCluster(cluster.resourceGroup, cluster.clusterName, { properties: structuredClone(AZ_AKS_CREATE_CLUSTER) });

@@ -19,6 +19,7 @@ import { Fixture } from "../test/harness/fixture";
 import {
   DEMO_AGENT_IP,
   DEMO_BLOCKED_PROBES,
+  DEMO_VALUES,
   DEMO_VARIABLES,
   demoPipelineVariables,
   FLEET_CLUSTERS,
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
             `a new key vault '${v.keyVaultName}' (Azure RBAC, open to every network, purge protection off)`
           : `cluster '${v.clusterName}' in '${v.resourceGroup}' from the platform team's template (Entra ID, Azure RBAC, no local accounts, Cilium, ` +
             `auto-upgrade patch, Defender's sensor; API server open to every address), key vault '${v.keyVaultName}' (access policies, purge protection on)`) +
-        `; identity '${v.identityName}', admin group ${v.aksAdminGroupObjectId}; this agent's public IP is ${DEMO_AGENT_IP}; ` +
+        `; identity '${v.identityName}', admin group ${DEMO_VALUES.aksAdminGroupObjectId}; this agent's public IP is ${DEMO_AGENT_IP}; ` +
         `a change of authorized ranges reaches the API server after ${DEMO_BLOCKED_PROBES} dropped connection attempts`,
     );
 

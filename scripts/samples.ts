@@ -203,7 +203,7 @@ export function renderClassic(pipeline: Pipeline): string {
     name: pipeline.name,
     description: [
       `The article's hardening steps as a classic release. ${generated(pipeline)}`,
-      `After importing: point the artifact ${pipeline.source.alias} (its project and repository IDs are placeholders) at the repository holding the app's deploy/ folder, and choose the agent pool of each stage and the Azure Resource Manager service connection of each task (its permissions: docs/permissions.md of the extension).`,
+      `After importing: point the artifact ${pipeline.source.alias} (its project and repository IDs are placeholders) at the repository holding the app's deploy/ folder, and choose the agent pool of each stage and the Azure Resource Manager service connection of each task (its permissions: docs/least-privilege.md of the extension).`,
       ...valuesToChangeLines(pipeline, { classic: true }),
     ].join("\n"),
     path: "\\",

@@ -2,7 +2,14 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
-import { DEMO_AGENT_IP, DEMO_BLOCKED_PROBES, DEMO_VARIABLES, hardeningPipeline, seedLocalAzure } from "../../scripts/demo-pipeline";
+import {
+  DEMO_VALUES,
+  DEMO_AGENT_IP,
+  DEMO_BLOCKED_PROBES,
+  DEMO_VARIABLES,
+  hardeningPipeline,
+  seedLocalAzure,
+} from "../../scripts/demo-pipeline";
 import { demoRunOptions, gateVerdict } from "../../scripts/demo-run";
 import type { DeployOutcome } from "../../scripts/demo-deploy";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
@@ -178,7 +185,7 @@ describe("test/extension/demo-pipeline", () => {
     const p = cluster.properties!;
     assert.deepEqual(p["networkProfile"] && (p["networkProfile"] as Record<string, unknown>)["networkPolicy"], "cilium");
     assert.deepEqual(p["autoUpgradeProfile"], { upgradeChannel: "patch", nodeOSUpgradeChannel: "NodeImage" });
-    assert.equal((p["aadProfile"] as { adminGroupObjectIDs: string[] }).adminGroupObjectIDs.join(), v.aksAdminGroupObjectId);
+    assert.equal((p["aadProfile"] as { adminGroupObjectIDs: string[] }).adminGroupObjectIDs.join(), DEMO_VALUES.aksAdminGroupObjectId);
     for (const name of ["access", "upgrades", "defender"]) assert.equal(step(first, name).run!.outputs["changed"], "true", name);
   });
 

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
-import { DEMO_VARIABLES, hardeningPipeline, REPORT_ONLY_CHECKS, seedPlain } from "../../scripts/demo-pipeline";
+import { DEMO_VALUES, DEMO_VARIABLES, hardeningPipeline, REPORT_ONLY_CHECKS, seedPlain } from "../../scripts/demo-pipeline";
 import { demoRunOptions, gateVerdict } from "../../scripts/demo-run";
 import type { DeployOutcome } from "../../scripts/demo-deploy";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
@@ -150,7 +150,7 @@ describe("test/extension/plain-demo", () => {
     assert.deepEqual(now["aadProfile"], {
       managed: true,
       enableAzureRBAC: true,
-      adminGroupObjectIDs: [v.aksAdminGroupObjectId],
+      adminGroupObjectIDs: [DEMO_VALUES.aksAdminGroupObjectId],
       clientAppID: null,
       serverAppID: null,
       tenantID: fx.azure.tenantId,

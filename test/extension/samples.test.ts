@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fleetPipeline, hardeningPipeline, SERVICE_CONNECTION, STOCK_TASKS } from "../../scripts/demo-pipeline";
 import { extensionTask, renderSamples, SAMPLE_FILES } from "../../scripts/samples";
+import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
+import { parseAdminGroups } from "../../tasks/SecureClusterAccess/inputs";
+import { InputError } from "../../core/errors";
 
 describe("test/extension/samples", () => {
   interface WorkflowTask {
@@ -113,13 +116,27 @@ describe("test/extension/samples", () => {
         assert.ok(listed.includes(name) || header.includes(`#   ${name}: `), `${pipeline.name}: '${name}' is not listed at the top`);
     }
     const yamlHeader = rendered.yaml.slice(0, rendered.yaml.indexOf("\ntrigger:"));
-    assert.match(
-      yamlHeader,
-      /adminRanges: 203\.0\.113\.0\/24 and 198\.51\.100\.14 are documentation addresses; RestrictApiServer@1 uses them\n#\s+with action: set, which REPLACES/,
-    );
+    assert.match(yamlHeader, /adminRanges: every range that must reach the API server .*\n#\s+.*action: set, which REPLACES/);
     assert.match(yamlHeader, /allowedImagesRegex, cpuLimit, memoryLimit: enforced in Deny/);
     for (const name of Object.keys(hardeningPipeline.variables)) assert.ok(release.description.includes(name), `classic: '${name}'`);
     assert.match(release.description, /point the artifact _todo-app \(its project and repository IDs are placeholders\)/);
+  });
+
+  it("a sample pasted unchanged can replace no ranges and name no admin group: its placeholders are refused before any write, and it holds no documentation address", async () => {
+    const rendered = await renderSamples();
+    for (const pipeline of [hardeningPipeline, fleetPipeline]) {
+      const v = pipeline.variables;
+      assert.throws(
+        () => parseRanges(v["adminRanges"]!),
+        (e: unknown) => e instanceof InputError && /authorizedIpRanges/.test(e.message),
+      );
+      assert.throws(
+        () => parseAdminGroups(v["aksAdminGroupObjectId"]!),
+        (e: unknown) => e instanceof InputError && /adminGroupObjectIds/.test(e.message),
+      );
+    }
+    // RFC 5737's documentation networks: a pasted sample must not put them in a real cluster's ranges.
+    for (const text of Object.values(rendered)) assert.doesNotMatch(text, /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d/);
   });
 
   it("the deploy step signs in the way a cluster without local accounts needs: kubelogin installed, then convert-kubeconfig before any kubectl", async () => {
