@@ -31,12 +31,11 @@ export class DeploySignIn {
     body?: string;
     ca?: string;
   }): Promise<RawAnswer> {
-    return rawCall(`https://${p.host ?? "127.0.0.1"}${p.path}`, {
-      ...p,
-      // The local Azure's certificate; for an API server, the CA its kubeconfig names.
-      ca: p.ca ?? readFileSync(this.fx.azure.caCertPath, "utf8"),
-      connectTo: { host: "127.0.0.1", port: this.fx.azure.httpsPort },
-    });
+    // The local Azure's certificate; for an API server, the CA its kubeconfig names.
+    const ca = p.ca ?? readFileSync(this.fx.azure.caCertPath, "utf8");
+    // An API server is reached by its own name (the TLS server name); Azure itself at the local address, which names no server.
+    if (!p.host) return rawCall(`https://127.0.0.1:${this.fx.azure.httpsPort}${p.path}`, { ...p, ca });
+    return rawCall(`https://${p.host}${p.path}`, { ...p, ca, connectTo: { host: "127.0.0.1", port: this.fx.azure.httpsPort } });
   }
 
   /** A token for `scope`, signed in as the connection's app (client secret), as az login in an AzureCLI@2 step would. */
