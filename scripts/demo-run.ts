@@ -84,7 +84,7 @@ export function gateVerdict(run: PipelineRun): GateVerdict {
       ...reportOnly.map((l) => `  failed ${l.check}, report-only by design: ${l.finding} ${l.fix}`),
       ...(reportOnly.length
         ? [
-            "  A gate with failOn: error stops a release on it; the sample's gate names it in skipChecks with its reason, the demo skips nothing.",
+            "  A gate with failOn: error stops a release on it; the sample's gate names it in skipChecks with its reason; the demo reports it instead of skipping it.",
           ]
         : []),
       ...skippedByDemo.map((l) => `  skipped ${l.check} by the demo's gate: ${l.finding}`),
