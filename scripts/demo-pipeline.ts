@@ -157,6 +157,20 @@ export const REPORT_ONLY_SKIP =
 const VAULT_NETWORK_SKIP =
   "keyVault.network, keyVault.privateEndpoint: the Microsoft-hosted agent writes the secrets over the vault's public endpoint; close it once the agents run in the VNet\n";
 
+/** Defender's sensor sending to the pipeline's workspace, and the subscription's Containers plan: the same step in both pipelines. */
+const defenderStep: PipelineStep = {
+  task: "EnableDefender@1",
+  name: "defender",
+  displayName: "Defender for Containers' sensor and plan",
+  inputs: {
+    ...connection,
+    resourceGroupName: "$(resourceGroup)",
+    clusterName: "$(clusterName)",
+    logAnalyticsWorkspaceId: "$(logAnalyticsWorkspaceId)",
+    enableContainersPlan: "true",
+  },
+};
+
 export const hardeningPipeline: Pipeline = {
   name: "AKS hardening",
   description: "the article's hardening steps as a multi-stage pipeline, with the cluster's access, upgrades and Defender before them.",
@@ -283,17 +297,8 @@ export const hardeningPipeline: Pipeline = {
               },
             },
             {
-              task: "EnableDefender@1",
-              name: "defender",
-              displayName: "Defender for Containers' sensor and plan",
+              ...defenderStep,
               comment: "The plan is billed per vCore, for every cluster of the subscription; without it the sensor produces no detections.",
-              inputs: {
-                ...connection,
-                resourceGroupName: "$(resourceGroup)",
-                clusterName: "$(clusterName)",
-                logAnalyticsWorkspaceId: "$(logAnalyticsWorkspaceId)",
-                enableContainersPlan: "true",
-              },
             },
           ],
         },
@@ -715,18 +720,7 @@ export const fleetPipeline: Pipeline = {
               displayName: "Patch releases and weekly node images",
               inputs: { ...connection, resourceGroupName: "$(resourceGroup)", clusterName: "$(clusterName)" },
             },
-            {
-              task: "EnableDefender@1",
-              name: "defender",
-              displayName: "Defender for Containers' sensor and plan",
-              inputs: {
-                ...connection,
-                resourceGroupName: "$(resourceGroup)",
-                clusterName: "$(clusterName)",
-                logAnalyticsWorkspaceId: "$(logAnalyticsWorkspaceId)",
-                enableContainersPlan: "true",
-              },
-            },
+            defenderStep,
             {
               task: "EnablePodIdentity@1",
               name: "identity",
