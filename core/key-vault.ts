@@ -1,5 +1,5 @@
 import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import type { Vault } from "@azure/arm-keyvault";
+import type { Vault, VaultPatchProperties } from "@azure/arm-keyvault";
 import { createKeyVaultManagement, type KeyVaultManagementContext } from "@azure/arm-keyvault/api";
 import { get as getVault, update as updateVault } from "@azure/arm-keyvault/api/vaults";
 import type { AzureClients } from "./azure";
@@ -74,13 +74,7 @@ export function vaultFirewall(clients: AzureClients, vault: VaultRef & { id: str
     links: new HoldLinks(client, vault.id, target),
     emptyListAdmitsEveryone: false,
     conditional: false,
-    async read() {
-      try {
-        return await getVault(client, vault.resourceGroupName, vault.name);
-      } catch (error) {
-        throw new TaskError(describeFailure(error, { action: `read ${target}`, permission: "Microsoft.KeyVault/vaults/read" }));
-      }
-    },
+    read: () => readKeyVault(clients, vault),
     entries: (state) => (state.properties.networkAcls?.ipRules ?? []).map((rule) => rule.value),
     tags: (state) => state.tags,
     async update<P extends PlannedList>(state: Vault, plan: (state: Vault) => P) {
@@ -92,25 +86,50 @@ export function vaultFirewall(clients: AzureClients, vault: VaultRef & { id: str
         );
       }
       const acls = state.properties.networkAcls ?? {};
-      try {
-        const after = await updateVault(client, vault.resourceGroupName, vault.name, {
-          properties: {
-            networkAcls: {
-              ...acls,
-              ipRules: planned.after.map((value) => ({ value: canonicalEntry(value) ?? value })),
-              virtualNetworkRules: acls.virtualNetworkRules ?? [],
-            },
+      const after = await updateVaultProperties(
+        clients,
+        vault,
+        {
+          networkAcls: {
+            ...acls,
+            ipRules: planned.after.map((value) => ({ value: canonicalEntry(value) ?? value })),
+            virtualNetworkRules: acls.virtualNetworkRules ?? [],
           },
-        });
-        return { plan: planned, written: true, state: after };
-      } catch (error) {
-        throw new TaskError(
-          describeFailure(error, { action: `update the IP rules of ${target}`, permission: "Microsoft.KeyVault/vaults/write" }),
-          { cause: error },
-        );
-      }
+        },
+        "update the IP rules of",
+      );
+      return { plan: planned, written: true, state: after };
     },
   };
+}
+
+export async function readKeyVault(clients: AzureClients, vault: VaultRef): Promise<Vault> {
+  try {
+    return await getVault(keyVaultClient(clients), vault.resourceGroupName, vault.name);
+  } catch (error) {
+    throw new TaskError(describeFailure(error, { action: `read ${describeVault(vault)}`, permission: "Microsoft.KeyVault/vaults/read" }));
+  }
+}
+
+/**
+ * One vault update (Vaults_Update, PATCH): the properties sent replace the vault's, the others stay.
+ * `networkAcls`, when sent, replaces the whole rule set, so a caller sends every field it read with
+ * only its change made. `doing` completes the failure sentence, e.g. "update the IP rules of".
+ */
+export async function updateVaultProperties(
+  clients: AzureClients,
+  vault: VaultRef,
+  properties: VaultPatchProperties,
+  doing: string,
+): Promise<Vault> {
+  try {
+    return await updateVault(keyVaultClient(clients), vault.resourceGroupName, vault.name, { properties });
+  } catch (error) {
+    throw new TaskError(
+      describeFailure(error, { action: `${doing} ${describeVault(vault)}`, permission: "Microsoft.KeyVault/vaults/write" }),
+      { cause: error },
+    );
+  }
 }
 
 /** Job-scoped access to a vault's firewall: its lasting IP rules stay as they are; `open` are this job's addresses. */

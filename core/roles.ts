@@ -14,6 +14,15 @@ export const BUILT_IN_ROLES = {
   Reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
   "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  // The Key Vault data-plane roles of "Azure built-in roles for Security" (MicrosoftDocs/azure-docs,
+  // articles/role-based-access-control/built-in-roles/security.md), which the RBAC migration guide
+  // (learn.microsoft.com/azure/key-vault/general/rbac-migration) maps access policies to.
+  "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+  "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+  "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+  "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+  "Key Vault Certificates Officer": "a4417e6f-fecd-4de8-b567-7b0420556985",
+  "Key Vault Certificate User": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
   "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
   "Azure Kubernetes Service RBAC Reader": "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
   "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
@@ -203,4 +212,38 @@ export function describePrincipalKind(
   return kind
     ? `${kind}, as Azure recorded it on the role assignment (the task sent no principalType: an object ID alone does not say whether it is a user, a group or an app)`
     : "not known to the task: an object ID may be a user, a group or an app's service principal, so no principalType is sent and Azure looks it up";
+}
+
+/**
+ * Waits until every created assignment is listed at its scope: ARM answers a new assignment at once,
+ * but "it can take several minutes for role assignments to be applied" (Key Vault's RBAC migration
+ * guide, learn.microsoft.com/azure/key-vault/general/rbac-migration), and a change that relies on
+ * them (a vault switched to Azure RBAC) must not run before they are seen. One list per scope and
+ * round, pauses from AksHardening.RetryDelaySeconds doubling up to 15 s, within `timeoutMs` of waiting.
+ */
+export async function waitUntilAssignmentsVisible(
+  clients: AzureClients,
+  plans: readonly RoleGrantPlan[],
+  timeoutMs: number,
+): Promise<void> {
+  const budget = new WaitBudget(timeoutMs);
+  const key = (p: RoleGrantPlan) => `${p.grant.principalId.toLowerCase()}|${BUILT_IN_ROLES[p.grant.role]}`;
+  let missing = [...plans];
+  for (let attempt = 0; missing.length > 0; attempt++) {
+    const scopes = [...new Set(missing.map((p) => p.grant.scope))];
+    const lists = await Promise.all(scopes.map((scope) => listRoleAssignments(clients, scope, "atScope()")));
+    const seen = new Set(
+      lists.flatMap((list) => list.map((a) => `${a.principalId?.toLowerCase()}|${a.roleDefinitionId?.split("/").pop()?.toLowerCase()}`)),
+    );
+    missing = missing.filter((p) => !seen.has(key(p)));
+    if (missing.length === 0) return;
+    const waitMs = backoffMs(attempt, 2000, 15_000);
+    if (!budget.allows(waitMs)) {
+      throw new TaskError(
+        `${missing.length} role ${missing.length === 1 ? "assignment" : "assignments"} created by this run ${missing.length === 1 ? "is" : "are"} not listed yet after ${formatDuration(budget.totalMs)} (${missing.map((p) => `'${p.grant.role}' for ${p.grant.principalDescription}`).join("; ")}); nothing that depends on them was changed. Re-run the task in a few minutes (it finds the assignments made), or raise the pipeline variable AksHardening.RoleAssignmentWaitSeconds.`,
+      );
+    }
+    console.log(`Waiting ${formatDuration(waitMs)} for ${missing.length} new role assignment(s) to be listed.`);
+    await budget.wait(waitMs);
+  }
 }

@@ -27,6 +27,7 @@ import { keyVaultRoutes } from "./routes/key-vaults";
 import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurations";
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
+import { networkRoutes } from "./routes/network";
 import { operationRoutes } from "./routes/operations";
 import { permissionRoutes } from "./routes/permissions";
 import { policyRoutes } from "./routes/policy";
@@ -57,6 +58,14 @@ export { Pending } from "./pending";
 export { REQUEST_LOG_PATH } from "./routes/request-log";
 export { addCustomRole, assignRole, OWNER_ROLE, removeRoles, type RolePermission } from "./resources/role-definitions";
 export { ResourceStore } from "./store";
+export {
+  addClusterOutboundIps,
+  addNatGateway,
+  addPublicIpAddress,
+  addPublicIpPrefix,
+  addVirtualNetwork,
+} from "./resources/virtual-network";
+export { addPrivateDnsZone } from "./resources/private-dns";
 
 export interface LocalAzureOptions {
   /** Port of the HTTPS listener (ARM, Entra, Azure DevOps OIDC, Key Vault); default any free port. */
@@ -234,6 +243,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...keyVaultRoutes({ ...armEnv, vaultFirewalls }),
     ...keyVaultUpdateRoutes({ ...armEnv, vaultFirewalls }),
     ...resourceLinkRoutes(armEnv),
+    ...networkRoutes(armEnv),
     ...keyVaultSecretRoutes({ url: authorityUrl, store, vaultFirewalls, clientAddress: (ctx) => egress.addressOf(ctx.connection) }),
   ]);
 

@@ -11,7 +11,8 @@ import {
   whereTyped,
 } from "../../core/inputs";
 import { readAgentIpLookups, readAgentIpServiceUrl } from "../../core/job-scoped-access/inputs";
-import { coverEverything, isRangeError, nameSome, outboundIpOnlyWithOthers, parseIpv4Range, type Ipv4Range } from "./ranges";
+import { isRangeError, nameSome, parseIpv4Range, type Ipv4Range } from "../../core/ipv4-ranges";
+import { coverEverything, outboundIpOnlyWithOthers } from "./ranges";
 
 export const ACTIONS = ["set", "add", "remove", "disable"] as const;
 export type RangeAction = (typeof ACTIONS)[number];

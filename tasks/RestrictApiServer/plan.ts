@@ -6,18 +6,15 @@ import { planJobScoped, type FirewallView, type JobScopedPlan } from "../../core
 import type { AgentIpScope, RangeAction } from "./inputs";
 import {
   aggregateRanges,
-  BROAD_PREFIX,
-  broadRanges,
   covers,
-  coverEverything,
   foldRanges,
   isRangeError,
   nameSome,
-  outboundIpOnlyWithOthers,
   overlaps,
   parseIpv4Range,
   type Ipv4Range,
-} from "./ranges";
+} from "../../core/ipv4-ranges";
+import { BROAD_PREFIX, broadRanges, coverEverything, outboundIpOnlyWithOthers } from "./ranges";
 
 /** AKS's limits on authorized IP ranges: 200, or 2,000 with API server VNet integration. */
 export const MAX_RANGES = 200;

@@ -15,6 +15,7 @@ describe("test/extension/package", () => {
     "EnableDefender",
     "EnablePodIdentity",
     "KeyVaultSecrets",
+    "ProtectKeyVault",
     "RestrictApiServer",
     "SecureClusterAccess",
   ];

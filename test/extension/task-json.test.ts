@@ -20,6 +20,7 @@ describe("test/extension/task-json", () => {
     "EnableDefender",
     "EnablePodIdentity",
     "KeyVaultSecrets",
+    "ProtectKeyVault",
     "RestrictApiServer",
     "SecureClusterAccess",
   ];

@@ -7,7 +7,7 @@ import { InputError, TaskError } from "../../core/errors";
 import { viewFirewall } from "../../core/job-scoped-access/plan";
 import { withRanges } from "../../tasks/RestrictApiServer/apply";
 import { clusterAccess, planAuthorizedRanges, type RangesRequest } from "../../tasks/RestrictApiServer/plan";
-import { covers, isRangeError, parseIpv4Range, type Ipv4Range } from "../../tasks/RestrictApiServer/ranges";
+import { covers, isRangeError, parseIpv4Range, type Ipv4Range } from "../../core/ipv4-ranges";
 import {
   planFederatedCredential,
   planPodIdentityCluster,

@@ -1,14 +1,7 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
-import {
-  aggregateRanges,
-  broadRanges,
-  coverEverything,
-  foldRanges,
-  isRangeError,
-  parseIpv4Range,
-  type Ipv4Range,
-} from "../../tasks/RestrictApiServer/ranges";
+import { aggregateRanges, foldRanges, isRangeError, parseIpv4Range, type Ipv4Range } from "../../core/ipv4-ranges";
+import { broadRanges, coverEverything } from "../../tasks/RestrictApiServer/ranges";
 import { readListEntries } from "../../core/inputs";
 import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
 
