@@ -12,7 +12,7 @@
  * only (the post-job step closes it again), so the deployment can reach the API server.
  */
 import type { LocalAzure } from "../local-azure/index";
-import { assignRole, logAnalyticsWorkspace } from "../local-azure/index";
+import { addClusterOutboundIps, assignRole, logAnalyticsWorkspace } from "../local-azure/index";
 
 /** The AzureRM service connection's name in the samples; the demo maps it to the local Azure. */
 export const SERVICE_CONNECTION = "my-azure-connection";
@@ -153,10 +153,6 @@ export const REPORT_ONLY_CHECKS = ["network.policy"];
 export const REPORT_ONLY_SKIP =
   "network.policy: turning on a network policy engine reimages every node pool at once, a maintenance-window change rather than a release step (az aks update --network-dataplane cilium); delete this line once the cluster has an engine\n";
 
-/** The vault's network checks, skipped until ProtectKeyVault@1 closes the vault's network. */
-const VAULT_NETWORK_SKIP =
-  "keyVault.network, keyVault.privateEndpoint: the Microsoft-hosted agent writes the secrets over the vault's public endpoint; close it once the agents run in the VNet\n";
-
 /** Defender's sensor sending to the pipeline's workspace, and the subscription's Containers plan: the same step in both pipelines. */
 const defenderStep: PipelineStep = {
   task: "EnableDefender@1",
@@ -203,7 +199,7 @@ export const hardeningPipeline: Pipeline = {
     { names: ["identityName"], note: "the app's user-assigned managed identity, in resourceGroup" },
     {
       names: ["keyVaultName"],
-      note: "the app's key vault, in resourceGroup; the service connection writes its secrets (Key Vault Secrets Officer on an RBAC vault, or an access policy with get, list, set)",
+      note: "the app's key vault, in resourceGroup; the service connection writes its secrets (Key Vault Secrets Officer on an RBAC vault, or an access policy with get, list, set). ProtectKeyVault@1 then closes its network to all but the cluster: add anyone else who reads it to its allowClusters or allowedIpRanges",
     },
     {
       names: ["appNamespace", "serviceAccount"],
@@ -345,6 +341,20 @@ export const hardeningPipeline: Pipeline = {
                 includeAgentIp: "true",
               },
             },
+            {
+              task: "ProtectKeyVault@1",
+              name: "vaultNetwork",
+              displayName: "Close the vault's network to all but the cluster",
+              comment:
+                "The vault's firewall denies by default and lets the cluster's egress in. After the secrets step, whose\nincludeAgentIp lets this agent write through the closed firewall on the next run.",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(resourceGroup)",
+                keyVaultName: "$(keyVaultName)",
+                firewall: "denyByDefault",
+                allowClusters: "$(resourceGroup)/$(clusterName)",
+              },
+            },
           ],
         },
       ],
@@ -453,7 +463,7 @@ export const hardeningPipeline: Pipeline = {
                 clusterName: "$(clusterName)",
                 keyVaultNames: "$(keyVaultName)",
                 failOn: "error",
-                skipChecks: `${REPORT_ONLY_SKIP}${VAULT_NETWORK_SKIP}`,
+                skipChecks: REPORT_ONLY_SKIP,
               },
             },
           ],
@@ -479,7 +489,7 @@ export const DEMO_VARIABLES = { "AksHardening.ApiServerProbeTimeoutSeconds": "0.
  * `skipChecks` for network.policy: the demo shows every verdict (the template cluster passes it; the
  * plain one fails it, report-only by design, and the plain demo reports instead of gating).
  */
-export const DEMO_GATE_INPUTS: Inputs = { skipChecks: VAULT_NETWORK_SKIP };
+export const DEMO_GATE_INPUTS: Inputs = { skipChecks: "" };
 
 /** The demo's Log Analytics workspace (the sample's placeholder names another subscription). */
 const DEMO_WORKSPACE = { resourceGroup: "rg-monitoring", name: "law-todo-app" };
@@ -554,6 +564,11 @@ export const AZ_AKS_CREATE_CLUSTER = {
   addonProfiles: {},
 };
 
+/** A cluster and the outbound public IP AKS gives it in the node resource group (what ProtectKeyVault@1 reads to let the cluster in). */
+function addCluster(azure: LocalAzure, resourceGroup: string, name: string, properties: Record<string, unknown>): void {
+  addClusterOutboundIps(azure.store, azure.store.addManagedCluster(resourceGroup, name, { properties }));
+}
+
 function addDemoWorkspace(azure: LocalAzure): void {
   azure.store.addResourceGroup(DEMO_WORKSPACE.resourceGroup);
   azure.store.put(logAnalyticsWorkspace({ subscriptionId: azure.subscriptionId, ...DEMO_WORKSPACE, location: "westeurope" }));
@@ -578,7 +593,7 @@ function seedCommon(azure: LocalAzure): void {
 export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): void {
   const v = hardeningPipeline.variables;
   seedCommon(azure);
-  azure.store.addManagedCluster(v.resourceGroup!, v.clusterName!, { properties: platformTemplate(azure) });
+  addCluster(azure, v.resourceGroup!, v.clusterName!, platformTemplate(azure));
   azure.store.addKeyVault(v.resourceGroup!, v.keyVaultName!, {
     properties: { enablePurgeProtection: true },
     accessPolicies: [
@@ -596,7 +611,7 @@ export function seedLocalAzure(azure: LocalAzure, connectionObjectId: string): v
 export function seedPlain(azure: LocalAzure, connectionObjectId: string): void {
   const v = hardeningPipeline.variables;
   seedCommon(azure);
-  azure.store.addManagedCluster(v.resourceGroup!, v.clusterName!, { properties: structuredClone(AZ_AKS_CREATE_CLUSTER) });
+  addCluster(azure, v.resourceGroup!, v.clusterName!, structuredClone(AZ_AKS_CREATE_CLUSTER));
   const vault = azure.store.addKeyVault(v.resourceGroup!, v.keyVaultName!, { enableRbacAuthorization: true });
   assignRole(azure.store, { principalId: connectionObjectId, roleDefinitionId: KEY_VAULT_SECRETS_OFFICER, scope: vault.id });
 }
@@ -645,7 +660,7 @@ export const fleetPipeline: Pipeline = {
     hardeningPipeline.valuesToChange[0]!,
     {
       names: ["matrix"],
-      note: "one leg per cluster: its resourceGroup, clusterName and the user-assigned managed identity (identityName) of its app",
+      note: "one leg per cluster: its resourceGroup, clusterName and the user-assigned managed identity (identityName) of its app; list the same clusters in the vault step's allowClusters",
     },
     {
       names: ["vaultResourceGroup", "keyVaultName"],
@@ -672,11 +687,28 @@ export const fleetPipeline: Pipeline = {
               task: "KeyVaultSecrets@1",
               name: "secrets",
               displayName: "Write the database secrets",
+              comment: "includeAgentIp: the vault step below closes the vault; from then on this agent writes through it for the job only.",
               inputs: {
                 ...connection,
                 resourceGroupName: "$(vaultResourceGroup)",
                 keyVaultName: "$(keyVaultName)",
                 secrets: "db-url=$(dbUrl)\ndb-user=$(dbUser)\ndb-password=$(dbPassword)\n",
+                includeAgentIp: "true",
+              },
+            },
+            {
+              task: "ProtectKeyVault@1",
+              name: "vaultNetwork",
+              displayName: "Close the team's vault to all but the fleet's clusters",
+              comment: "One line per cluster of the matrix below.",
+              inputs: {
+                ...connection,
+                resourceGroupName: "$(vaultResourceGroup)",
+                keyVaultName: "$(keyVaultName)",
+                firewall: "denyByDefault",
+                allowClusters: Object.entries(FLEET_CLUSTERS)
+                  .map(([leg, c]) => `${c.resourceGroup}/${c.clusterName} # ${leg}\n`)
+                  .join(""),
               },
             },
           ],
@@ -794,7 +826,7 @@ export function seedFleet(azure: LocalAzure, connectionObjectId: string, bystand
   azure.store.directory.addUserOrGroup("Group", DEMO_VALUES.aksAdminGroupObjectId);
   addDemoWorkspace(azure);
   for (const cluster of Object.values(FLEET_CLUSTERS)) {
-    azure.store.addManagedCluster(cluster.resourceGroup, cluster.clusterName, { properties: structuredClone(AZ_AKS_CREATE_CLUSTER) });
+    addCluster(azure, cluster.resourceGroup, cluster.clusterName, structuredClone(AZ_AKS_CREATE_CLUSTER));
     azure.store.addUserAssignedIdentity(cluster.resourceGroup, cluster.identityName);
   }
   azure.store.addKeyVault(fleetPipeline.variables.vaultResourceGroup!, fleetPipeline.variables.keyVaultName!, {

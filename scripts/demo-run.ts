@@ -28,6 +28,14 @@ export function demoRunOptions(fx: Fixture, p: { plain: boolean }): Omit<Pipelin
   };
 }
 
+/** What the fleet demo gives the fleet sample: the local Azure's public-IP service, and its ranges, admin group and workspace. */
+export function fleetRunOptions(fx: Fixture): Omit<PipelineRunOptions, "secrets"> {
+  return {
+    inputOverrides: { KeyVaultSecrets: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
+    pipelineVariables: demoPipelineVariables(fx.azure),
+  };
+}
+
 function reportStep(run: PipelineRun, name: "before" | "after"): StepResult | undefined {
   return run.steps.find((s) => s.task === "AksHardeningReport@1" && s.name === name && s.kind === "main");
 }
@@ -66,11 +74,8 @@ export interface GateVerdict {
 export function gateVerdict(run: PipelineRun): GateVerdict {
   const after = reportStep(run, "after")?.run;
   const checks = after ? scorecard(after) : [];
-  const skippedByDemo = checks.filter((l) => l.status === "SKIPPED" && DEMO_SKIPS.includes(checkId(l)));
   const problems = checks
-    .filter(
-      (l) => (l.status === "SKIPPED" && !skippedByDemo.includes(l)) || l.status === "UNKNOWN" || (l.status === "FAIL" && !isReportOnly(l)),
-    )
+    .filter((l) => l.status === "SKIPPED" || l.status === "UNKNOWN" || (l.status === "FAIL" && !isReportOnly(l)))
     .map((l) => `${l.check} ${l.status.toLowerCase()}: ${l.finding}`);
   if (!after) problems.push("the Verify scorecard did not run");
   const reportOnly = checks.filter((l) => l.status === "FAIL" && isReportOnly(l));
@@ -87,22 +92,9 @@ export function gateVerdict(run: PipelineRun): GateVerdict {
             "  A gate with failOn: error stops a release on it; the sample's gate names it in skipChecks with its reason; the demo reports it instead of skipping it.",
           ]
         : []),
-      ...skippedByDemo.map((l) => `  skipped ${l.check} by the demo's gate: ${l.finding}`),
       ...problems.map((p) => `  NOT EXPECTED: ${p}`),
     ],
   };
-}
-
-/** The checks the demo's gate skips (DEMO_GATE_INPUTS.skipChecks): each line's IDs before its reason. */
-const DEMO_SKIPS = (DEMO_GATE_INPUTS.skipChecks ?? "")
-  .split("\n")
-  .flatMap((line) => (line.includes(":") ? line.slice(0, line.indexOf(":")).split(",") : []))
-  .map((id) => id.trim())
-  .filter(Boolean);
-
-/** A scorecard line's check ID, without the vault a Key Vault check names. */
-function checkId(line: ScorecardLine): string {
-  return line.check.replace(/ \(.*\)$/, "");
 }
 
 /** A failed check that no task fixes on purpose: one of REPORT_ONLY_CHECKS, whose fix says why it is done by hand. */

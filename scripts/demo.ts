@@ -21,7 +21,6 @@ import {
   DEMO_BLOCKED_PROBES,
   DEMO_VALUES,
   DEMO_VARIABLES,
-  demoPipelineVariables,
   FLEET_CLUSTERS,
   fleetPipeline,
   hardeningPipeline,
@@ -29,7 +28,7 @@ import {
   seedLocalAzure,
   seedPlain,
 } from "./demo-pipeline";
-import { demoRunOptions, gateVerdict, startingPoint } from "./demo-run";
+import { demoRunOptions, fleetRunOptions, gateVerdict, startingPoint } from "./demo-run";
 import { runPipeline, type PipelineRun, type StepResult } from "./pipeline-runner";
 import { runTable, stageRequestsLine, stepLog } from "./demo-log";
 
@@ -122,7 +121,7 @@ async function fleet(): Promise<void> {
       let stage = "";
       const run = await runPipeline(fx, fleetPipeline, {
         secrets,
-        pipelineVariables: demoPipelineVariables(fx.azure),
+        ...fleetRunOptions(fx),
         onStep: (result) => {
           if (result.stage !== stage) {
             stage = result.stage;

@@ -92,6 +92,7 @@ describe("test/extension/demo-pipeline", () => {
         "Cluster/EnableDefender@1/main",
         "IdentityAndSecrets/EnablePodIdentity@1/main",
         "IdentityAndSecrets/KeyVaultSecrets@1/main",
+        "IdentityAndSecrets/ProtectKeyVault@1/main",
         "IdentityAndSecrets/KeyVaultSecrets@1/post",
         "Deploy/RestrictApiServer@1/main",
         "Deploy/KubeloginInstaller@0/external",
@@ -148,10 +149,7 @@ describe("test/extension/demo-pipeline", () => {
     }
     assert.equal(after.inputs["failOn"], "error");
     assert.equal(after.run!.outputs["failed"], "0");
-    assert.match(
-      after.run!.summaries[0]!,
-      /^### AKS hardening report\\?: aks-todo-app\n\n\*\*\d+ passed · \d+ warnings? · 0 failed · 2 skipped\*\*/,
-    );
+    assert.match(after.run!.summaries[0]!, /^### AKS hardening report\\?: aks-todo-app\n\n\*\*\d+ passed · \d+ warnings? · 0 failed\*\* —/);
     assert.match(before.run!.outputs["failedChecks"]!, /apiServer\.access,identity\.workloadIdentity,policy\.addon,policy\.builtIns/);
     for (const run of [first, second]) {
       for (const s of run.steps.filter((x) => x.task === "AksHardeningReport@1")) {
@@ -199,9 +197,10 @@ describe("test/extension/demo-pipeline", () => {
     assert.match(deployScripts[0]!, /^kubectl auth can-i create deployments --namespace todo$/m);
   });
 
-  it("the Verify gate passes with every verdict shown: the template's Cilium passes network.policy, nothing fails", () => {
+  it("the Verify gate passes with every verdict shown: the template's Cilium passes network.policy, nothing fails or is skipped", () => {
     for (const run of [first, second]) {
       const verdict = gateVerdict(run);
+      assert.deepEqual(verdict.problems, [], "nothing failed, skipped or unknown");
       assert.deepEqual(
         verdict.checks.filter((l) => l.status === "FAIL"),
         [],
@@ -254,6 +253,16 @@ describe("test/extension/demo-pipeline", () => {
       assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
       if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
       if (s.name === "apiServer") continue;
+      if (s.name === "secrets") {
+        // The vault's firewall denies by default since ProtectKeyVault@1: the agent's address, opened for the job and closed after it.
+        const vaultPath = new RegExp(`/vaults/${v.keyVaultName}(/providers/Microsoft\\.Resources/links/aks-hardening-job-[\\w-]+)?$`, "i");
+        const writes = armWrites(s);
+        assert.ok(
+          writes.length > 0 && writes.every((w) => vaultPath.test(w.path)),
+          `${s.displayName}: ${writes.map((w) => w.path).join(", ")}`,
+        );
+        continue;
+      }
       assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
     }
     const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
