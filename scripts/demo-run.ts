@@ -11,7 +11,8 @@ import type { PipelineRun, PipelineRunOptions, StepResult } from "./pipeline-run
 
 /**
  * What the demo gives the sample's pipeline: the local Azure's public-IP service to every step that
- * looks the agent up, the local subscription's workspace, the deploy job's stock steps, and the gate
+ * looks the agent up, its values for the samples' placeholders (ranges, admin group, workspace), the
+ * deploy job's stock steps, and the gate
  * without the sample's skip of the report-only check. The plain cluster fails that check by design, so
  * its demo reports the gate's verdict (failOn: never) and judges it itself (gateVerdict).
  */
