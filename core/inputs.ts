@@ -135,6 +135,18 @@ export function readClusterName(name = "clusterName"): string {
   return value;
 }
 
+/** Vault names: 3-24 letters, digits and dashes, starting with a letter, ending with a letter or digit, no "--". */
+export function readKeyVaultName(name = "keyVaultName"): string {
+  const value = readRequired(name, "enter the name of the key vault.");
+  if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(value) || value.includes("--")) {
+    throw new InputError(
+      name,
+      `'${value}' is not a valid key vault name (3-24 letters, digits and '-', starting with a letter, ending with a letter or digit, no '--').`,
+    );
+  }
+  return value;
+}
+
 /** A pipeline variable holding a whole number of seconds, for tuning waits without a task input. */
 export function readSecondsVariable(variable: string, defaultSeconds: number): number {
   const raw = tl.getVariable(variable)?.trim();

@@ -28,6 +28,7 @@ import { maintenanceConfigurationRoutes } from "./routes/maintenance-configurati
 import { managedClusterRoutes } from "./routes/managed-clusters";
 import { managedIdentityRoutes } from "./routes/managed-identities";
 import { networkRoutes } from "./routes/network";
+import { privateDnsRoutes } from "./routes/private-dns";
 import { operationRoutes } from "./routes/operations";
 import { permissionRoutes } from "./routes/permissions";
 import { policyRoutes } from "./routes/policy";
@@ -244,6 +245,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     ...keyVaultUpdateRoutes({ ...armEnv, vaultFirewalls }),
     ...resourceLinkRoutes(armEnv),
     ...networkRoutes(armEnv),
+    ...privateDnsRoutes(armEnv),
     ...keyVaultSecretRoutes({ url: authorityUrl, store, vaultFirewalls, clientAddress: (ctx) => egress.addressOf(ctx.connection) }),
   ]);
 

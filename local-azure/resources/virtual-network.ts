@@ -42,6 +42,20 @@ function partsOf(id: string): { resourceGroup: string; name: string } {
   return { resourceGroup: segments[4] ?? "", name: segments.at(-1) ?? "" };
 }
 
+/** The fields every regional network resource has, its resource group made when missing. */
+function regionalResource(store: ResourceStore, id: string, type: string, location: string | undefined): ArmResource {
+  const { resourceGroup, name } = partsOf(id);
+  if (!store.getResourceGroup(resourceGroup)) store.addResourceGroup(resourceGroup, location);
+  return {
+    id,
+    name,
+    type,
+    location: location ?? store.getResourceGroup(resourceGroup)?.location ?? "westeurope",
+    tags: {},
+    etag: networkEtag(),
+  };
+}
+
 /** A virtual network with its subnets (the shape of the spec examples VirtualNetworkGet and SubnetGet). */
 export function addVirtualNetwork(
   store: ResourceStore,
@@ -99,15 +113,8 @@ export function virtualNetworkWithSubnets(store: ResourceStore, vnet: ArmResourc
 
 /** A Standard, static public IPv4 address (the spec example PublicIpAddressGet's shape). */
 export function addPublicIpAddress(store: ResourceStore, p: { id: string; ipAddress: string; location?: string }): ArmResource {
-  const { resourceGroup, name } = partsOf(p.id);
-  if (!store.getResourceGroup(resourceGroup)) store.addResourceGroup(resourceGroup, p.location);
   return store.put({
-    id: p.id,
-    name,
-    type: PUBLIC_IP_TYPE,
-    location: p.location ?? store.getResourceGroup(resourceGroup)?.location ?? "westeurope",
-    tags: {},
-    etag: networkEtag(),
+    ...regionalResource(store, p.id, PUBLIC_IP_TYPE, p.location),
     sku: { name: "Standard", tier: "Regional" },
     properties: {
       provisioningState: "Succeeded",
@@ -122,15 +129,8 @@ export function addPublicIpAddress(store: ResourceStore, p: { id: string; ipAddr
 
 /** A public IPv4 prefix; its `ipPrefix` is the allocated range. */
 export function addPublicIpPrefix(store: ResourceStore, p: { id: string; ipPrefix: string; location?: string }): ArmResource {
-  const { resourceGroup, name } = partsOf(p.id);
-  if (!store.getResourceGroup(resourceGroup)) store.addResourceGroup(resourceGroup, p.location);
   return store.put({
-    id: p.id,
-    name,
-    type: PUBLIC_IP_PREFIX_TYPE,
-    location: p.location ?? store.getResourceGroup(resourceGroup)?.location ?? "westeurope",
-    tags: {},
-    etag: networkEtag(),
+    ...regionalResource(store, p.id, PUBLIC_IP_PREFIX_TYPE, p.location),
     sku: { name: "Standard", tier: "Regional" },
     properties: {
       provisioningState: "Succeeded",
@@ -147,15 +147,8 @@ export function addNatGateway(
   store: ResourceStore,
   p: { id: string; publicIpAddressIds?: string[]; publicIpPrefixIds?: string[]; location?: string },
 ): ArmResource {
-  const { resourceGroup, name } = partsOf(p.id);
-  if (!store.getResourceGroup(resourceGroup)) store.addResourceGroup(resourceGroup, p.location);
   return store.put({
-    id: p.id,
-    name,
-    type: NAT_GATEWAY_TYPE,
-    location: p.location ?? store.getResourceGroup(resourceGroup)?.location ?? "westeurope",
-    tags: {},
-    etag: networkEtag(),
+    ...regionalResource(store, p.id, NAT_GATEWAY_TYPE, p.location),
     sku: { name: "Standard" },
     properties: {
       provisioningState: "Succeeded",

@@ -25,7 +25,7 @@ const GROUP = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName
  * Microsoft.Network, what the tasks read and write of it: virtual networks and subnets
  * (VirtualNetworks_Get, Subnets_Get), public IP addresses and prefixes and NAT gateways (their _Get),
  * private endpoints (PrivateEndpoints_Get, _CreateOrUpdate) and their DNS zone groups
- * (PrivateDnsZoneGroups_List, _CreateOrUpdate). Writes are long-running: 201 (or 200) with the resource
+ * (PrivateDnsZoneGroups_List, _Get, _CreateOrUpdate). Writes are long-running: 201 (or 200) with the resource
  * as accepted and `Azure-AsyncOperation` (`…/providers/Microsoft.Network/locations/{location}/operations/{id}`,
  * as the azure-libraries-for-net session records show it), the final state readable once the operation
  * succeeded (spec: `final-state-via: azure-async-operation`).
@@ -94,7 +94,20 @@ export function networkRoutes(env: ArmEnv): Route[] {
       method: "GET",
       path: `${GROUP}/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups`,
       auth: "arm",
-      handler: (ctx) => ({ status: 200, body: { value: store.list(requireEndpoint(ctx).id, DNS_ZONE_GROUP_TYPE) } }),
+      handler: (ctx) => ({ status: 200, body: { value: store.list(requireEndpoint(ctx).id, DNS_ZONE_GROUP_TYPE).map(zoneGroupAnswer) } }),
+    },
+    {
+      method: "GET",
+      path: `${GROUP}/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}`,
+      auth: "arm",
+      handler: (ctx) => {
+        const endpoint = requireEndpoint(ctx);
+        const name = ctx.params["privateDnsZoneGroupName"] ?? "";
+        const group = store.get(`${endpoint.id}/privateDnsZoneGroups/${name}`);
+        if (!group || group.type !== DNS_ZONE_GROUP_TYPE)
+          throw resourceNotFound(DNS_ZONE_GROUP_TYPE, `${endpoint.name}/${name}`, ctx.params["resourceGroupName"] ?? "");
+        return { status: 200, body: zoneGroupAnswer(group) };
+      },
     },
     {
       method: "PUT",
@@ -123,11 +136,20 @@ export function networkRoutes(env: ArmEnv): Route[] {
         return {
           status: current ? 200 : 201,
           headers: asyncOperationHeaders(env, ctx, { providerNamespace: NAMESPACE, location: endpoint.location ?? "", operationId: op.id }),
-          body: store.get(id),
+          body: zoneGroupAnswer(store.get(id)!),
         };
       },
     },
   ];
+}
+
+/**
+ * A DNS zone group as Network answers it: name, id, etag and properties, no `type` (PrivateDnsZoneGroup,
+ * 2025-05-01 virtualNetwork.json, has none); the store keeps the type to find it.
+ */
+function zoneGroupAnswer(group: ArmResource): Omit<ArmResource, "type"> {
+  const { type: _type, ...answer } = group;
+  return answer;
 }
 
 /** The resource of a Microsoft.Network type the path names, or ARM's ResourceNotFound. */

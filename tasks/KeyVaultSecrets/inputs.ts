@@ -4,7 +4,7 @@ import { InputError } from "../../core/errors";
 import { parseIdentityResourceId } from "../../core/identity";
 import { readAgentIpLookups, readAgentIpServiceUrl } from "../../core/job-scoped-access/inputs";
 import type { Grantee } from "../../core/principals";
-import { readBoolean, readChoice, readListEntries, readRequired, readSecondsVariable, readString } from "../../core/inputs";
+import { readBoolean, readChoice, readKeyVaultName, readListEntries, readSecondsVariable, readString } from "../../core/inputs";
 import { isResourceGroupName, RESOURCE_GROUP_RULE } from "../../core/names";
 import { readSecretInput } from "../../core/task-lib";
 import { mapSecretNames, parseSecretLines, valuesToRegister, type NameChange, type NameMapping, type SecretEntry } from "./secrets";
@@ -114,18 +114,6 @@ function readOptionalResourceGroup(): string | undefined {
     throw new InputError(
       "resourceGroupName",
       `'${value}' is not a valid resource group name (${RESOURCE_GROUP_RULE}). Leave it empty to find the vault in the subscription.`,
-    );
-  }
-  return value;
-}
-
-/** Vault names: 3-24 letters, digits and dashes, starting with a letter, ending with a letter or digit, no "--". */
-function readKeyVaultName(): string {
-  const value = readRequired("keyVaultName", "enter the name of the key vault.");
-  if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(value) || value.includes("--")) {
-    throw new InputError(
-      "keyVaultName",
-      `'${value}' is not a valid key vault name (3-24 letters, digits and '-', starting with a letter, ending with a letter or digit, no '--').`,
     );
   }
   return value;

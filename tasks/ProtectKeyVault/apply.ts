@@ -12,6 +12,9 @@ import {
 import { readClusterEgress, type ClusterEgress } from "./cluster-egress";
 import type { ProtectKeyVaultRequest } from "./inputs";
 import type { MigrationPlan, VaultTarget } from "./plan";
+import { applyPrivateEndpoint, readPrivateEndpointState, type PrivateEndpointPlan, type PrivateEndpointState } from "./private-endpoint";
+import { TaskError } from "../../core/errors";
+import { describeVault } from "../../core/key-vault";
 
 export interface VaultReads {
   vault: Vault;
@@ -19,6 +22,8 @@ export interface VaultReads {
   egress: ClusterEgress[];
   /** Role assignments at the vault (and above), read only for a migration to Azure RBAC. */
   assignments: AssignmentSeen[];
+  /** What exists of the private endpoint, its zone, link and zone group (with privateEndpointSubnetId). */
+  privateEndpoint?: PrivateEndpointState;
 }
 
 /**
@@ -35,12 +40,20 @@ export async function readState(clients: AzureClients, request: ProtectKeyVaultR
     // Sent with the vault read even when the vault turns out to be on Azure RBAC already: a read, never a round trip of its own.
     request.permissionModel === "rbac" ? listRoleAssignments(clients, id) : [],
   ]);
-  return { vault, target: { ...ref, id: vault.id ?? id }, egress, assignments };
+  const target = { ...ref, id: vault.id ?? id };
+  // The zone's name follows the vault's cloud (its vaultUri): read once the vault is.
+  const privateEndpoint =
+    request.privateEndpointSubnetId && vault.properties.vaultUri
+      ? await readPrivateEndpointState(clients, target, request.privateEndpointSubnetId, vault.properties.vaultUri)
+      : undefined;
+  return { vault, target, egress, assignments, ...(privateEndpoint ? { privateEndpoint } : {}) };
 }
 
 export interface ApplyResult {
   grants: RoleGrantResult[];
   vault?: Vault;
+  /** The private endpoint connection's status after the run. */
+  privateEndpointStatus?: string;
 }
 
 /**
@@ -51,12 +64,28 @@ export interface ApplyResult {
 export async function applyPlan(
   clients: AzureClients,
   target: VaultTarget,
-  p: { migration: MigrationPlan; patch: VaultPatchProperties | undefined; roleAssignmentWaitMs: number },
+  p: {
+    migration: MigrationPlan;
+    patch: VaultPatchProperties | undefined;
+    roleAssignmentWaitMs: number;
+    privateEndpoint?: { plan: PrivateEndpointPlan; subnetId: string } | undefined;
+  },
 ): Promise<ApplyResult> {
-  const grants = await Promise.all(p.migration.grants.map((grant) => applyRoleGrant(clients, grant)));
+  // The endpoint and the grants do not depend on each other; the vault update depends on both.
+  const [grants, privateEndpointStatus] = await Promise.all([
+    Promise.all(p.migration.grants.map((grant) => applyRoleGrant(clients, grant))),
+    p.privateEndpoint && !p.privateEndpoint.plan.empty
+      ? applyPrivateEndpoint(clients, target, p.privateEndpoint.plan, p.privateEndpoint.subnetId)
+      : p.privateEndpoint?.plan.connectionStatus,
+  ]);
+  if (p.patch?.publicNetworkAccess === "Disabled" && p.privateEndpoint && privateEndpointStatus?.toLowerCase() !== "approved") {
+    throw new TaskError(
+      `firewall: public network access of the ${describeVault(target)} was left on: its private endpoint '${p.privateEndpoint.plan.endpointName}' is ${privateEndpointStatus ?? "not connected"}, not Approved, so turning public access off would lock everyone out. The vault's owner approves the connection (az keyvault private-endpoint-connection approve); then re-run.`,
+    );
+  }
   if (p.migration.grants.length && p.patch?.enableRbacAuthorization) {
     await waitUntilAssignmentsVisible(clients, p.migration.grants, p.roleAssignmentWaitMs);
   }
   const vault = p.patch ? await updateVaultProperties(clients, target, p.patch, "protect") : undefined;
-  return { grants, ...(vault ? { vault } : {}) };
+  return { grants, ...(vault ? { vault } : {}), ...(privateEndpointStatus ? { privateEndpointStatus } : {}) };
 }

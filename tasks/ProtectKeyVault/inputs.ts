@@ -5,8 +5,8 @@ import {
   inputLines,
   readBoolean,
   readChoice,
+  readKeyVaultName,
   readListEntries,
-  readRequired,
   readResourceGroupName,
   readSecondsVariable,
   readString,
@@ -28,6 +28,8 @@ export interface ProtectKeyVaultRequest {
   allowClusters: ClusterRef[];
   allowedIpRanges: Ipv4Range[];
   bypassAzureServices: boolean;
+  /** The subnet of the vault's private endpoint, when one is asked for. */
+  privateEndpointSubnetId?: string;
   enablePurgeProtection: boolean;
   permissionModel: PermissionModel;
   dryRun: boolean;
@@ -65,6 +67,7 @@ export function readRequest(): ProtectKeyVaultRequest {
       }
     }
   }
+  const privateEndpointSubnetId = readSubnetId();
   const roleAssignmentWaitSeconds = readSecondsVariable("AksHardening.RoleAssignmentWaitSeconds", 300);
   return {
     connection,
@@ -74,23 +77,12 @@ export function readRequest(): ProtectKeyVaultRequest {
     allowClusters,
     allowedIpRanges,
     bypassAzureServices: readBoolean("bypassAzureServices", true),
+    ...(privateEndpointSubnetId ? { privateEndpointSubnetId } : {}),
     enablePurgeProtection: readBoolean("enablePurgeProtection", false),
     permissionModel: readChoice("permissionModel", PERMISSION_MODELS, "unchanged"),
     dryRun: readBoolean("dryRun", false),
     roleAssignmentWaitMs: roleAssignmentWaitSeconds * 1000,
   };
-}
-
-/** Vault names: 3-24 letters, digits and dashes, starting with a letter, ending with a letter or digit, no "--". */
-function readKeyVaultName(): string {
-  const value = readRequired("keyVaultName", "enter the name of the key vault.");
-  if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(value) || value.includes("--")) {
-    throw new InputError(
-      "keyVaultName",
-      `'${value}' is not a valid key vault name (3-24 letters, digits and '-', starting with a letter, ending with a letter or digit, no '--').`,
-    );
-  }
-  return value;
 }
 
 /** One cluster a line, `<resourceGroup>/<clusterName>`; comments allowed as in every list input. */
@@ -134,4 +126,19 @@ function readRanges(): Ipv4Range[] {
     if (!ranges.some((r) => r.cidr === range.cidr)) ranges.push(range);
   }
   return ranges;
+}
+
+const SUBNET_ID =
+  /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
+
+function readSubnetId(): string | undefined {
+  const value = readString("privateEndpointSubnetId");
+  if (value === undefined) return undefined;
+  if (!SUBNET_ID.test(value)) {
+    throw new InputError(
+      "privateEndpointSubnetId",
+      `'${value}' is not a subnet's resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>).`,
+    );
+  }
+  return value;
 }

@@ -64,12 +64,14 @@ export function planNetwork(
   target: VaultTarget,
   vault: Vault,
   egress: readonly ClusterEgress[],
+  /** A private endpoint this run creates or already has (privateEndpointSubnetId): public access may then go off. */
+  privateEndpointPlanned = false,
 ): NetworkPlan {
   const before = currentNetwork(vault);
   if (request.firewall === "unchanged") return { empty: true, before, after: before, addedIpRules: [], addedSubnetRules: [], patch: {} };
-  if (request.firewall === "disablePublicAccess" && approvedPrivateEndpoints(vault).length === 0) {
+  if (request.firewall === "disablePublicAccess" && approvedPrivateEndpoints(vault).length === 0 && !privateEndpointPlanned) {
     throw new TaskError(
-      `firewall: 'disablePublicAccess' would lock everyone out of the ${describeVault(target)}: it has no approved private endpoint connection, and with public network access off the vault takes no other traffic; nothing was changed. Give the vault a private endpoint first (and approve its connection), or use firewall: denyByDefault with allowClusters and allowedIpRanges.`,
+      `firewall: 'disablePublicAccess' would lock everyone out of the ${describeVault(target)}: it has no approved private endpoint connection, and with public network access off the vault takes no other traffic; nothing was changed. Give the vault a private endpoint (privateEndpointSubnetId), or use firewall: denyByDefault with allowClusters and allowedIpRanges.`,
     );
   }
   const existing = before.ipRules.map((value) => parseIpv4Range(canonicalEntry(value) ?? value));
@@ -215,7 +217,12 @@ export function vaultPatch(network: NetworkPlan, purge: PurgeProtectionPlan, mig
 }
 
 /** The writes of the plan, for the permission check before the first one. */
-export function plannedWrites(target: VaultTarget, patch: VaultPatchProperties | undefined, migration: MigrationPlan): PlannedWrite[] {
+export function plannedWrites(
+  target: VaultTarget,
+  patch: VaultPatchProperties | undefined,
+  migration: MigrationPlan,
+  privateEndpoint: readonly PlannedWrite[] = [],
+): PlannedWrite[] {
   const purposes = [
     patch?.networkAcls || patch?.publicNetworkAccess ? "close the vault's network" : undefined,
     patch?.enablePurgeProtection ? "turn on purge protection" : undefined,
@@ -223,6 +230,7 @@ export function plannedWrites(target: VaultTarget, patch: VaultPatchProperties |
   ].filter(Boolean);
   return [
     ...migration.grants.map(roleGrantWrite),
+    ...privateEndpoint,
     ...(patch ? [{ action: "Microsoft.KeyVault/vaults/write", scope: target.id, purpose: purposes.join(", ") }] : []),
   ];
 }

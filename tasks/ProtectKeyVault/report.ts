@@ -5,6 +5,7 @@ import { describeCluster } from "../../core/cluster";
 import type { ClusterEgress } from "./cluster-egress";
 import type { ProtectKeyVaultRequest } from "./inputs";
 import type { MigrationPlan, NetworkPlan, PurgeProtectionPlan, VaultTarget } from "./plan";
+import type { PrivateEndpointPlan } from "./private-endpoint";
 
 export interface ReportInput {
   request: ProtectKeyVaultRequest;
@@ -14,6 +15,7 @@ export interface ReportInput {
   migration: MigrationPlan;
   egress: ClusterEgress[];
   grants?: RoleGrantResult[];
+  endpoint?: { plan: PrivateEndpointPlan; status?: string };
   outcome: Outcome;
 }
 
@@ -59,6 +61,32 @@ export function protectReport(input: ReportInput): RunReport {
     after: rich`${code(migration.after ? "Azure RBAC" : "access policies")}${LINE_BREAK}${state(!migration.empty)}`,
   });
 
+  if (input.endpoint) {
+    const e = input.endpoint.plan;
+    const step = (create: boolean): Text => (create ? remark(dryRun ? "to be created" : "created") : remark("already there"));
+    changes.push(
+      {
+        setting: "Private endpoint (group vault)",
+        before: e.createEndpoint ? remark("none") : code(e.endpointName),
+        after: rich`${code(e.endpointName)}${LINE_BREAK}${step(e.createEndpoint)}`,
+      },
+      {
+        setting: "Private DNS zone",
+        before: e.createZone ? remark("none") : code(e.zoneId),
+        after: rich`${code(e.zoneId)}${LINE_BREAK}${e.zoneFound ? remark("found in the subscription, reused") : step(e.createZone)}`,
+      },
+      {
+        setting: "Zone link to the virtual network",
+        before: e.createLink ? remark("none") : code(e.vnetId),
+        after: rich`${code(e.vnetId)}${LINE_BREAK}${step(e.createLink)}`,
+      },
+      {
+        setting: "DNS zone group of the endpoint",
+        before: e.createZoneGroup ? remark("none") : code("default"),
+        after: rich`${code("default")}${LINE_BREAK}${step(e.createZoneGroup)}`,
+      },
+    );
+  }
   const details: Text[] = [];
   for (const e of input.egress) details.push(rich`${describeCluster(e.cluster)}: ${e.reason}.`);
   const warnings: Text[] = [];
@@ -74,6 +102,12 @@ export function protectReport(input: ReportInput): RunReport {
     notes.push("Purge protection is already on and cannot be turned off; enablePurgeProtection: false leaves it as it is.");
   }
 
+  const status = input.endpoint?.status;
+  if (input.endpoint && status && status.toLowerCase() !== "approved") {
+    warnings.push(
+      `The private endpoint's connection to the vault is ${status}, not Approved: it carries no traffic until the vault's owner approves it (az keyvault private-endpoint-connection approve), and public access stays as it is until then.`,
+    );
+  }
   const sections: NonNullable<RunReport["sections"]> = [];
   if (!migration.empty) {
     const results = new Map(migration.grants.map((g, i) => [g, input.grants?.[i]]));

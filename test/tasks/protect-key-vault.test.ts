@@ -6,6 +6,7 @@ import { assertSpeaksConditionally } from "../harness/wording";
 import {
   addClusterOutboundIps,
   addNatGateway,
+  addPrivateDnsZone,
   addPublicIpAddress,
   addVirtualNetwork,
   type AccessPolicyEntry,
@@ -249,6 +250,65 @@ describe("test/tasks/protect-key-vault", () => {
     const again = await run({ keyVaultName: name, firewall: "unchanged", permissionModel: "rbac" });
     fx.assertSucceeded(again);
     assert.deepEqual(fx.armWrites(), []);
+  });
+
+  it("privateEndpointSubnetId with disablePublicAccess: endpoint, reused zone, link and zone group, then public access off; the re-run writes nothing; the scorecard's private-endpoint check passes", async () => {
+    const vnetName = `vnet-pe-${++count}`;
+    const { subnets } = addVirtualNetwork(fx.azure.store, {
+      resourceGroup: "rg-net",
+      name: vnetName,
+      addressPrefixes: ["10.20.0.0/16"],
+      subnets: [{ name: "endpoints", addressPrefix: "10.20.1.0/24" }],
+    });
+    // A platform team's zone elsewhere in the subscription: reused, not duplicated.
+    const zone = addPrivateDnsZone(fx.azure.store, { resourceGroup: "rg-dns", name: "privatelink.vaultcore.azure.net" });
+    const { name, id } = newVault();
+    const inputs = { keyVaultName: name, firewall: "disablePublicAccess", privateEndpointSubnetId: subnets[0]!.id };
+    begin();
+    const first = await run(inputs);
+    fx.assertSucceeded(first);
+    const writes = fx.armWrites().map((w) => `${w.method} ${w.path.split("/providers/").pop()}`);
+    assert.deepEqual(
+      [...writes].sort(),
+      [
+        `PATCH Microsoft.KeyVault/vaults/${name}`,
+        `PUT Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net/virtualNetworkLinks/link-${vnetName}`,
+        `PUT Microsoft.Network/privateEndpoints/pe-${name}`,
+        `PUT Microsoft.Network/privateEndpoints/pe-${name}/privateDnsZoneGroups/default`,
+      ],
+      "the endpoint, the link to the existing zone, the zone group and one vault update; no new zone",
+    );
+    assert.equal(writes.at(-1), `PATCH Microsoft.KeyVault/vaults/${name}`, "public access goes off last, once the endpoint is approved");
+    const vault = vaultOf(name);
+    assert.equal(vault.properties!["publicNetworkAccess"], "Disabled");
+    const connections = vault.properties!["privateEndpointConnections"] as {
+      properties: { privateLinkServiceConnectionState: { status: string } };
+    }[];
+    assert.deepEqual(
+      connections.map((c) => c.properties.privateLinkServiceConnectionState.status),
+      ["Approved"],
+    );
+    assert.ok(fx.azure.store.get(`${zone.id}/A/${name}`), "the zone group wrote the vault's A record into the reused zone");
+    assert.equal(
+      first.outputs.privateEndpointId,
+      `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/privateEndpoints/pe-${name}`,
+    );
+    assert.equal(first.outputs.publicNetworkAccess, "Disabled");
+    assert.match(first.summaries.join("\n"), /found in the subscription, reused/);
+    void id;
+
+    begin();
+    const again = await run(inputs);
+    fx.assertSucceeded(again);
+    assert.deepEqual(fx.armWrites(), [], "a compliant re-run writes nothing");
+    assert.equal(again.outputs.privateEndpointId, first.outputs.privateEndpointId);
+
+    const c = fx.azure.store.addManagedCluster(RG, `aks-pe-${count}`);
+    const scorecard = await fx.run("AksHardeningReport", { inputs: { resourceGroupName: RG, clusterName: c.name, keyVaultNames: name } });
+    fx.assertSucceeded(scorecard);
+    for (const check of ["keyVault.network", "keyVault.privateEndpoint"]) {
+      assert.match(scorecard.stdout, new RegExp(`\\[PASS\\] ${check.replace(".", "\\.")}\\b`), `${check} passes`);
+    }
   });
 
   it("refusals before any write: a permission no role covers, a connection that may not assign roles, public access off without a private endpoint, an unknowable egress, a private range", async () => {
