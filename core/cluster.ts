@@ -102,9 +102,12 @@ export function clusterResourceId(subscriptionId: string, ref: ClusterRef): stri
   return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${encodeURIComponent(ref.clusterName)}`;
 }
 
+/** The operation a cluster PUT is. */
+export const CLUSTER_WRITE_ACTION = "Microsoft.ContainerService/managedClusters/write";
+
 /** The cluster PUT a plan will make, for the permission check before the first write (core/permissions.ts). */
 export function clusterWrite(clusterId: string, purpose: string): PlannedWrite {
-  return { action: "Microsoft.ContainerService/managedClusters/write", scope: clusterId, purpose };
+  return { action: CLUSTER_WRITE_ACTION, scope: clusterId, purpose };
 }
 
 /** The ID of a cluster as read (ARM always answers one; the SDK's type leaves it optional). */
@@ -228,6 +231,6 @@ function describeWriteFailure(error: unknown, ref: ClusterRef): string {
   }
   return describeFailure(error, {
     action: `update ${describeCluster(ref)}`,
-    permission: "Microsoft.ContainerService/managedClusters/write",
+    permission: CLUSTER_WRITE_ACTION,
   });
 }

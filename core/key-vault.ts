@@ -72,6 +72,8 @@ export function vaultFirewall(clients: AzureClients, vault: VaultRef & { id: str
   return {
     target,
     links: new HoldLinks(client, vault.id, target),
+    writeAction: "Microsoft.KeyVault/vaults/write",
+    listName: "the vault's firewall IP rules",
     emptyListAdmitsEveryone: false,
     conditional: false,
     read: () => readKeyVault(clients, vault),

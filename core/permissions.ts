@@ -56,6 +56,12 @@ export interface PlannedWrite {
   listedAt?: string;
   /** A data action (Key Vault secrets, for one), checked against `dataActions`. */
   dataAction?: boolean;
+  /**
+   * A scope above `scope` whose list is read first, one list for many writes (a vault for each of its
+   * secrets): what it grants is inherited at `scope`. Only a write it lacks is looked up at `scope`
+   * itself, where a role given on that one resource shows.
+   */
+  inheritsFrom?: string;
 }
 
 /** One entry of the permissions list (the spec's Permission). */
@@ -112,29 +118,47 @@ export class CallerPermissions {
   /**
    * Refuses the run (TaskError) when a planned write's action is surely missing at its scope; a dry
    * run gets the same sentence as a warning instead. Nothing is requested when nothing is written.
+   * `writtenBefore` names what the run wrote before this check (job-scoped access a post-job step
+   * closes), so the refusal does not claim that nothing was written.
    */
-  async check(writes: readonly PlannedWrite[], options: { dryRun: boolean }): Promise<PermissionCheck> {
-    const scopes = [...new Map(writes.map((w) => [key(listScope(w)), listScope(w)])).values()];
-    const reads = await Promise.all(scopes.map((scope) => this.list(scope)));
-    const byScope = new Map(scopes.map((scope, i) => [key(scope), reads[i]!]));
-    const unreadable = scopes.filter((_, i) => !reads[i]!.ok);
-    for (const [i, read] of reads.entries()) {
-      if (!read.ok) {
-        console.log(
-          `Could not read the service connection's own permissions on ${scopes[i]} (${read.reason}); going on without checking them first: a missing permission shows as Azure's refusal of the write.`,
-        );
-      }
-    }
-    const missing = writes.filter((write) => {
-      const read = byScope.get(key(listScope(write)))!;
-      return read.ok && !permits(read.entries, write.action, write.dataAction ? "dataAction" : "action");
-    });
-    const result: PermissionCheck = { checked: scopes.filter((_, i) => reads[i]!.ok), unreadable, warnings: [] };
+  async check(writes: readonly PlannedWrite[], options: { dryRun: boolean; writtenBefore?: string }): Promise<PermissionCheck> {
+    const { missing, checked, unreadable } = await this.examine(writes);
+    const result: PermissionCheck = { checked, unreadable, warnings: [] };
     if (missing.length === 0) return result;
-    const sentence = refusal(missing);
-    if (!options.dryRun) throw new TaskError(`${sentence} Nothing was written.`);
+    const sentence = missingPermissions(missing);
+    if (!options.dryRun)
+      throw new TaskError(
+        `${sentence} ${options.writtenBefore ? `Nothing was written besides ${options.writtenBefore}.` : "Nothing was written."}`,
+      );
     result.warnings.push(`A real run would be refused before its first write: ${sentence}`);
     return result;
+  }
+
+  /** The planned writes whose action is surely missing, for a step that goes on without them (a post-job step closing what it can). */
+  async missing(writes: readonly PlannedWrite[]): Promise<PlannedWrite[]> {
+    return (await this.examine(writes)).missing;
+  }
+
+  private async examine(writes: readonly PlannedWrite[]): Promise<{ missing: PlannedWrite[]; checked: string[]; unreadable: string[] }> {
+    const first = await this.read(writes.map(listScope));
+    // A write its inherited list lacks may still be granted on the resource itself: that list is read too, only then.
+    const lacking = writes.filter((write) => write.inheritsFrom && lacks(first.get(key(listScope(write))), write));
+    const own = await this.read(lacking.map((write) => write.scope));
+    const reads = new Map([...first, ...own]);
+    const missing = writes.filter((write) => lacks(reads.get(key(lacking.includes(write) ? write.scope : listScope(write))), write));
+    const lists = [...reads.values()];
+    return {
+      missing,
+      checked: lists.filter((list) => list.read.ok).map((list) => list.scope),
+      unreadable: lists.filter((list) => !list.read.ok).map((list) => list.scope),
+    };
+  }
+
+  /** The lists of the scopes, read together (each at most once per run); an unreadable one is said once in the log. */
+  private async read(scopes: readonly string[]): Promise<Map<string, { scope: string; read: ListRead }>> {
+    const unique = [...new Map(scopes.map((scope) => [key(scope), scope])).values()];
+    const reads = await Promise.all(unique.map((scope) => this.list(scope)));
+    return new Map(unique.map((scope, i) => [key(scope), { scope, read: reads[i]! }]));
   }
 
   private list(scope: string): Promise<ListRead> {
@@ -145,13 +169,14 @@ export class CallerPermissions {
         (error: unknown): ListRead => {
           const { status, code, message } = azureErrorDetails(error);
           tl.debug(`Permissions on ${scope} not readable: ${status ?? ""} ${code ?? ""} ${message}`);
-          return {
-            ok: false,
-            reason:
-              status === 403
-                ? "it lacks Microsoft.Authorization/permissions/read there, which Reader, Contributor and Owner include"
-                : `${status ? `HTTP ${status}` : "no answer"}${code ? ` ${code}` : ""}`,
-          };
+          const reason =
+            status === 403
+              ? "it lacks Microsoft.Authorization/permissions/read there, which Reader, Contributor and Owner include"
+              : `${status ? `HTTP ${status}` : "no answer"}${code ? ` ${code}` : ""}`;
+          console.log(
+            `Could not read the service connection's own permissions on ${scope} (${reason}); going on without checking them first: a missing permission shows as Azure's refusal of the write.`,
+          );
+          return { ok: false, reason };
         },
       );
       this.lists.set(key(scope), read);
@@ -165,8 +190,14 @@ export function withPermissionWarnings(report: RunReport, check: PermissionCheck
   return check.warnings.length ? { ...report, warnings: [...report.warnings, ...check.warnings] } : report;
 }
 
+/** The scope whose list answers for the write first. */
 function listScope(write: PlannedWrite): string {
-  return write.listedAt ?? write.scope;
+  return write.inheritsFrom ?? write.listedAt ?? write.scope;
+}
+
+/** Whether a list that was read surely lacks the write's action (an unreadable one lacks nothing: the check is skipped there). */
+function lacks(list: { read: ListRead } | undefined, write: PlannedWrite): boolean {
+  return list?.read.ok === true && !permits(list.read.entries, write.action, write.dataAction ? "dataAction" : "action");
 }
 
 function key(scope: string): string {
@@ -178,10 +209,13 @@ function rolesHolding(action: string): string {
   if (/^Microsoft\.Authorization\/roleAssignments\//i.test(action))
     return "Owner, User Access Administrator or Role Based Access Control Administrator";
   if (/^Microsoft\.Authorization\/policyAssignments\//i.test(action)) return "Owner or Resource Policy Contributor";
+  // Data actions: Owner and Contributor hold none (built-in-roles/security.md).
+  if (/^Microsoft\.KeyVault\/vaults\/secrets\//i.test(action)) return "Key Vault Secrets Officer or Key Vault Administrator";
   return "Contributor or Owner";
 }
 
-function refusal(missing: readonly PlannedWrite[]): string {
+/** The sentence that names each missing action, its scope and its purpose, and what to grant. */
+export function missingPermissions(missing: readonly PlannedWrite[]): string {
   const lines = [...new Map(missing.map((w) => [`${w.action.toLowerCase()}|${key(w.scope)}`, w])).values()].map(
     (w) => `'${w.action}' on ${w.scope} (to ${w.purpose}; ${rolesHolding(w.action)} has it).`,
   );

@@ -1,6 +1,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { readTogether } from "../azure";
 import { describeFailure, TaskError } from "../errors";
+import { missingPermissions, type CallerPermissions, type PlannedWrite } from "../permissions";
 import type { JobRef } from "./job";
 import {
   holdLinkName,
@@ -35,6 +36,10 @@ export interface JobScopedFirewall<S> {
   /** What messages call the resource, e.g. "managed cluster 'aks-1' in resource group 'rg'". */
   target: string;
   links: HoldLinks;
+  /** The operation `update` writes with, e.g. "Microsoft.ContainerService/managedClusters/write". */
+  writeAction: string;
+  /** What the list is called in a sentence, e.g. "the API server's authorized IP ranges". */
+  listName: string;
   read(): Promise<S>;
   entries(state: S): string[];
   /** The resource's tags, to warn about holds earlier versions kept there. */
@@ -110,9 +115,40 @@ export interface JobScopedResult<S, P> {
 }
 
 /**
+ * The writes a change makes, each at the resource (core/permissions.ts): this job's holds, the list,
+ * and the deletion of holds no running job needs. Nothing when the change writes nothing.
+ */
+export function jobScopedWrites<S>(firewall: JobScopedFirewall<S>, change: JobScopedChange): PlannedWrite[] {
+  const scope = firewall.links.resourceId;
+  const { write, remove } = change.jobScoped;
+  return [
+    ...(write.length
+      ? [
+          {
+            action: LINK_PERMISSIONS.write,
+            scope,
+            purpose: `record this job's access for ${write.map((hold) => hold.address).join(", ")} (a resource link)`,
+          },
+        ]
+      : []),
+    ...(change.empty ? [] : [{ action: firewall.writeAction, scope, purpose: `change ${firewall.listName}` }]),
+    ...(remove.length
+      ? [
+          {
+            action: LINK_PERMISSIONS.delete,
+            scope,
+            purpose: "delete the records (resource links) of job-scoped access no running job needs",
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
  * Applies a change that includes job-scoped access: this job's holds first, then the list, then the
- * holds of jobs that are over. `beforeWrite` runs before the first write (the main step leaves its
- * post-job step what to close there).
+ * holds of jobs that are over. `check` gets the writes the plan makes before anything is written, in
+ * a dry run too (the task's permission check: it throws to refuse). `beforeWrite` runs before the
+ * first write (the main step leaves its post-job step what to close there).
  */
 export async function applyJobScoped<S, P extends JobScopedChange>(
   firewall: JobScopedFirewall<S>,
@@ -121,11 +157,13 @@ export async function applyJobScoped<S, P extends JobScopedChange>(
     job: JobRef;
     plan(state: S, view: FirewallView): P;
     dryRun: boolean;
+    check?(writes: PlannedWrite[]): Promise<void>;
     beforeWrite?(plan: P): void;
   },
 ): Promise<JobScopedResult<S, P>> {
   let ledger = p.read.ledger;
   const first = p.plan(p.read.state, viewFirewall(firewall.entries(p.read.state), ledger));
+  await p.check?.(jobScopedWrites(firewall, first));
   if (p.dryRun || (first.empty && first.jobScoped.write.length === 0 && first.jobScoped.remove.length === 0)) {
     return { plan: first, written: false, state: p.read.state, warnings: [] };
   }
@@ -173,35 +211,86 @@ export interface ReleaseResult<S> {
   warnings: string[];
 }
 
+/** A post-job step that stopped before it closed; `released` says whether it had let go of this job's holds first. */
+export class CloseStopped extends TaskError {
+  constructor(
+    message: string,
+    readonly released: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /**
  * The post-job step: lets go of this job's holds and closes every address no running job holds any
  * more (this job's, and those jobs that are over left behind). `opened` is what the main step left
  * in its task variable: the job and the addresses. Only holds that exist are let go of: a hold is
  * never created here, so an address someone authorized for good since is never closed.
+ *
+ * A missing permission (`permissions`, read with the holds: no round trip of its own) does not stop
+ * the step from doing what it may: each of its writes only narrows access. A step that may not write
+ * links writes nothing (closing an address while its hold still looks alive would let a run of
+ * another job put it back); one that may write links but not the list lets go of its holds, so the
+ * next run closes the address at once, and stops before the list; one that may not delete links
+ * closes, and says the records stay. A stop throws `CloseStopped`, which the task turns into a
+ * sentence naming what stays open and how to close it.
  */
 export async function releaseJobScopedAccess<S>(
   firewall: JobScopedFirewall<S>,
-  p: { opened: OpenedForJob; job: JobRef },
+  p: { opened: OpenedForJob; job: JobRef; permissions?: CallerPermissions },
 ): Promise<ReleaseResult<S>> {
   const job: JobRef = { ...p.job, job: p.opened.job };
-  const links = await firewall.links.list();
-  const own = readLedger({ resourceId: firewall.links.resourceId, links, now: job.now }).holds.filter(
-    (hold) => hold.agent === job.agent && hold.job === job.job && p.opened.addresses.includes(hold.address) && !hold.released,
-  );
-  await Promise.all(own.map((hold) => firewall.links.write({ ...hold, released: true })));
-  const read = await readFirewall(firewall, job.now);
-  const plan = (state: S, view: FirewallView): JobScopedChange => {
-    const jobScoped = planJobScoped({ view, job, emptyListAdmitsEveryone: firewall.emptyListAdmitsEveryone });
-    return { after: jobScoped.after, empty: jobScoped.added.length === 0 && jobScoped.removed.length === 0, jobScoped };
+  const scope = firewall.links.resourceId;
+  const release: PlannedWrite = {
+    action: LINK_PERMISSIONS.write,
+    scope,
+    purpose: `let go of this job's hold on ${p.opened.addresses.join(", ")} (its resource link)`,
   };
-  const first = plan(read.state, firewallView(firewall, read));
-  let result = await firewall.update(read.state, (state) => plan(state, viewFirewall(firewall.entries(state), read.ledger)));
-  const [warnings, second] = await Promise.all([
-    removeHolds(firewall, first.jobScoped.remove, []),
-    result.written ? reconcile(firewall, job, plan, result) : undefined,
-  ]);
-  if (second) result = second.result;
-  return { plan: result.plan.jobScoped, written: result.written, state: result.state, released: own, warnings };
+  p.permissions?.prefetch([release]);
+  let released = false;
+  try {
+    const links = await firewall.links.list();
+    const own = readLedger({ resourceId: firewall.links.resourceId, links, now: job.now }).holds.filter(
+      (hold) => hold.agent === job.agent && hold.job === job.job && p.opened.addresses.includes(hold.address) && !hold.released,
+    );
+    if (own.length) {
+      await refuseMissing(p.permissions, [release]);
+      await Promise.all(own.map((hold) => firewall.links.write({ ...hold, released: true })));
+      released = true;
+    }
+    const read = await readFirewall(firewall, job.now);
+    const plan = (state: S, view: FirewallView): JobScopedChange => {
+      const jobScoped = planJobScoped({ view, job, emptyListAdmitsEveryone: firewall.emptyListAdmitsEveryone });
+      return { after: jobScoped.after, empty: jobScoped.added.length === 0 && jobScoped.removed.length === 0, jobScoped };
+    };
+    const first = plan(read.state, firewallView(firewall, read));
+    if (!first.empty) {
+      const closing = first.jobScoped.removed;
+      await refuseMissing(p.permissions, [
+        {
+          action: firewall.writeAction,
+          scope,
+          purpose: closing.length ? `take ${closing.join(", ")} off ${firewall.listName}` : `change ${firewall.listName}`,
+        },
+      ]);
+    }
+    let result = await firewall.update(read.state, (state) => plan(state, viewFirewall(firewall.entries(state), read.ledger)));
+    const [warnings, second] = await Promise.all([
+      removeHolds(firewall, first.jobScoped.remove, []),
+      result.written ? reconcile(firewall, job, plan, result) : undefined,
+    ]);
+    if (second) result = second.result;
+    return { plan: result.plan.jobScoped, written: result.written, state: result.state, released: own, warnings };
+  } catch (error) {
+    throw new CloseStopped(describeFailure(error), released, { cause: error });
+  }
+}
+
+/** Stops a post-job step before a write its identity surely may not make (Azure would refuse it). */
+async function refuseMissing(permissions: CallerPermissions | undefined, writes: PlannedWrite[]): Promise<void> {
+  const missing = permissions ? await permissions.missing(writes) : [];
+  if (missing.length) throw new TaskError(missingPermissions(missing).replace(/, then re-run\.$/, "."));
 }
 
 /**

@@ -97,14 +97,14 @@ export interface JobScopedPlan {
   /** Addresses of jobs that are over that stay because closing them would leave the list empty. */
   lastEntryKept: string[];
   untrusted: UntrustedHold[];
-  notes: string[];
+  /** Addresses open for a job that the task's own change authorizes for good (their holds go). */
+  madeLasting: string[];
 }
 
 export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
   const { view, job } = request;
   const lastingAfter = [...(request.lastingAfter ?? view.lasting)];
   const settled = request.settled ?? (() => false);
-  const notes: string[] = [];
   const listed = (address: string) => view.entries.some((entry) => sameEntry(entry, address));
   const states = view.holds.map((hold) => ({ hold, state: holdState(hold, job) }));
 
@@ -171,11 +171,9 @@ export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
     // Settled by the task's own change, or no longer listed and never to be (closed some other way).
     return settled(hold.address);
   });
-  const settledHeld = unique(view.holds.filter((hold) => settled(hold.address) && listed(hold.address)).map((hold) => hold.address));
-  for (const address of settledHeld) {
-    if (lastingAfter.some((entry) => sameEntry(entry, address)))
-      notes.push(`${address} was open for a job only; it is now authorized for good.`);
-  }
+  const madeLasting = unique(view.holds.filter((hold) => settled(hold.address) && listed(hold.address)).map((hold) => hold.address)).filter(
+    (address) => lastingAfter.some((entry) => sameEntry(entry, address)),
+  );
 
   const added = after.filter((entry) => !view.entries.some((before) => sameEntry(before, entry)));
   const removed = view.entries.filter((entry) => !after.some((kept) => sameEntry(kept, entry)));
@@ -193,7 +191,7 @@ export function planJobScoped(request: JobScopedRequest): JobScopedPlan {
     restored,
     lastEntryKept,
     untrusted: view.untrusted,
-    notes,
+    madeLasting,
   };
 }
 

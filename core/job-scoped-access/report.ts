@@ -1,4 +1,4 @@
-import { code, codeList, publishReport, rich, type Outcome, type RunReport, type Text } from "../report";
+import { code, codeList, describeChange, publishReport, rich, type Outcome, type RunReport, type Text } from "../report";
 import type { ReleaseResult } from "./access";
 import { describeEgress, type AgentEgress } from "./egress";
 import { formatUntil, untrustedWarning, type Hold } from "./ledger";
@@ -7,19 +7,23 @@ import type { OpenedForJob } from "./task-variable";
 
 /**
  * The summary lines of job-scoped access, the same in every task: which addresses were opened and
- * why, which a job that is over left behind and what became of them, and each untrusted hold.
+ * why, which a job that is over left behind and what became of them, and each untrusted hold. A dry
+ * run tells each change as what a real run would do (core/report.ts describeChange).
  */
 
 export function jobScopedDetails(plan: JobScopedPlan, p: { dryRun: boolean; egress?: AgentEgress }): Text[] {
   const details: Text[] = [];
+  const said = (done: string, planned: string) => describeChange(p.dryRun, { done, planned });
   if (plan.opened.length) {
     const addresses = plan.opened.map((opened) => opened.address);
     const why = p.egress ? ` (${describeEgress(p.egress)})` : "";
     details.push(
-      rich`Job-scoped access: ${codeList(addresses)} (this agent) ${p.dryRun ? "would be opened" : "opened"} for this job, closed by the post-job step${why}`,
+      rich`Job-scoped access: ${codeList(addresses)} (this agent) ${said("opened", "would be opened")} for this job, closed by the post-job step${why}`,
     );
     for (const opened of plan.opened.filter((o) => o.sharedWith.length)) {
-      details.push(rich`${code(opened.address)}: ${heldBy(opened.sharedWith)} holds it too, so it stays until the last of these jobs ends`);
+      details.push(
+        rich`${code(opened.address)}: ${heldBy(opened.sharedWith)} holds it too, so it ${said("stays", "would stay")} until the last of these jobs ends`,
+      );
     }
   } else if (p.egress) {
     details.push(rich`Agent egress: ${describeEgress(p.egress)}`);
@@ -31,15 +35,21 @@ export function jobScopedDetails(plan: JobScopedPlan, p: { dryRun: boolean; egre
         : rich`The agent's address ${code(authorized.address)} is already admitted (${authorized.by.includes(" ") ? authorized.by : rich`by ${code(authorized.by)}`}); not opened`,
     );
   }
-  for (const closed of plan.closed)
-    details.push(rich`${p.dryRun ? "Would close" : "Closed"}: ${code(closed.address)} (${leftBy(closed.holds)})`);
+  for (const closed of plan.closed) details.push(rich`${said("Closed", "Would close")}: ${code(closed.address)} (${leftBy(closed.holds)})`);
   for (const kept of plan.kept) {
     details.push(
-      rich`Kept: ${code(kept.address)}, left by a job that is over, but ${heldBy(kept.heldBy)} still holds it; the last of them closes it`,
+      rich`${said("Kept", "Would keep")}: ${code(kept.address)}, left by a job that is over, but ${heldBy(kept.heldBy)} still holds it; the last of them closes it`,
     );
   }
   for (const address of plan.restored) {
-    details.push(rich`Put back: ${code(address)}, which a running job holds (a write made at the same time had dropped it)`);
+    details.push(
+      rich`${said("Put back", "Would put back")}: ${code(address)}, which a running job holds (a write made at the same time had dropped it)`,
+    );
+  }
+  for (const address of plan.madeLasting) {
+    details.push(
+      rich`${code(address)} ${said("was open for a job only; it is now authorized for good", "is open for a job only; a real run would authorize it for good")}`,
+    );
   }
   return details;
 }
@@ -90,7 +100,7 @@ export function releaseReport(p: {
         : "Nothing to close",
     changes: p.written ? [{ setting: p.setting, before: codeList(p.before), after: codeList(plan.after) }] : [],
     details,
-    notes: plan.notes,
+    notes: [],
     warnings: [
       ...untrustedWarnings(plan, p.target),
       ...plan.lastEntryKept.map(

@@ -20,13 +20,31 @@ const only = (actions: string[], notActions: string[] = []): RolePermission[] =>
   { actions, notActions, dataActions: [], notDataActions: [] },
 ];
 
+/** The control-plane actions of the Key Vault data roles (security.md): reading the vault, nothing written. */
+const KEY_VAULT_READS = [
+  "Microsoft.Authorization/*/read",
+  "Microsoft.Insights/alertRules/*",
+  "Microsoft.Resources/deployments/*",
+  "Microsoft.Resources/subscriptions/resourceGroups/read",
+  "Microsoft.Support/*",
+  "Microsoft.KeyVault/checkNameAvailability/read",
+  "Microsoft.KeyVault/deletedVaults/read",
+  "Microsoft.KeyVault/locations/*/read",
+  "Microsoft.KeyVault/vaults/*/read",
+  "Microsoft.KeyVault/operations/read",
+];
+const withData = (actions: string[], dataActions: string[]): RolePermission[] => [
+  { actions, notActions: [], dataActions, notDataActions: [] },
+];
+
 /**
  * The built-in roles a connection of the local Azure holds, with their permissions as published in
  * "Azure built-in roles" (MicrosoftDocs/azure-docs, articles/role-based-access-control/built-in-roles/
  * privileged.md: Owner, Contributor, User Access Administrator, Role Based Access Control
- * Administrator; general.md: Reader; management-and-governance.md: Resource Policy Contributor). A role
- * assignment naming another built-in role (the AKS RBAC, Key Vault and identity roles the tasks grant
- * to workloads) adds nothing to the list here: its permissions are not carried.
+ * Administrator; general.md: Reader; management-and-governance.md: Resource Policy Contributor;
+ * security.md: the Key Vault data roles, whose `dataActions` the vault data plane checks too). A role
+ * assignment naming another built-in role (the AKS RBAC and identity roles the tasks grant to
+ * workloads) adds nothing to the list here: its permissions are not carried.
  */
 export const BUILT_IN_ROLE_PERMISSIONS: Record<string, { roleName: string; permissions: RolePermission[] }> = {
   "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": { roleName: "Owner", permissions: only(["*"]) },
@@ -75,6 +93,21 @@ export const BUILT_IN_ROLE_PERMISSIONS: Record<string, { roleName: string; permi
       "Microsoft.Resources/deployments/*",
       "Microsoft.Support/*",
     ]),
+  },
+  "00482a5a-887f-4fb3-b363-3b7fe8e74483": {
+    roleName: "Key Vault Administrator",
+    permissions: withData(KEY_VAULT_READS, ["Microsoft.KeyVault/vaults/*"]),
+  },
+  "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": {
+    roleName: "Key Vault Secrets Officer",
+    permissions: withData(KEY_VAULT_READS, ["Microsoft.KeyVault/vaults/secrets/*"]),
+  },
+  "4633458b-17de-408a-b874-0445c86b69e6": {
+    roleName: "Key Vault Secrets User",
+    permissions: withData(
+      [],
+      ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+    ),
   },
 };
 
@@ -138,7 +171,7 @@ export function removeRoles(store: ResourceStore, principalId: string): void {
 }
 
 /** The permission blocks of one role definition: a built-in one above, or a custom one of the store. */
-function permissionsOf(store: ResourceStore, roleDefinitionId: string): RolePermission[] {
+export function permissionsOf(store: ResourceStore, roleDefinitionId: string): RolePermission[] {
   const guid = roleGuid(roleDefinitionId);
   const builtIn = BUILT_IN_ROLE_PERMISSIONS[guid];
   if (builtIn) return builtIn.permissions;
@@ -173,4 +206,11 @@ const wildcard = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()
  */
 export function holdsAction(permissions: readonly RolePermission[], action: string): boolean {
   return permissions.some((p) => p.actions.some((a) => wildcard(a).test(action)) && !p.notActions.some((a) => wildcard(a).test(action)));
+}
+
+/** Whether the permissions hold a data action: some block lists it in `dataActions` and does not take it out in its own `notDataActions`. */
+export function holdsDataAction(permissions: readonly RolePermission[], dataAction: string): boolean {
+  return permissions.some(
+    (p) => p.dataActions.some((a) => wildcard(a).test(dataAction)) && !p.notDataActions.some((a) => wildcard(a).test(dataAction)),
+  );
 }

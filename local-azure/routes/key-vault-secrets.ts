@@ -3,6 +3,7 @@ import type { Caller, Reply, RequestContext, Route } from "../http";
 import { decodeJwt, lifetimeProblem, verifySignature } from "../jwt";
 import type { AccessPolicyEntry, SecretVersion, VaultSecretRecord } from "../resources/key-vault";
 import { MAX_SECRET_VALUE_BYTES, SECRET_NAME } from "../resources/key-vault";
+import { holdsDataAction, permissionsOf } from "../resources/role-definitions";
 import type { VaultFirewalls } from "../resources/vault-network";
 import type { ArmResource, ResourceStore } from "../store";
 
@@ -13,15 +14,7 @@ export const VAULT_HOST = /^([a-z0-9-]{3,24})\.vault\.azure\.net$/i;
 
 type SecretOperation = "get" | "list" | "set" | "delete" | "recover";
 
-/** Data actions of the built-in roles that reach secrets, by role definition GUID. */
-const ROLE_OPERATIONS: Record<string, readonly SecretOperation[]> = {
-  // Key Vault Administrator
-  "00482a5a-887f-4fb3-b363-3b7fe8e74483": ["get", "list", "set", "delete", "recover"],
-  // Key Vault Secrets Officer
-  "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": ["get", "list", "set", "delete", "recover"],
-  // Key Vault Secrets User: getSecret/action and readMetadata/action
-  "4633458b-17de-408a-b874-0445c86b69e6": ["get", "list"],
-};
+/** The data action of each operation, as Key Vault names it in a 403 and a role grants it (resources/role-definitions.ts). */
 const DATA_ACTIONS: Record<SecretOperation, string> = {
   get: "Microsoft.KeyVault/vaults/secrets/getSecret/action",
   list: "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
@@ -286,7 +279,11 @@ function firewall(firewalls: VaultFirewalls, vault: ArmResource, caller: Caller,
   );
 }
 
-/** Access policies or, with `enableRbacAuthorization`, role assignments at the vault or above; 403 as Key Vault words it. */
+/**
+ * Access policies or, with `enableRbacAuthorization`, role assignments at the secret, the vault or
+ * above (a role may be given on one secret: "Secret scope role assignment", MicrosoftDocs/azure-docs,
+ * articles/key-vault/general/rbac-guide.md); 403 as Key Vault words it.
+ */
 function authorize(
   store: ResourceStore,
   vault: ArmResource,
@@ -299,18 +296,18 @@ function authorize(
   const location = vault.location ?? "";
   if (vault.properties?.["enableRbacAuthorization"] === true) {
     const vaultScope = vault.id.toLowerCase();
+    const name = ctx.params["name"];
+    const target = name ? `${vaultScope}/secrets/${name.toLowerCase()}` : vaultScope;
     const allowed = store.listByType("Microsoft.Authorization/roleAssignments").some((assignment) => {
       const p = assignment.properties as { scope?: string; principalId?: string; roleDefinitionId?: string };
       const scope = (p.scope ?? "").toLowerCase().replace(/\/+$/, "");
-      const role = (p.roleDefinitionId ?? "").split("/").pop()!.toLowerCase();
       return (
         p.principalId?.toLowerCase() === oid &&
-        (vaultScope === scope || vaultScope.startsWith(`${scope}/`)) &&
-        (ROLE_OPERATIONS[role] ?? []).includes(operation)
+        (target === scope || target.startsWith(`${scope}/`)) &&
+        holdsDataAction(permissionsOf(store, p.roleDefinitionId ?? ""), DATA_ACTIONS[operation])
       );
     });
     if (allowed) return undefined;
-    const name = ctx.params["name"];
     return kvError(
       403,
       "Forbidden",

@@ -19,11 +19,12 @@ import {
   vaultDataPlaneProbe,
   vaultFirewall,
 } from "../../core/key-vault";
+import type { PlannedWrite } from "../../core/permissions";
 import { applyRoleGrant, readRoleGrant } from "../../core/roles";
 import type { ResolvedGrantee } from "../../core/principals";
 import { backoffMs, firstPauseMs, formatDuration } from "../../core/wait-budget";
 import type { AgentAccess, KeyVaultSecretsRequest } from "./inputs";
-import { planAccessPolicy, type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
+import { type AccessPolicyEntry, type CurrentSecret, type GrantPlan, type SecretPlan, type VaultState } from "./plan";
 
 /** Secrets read and written at once; the client's retry policy waits out 429 Retry-After on each. */
 export const SECRET_CONCURRENCY = 8;
@@ -79,15 +80,8 @@ export async function readVault(
   };
 }
 
-export async function readGrant(
-  clients: AzureClients,
-  vault: VaultState,
-  principal: ResolvedGrantee,
-  permissions: readonly string[],
-): Promise<GrantPlan> {
-  if (vault.model === "accessPolicies") {
-    return planAccessPolicy(vault, principal.principalId, principal.description, permissions);
-  }
+/** The role assignment a vault that uses Azure RBAC needs (an access-policy grant is planned from the vault as read: plan.ts). */
+export async function readVaultRoleGrant(clients: AzureClients, vault: VaultState, principal: ResolvedGrantee): Promise<GrantPlan> {
   const plan = await readRoleGrant(clients, {
     role: "Key Vault Secrets User",
     scope: vault.id,
@@ -390,7 +384,15 @@ export type VaultAccessResult = JobScopedResult<Vault, JobScopedChange>;
 export async function openVaultForJob(
   clients: AzureClients,
   vault: VaultState,
-  p: { job: JobRef; egress: AgentEgress; access: AgentAccess; links?: ResourceLinkBody[] | undefined; dryRun: boolean },
+  p: {
+    job: JobRef;
+    egress: AgentEgress;
+    access: AgentAccess;
+    links?: ResourceLinkBody[] | undefined;
+    dryRun: boolean;
+    /** The permission check of the writes the opening makes, before any of them (core/job-scoped-access/access.ts). */
+    check(writes: PlannedWrite[]): Promise<void>;
+  },
 ): Promise<VaultAccessResult> {
   refuseClosedVault(vault.resource, vault);
   const firewall = vaultFirewall(clients, vault);
@@ -399,6 +401,7 @@ export async function openVaultForJob(
     read: { state: vault.resource, links, ledger: readLedger({ resourceId: vault.id, links, tags: vault.resource.tags, now: p.job.now }) },
     job: p.job,
     dryRun: p.dryRun,
+    check: p.check,
     plan: (state, view) => planVaultJobScoped(state, view, p.job, p.egress.addresses),
     // Left before the first write, so the post-job step closes what this job opened even if it is cancelled mid-write.
     beforeWrite: (plan) => {

@@ -1,5 +1,6 @@
 import type { Vault } from "@azure/arm-keyvault";
-import type { RoleGrantPlan } from "../../core/roles";
+import type { PlannedWrite } from "../../core/permissions";
+import { roleGrantWrite, type RoleGrantPlan } from "../../core/roles";
 import type { SecretEntry } from "./secrets";
 
 export type PermissionModel = "accessPolicies" | "rbac";
@@ -86,4 +87,49 @@ export function planSecret(secret: SecretEntry, current: CurrentSecret): SecretP
     case "present":
       return { secret, action: current.value === secret.value ? "unchanged" : "update" };
   }
+}
+
+/** Key Vault's data actions for the secret writes (built-in-roles/security.md, Key Vault Secrets Officer: `Microsoft.KeyVault/vaults/secrets/*`). */
+const SECRET_DATA_ACTIONS = {
+  set: "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+  recover: "Microsoft.KeyVault/vaults/secrets/recover/action",
+} as const;
+
+/**
+ * The writes the plans make (core/permissions.ts): the grant at the vault, and, on a vault that uses
+ * Azure RBAC, each secret's data action at the secret (a role on the vault or above covers every
+ * secret; one on a single secret shows only there). On a vault with access policies the secret
+ * permissions are the vault's own (a policy may name a group the identity is in): Key Vault checks
+ * them at the call.
+ */
+export function plannedWrites(vault: VaultState, grant: GrantPlan | undefined, secrets: readonly SecretPlan[]): PlannedWrite[] {
+  const writes: PlannedWrite[] = [];
+  if (grant && !grant.empty) {
+    writes.push(
+      grant.kind === "role"
+        ? roleGrantWrite(grant)
+        : {
+            action: "Microsoft.KeyVault/vaults/accessPolicies/write",
+            scope: vault.id,
+            purpose: `add the secret permissions ${grant.after.filter((p) => !grant.before.includes(p)).join(",")} to the access policy of ${grant.principalDescription}`,
+          },
+    );
+  }
+  if (vault.model !== "rbac") return writes;
+  for (const { secret, action } of secrets) {
+    if (action === "unchanged") continue;
+    writes.push({
+      action: action === "recover" ? SECRET_DATA_ACTIONS.recover : SECRET_DATA_ACTIONS.set,
+      scope: `${vault.id}/secrets/${secret.name}`,
+      inheritsFrom: vault.id,
+      dataAction: true,
+      purpose:
+        action === "create"
+          ? `create the secret '${secret.name}'`
+          : action === "update"
+            ? `write a new version of the secret '${secret.name}'`
+            : `recover the soft-deleted secret '${secret.name}'`,
+    });
+  }
+  return writes;
 }

@@ -1,7 +1,8 @@
 import { AzureClients } from "../../core/azure";
 import { describeFailure, TaskError } from "../../core/errors";
-import { closeJobScopedAccess, openedByMainStep } from "../../core/job-scoped-access/post-job";
+import { closeJobScopedAccess, holdsLeftBehind, openedByMainStep } from "../../core/job-scoped-access/post-job";
 import { describeVault, vaultFirewall, type VaultRef } from "../../core/key-vault";
+import { CallerPermissions } from "../../core/permissions";
 import { runTask } from "../../core/run";
 import { readPostJobRequest } from "./inputs";
 
@@ -28,12 +29,17 @@ void runTask(async () => {
   const clients = new AzureClients(request.connection);
   try {
     const firewall = vaultFirewall(clients, vault);
-    await closeJobScopedAccess(firewall, { opened, title: `Close job-scoped access: ${vault.name}`, setting: "Firewall IP rules" });
+    await closeJobScopedAccess(firewall, {
+      opened,
+      title: `Close job-scoped access: ${vault.name}`,
+      setting: "Firewall IP rules",
+      permissions: new CallerPermissions(clients),
+    });
   } catch (error) {
     const addresses = opened.addresses.join(", ");
     throw new TaskError(
       `The post-job step could not close the job-scoped access: ${addresses} ${opened.addresses.length === 1 ? "stays" : "stay"} in the IP rules of ${describeVault(vault)} (${describeFailure(error).replace(/\.$/, "")}). ` +
-        `Its hold (a resource link on the vault) stays, so a later run with includeAgentIp on this vault closes it (a run on this agent at once, any run once this job's timeout has passed); to close it now: ${opened.addresses
+        `${holdsLeftBehind({ error, opened, resource: "vault", laterRun: "run with includeAgentIp on this vault" })}. To close it by hand: ${opened.addresses
           .map(
             (address) =>
               `az keyvault network-rule remove --resource-group ${vault.resourceGroupName} --name ${vault.name} --ip-address ${address}`,

@@ -1,5 +1,6 @@
 import type { AzureClients } from "../../core/azure";
 import {
+  CLUSTER_WRITE_ACTION,
   clusterClient,
   clusterResourceId,
   describeCluster,
@@ -27,6 +28,8 @@ export function clusterFirewall(clients: AzureClients, ref: ClusterRef, busyTime
   return {
     target,
     links: new HoldLinks(client, clusterResourceId(clients.connection.subscriptionId, ref), target),
+    writeAction: CLUSTER_WRITE_ACTION,
+    listName: "the API server's authorized IP ranges",
     emptyListAdmitsEveryone: true,
     conditional: true,
     read: () => readCluster(client, ref),

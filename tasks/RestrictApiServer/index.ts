@@ -6,7 +6,9 @@ import { applyJobScoped, readFirewall } from "../../core/job-scoped-access/acces
 import { bareAddress } from "../../core/job-scoped-access/addresses";
 import { findAgentEgress } from "../../core/job-scoped-access/egress";
 import { currentJob } from "../../core/job-scoped-access/job";
+import { LINK_PERMISSIONS } from "../../core/job-scoped-access/ledger";
 import { formatOpened, JOB_SCOPED_ACCESS_TASK_VARIABLE } from "../../core/job-scoped-access/task-variable";
+import { CallerPermissions, withPermissionWarnings, type PermissionCheck } from "../../core/permissions";
 import { publishReport, setOutputs } from "../../core/report";
 import { runTask } from "../../core/run";
 import { clusterFirewall } from "./apply";
@@ -22,6 +24,13 @@ void runTask(async () => {
   const job = currentJob();
   const firewall = clusterFirewall(clients, request, request.busyTimeoutMs);
   const opensForJob = request.includeAgentIp && request.agentIpScope === "job";
+  const permissions = new CallerPermissions(clients);
+  // A job that opens the API server for itself writes its hold on nearly every run (each job has
+  // its own): its permissions are read with the first reads, so the check costs no round trip.
+  if (opensForJob) {
+    permissions.prefetch([{ action: LINK_PERMISSIONS.write, scope: firewall.links.resourceId, purpose: "record this job's access" }]);
+  }
+  let permissionCheck: PermissionCheck | undefined;
 
   // The agent's addresses, the cluster and its holds do not depend on each other: one round trip.
   const [egress, read] = await readTogether([
@@ -39,11 +48,16 @@ void runTask(async () => {
           ranges: request.ranges,
           agentIpScope: request.agentIpScope,
           job,
+          dryRun: request.dryRun,
           ...(egress ? { agentAddresses: egress.addresses } : {}),
         },
         clusterAccess(cluster),
         view,
       ),
+    // Refused (or, in a dry run, warned about) before the first write: hold, list and deletions alike.
+    check: async (writes) => {
+      permissionCheck = await permissions.check(writes, { dryRun: request.dryRun });
+    },
     // Left before the first write, so the post-job step closes what this job opened even if it is cancelled mid-write.
     beforeWrite: (plan) => {
       const addresses = plan.jobScoped.opened.map((opened) => opened.address);
@@ -57,14 +71,13 @@ void runTask(async () => {
   });
   const plan = result.plan;
 
-  publishReport(
-    rangesReport(request, plan, {
-      written: result.written,
-      dryRun: request.dryRun,
-      ...(egress ? { egress } : {}),
-      warnings: [...(read.holdsUnread ? [read.holdsUnread] : []), ...result.warnings],
-    }),
-  );
+  const report = rangesReport(request, plan, {
+    written: result.written,
+    dryRun: request.dryRun,
+    ...(egress ? { egress } : {}),
+    warnings: [...(read.holdsUnread ? [read.holdsUnread] : []), ...result.warnings],
+  });
+  publishReport(permissionCheck ? withPermissionWarnings(report, permissionCheck) : report);
   const lastingChange = plan.lastingAdded.length > 0 || plan.lastingRemoved.length > 0;
   const opened = request.dryRun ? [] : plan.jobScoped.opened.map((o) => o.address);
   setOutputs({

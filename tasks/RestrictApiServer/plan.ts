@@ -1,5 +1,6 @@
 import type { ManagedCluster } from "../../core/cluster";
 import { InputError, TaskError } from "../../core/errors";
+import { describeChange } from "../../core/report";
 import type { JobScopedChange } from "../../core/job-scoped-access/access";
 import type { JobRef } from "../../core/job-scoped-access/job";
 import { planJobScoped, type FirewallView, type JobScopedPlan } from "../../core/job-scoped-access/plan";
@@ -28,6 +29,8 @@ export interface RangesRequest {
   agentAddresses?: readonly string[];
   agentIpScope: AgentIpScope;
   job: JobRef;
+  /** Notes and warnings then say what a real run would do (core/report.ts describeChange). */
+  dryRun?: boolean;
 }
 
 /** What the cluster tells us that matters for authorized ranges. */
@@ -93,6 +96,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
   }
 
   const before = cluster.authorizedIPRanges;
+  const said = (done: string, planned: string) => describeChange(request.dryRun === true, { done, planned });
   const notes: string[] = [];
   const warnings: string[] = [];
   const lasting = view.lasting.map((text) => ({ text, range: parsedOrUndefined(text) }));
@@ -122,7 +126,10 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       for (const address of held) settled.add(address);
       if (before.length > 0) {
         warnings.push(
-          "The API server's authorized IP ranges are disabled: the API server now accepts connections from every address on the internet.",
+          said(
+            "The API server's authorized IP ranges are disabled: the API server now accepts connections from every address on the internet.",
+            "A real run would disable the API server's authorized IP ranges: the API server would then accept connections from every address on the internet.",
+          ),
         );
       }
       break;
@@ -138,7 +145,10 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       }
       if (before.length === 0 && lastingAfter.length > 0) {
         warnings.push(
-          `The API server was open to every address; it is now restricted to ${lastingAfter.length} range(s). Make sure everything that needs kubectl access is among them.`,
+          `${said(
+            `The API server was open to every address; it is now restricted to ${lastingAfter.length} range(s).`,
+            `The API server is open to every address; a real run would restrict it to ${lastingAfter.length} range(s).`,
+          )} Make sure everything that needs kubectl access is among them.`,
         );
       }
       break;
@@ -221,7 +231,7 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
       );
     }
     notes.push(
-      `${count} ranges are over AKS's limit of ${limit}; adjacent and overlapping ranges were joined into ${lastingAfter.length} CIDRs covering exactly the same addresses.`,
+      `${count} ranges are over AKS's limit of ${limit}; adjacent and overlapping ranges ${said("were", "would be")} joined into ${lastingAfter.length} CIDRs covering exactly the same addresses.`,
     );
   }
 
@@ -234,7 +244,6 @@ export function planAuthorizedRanges(request: RangesRequest, cluster: ClusterAcc
     admitsEveryone: lastingAfter.length === 0 && view.entries.length === 0 ? "the API server accepts every address" : undefined,
     emptyListAdmitsEveryone: true,
   });
-  notes.push(...jobScoped.notes);
   const after = request.action === "disable" ? [] : jobScoped.after;
   if (request.action === "remove" && before.length > 0 && after.length === 0) {
     throw new InputError(

@@ -2,7 +2,9 @@ import { AzureClients } from "../../core/azure";
 import { clusterResourceId, describeCluster, type ClusterRef, type ManagedCluster } from "../../core/cluster";
 import { describeFailure, TaskError } from "../../core/errors";
 import { sameEntry } from "../../core/job-scoped-access/addresses";
-import { closeJobScopedAccess, openedByMainStep } from "../../core/job-scoped-access/post-job";
+import { closeJobScopedAccess, holdsLeftBehind, openedByMainStep } from "../../core/job-scoped-access/post-job";
+import type { OpenedForJob } from "../../core/job-scoped-access/task-variable";
+import { CallerPermissions } from "../../core/permissions";
 import { runTask } from "../../core/run";
 import { clusterFirewall } from "./apply";
 import { readPostJobRequest } from "./inputs";
@@ -29,33 +31,36 @@ void runTask(async () => {
       opened,
       title: `Close job-scoped access: ${request.clusterName}`,
       setting: "Authorized IP ranges",
+      permissions: new CallerPermissions(clients),
     });
   } catch (error) {
-    throw new TaskError(stillOpen(request, opened.addresses, lastRead && base.entries(lastRead), describeFailure(error)));
+    throw new TaskError(stillOpen(request, opened, lastRead && base.entries(lastRead), error));
   }
 });
 
 /**
  * The error of a post-job step that could not close: which address stays open on which cluster,
- * why, and the `az` command that closes it. `--api-server-authorized-ip-ranges` sets the whole
- * list, so the command carries the list as last read without these addresses.
+ * why, what becomes of its hold, and the `az` command that closes it. `--api-server-authorized-ip-ranges`
+ * sets the whole list, so the command carries the list as last read without these addresses.
  */
-function stillOpen(ref: ClusterRef, cidrs: string[], lastRead: string[] | undefined, reason: string): string {
+function stillOpen(ref: ClusterRef, opened: OpenedForJob, lastRead: string[] | undefined, error: unknown): string {
+  const cidrs = opened.addresses;
+  const reason = describeFailure(error);
   const what = `${cidrs.join(", ")} ${cidrs.length === 1 ? "stays" : "stay"} authorized on the API server of ${describeCluster(ref)}`;
   const base = `az aks update --resource-group ${ref.resourceGroupName} --name ${ref.clusterName} --api-server-authorized-ip-ranges`;
   const remaining = lastRead?.filter((entry) => !cidrs.some((cidr) => sameEntry(entry, cidr)));
   let fix: string;
   if (!remaining) {
     const filter = cidrs.map((cidr) => `@ != '${cidr}'`).join(" && ");
-    fix = `close it once the cluster can be updated: ${base} "$(az aks show --resource-group ${ref.resourceGroupName} --name ${ref.clusterName} --query "join(',', apiServerAccessProfile.authorizedIpRanges[?${filter}])" --output tsv)" (check first that the result is not empty: an empty list opens the API server to every address)`;
+    fix = `To close it by hand once the cluster can be updated: ${base} "$(az aks show --resource-group ${ref.resourceGroupName} --name ${ref.clusterName} --query "join(',', apiServerAccessProfile.authorizedIpRanges[?${filter}])" --output tsv)" (check first that the result is not empty: an empty list opens the API server to every address)`;
   } else if (remaining.length === 0) {
     fix =
-      "it is the only authorized range, and an empty list would open the API server to every address: add the ranges that should have access, then remove it";
+      "It is the only authorized range, and an empty list would open the API server to every address: add the ranges that should have access, then remove it";
   } else {
-    fix = `close it once the cluster can be updated: ${base} ${remaining.join(",")}`;
+    fix = `To close it by hand once the cluster can be updated: ${base} ${remaining.join(",")}`;
   }
   return (
     `The post-job step could not close the job-scoped access: ${what} (${reason.replace(/\.$/, "")}). ` +
-    `Its hold (a resource link on the cluster) stays, so a later run on this cluster closes it after its own write (a run on this agent at once, any run once this job's timeout has passed); to close it now, ${fix}`
+    `${holdsLeftBehind({ error, opened, resource: "cluster", laterRun: "run of this task on this cluster" })}. ${fix}`
   );
 }

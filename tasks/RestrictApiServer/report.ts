@@ -1,7 +1,7 @@
 import { describeCluster, type ClusterRef } from "../../core/cluster";
 import type { AgentEgress } from "../../core/job-scoped-access/egress";
 import { jobScopedDetails, untrustedWarnings } from "../../core/job-scoped-access/report";
-import { code, codeList, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
+import { code, codeList, describeChange, remark, rich, type Outcome, type RunReport, type Text } from "../../core/report";
 import type { AuthorizedRangesPlan } from "./plan";
 
 /** The main step's summary: the list before → after, the lasting changes, and the job-scoped access apart. */
@@ -18,13 +18,14 @@ export function rangesReport(
     : result.dryRun && !plan.empty
       ? "dryRun"
       : "unchanged";
+  const said = (done: string, planned: string) => describeChange(result.dryRun, { done, planned });
   const details: Text[] = [rich`Action: ${code(plan.action)}`];
-  if (plan.lastingAdded.length) details.push(rich`Added: ${codeList(plan.lastingAdded)}`);
-  if (plan.lastingRemoved.length) details.push(rich`Removed: ${codeList(plan.lastingRemoved)}`);
+  if (plan.lastingAdded.length) details.push(rich`${said("Added", "Would add")}: ${codeList(plan.lastingAdded)}`);
+  if (plan.lastingRemoved.length) details.push(rich`${said("Removed", "Would remove")}: ${codeList(plan.lastingRemoved)}`);
   details.push(...jobScopedDetails(plan.jobScoped, { dryRun: result.dryRun, ...(result.egress ? { egress: result.egress } : {}) }));
   for (const agent of plan.permanent) {
     details.push(
-      rich`Agent IP: ${code(agent.address)} (scope ${code("permanent")}): ${agent.authorizedBy ? `already authorized (${agent.authorizedBy}), not added` : "added permanently"}`,
+      rich`Agent IP: ${code(agent.address)} (scope ${code("permanent")}): ${agent.authorizedBy ? `already authorized (${agent.authorizedBy}), not added` : said("added permanently", "would be added permanently")}`,
     );
   }
   return {

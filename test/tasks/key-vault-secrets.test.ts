@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { Fixture, type ConnectionKind } from "../harness/fixture";
+import { Fixture, OWNER_ROLE, type ConnectionKind } from "../harness/fixture";
 import * as path from "node:path";
 import { runStep, type StepRun } from "../harness/agent";
 import { RESOURCE_LINK_TYPE, type AccessPolicyEntry, type VaultNetworkAcls } from "../../local-azure/index";
@@ -347,6 +347,49 @@ describe("test/tasks/key-vault-secrets", () => {
     });
   });
 
+  it("RBAC vault, a role that may read secrets but not set them (Key Vault Secrets Officer on one secret only): the dry run warns, the real run is refused before any write, naming each secret it may not create", async () => {
+    const { name, id } = newVault({ rbac: true, connectionPermissions: [], connection: "spnCertificate" });
+    const principal = fx.principalObjectId("spnCertificate");
+    fx.giveRole("spnCertificate", [
+      {
+        actions: ["*"],
+        notActions: [],
+        dataActions: ["Microsoft.KeyVault/vaults/secrets/*"],
+        notDataActions: ["Microsoft.KeyVault/vaults/secrets/setSecret/action"],
+      },
+    ]);
+    assignRole(`${id}/secrets/db-url`, principal, SECRETS_OFFICER);
+    try {
+      const missing = (secret: string) =>
+        `'Microsoft\\.KeyVault/vaults/secrets/setSecret/action' on ${id}/secrets/${secret} \\(to create the secret '${secret}'; Key Vault Secrets Officer or Key Vault Administrator has it\\)`;
+      const dry = await run(name, { resourceGroupName: RG, secrets: ARTICLE_LINES, dryRun: true }, { connection: "spnCertificate" });
+      assertSucceeded(dry);
+      assertSpeaksConditionally(dry);
+      const warning = dry.warnings.find((w) => w.startsWith("A real run would be refused before its first write: ")) ?? "";
+      assert.match(warning, new RegExp(`lacks 2 permissions this run needs: ${missing("db-user")}\\. ${missing("db-password")}`));
+      assert.doesNotMatch(warning, /secrets\/db-url/, "Secrets Officer on db-url shows in that secret's own list");
+      assert.deepEqual(
+        fx
+          .permissionReads()
+          .map((r) => r.path.replace(id, "{vault}"))
+          .sort(),
+        [
+          "{vault}/providers/Microsoft.Authorization/permissions",
+          "{vault}/secrets/db-password/providers/Microsoft.Authorization/permissions",
+          "{vault}/secrets/db-url/providers/Microsoft.Authorization/permissions",
+          "{vault}/secrets/db-user/providers/Microsoft.Authorization/permissions",
+        ],
+        "the vault's list first; each secret's own only because the vault's lacks the action",
+      );
+
+      const refused = await run(name, { resourceGroupName: RG, secrets: ARTICLE_LINES }, { connection: "spnCertificate" });
+      assertFailedBeforeAnyWrite(refused, new RegExp(`${missing("db-user")}.* Nothing was written\\.$`));
+      assert.deepEqual(versions(name, "db-url"), [], "not even the secret it may write: no half-applied run");
+    } finally {
+      fx.giveRole("spnCertificate", OWNER_ROLE);
+    }
+  });
+
   it("dry run reads, plans and writes nothing", async () => {
     const identity = fx.azure.store.addUserAssignedIdentity("rg-ids", `id-dry-${vaultCount}`);
     const { name } = newVault();
@@ -390,6 +433,8 @@ describe("test/tasks/key-vault-secrets", () => {
       assert.deepEqual(versions(name, "db-user"), [ARTICLE.dbUser], connection);
     }
   });
+
+  const without = (action: string) => [{ actions: ["*"], notActions: [action], dataActions: [], notDataActions: [] }];
 
   describe("includeAgentIp: the vault's firewall opened to the agent for the job", () => {
     const SUBNET =
@@ -572,11 +617,76 @@ describe("test/tasks/key-vault-secrets", () => {
       fx.azure.publicIp = "198.51.100.57";
       const r = await fx.run(TASK, { inputs: jobInputs(name, { dryRun: true }), secrets: ARTICLE });
       assertSucceeded(r);
+      assertSpeaksConditionally(r);
       assert.match(r.summaries[0]!, /`198\.51\.100\.57\/32` \(this agent\) would be opened for this job/);
       assert.match(r.summaries[0]!, /secrets were not compared/);
       assert.deepEqual(fx.armWrites(), []);
       assert.deepEqual(dataPlaneWrites(), []);
       assert.deepEqual(r.taskVariables, {});
+    });
+
+    it("a role without Microsoft.KeyVault/vaults/write: the dry run warns that a real run would be refused; the real run is refused before the hold or the firewall is written", async () => {
+      const { name, id } = closedVault();
+      fx.azure.publicIp = "198.51.100.58";
+      fx.giveRole("spnKey", without("Microsoft.KeyVault/vaults/write"));
+      try {
+        const missing = `'Microsoft\\.KeyVault/vaults/write' on ${id} \\(to change the vault's firewall IP rules; Contributor or Owner has it\\)`;
+        const dry = await fx.run(TASK, { inputs: jobInputs(name, { dryRun: true }), secrets: ARTICLE });
+        assertSucceeded(dry);
+        assertSpeaksConditionally(dry);
+        assert.ok(
+          dry.warnings.some((w) => new RegExp(`^A real run would be refused before its first write: .*${missing}`).test(w)),
+          dry.warnings.join("\n"),
+        );
+        const refused = await fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE });
+        assertFailedBeforeAnyWrite(refused, new RegExp(`${missing}.* Nothing was written\\.$`));
+        assert.deepEqual(refused.taskVariables, {}, "its post-job step has nothing to close");
+        assert.deepEqual(aclsOf(name), CLOSED);
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+    });
+
+    it("a post-job step that may not write resource links writes nothing, and fails naming the permission, the address, and the commands that close it and delete its hold; the next job on this agent closes it", async () => {
+      const { name, id } = closedVault();
+      fx.azure.publicIp = "198.51.100.59";
+      const main = await fx.run(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+      assertSucceeded(main);
+      fx.azure.clearRequests();
+      fx.giveRole("spnKey", without("Microsoft.Resources/links/write"));
+      let post: StepRun;
+      try {
+        post = await postJob(main, jobInputs(name));
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(
+        message,
+        new RegExp(
+          `^The post-job step could not close the job-scoped access: 198\\.51\\.100\\.59/32 stays in the IP rules of key vault '${name}' .*lacks a permission this run needs: 'Microsoft\\.Resources/links/write' on ${id} \\(to let go of this job's hold on 198\\.51\\.100\\.59/32`,
+        ),
+      );
+      const hold = holdsOn(id)[0]!;
+      assert.match(String(hold.properties?.["notes"]), /198\.51\.100\.59\/32 .*[^d]$/, "not released");
+      assert.match(message, /stays, not released: a run with includeAgentIp on this vault from this agent closes it at once/);
+      assert.ok(message.includes(`az resource link delete --link ${hold.id}`), message);
+      assert.ok(
+        message.includes(`az keyvault network-rule remove --resource-group ${RG} --name ${name} --ip-address 198.51.100.59/32`),
+        message,
+      );
+      assert.deepEqual(
+        fx.armWrites(),
+        [],
+        "nothing written: closing while the hold looks alive would let another job's run put the address back",
+      );
+
+      const next = await fx.runJob(TASK, { inputs: jobInputs(name), secrets: ARTICLE, variables: QUICK });
+      assertSucceeded(next.main);
+      assertSucceeded(next.post);
+      assert.deepEqual(aclsOf(name), CLOSED);
+      assert.deepEqual(holdsOn(id), []);
     });
 
     it("a vault without public network access is refused before any write: no IP rule could admit the agent", async () => {

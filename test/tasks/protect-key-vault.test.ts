@@ -6,7 +6,6 @@ import { assertSpeaksConditionally } from "../harness/wording";
 import {
   addClusterOutboundIps,
   addNatGateway,
-  addPrivateDnsZone,
   addPublicIpAddress,
   addVirtualNetwork,
   type AccessPolicyEntry,
@@ -252,7 +251,31 @@ describe("test/tasks/protect-key-vault", () => {
     assert.deepEqual(fx.armWrites(), []);
   });
 
-  it("privateEndpointSubnetId with disablePublicAccess: endpoint, reused zone, link and zone group, then public access off; the re-run writes nothing; the scorecard's private-endpoint check passes", async () => {
+  it("privateEndpointSubnetId with disablePublicAccess: endpoint, zone (created once, then reused), link and zone group, then public access off; the re-run writes nothing; the scorecard's private-endpoint check passes", async () => {
+    const endpointSubnet = (vnet: string, prefix: string) =>
+      addVirtualNetwork(fx.azure.store, {
+        resourceGroup: "rg-net",
+        name: vnet,
+        addressPrefixes: [`${prefix}.0.0/16`],
+        subnets: [{ name: "endpoints", addressPrefix: `${prefix}.1.0/24` }],
+      }).subnets[0]!.id;
+    // No privatelink.vaultcore zone in the subscription yet: created in the vault's resource group.
+    const { name: firstVault } = newVault();
+    begin();
+    const created = await run({
+      keyVaultName: firstVault,
+      firewall: "disablePublicAccess",
+      bypassAzureServices: false,
+      privateEndpointSubnetId: endpointSubnet(`vnet-zone-${count}`, "10.30"),
+    });
+    fx.assertSucceeded(created);
+    const zoneId = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net`;
+    assert.ok(
+      fx.armWrites().some((w) => w.method === "PUT" && w.path === zoneId),
+      "the zone is created when the subscription has none",
+    );
+    assert.equal((vaultOf(firstVault).properties!["networkAcls"] as VaultNetworkAcls).bypass, "None");
+
     const vnetName = `vnet-pe-${++count}`;
     const { subnets } = addVirtualNetwork(fx.azure.store, {
       resourceGroup: "rg-net",
@@ -260,8 +283,7 @@ describe("test/tasks/protect-key-vault", () => {
       addressPrefixes: ["10.20.0.0/16"],
       subnets: [{ name: "endpoints", addressPrefix: "10.20.1.0/24" }],
     });
-    // A platform team's zone elsewhere in the subscription: reused, not duplicated.
-    const zone = addPrivateDnsZone(fx.azure.store, { resourceGroup: "rg-dns", name: "privatelink.vaultcore.azure.net" });
+    // The zone the first run made is now the subscription's: reused, not duplicated.
     const { name, id } = newVault();
     const inputs = { keyVaultName: name, firewall: "disablePublicAccess", privateEndpointSubnetId: subnets[0]!.id };
     begin();
@@ -288,7 +310,7 @@ describe("test/tasks/protect-key-vault", () => {
       connections.map((c) => c.properties.privateLinkServiceConnectionState.status),
       ["Approved"],
     );
-    assert.ok(fx.azure.store.get(`${zone.id}/A/${name}`), "the zone group wrote the vault's A record into the reused zone");
+    assert.ok(fx.azure.store.get(`${zoneId}/A/${name}`), "the zone group wrote the vault's A record into the reused zone");
     assert.equal(
       first.outputs.privateEndpointId,
       `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/privateEndpoints/pe-${name}`,

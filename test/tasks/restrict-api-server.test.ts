@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { holdLinkName, holdNotes, type Hold } from "../../core/job-scoped-access/ledger";
 import { resourceLink, RESOURCE_LINK_TYPE } from "../../local-azure/index";
-import { Fixture, PRODUCT_WAITS, type ConnectionKind } from "../harness/fixture";
+import { Fixture, OWNER_ROLE, PRODUCT_WAITS, type ConnectionKind } from "../harness/fixture";
 import { runStep, type StepRun } from "../harness/agent";
 import { RecordingProxy } from "../harness/proxy";
 import { assertSpeaksConditionally } from "../harness/wording";
@@ -110,7 +110,7 @@ describe("test/tasks/restrict-api-server", () => {
     }
   });
 
-  it("set: one GET, one conditional PUT, the operation awaited; outputs and summary say what changed, and a warning names the range it took off", async () => {
+  it("set: the cluster and its holds read together, the permissions list, one conditional PUT, the operation awaited; outputs and summary say what changed, and a warning names the range it took off", async () => {
     const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
     const eTag = fx.azure.store.getManagedCluster(RG, name)?.["eTag"];
     const run = await fx.run(TASK, { inputs: inputs(name, { action: "set", authorizedIpRanges: "203.0.113.0/24\n198.51.100.7" }) });
@@ -121,16 +121,16 @@ describe("test/tasks/restrict-api-server", () => {
       .armRequests()
       .map(
         (r) =>
-          `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
+          `${r.method} ${r.path.endsWith("/providers/Microsoft.Resources/links") ? "holds" : r.path.endsWith("/providers/Microsoft.Authorization/permissions") ? "permissions" : r.path.toLowerCase().startsWith(id.toLowerCase()) ? "cluster" : "operation"} ${r.status}`,
       );
+    assert.deepEqual(arm.slice(0, 2).sort(), ["GET cluster 200", "GET holds 200"], "the cluster and its holds read together");
     assert.deepEqual(
-      arm.slice(0, 3).sort(),
-      ["GET cluster 200", "GET holds 200", "PUT cluster 200"],
-      "the cluster and its holds read together, then one PUT",
+      arm.slice(2, 4),
+      ["GET permissions 200", "PUT cluster 200"],
+      "then the permissions list at the cluster, the one scope written (core/permissions.ts), then one PUT",
     );
-    assert.equal(arm[2], "PUT cluster 200");
     assert.ok(
-      arm.slice(3).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
+      arm.slice(4).every((line) => line.startsWith("GET operation") || line.startsWith("GET cluster")),
       arm.join("\n"),
     );
     const put = fx.armWrites();
@@ -759,6 +759,91 @@ describe("test/tasks/restrict-api-server", () => {
     });
   });
 
+  describe("a service connection whose role lacks an action", () => {
+    const without = (action: string) => [{ actions: ["*"], notActions: [action], dataActions: [], notDataActions: [] }];
+
+    it("without Microsoft.Resources/links/write: the dry run says in the conditional what it would open and that a real run would be refused; the real run is refused before its hold or the list is written, and leaves its post-job step nothing to close", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.61";
+      fx.giveRole("spnKey", without("Microsoft.Resources/links/write"));
+      try {
+        const missing = `'Microsoft\\.Resources/links/write' on ${id} \\(to record this job's access for 198\\.51\\.100\\.61/32 \\(a resource link\\); Contributor or Owner has it\\)`;
+        const dry = await fx.run(TASK, { inputs: agentInputs(name, { dryRun: true }) });
+        assertSucceeded(dry);
+        assertSpeaksConditionally(dry);
+        assert.match(dry.summaries[0]!, /`198\.51\.100\.61\/32` \(this agent\) would be opened for this job/);
+        assert.ok(
+          dry.warnings.some((w) => new RegExp(`^A real run would be refused before its first write: .*${missing}`).test(w)),
+          dry.warnings.join("\n"),
+        );
+        assert.deepEqual(dry.taskVariables, {});
+
+        const refused = await fx.run(TASK, { inputs: agentInputs(name) });
+        assertFailedBeforeAnyWrite(refused, new RegExp(`lacks a permission this run needs: ${missing}\\. .* Nothing was written\\.$`));
+        assert.deepEqual(refused.taskVariables, {}, "its post-job step has nothing to close");
+        assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+        assert.deepEqual(
+          fx.permissionReads().map((r) => r.path),
+          [`${id}/providers/Microsoft.Authorization/permissions`, `${id}/providers/Microsoft.Authorization/permissions`],
+          "one list a run, at the cluster: the hold, the list and the holds deleted are all written there",
+        );
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+    });
+
+    it("a post-job step whose role lost managedClusters/write lets go of its hold, does not try the write Azure would refuse, and fails naming the permission, the address that stays open and the az command; the next run closes it", async () => {
+      const { name, id } = newCluster(withRanges(["10.1.0.0/16"]));
+      fx.azure.publicIp = "198.51.100.62";
+      const main = await fx.run(TASK, { inputs: agentInputs(name) });
+      assertSucceeded(main);
+      fx.azure.clearRequests();
+      fx.giveRole("spnKey", without("Microsoft.ContainerService/managedClusters/write"));
+      let post: StepRun;
+      try {
+        post = await postJob(name, main);
+      } finally {
+        fx.giveRole("spnKey", OWNER_ROLE);
+      }
+      assert.equal(post.result, "Failed");
+      const message = post.resultMessage ?? "";
+      assert.match(
+        message,
+        /^The post-job step could not close the job-scoped access: 198\.51\.100\.62\/32 stays authorized on the API server of managed cluster/,
+      );
+      assert.match(
+        message,
+        new RegExp(
+          `lacks a permission this run needs: 'Microsoft\\.ContainerService/managedClusters/write' on ${id} \\(to take 198\\.51\\.100\\.62/32 off the API server's authorized IP ranges; Contributor or Owner has it\\)`,
+        ),
+      );
+      assert.match(
+        message,
+        /Its hold \(a resource link on the cluster\) is released, so the next run of this task on this cluster closes it/,
+      );
+      assert.ok(
+        message.includes(`az aks update --resource-group ${RG} --name ${name} --api-server-authorized-ip-ranges 10.1.0.0/16`),
+        message,
+      );
+      assert.deepEqual(
+        fx.armWrites().map((r) => `${r.method} ${r.path.includes("/links/") ? "hold" : "cluster"}`),
+        ["PUT hold"],
+        "the hold released; no cluster write",
+      );
+      assert.match(holdsOf(name)[0]!.notes, / released$/);
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16", "198.51.100.62/32"]);
+
+      const next = await fx.run(TASK, { inputs: inputs(name, { action: "add", authorizedIpRanges: "10.1.0.0/16" }) });
+      assertSucceeded(next);
+      assert.match(
+        next.summaries[0]!,
+        /Closed: `198\.51\.100\.62\/32` \(left behind by an earlier job: its post-job step let go of it but did not close it\)/,
+      );
+      assert.deepEqual(rangesOf(name), ["10.1.0.0/16"]);
+      assert.deepEqual(holdsOf(name), []);
+    });
+  });
+
   describe("the agent's proxy", () => {
     it("token, ARM, public-IP and API server probe requests go through Agent.ProxyUrl", async () => {
       // The proxy finds the API server where DNS would put it: the local Azure.
@@ -822,6 +907,7 @@ describe("test/tasks/restrict-api-server", () => {
         [hosts[0], ...hosts.slice(3)],
         [
           `POST login.microsoftonline.com /${cloud.azure.tenantId}/oauth2/v2.0/token`,
+          "GET management.azure.com {cluster}/providers/Microsoft.Authorization/permissions",
           "PUT management.azure.com {cluster}",
           `GET management.azure.com /subscriptions/${cloud.azure.subscriptionId}/providers/Microsoft.ContainerService/locations/westeurope/operations/{id}`,
           "GET management.azure.com {cluster}",

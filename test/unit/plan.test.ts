@@ -292,7 +292,7 @@ describe("test/unit/plan", () => {
     assert.deepEqual(plan.after, ["203.0.113.0/24", "192.0.2.77/32"]);
     assert.deepEqual(plan.jobScoped.remove, [otherExpired()]);
     assert.deepEqual(plan.lastingAdded, ["192.0.2.77/32"], "taking it over is a lasting change");
-    assert.ok(plan.notes.some((note) => /now authorized for good/.test(note)));
+    assert.deepEqual(plan.jobScoped.madeLasting, ["192.0.2.77/32"], "the summary says it is now authorized for good");
   });
 
   it("permanent scope takes a job-scoped address over: no post-job step closes it", () => {
