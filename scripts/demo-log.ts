@@ -85,11 +85,16 @@ function runLog(run: StepRun): string[] {
   return lines;
 }
 
-/** A write: ARM PUT/PATCH/DELETE and POST actions other than queries; Key Vault data-plane PUT/POST/DELETE/PATCH. */
+/**
+ * A write: ARM PUT/PATCH/DELETE and POST actions other than those that only read (policy state
+ * queries, a cluster's credentials); Key Vault data-plane PUT/POST/DELETE/PATCH.
+ */
 export function isWriteRequest(r: RequestLogEntry): boolean {
   if (!["PUT", "PATCH", "DELETE", "POST"].includes(r.method)) return false;
   if (isVaultRequest(r)) return true;
-  return r.path.toLowerCase().startsWith("/subscriptions/") && !/\/(queryResults|summarize)$/i.test(r.path);
+  return (
+    r.path.toLowerCase().startsWith("/subscriptions/") && !/\/(queryResults|summarize|listCluster(User|Admin)Credential)$/i.test(r.path)
+  );
 }
 
 /** The writes among a step's requests, ARM and Key Vault apart. */
@@ -131,4 +136,27 @@ function outcomeNote(step: StepResult): string {
   if (jobScoped) return `  (job-scoped access opened: ${jobScoped})`;
   const headline = step.kind === "post" ? /^\*\*(.+?)\*\*/m.exec(step.run?.summaries[0] ?? "")?.[1] : undefined;
   return headline ? `  (${headline})` : "";
+}
+
+/** One check of an AksHardeningReport@1 run, as its log shows it. */
+export interface ScorecardLine {
+  status: "PASS" | "WARN" | "FAIL" | "SKIPPED" | "UNKNOWN";
+  /** The check's ID, `<id> (<vault>)` for a Key Vault check. */
+  check: string;
+  finding: string;
+  /** The fix line below it, when there is one. */
+  fix?: string;
+}
+
+/** The scorecard of a report step: each `[STATUS] check: finding` line of its log, with the `fix:` line under it. */
+export function scorecard(run: StepRun): ScorecardLine[] {
+  const lines = run.stdout.split("\n");
+  const checks: ScorecardLine[] = [];
+  lines.forEach((line, i) => {
+    const m = /^\s+\[(PASS|WARN|FAIL|SKIPPED|UNKNOWN)\] (\S+(?: \([^)]+\))?): (.*)$/.exec(line);
+    if (!m) return;
+    const fix = /^\s+fix: (.*)$/.exec(lines[i + 1] ?? "")?.[1];
+    checks.push({ status: m[1] as ScorecardLine["status"], check: m[2]!, finding: m[3]!, ...(fix ? { fix } : {}) });
+  });
+  return checks;
 }

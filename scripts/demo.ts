@@ -6,8 +6,10 @@
  * pipeline again to show that a hardened cluster gets no lasting change (the agent's own job-scoped
  * access is opened and closed on every run by design, and reported apart from `changed`).
  *
- *   npm run demo [-- --summaries <dir>]     (also writes each job summary of the first run to <dir>)
- *   npm run demo -- --fleet                 the fleet variant (samples/fleet-pipelines.yml): the four tasks
+ *   npm run demo [-- --summaries <dir>]     a cluster from the platform team's template (also writes each
+ *                                           job summary of the first run to <dir>)
+ *   npm run demo -- --plain                 a cluster as `az aks create` leaves it, and a new key vault
+ *   npm run demo -- --fleet                 the fleet variant (samples/fleet-pipelines.yml): the cluster tasks
  *                                           over three clusters as parallel jobs, and one shared vault
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,18 +17,19 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../test/harness/fixture";
 import {
-  apiServerAdmitsAgent,
   DEMO_AGENT_IP,
   DEMO_BLOCKED_PROBES,
+  DEMO_VALUES,
   DEMO_VARIABLES,
   FLEET_CLUSTERS,
   fleetPipeline,
   hardeningPipeline,
   seedFleet,
   seedLocalAzure,
-  type PipelineStep,
+  seedPlain,
 } from "./demo-pipeline";
-import { runPipeline, type ExternalResult, type PipelineRun, type StepResult } from "./pipeline-runner";
+import { demoRunOptions, fleetRunOptions, gateVerdict, startingPoint } from "./demo-run";
+import { runPipeline, type PipelineRun, type StepResult } from "./pipeline-runner";
 import { runTable, stageRequestsLine, stepLog } from "./demo-log";
 
 const summariesFlag = process.argv.indexOf("--summaries");
@@ -34,12 +37,13 @@ const summariesDir = summariesFlag > 0 ? process.argv[summariesFlag + 1] : undef
 
 async function main(): Promise<void> {
   if (process.argv.includes("--fleet")) return fleet();
+  const plain = process.argv.includes("--plain");
   // Long-running operations answer InProgress once, with Retry-After: 1, as a scaled-down AKS. The
   // service connection names the public cloud (management.azure.com, login.microsoftonline.com), which
   // the local Azure answers for the task processes, so the tasks sign in and call ARM as against Azure.
   const fx = await Fixture.start({ operationPolls: 1, retryAfterSeconds: 1, publicCloudHosts: true, productWaits: true });
   try {
-    seedLocalAzure(fx.azure, fx.principalObjectId());
+    (plain ? seedPlain : seedLocalAzure)(fx.azure, fx.principalObjectId());
     const v = hardeningPipeline.variables;
     const secrets = {
       dbUrl: `jdbc:sqlserver://todo-sql.database.windows.net:1433;database=todo;encrypt=true;loginTimeout=30;`,
@@ -48,8 +52,14 @@ async function main(): Promise<void> {
     };
     fx.secrets.push(secrets.dbPassword);
     heading(
-      `Local Azure at ${fx.azure.url} (as ${fx.azure.armUrl} and ${fx.azure.authorityUrl}): cluster '${v.clusterName}' in '${v.resourceGroup}' (API server open to every address), ` +
-        `identity '${v.identityName}', key vault '${v.keyVaultName}'; this agent's public IP is ${DEMO_AGENT_IP}; ` +
+      `Local Azure at ${fx.azure.url} (as ${fx.azure.armUrl} and ${fx.azure.authorityUrl}): ` +
+        (plain
+          ? `cluster '${v.clusterName}' in '${v.resourceGroup}' as az aks create leaves it (Azure CNI Overlay without a network policy engine, local accounts on, no Entra ID, ` +
+            `no OIDC issuer, auto-upgrade channel none, node OS channel NodeImage, API server open to every address, no add-ons, no Defender), ` +
+            `a new key vault '${v.keyVaultName}' (Azure RBAC, open to every network, purge protection off)`
+          : `cluster '${v.clusterName}' in '${v.resourceGroup}' from the platform team's template (Entra ID, Azure RBAC, no local accounts, Cilium, ` +
+            `auto-upgrade patch, Defender's sensor; API server open to every address), key vault '${v.keyVaultName}' (access policies, purge protection on)`) +
+        `; identity '${v.identityName}', admin group ${DEMO_VALUES.aksAdminGroupObjectId}; this agent's public IP is ${DEMO_AGENT_IP}; ` +
         `a change of authorized ranges reaches the API server after ${DEMO_BLOCKED_PROBES} dropped connection attempts`,
     );
 
@@ -58,10 +68,9 @@ async function main(): Promise<void> {
       heading(`${title} — pipeline '${hardeningPipeline.name}'`);
       let stage = "";
       const run = await runPipeline(fx, hardeningPipeline, {
+        ...demoRunOptions(fx, { plain }),
         secrets,
-        inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
         variables: DEMO_VARIABLES,
-        external: (step, inputs) => deployPlaceholder(fx, step, inputs),
         onStep: (result) => {
           if (result.stage !== stage) {
             stage = result.stage;
@@ -75,13 +84,16 @@ async function main(): Promise<void> {
       runs.push(run);
       for (const line of runTable(run)) console.log(line);
       if (!run.succeeded) process.exitCode = 1;
+      if (index === 0) for (const line of startingPoint(run)) console.log(line);
+      const verdict = gateVerdict(run);
+      for (const line of verdict.lines) console.log(line);
+      if (!verdict.honest) process.exitCode = 1;
     }
     console.log(
       "\nOn the second run every step reports changed=false. RestrictApiServer@1 still writes twice, by design: it opens\n" +
         "the API server to this agent for the deploy job (output jobScopedAccess) and its post-job step closes it again,\n" +
-        "so the API server is never left open to a build agent.\n" +
-        "AksHardeningReport@1 runs first (the scorecard before: the article's checks fail) and last (a gate: they pass);\n" +
-        "it only reads.",
+        "so the API server is never left open to a build agent. KeyVaultSecrets@1 does the same with a vault's firewall\n" +
+        "when it denies by default. AksHardeningReport@1 runs first (the scorecard before) and last (the gate); it only reads.",
     );
   } finally {
     await fx.close();
@@ -109,6 +121,7 @@ async function fleet(): Promise<void> {
       let stage = "";
       const run = await runPipeline(fx, fleetPipeline, {
         secrets,
+        ...fleetRunOptions(fx),
         onStep: (result) => {
           if (result.stage !== stage) {
             stage = result.stage;
@@ -127,29 +140,6 @@ async function fleet(): Promise<void> {
   } finally {
     await fx.close();
   }
-}
-
-/** The deploy placeholder: checks that the API server now admits this agent, and shows what would run. */
-function deployPlaceholder(fx: Fixture, step: PipelineStep, inputs: Record<string, string>): ExternalResult {
-  const v = hardeningPipeline.variables;
-  const cluster = fx.azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!);
-  const ranges = ((cluster?.properties?.["apiServerAccessProfile"] as { authorizedIPRanges?: string[] } | undefined)?.authorizedIPRanges ??
-    []) as string[];
-  // Not just listed: in force, so kubectl would connect.
-  const admitted = apiServerAdmitsAgent(fx.azure);
-  return {
-    succeeded: admitted,
-    lines: [
-      `${step.task} would run (not in the demo):`,
-      ...(inputs.inlineScript ?? "")
-        .trimEnd()
-        .split("\n")
-        .map((line) => `  $ ${line}`),
-      admitted
-        ? `The API server admits this agent now: authorized ranges ${ranges.join(", ")}`
-        : `The API server does NOT admit this agent (${DEMO_AGENT_IP}): authorized ranges ${ranges.join(", ") || "(none)"}`,
-    ],
-  };
 }
 
 function saveSummaries(result: StepResult): void {

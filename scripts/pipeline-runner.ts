@@ -50,8 +50,13 @@ export interface ExternalResult {
 export interface PipelineRunOptions {
   /** Values of the pipeline's secret variables. */
   secrets: Record<string, string>;
-  /** Inputs a task gets on top of the definition's (e.g. the local Azure's public-IP service). */
+  /**
+   * Inputs a step gets on top of the definition's, by task name (every step of that task: the local
+   * Azure's public-IP service) or by the step's reference name (one step).
+   */
   inputOverrides?: Record<string, Inputs>;
+  /** Values of the definition's variables for this run, as a run queued with other values would have them. */
+  pipelineVariables?: Record<string, string>;
   /** Runs a step of a task that is not part of this extension. */
   external?: (step: PipelineStep, inputs: Inputs) => Promise<ExternalResult> | ExternalResult;
   /** Called as each step ends; for the legs of a matrix, each leg's steps together as the leg ends. */
@@ -99,7 +104,7 @@ export async function runPipeline(fx: Fixture, pipeline: Pipeline, options: Pipe
     const before = fx.azure.requests.length;
     for (const job of stage.jobs) {
       // Variables visible in this job: pipeline, job (stage dependencies resolved), secrets, then step outputs.
-      const values: Record<string, string> = { ...PREDEFINED, ...pipeline.variables };
+      const values: Record<string, string> = { ...PREDEFINED, ...pipeline.variables, ...options.pipelineVariables };
       for (const [name, value] of Object.entries(job.variables ?? {})) {
         const dependency = STAGE_DEPENDENCY.exec(value);
         values[name] = dependency ? (outputs[dependency.slice(1).join(".")] ?? "") : expandMacros(value, values);
@@ -142,7 +147,8 @@ async function runJob(
     if (!jobSucceeded) break;
     const taskName = step.task.replace(/@\d+$/, "");
     const inputs: Inputs = {};
-    for (const [key, value] of Object.entries({ ...step.inputs, ...options.inputOverrides?.[taskName] })) {
+    const overrides = { ...options.inputOverrides?.[taskName], ...(step.name ? options.inputOverrides?.[step.name] : {}) };
+    for (const [key, value] of Object.entries({ ...step.inputs, ...overrides })) {
       inputs[key] = expandMacros(value, values);
     }
     const base = { stage, job: jobName, name: step.name ?? taskName, displayName: step.displayName, task: step.task, inputs, parallel };

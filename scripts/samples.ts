@@ -2,18 +2,19 @@
  * Renders the demo pipeline (scripts/demo-pipeline.ts) into the samples users copy:
  *   samples/azure-pipelines.yml      a multi-stage YAML pipeline
  *   samples/classic-release.json     the same as a classic release definition (Releases → New → Import release pipeline)
- *   samples/fleet-pipelines.yml      the fleet variant: the four tasks over several clusters as parallel jobs (YAML only)
+ *   samples/fleet-pipelines.yml      the fleet variant: the cluster tasks over several clusters as parallel jobs (YAML only)
  *
- *   npm run samples            rewrites both files
+ *   npm run samples            rewrites the three files
  * test/extension/samples.test.ts fails when the committed files differ from what this renders.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
 import {
-  AZURE_CLI_TASK_ID,
   fleetPipeline,
   hardeningPipeline,
+  SERVICE_CONNECTION,
+  STOCK_TASKS,
   type Pipeline,
   type PipelineStep,
   type SourceArtifact,
@@ -64,15 +65,38 @@ function comment(indent: string, text: string | undefined): string[] {
   return text ? text.split("\n").map((line) => `${indent}# ${line}`) : [];
 }
 
+/** Words of `text` in lines of at most 110 characters, the first after `first`, the others after `rest`. */
+function wrap(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(" ")) {
+    if (line.trim() && line.length + 1 + word.length > 110) {
+      lines.push(line);
+      line = rest;
+    }
+    line += line.trim() ? ` ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** The values a user must change before the first run, as the sample's opening comment lines (without `# `). */
+export function valuesToChangeLines(pipeline: Pipeline, p: { classic?: boolean } = {}): string[] {
+  // A classic release picks each task's service connection after import, rather than by name.
+  const values = pipeline.valuesToChange.filter((value) => !(p.classic && value.names.includes(SERVICE_CONNECTION)));
+  return [
+    "Before the first run, change these (each is used as written):",
+    ...values.flatMap((value) => wrap(`${value.names.join(", ")}: ${value.note}`, "  ", "      ")),
+    "and create these secret variables (Pipelines → Edit → Variables, or a variable group, marked secret):",
+    ...Object.entries(pipeline.secretVariables).map(([name, text]) => `  ${name}: ${text}`),
+  ];
+}
+
 export function renderYaml(pipeline: Pipeline): string {
   const out: string[] = [
     ...`${pipeline.name}: ${pipeline.description}`.split("\n").map((line) => `# ${line}`),
     `# ${generated(pipeline)}`,
     "#",
-    "# Before the first run: an Azure Resource Manager service connection named my-azure-connection",
-    "# (see the extension's permissions), and these secret variables (Pipelines → Edit → Variables, or a",
-    "# variable group, marked secret):",
-    ...Object.entries(pipeline.secretVariables).map(([name, text]) => `#   ${name}: ${text}`),
+    ...valuesToChangeLines(pipeline).map((line) => `# ${line}`),
     "",
     "trigger: none",
     "",
@@ -118,6 +142,8 @@ export function renderYaml(pipeline: Pipeline): string {
 
 function workflowTask(step: PipelineStep, rank: number) {
   const ours = extensionTask(step.task);
+  const stock = STOCK_TASKS[step.task];
+  if (!ours && !stock) throw new Error(`${step.task}: neither this extension's task nor a known stock task`);
   const inputs: Record<string, string> = {};
   // An exported definition lists every input; the service connection is picked after import.
   for (const input of ours?.inputs ?? []) inputs[input.name] = input.defaultValue ?? "";
@@ -125,11 +151,11 @@ function workflowTask(step: PipelineStep, rank: number) {
   if (ours) inputs["azureSubscription"] = "";
   else {
     delete inputs["azureSubscription"];
-    inputs["connectedServiceNameARM"] = "";
+    if (stock!.connectionInput) inputs[stock!.connectionInput] = "";
   }
   return {
     environment: {},
-    taskId: ours ? ours.id : AZURE_CLI_TASK_ID,
+    taskId: ours ? ours.id : stock!.id,
     version: step.task.replace(/^.*@(\d+)$/, "$1.*"),
     name: step.displayName,
     refName: step.name ?? "",
@@ -175,7 +201,11 @@ export function renderClassic(pipeline: Pipeline): string {
   const approvals = { approvals: [{ rank: 1, isAutomated: true, isNotificationOn: false }] };
   const definition = {
     name: pipeline.name,
-    description: `The article's hardening steps as a classic release. ${generated(pipeline)} After importing, point the artifact ${pipeline.source.alias} at the repository holding the app's deploy/ folder, choose the agent pool of each stage and the Azure Resource Manager service connection of each task, and set the secret variables ${Object.keys(pipeline.secretVariables).join(", ")}.`,
+    description: [
+      `The article's hardening steps as a classic release. ${generated(pipeline)}`,
+      `After importing: point the artifact ${pipeline.source.alias} (its project and repository IDs are placeholders) at the repository holding the app's deploy/ folder, and choose the agent pool of each stage and the Azure Resource Manager service connection of each task (its permissions: docs/least-privilege.md of the extension).`,
+      ...valuesToChangeLines(pipeline, { classic: true }),
+    ].join("\n"),
     path: "\\",
     releaseNameFormat: "Release-$(rev:r)",
     variables: {

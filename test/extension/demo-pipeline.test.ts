@@ -3,15 +3,17 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
 import {
-  apiServerAdmitsAgent,
+  DEMO_VALUES,
   DEMO_AGENT_IP,
   DEMO_BLOCKED_PROBES,
   DEMO_VARIABLES,
   hardeningPipeline,
   seedLocalAzure,
 } from "../../scripts/demo-pipeline";
+import { demoRunOptions, gateVerdict } from "../../scripts/demo-run";
+import type { DeployOutcome } from "../../scripts/demo-deploy";
 import { runPipeline, type PipelineRun, type StepResult } from "../../scripts/pipeline-runner";
-import { runTable, stepLog } from "../../scripts/demo-log";
+import { isWriteRequest, runTable, scorecard, stepLog } from "../../scripts/demo-log";
 import { readableLogProblems } from "../harness/readable-log";
 
 describe("test/extension/demo-pipeline", () => {
@@ -28,8 +30,8 @@ describe("test/extension/demo-pipeline", () => {
   let second: PipelineRun;
   /** The API server's ranges when the deploy placeholder ran, per run. */
   const rangesAtDeploy: string[][] = [];
-  /** Whether the API server let the agent in (ranges in force) when the deploy placeholder ran, per run. */
-  const admittedAtDeploy: boolean[] = [];
+  /** The deploy step's sign-in and what the API server allowed it, per run. */
+  const deploys: DeployOutcome[] = [];
   const deployScripts: string[] = [];
 
   function ranges(): string[] {
@@ -38,15 +40,18 @@ describe("test/extension/demo-pipeline", () => {
   }
 
   async function runOnce(): Promise<PipelineRun> {
+    const options = demoRunOptions(fx, { plain: false });
     return runPipeline(fx, hardeningPipeline, {
+      ...options,
       secrets: SECRETS,
-      inputOverrides: { RestrictApiServer: { agentIpServiceUrl: `${fx.azure.url}/ip` } },
       variables: DEMO_VARIABLES,
-      external: (_step, inputs) => {
+      external: async (step, inputs) => {
+        if (step.task !== "AzureCLI@2") return options.external!(step, inputs);
         rangesAtDeploy.push(ranges());
-        admittedAtDeploy.push(apiServerAdmitsAgent(fx.azure));
         deployScripts.push(inputs.inlineScript ?? "");
-        return { succeeded: true, lines: [] };
+        const outcome = (await options.external!(step, inputs)) as DeployOutcome;
+        deploys.push(outcome);
+        return outcome;
       },
     });
   }
@@ -68,29 +73,29 @@ describe("test/extension/demo-pipeline", () => {
     return found;
   }
 
-  /** ARM writes: PUT/PATCH/DELETE and POST actions other than read-only queries. */
+  /** ARM writes: PUT/PATCH/DELETE and POST actions other than those that only read (demo-log's rule). */
   function armWrites(s: StepResult) {
-    return s.requests.filter(
-      (r) =>
-        r.path.toLowerCase().startsWith("/subscriptions/") &&
-        ["PUT", "PATCH", "DELETE", "POST"].includes(r.method) &&
-        !/\/(queryResults|summarize)$/i.test(r.path),
-    );
+    return s.requests.filter((r) => isWriteRequest(r) && !r.host.includes(".vault.azure.net"));
   }
 
   function vaultWrites(s: StepResult) {
-    return s.requests.filter((r) => r.host.includes(".vault.azure.net") && ["PUT", "PATCH", "DELETE", "POST"].includes(r.method));
+    return s.requests.filter((r) => isWriteRequest(r) && r.host.includes(".vault.azure.net"));
   }
 
-  it("the pipeline runs the article's steps in its order, every one succeeding, the agent's access closed after the deploy job", () => {
+  it("the pipeline runs the cluster's settings, then the article's steps in its order, every one succeeding, the agent's access closed after the deploy job", () => {
     assert.deepEqual(
       first.steps.map((s) => `${s.stage}/${s.task}/${s.kind}`),
       [
         "Assess/AksHardeningReport@1/main",
+        "Cluster/SecureClusterAccess@1/main",
+        "Cluster/ConfigureAutoUpgrade@1/main",
+        "Cluster/EnableDefender@1/main",
         "IdentityAndSecrets/EnablePodIdentity@1/main",
         "IdentityAndSecrets/KeyVaultSecrets@1/main",
+        "IdentityAndSecrets/ProtectKeyVault@1/main",
         "IdentityAndSecrets/KeyVaultSecrets@1/post",
         "Deploy/RestrictApiServer@1/main",
+        "Deploy/KubeloginInstaller@0/external",
         "Deploy/AzureCLI@2/external",
         "Deploy/RestrictApiServer@1/post",
         "Policies/AssignAksPolicies@1/main",
@@ -144,10 +149,7 @@ describe("test/extension/demo-pipeline", () => {
     }
     assert.equal(after.inputs["failOn"], "error");
     assert.equal(after.run!.outputs["failed"], "0");
-    assert.match(
-      after.run!.summaries[0]!,
-      /^### AKS hardening report\\?: aks-todo-app\n\n\*\*\d+ passed · \d+ warnings? · 0 failed · 2 skipped\*\*/,
-    );
+    assert.match(after.run!.summaries[0]!, /^### AKS hardening report\\?: aks-todo-app\n\n\*\*\d+ passed · \d+ warnings? · 0 failed\*\* —/);
     assert.match(before.run!.outputs["failedChecks"]!, /apiServer\.access,identity\.workloadIdentity,policy\.addon,policy\.builtIns/);
     for (const run of [first, second]) {
       for (const s of run.steps.filter((x) => x.task === "AksHardeningReport@1")) {
@@ -157,8 +159,65 @@ describe("test/extension/demo-pipeline", () => {
     }
   });
 
+  it("the cluster stage adds what the platform template lacks (the deploy job's role, the maintenance windows, the Containers plan) and keeps the template's settings", () => {
+    const cluster = fx.azure.store.getManagedCluster(v.resourceGroup!, v.clusterName!)!;
+    const grants = fx.azure.store
+      .listByType("Microsoft.Authorization/roleAssignments")
+      .filter((a) => String(a.properties!["scope"]).toLowerCase() === `${cluster.id}/namespaces/${v.appNamespace}`.toLowerCase());
+    assert.deepEqual(
+      grants.map((g) => [String(g.properties!["roleDefinitionId"]).split("/").pop(), g.properties!["principalId"]]),
+      [["a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", fx.principalObjectId()]],
+      "AKS RBAC Writer for the service connection in the app's namespace",
+    );
+    assert.deepEqual(
+      fx.azure.store
+        .listByType("Microsoft.ContainerService/managedClusters/maintenanceConfigurations")
+        .map((c) => c.name)
+        .sort(),
+      ["aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"],
+    );
+    assert.equal(
+      fx.azure.store.listByType("Microsoft.Security/pricings").find((p) => p.name === "Containers")?.properties?.["pricingTier"],
+      "Standard",
+    );
+    const p = cluster.properties!;
+    assert.deepEqual(p["networkProfile"] && (p["networkProfile"] as Record<string, unknown>)["networkPolicy"], "cilium");
+    assert.deepEqual(p["autoUpgradeProfile"], { upgradeChannel: "patch", nodeOSUpgradeChannel: "NodeImage" });
+    assert.equal((p["aadProfile"] as { adminGroupObjectIDs: string[] }).adminGroupObjectIDs.join(), DEMO_VALUES.aksAdminGroupObjectId);
+    for (const name of ["access", "upgrades", "defender"]) assert.equal(step(first, name).run!.outputs["changed"], "true", name);
+  });
+
+  it("the deploy job signs in through kubelogin as the service connection, with the Writer role the cluster stage granted; --admin is refused", () => {
+    for (const deploy of deploys) {
+      assert.deepEqual(deploy.allowed, [true, true]);
+      assert.equal(deploy.adminCredentialStatus, 400);
+    }
+    assert.match(deployScripts[0]!, /^kubelogin convert-kubeconfig -l azurecli$/m);
+    assert.ok(deployScripts[0]!.indexOf("kubelogin") < deployScripts[0]!.indexOf("kubectl"), "kubelogin before the first kubectl");
+    assert.match(deployScripts[0]!, /^kubectl auth can-i create deployments --namespace todo$/m);
+  });
+
+  it("the Verify gate passes with every verdict shown: the template's Cilium passes network.policy, nothing fails or is skipped", () => {
+    for (const run of [first, second]) {
+      const verdict = gateVerdict(run);
+      assert.deepEqual(verdict.problems, [], "nothing failed, skipped or unknown");
+      assert.deepEqual(
+        verdict.checks.filter((l) => l.status === "FAIL"),
+        [],
+      );
+      assert.equal(verdict.checks.find((l) => l.check === "network.policy")?.status, "PASS");
+      assert.equal(step(run, "after").inputs["failOn"], "error");
+      assert.doesNotMatch(step(run, "after").inputs["skipChecks"] ?? "", /network\.policy/, "the demo does not skip the report-only check");
+    }
+    assert.equal(scorecard(step(first, "before").run!).find((l) => l.check === "network.policy")?.status, "PASS");
+  });
+
   it("the deploy step goes on only once the API server admits the agent, and the restrict step's log shows the wait", () => {
-    assert.deepEqual(admittedAtDeploy, [true, true], "the ranges were in force, not just written, when the deploy step ran");
+    assert.deepEqual(
+      deploys.map((d) => d.admitted),
+      [true, true],
+      "the ranges were in force, not just written, when the deploy step ran",
+    );
     // First run: the API server was open to every address, so the agent was never shut out.
     assert.match(
       step(first, "apiServer").run!.stdout,
@@ -194,6 +253,16 @@ describe("test/extension/demo-pipeline", () => {
       assert.deepEqual(vaultWrites(s), [], `${s.displayName} wrote to Key Vault`);
       if (s.kind === "main") assert.equal(s.run!.outputs["changed"], "false", `${s.displayName} changed something`);
       if (s.name === "apiServer") continue;
+      if (s.name === "secrets") {
+        // The vault's firewall denies by default since ProtectKeyVault@1: the agent's address, opened for the job and closed after it.
+        const vaultPath = new RegExp(`/vaults/${v.keyVaultName}(/providers/Microsoft\\.Resources/links/aks-hardening-job-[\\w-]+)?$`, "i");
+        const writes = armWrites(s);
+        assert.ok(
+          writes.length > 0 && writes.every((w) => vaultPath.test(w.path)),
+          `${s.displayName}: ${writes.map((w) => w.path).join(", ")}`,
+        );
+        continue;
+      }
       assert.deepEqual(armWrites(s), [], `${s.displayName} wrote to ARM`);
     }
     const clusterPath = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${v.clusterName}`;
@@ -237,9 +306,9 @@ describe("test/extension/demo-pipeline", () => {
       assert.ok(lines.some((line) => /^\s+azure\.workload\.identity\/client-id: "[0-9a-f-]{36}"$/.test(line)));
     }
     assert.deepEqual(
-      readableLogProblems(["  OIDC issuer: _off_ → enabled", "    yaml", "(1 writes)", "2 write", "`x`"]).length,
+      readableLogProblems(["  OIDC issuer: _off_ → enabled", "    yaml", "(1 writes)", "2 write", "`x`", "an AzureCLI@2 step"]).length,
       5,
-      "the reader notices",
+      "the reader notices (and a task's major version is no count)",
     );
   });
 

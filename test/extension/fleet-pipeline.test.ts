@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Fixture } from "../harness/fixture";
 import { FLEET_CLUSTERS, fleetPipeline, seedFleet } from "../../scripts/demo-pipeline";
+import { fleetRunOptions } from "../../scripts/demo-run";
 import { runPipeline, type PipelineRun } from "../../scripts/pipeline-runner";
 import { isWriteRequest, runTable, stepLog } from "../../scripts/demo-log";
 import type { RequestContext } from "../../local-azure/http";
@@ -52,16 +53,17 @@ describe("test/extension/fleet-pipeline", () => {
     fx.secrets.push(...Object.values(SECRETS));
     seedFleet(fx.azure, fx.principalObjectId(), BYSTANDER);
     const hold = holdVaultGrantsUntilAllArrive(clusters.length);
-    first = await runPipeline(fx, fleetPipeline, { secrets: SECRETS });
+    const options = fleetRunOptions(fx);
+    first = await runPipeline(fx, fleetPipeline, { ...options, secrets: SECRETS });
     grantsHeldTogether = hold.arrived();
     hold.restore();
-    second = await runPipeline(fx, fleetPipeline, { secrets: SECRETS });
+    second = await runPipeline(fx, fleetPipeline, { ...options, secrets: SECRETS });
   });
   after(async () => {
     await fx?.close();
   });
 
-  it("one job per cluster runs the four tasks, the jobs as parallel legs of one matrix, every step succeeding", () => {
+  it("one job per cluster runs the cluster tasks, the jobs as parallel legs of one matrix, every step succeeding", () => {
     assert.ok(first.succeeded);
     for (const s of first.steps) {
       assert.ok(s.succeeded, `${s.job} / ${s.displayName}: ${s.run?.resultMessage}\n${s.run?.stdout}`);
@@ -77,6 +79,9 @@ describe("test/extension/fleet-pipeline", () => {
         first.steps.filter((s) => s.job === leg && s.kind === "main").map((s) => s.task),
         [
           "AksHardeningReport@1",
+          "SecureClusterAccess@1",
+          "ConfigureAutoUpgrade@1",
+          "EnableDefender@1",
           "EnablePodIdentity@1",
           "KeyVaultSecrets@1",
           "RestrictApiServer@1",
@@ -88,7 +93,7 @@ describe("test/extension/fleet-pipeline", () => {
     assert.ok(first.steps.filter((s) => s.stage === "Harden").every((s) => s.parallel));
   });
 
-  it("parallel jobs on different clusters lose nothing: each cluster has its own ranges, Workload ID, federated credential and policies, and keeps its other settings", () => {
+  it("parallel jobs on different clusters lose nothing: each cluster has its own ranges, Entra ID, upgrade channel, Defender, Workload ID, federated credential and policies, and keeps its other settings", () => {
     for (const [leg, c] of clusters) {
       const cluster = fx.azure.store.getManagedCluster(c.resourceGroup, c.clusterName)!;
       const p = cluster.properties as Record<string, Record<string, unknown>>;
@@ -96,6 +101,14 @@ describe("test/extension/fleet-pipeline", () => {
       assert.equal((p["securityProfile"]!["workloadIdentity"] as { enabled: boolean }).enabled, true, leg);
       assert.equal(p["oidcIssuerProfile"]!["enabled"], true, leg);
       assert.equal((p["addonProfiles"]!["azurepolicy"] as { enabled: boolean }).enabled, true, leg);
+      assert.equal(p["aadProfile"]!["managed"], true, leg);
+      assert.equal(p["disableLocalAccounts"], true as unknown, leg);
+      assert.equal(p["autoUpgradeProfile"]!["upgradeChannel"], "patch", leg);
+      assert.equal(
+        (p["securityProfile"]!["defender"] as { securityMonitoring: { enabled: boolean } }).securityMonitoring.enabled,
+        true,
+        leg,
+      );
       assert.equal(p["networkProfile"]!["networkPlugin"], "azure", `${leg}: a setting no task owns is kept`);
       const identity = fx.azure.store
         .listByType("Microsoft.ManagedIdentity/userAssignedIdentities")
@@ -149,16 +162,38 @@ describe("test/extension/fleet-pipeline", () => {
         ["before", "after"],
         leg,
       );
-      for (const id of ["apiServer.access", "identity.workloadIdentity", "policy.addon", "policy.builtIns"]) {
+      for (const id of [
+        "apiServer.access",
+        "identity.workloadIdentity",
+        "identity.entraId",
+        "identity.localAccounts",
+        "policy.addon",
+        "policy.builtIns",
+        "cluster.autoUpgrade",
+        "cluster.defender",
+      ]) {
         assert.equal(status(steps[0]!, id), "FAIL", `${leg} ${id} before`);
         assert.equal(status(steps[1]!, id), "PASS", `${leg} ${id} after`);
       }
     }
   });
 
-  it("a second run of the fleet writes nothing anywhere and every step reports changed=false", () => {
+  it("a second run of the fleet changes nothing lasting and every step reports changed=false: only the closed vault is opened to the agent for the secrets job, and closed again", () => {
     assert.ok(second.succeeded);
-    for (const [stage, requests] of Object.entries(second.stageRequests)) assert.deepEqual(requests.filter(isWriteRequest), [], stage);
+    const { vaultResourceGroup, keyVaultName } = fleetPipeline.variables;
+    const jobScoped = new RegExp(`/vaults/${keyVaultName}(/providers/Microsoft\\.Resources/links/aks-hardening-job-[\\w-]+)?$`, "i");
+    for (const [stage, requests] of Object.entries(second.stageRequests)) {
+      const writes = requests.filter(isWriteRequest);
+      if (stage !== "Secrets") assert.deepEqual(writes, [], stage);
+      else
+        assert.ok(writes.length > 0 && writes.every((w) => jobScoped.test(w.path)), writes.map((w) => `${w.method} ${w.path}`).join(", "));
+    }
+    const acls = fx.azure.store.getKeyVault(vaultResourceGroup!, keyVaultName!)!.properties!["networkAcls"] as {
+      defaultAction: string;
+      ipRules: { value: string }[];
+    };
+    assert.equal(acls.defaultAction, "Deny");
+    assert.equal(acls.ipRules.length, clusters.length, "one rule per cluster's egress; the agent's is gone");
     for (const s of second.steps.filter((step) => step.kind === "main"))
       assert.equal(s.run!.outputs["changed"], "false", `${s.job} / ${s.displayName}`);
   });

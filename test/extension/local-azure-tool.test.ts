@@ -74,6 +74,8 @@ describe("test/extension/local-azure-tool", () => {
             NODE_EXTRA_CA_CERTS: join(workDir, "ca.pem"),
             INPUT_RESOURCEGROUPNAME: v["resourceGroup"]!,
             INPUT_CLUSTERNAME: v["clusterName"]!,
+            // The demo's cluster runs the patch channel: a dry run of another channel plans a change.
+            INPUT_UPGRADECHANNEL: "stable",
             INPUT_DRYRUN: "true",
           },
         },

@@ -1,8 +1,11 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fleetPipeline, hardeningPipeline } from "../../scripts/demo-pipeline";
+import { fleetPipeline, hardeningPipeline, SERVICE_CONNECTION, STOCK_TASKS } from "../../scripts/demo-pipeline";
 import { extensionTask, renderSamples, SAMPLE_FILES } from "../../scripts/samples";
+import { parseRanges } from "../../tasks/RestrictApiServer/inputs";
+import { parseAdminGroups } from "../../tasks/SecureClusterAccess/inputs";
+import { InputError } from "../../core/errors";
 
 describe("test/extension/samples", () => {
   interface WorkflowTask {
@@ -68,7 +71,7 @@ describe("test/extension/samples", () => {
     assert.equal(readFileSync(SAMPLE_FILES.fleet, "utf8"), rendered.fleet);
   });
 
-  it("the fleet sample runs the four tasks in one stage over a matrix of clusters, as parallel jobs, with the scorecard before and after", () => {
+  it("the fleet sample runs the cluster tasks in one stage over a matrix of clusters, as parallel jobs, with the scorecard before and after", () => {
     const fleet = readFileSync(SAMPLE_FILES.fleet, "utf8");
     const harden = fleetPipeline.stages.find((stage) => stage.stage === "Harden")!;
     const job = harden.jobs[0]!;
@@ -80,6 +83,9 @@ describe("test/extension/samples", () => {
       job.steps.map((s) => s.task),
       [
         "AksHardeningReport@1",
+        "SecureClusterAccess@1",
+        "ConfigureAutoUpgrade@1",
+        "EnableDefender@1",
         "EnablePodIdentity@1",
         "KeyVaultSecrets@1",
         "RestrictApiServer@1",
@@ -91,6 +97,68 @@ describe("test/extension/samples", () => {
       fleet,
       new RegExp(`strategy:\\n {10}maxParallel: ${legs.length}\\n {10}matrix:\\n {12}${legs[0]}:\\n {14}resourceGroup: `),
     );
+  });
+
+  it("each sample opens with every value a user must change, before its first line of YAML or in the classic release's description", async () => {
+    const rendered = await renderSamples();
+    const release = JSON.parse(rendered.classic) as { description: string; variables: Record<string, unknown> };
+    for (const [pipeline, text] of [
+      [hardeningPipeline, rendered.yaml],
+      [fleetPipeline, rendered.fleet],
+    ] as const) {
+      const header = text.slice(0, text.indexOf("\ntrigger:"));
+      assert.ok(
+        header.split("\n").every((line) => line === "" || line.startsWith("#")),
+        "the list is comments above the YAML",
+      );
+      const listed = pipeline.valuesToChange.flatMap((value) => value.names);
+      for (const name of [SERVICE_CONNECTION, ...Object.keys(pipeline.variables), ...Object.keys(pipeline.secretVariables)])
+        assert.ok(listed.includes(name) || header.includes(`#   ${name}: `), `${pipeline.name}: '${name}' is not listed at the top`);
+    }
+    const yamlHeader = rendered.yaml.slice(0, rendered.yaml.indexOf("\ntrigger:"));
+    assert.match(yamlHeader, /adminRanges: every range that must reach the API server .*\n#\s+.*action: set, which REPLACES/);
+    assert.match(yamlHeader, /allowedImagesRegex, cpuLimit, memoryLimit: enforced in Deny/);
+    for (const name of Object.keys(hardeningPipeline.variables)) assert.ok(release.description.includes(name), `classic: '${name}'`);
+    assert.match(release.description, /point the artifact _todo-app \(its project and repository IDs are placeholders\)/);
+  });
+
+  it("a sample pasted unchanged can replace no ranges and name no admin group: its placeholders are refused before any write, and it holds no documentation address", async () => {
+    const rendered = await renderSamples();
+    for (const pipeline of [hardeningPipeline, fleetPipeline]) {
+      const v = pipeline.variables;
+      assert.throws(
+        () => parseRanges(v["adminRanges"]!),
+        (e: unknown) => e instanceof InputError && /authorizedIpRanges/.test(e.message),
+      );
+      assert.throws(
+        () => parseAdminGroups(v["aksAdminGroupObjectId"]!),
+        (e: unknown) => e instanceof InputError && /adminGroupObjectIds/.test(e.message),
+      );
+    }
+    // RFC 5737's documentation networks: a pasted sample must not put them in a real cluster's ranges.
+    for (const text of Object.values(rendered)) assert.doesNotMatch(text, /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d/);
+  });
+
+  it("the deploy step signs in the way a cluster without local accounts needs: kubelogin installed, then convert-kubeconfig before any kubectl", async () => {
+    const release = JSON.parse((await renderSamples()).classic) as ClassicRelease;
+    const deploy = hardeningPipeline.stages.find((s) => s.stage === "Deploy")!.jobs[0]!.steps;
+    assert.deepEqual(
+      deploy.map((s) => s.task),
+      ["RestrictApiServer@1", "KubeloginInstaller@0", "AzureCLI@2"],
+    );
+    const classicTasks = release.environments.flatMap((e) => e.deployPhases.flatMap((p) => p.workflowTasks));
+    assert.equal(classicTasks.filter((t) => t.taskId === STOCK_TASKS["KubeloginInstaller@0"]!.id).length, 1);
+    const scripts = [
+      deploy[2]!.inputs["inlineScript"]!,
+      classicTasks.find((t) => t.taskId === STOCK_TASKS["AzureCLI@2"]!.id)!.inputs["inlineScript"]!,
+    ];
+    for (const script of scripts) {
+      const lines = script.split("\n");
+      const convert = lines.indexOf("kubelogin convert-kubeconfig -l azurecli");
+      assert.ok(convert > lines.findIndex((l) => l.startsWith("az aks get-credentials ")), "after get-credentials");
+      assert.ok(convert < lines.findIndex((l) => l.startsWith("kubectl ")), "before the first kubectl");
+      assert.ok(!script.includes("--admin"), "no admin credential: local accounts are off");
+    }
   });
 
   it("every input the pipelines give this extension's tasks is an input (or alias) of that task", () => {

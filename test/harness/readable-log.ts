@@ -14,7 +14,8 @@ export function readableLogProblems(lines: readonly string[]): string[] {
     if (/(^|[\s(|])_[^_\s][^_]*_($|[\s).,;:|])/.test(line)) problems.push(`${where}: a markdown _remark_`);
     if (/^\s*(yaml|json|sh|bash)\s*$/.test(line)) problems.push(`${where}: a code fence's language on its own`);
     if (/\[object Object\]/.test(line)) problems.push(`${where}: an object printed as text`);
-    for (const [, count, noun] of line.matchAll(/\b(\d+) ((?:[A-Z][a-z]+ )*(?:write|request|step|secret|assignment)s?)\b/g)) {
+    // A count, not a task's major version ("an AzureCLI@2 step").
+    for (const [, count, noun] of line.matchAll(/(?<![@\w.])(\d+) ((?:[A-Z][a-z]+ )*(?:write|request|step|secret|assignment)s?)\b/g)) {
       const pluralNoun = noun!.endsWith("s");
       if ((count === "1") === pluralNoun) problems.push(`${where}: '${count} ${noun}'`);
     }

@@ -1,15 +1,11 @@
 import { after, before, describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { Fixture, OWNER_ROLE } from "../harness/fixture";
 import { assertSpeaksConditionally } from "../harness/wording";
 import type { StepRun } from "../harness/agent";
 import type { ArmResource } from "../../local-azure/index";
-import { rawCall, type RawAnswer } from "../../local-azure/test-support/raw-call";
-
-/** The AKS Microsoft Entra server app (AKS docs, kubelogin-authentication.md): the API server's token audience. */
-const AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
+import { DeploySignIn, type RawAnswer } from "../harness/deploy-sign-in";
 const ROLE = {
   reader: "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
   writer: "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
@@ -18,8 +14,6 @@ const ROLE = {
 };
 const SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
-type Answer = RawAnswer;
-
 describe("test/tasks/secure-cluster-access", () => {
   const TASK = "SecureClusterAccess";
   const RG = "rg-access";
@@ -27,11 +21,13 @@ describe("test/tasks/secure-cluster-access", () => {
   /** 40 ms of waiting, 10 ms apart (QUICK_WAITS): five reviews before a grant counts as not in effect. */
   const VARIABLES = { "AksHardening.RoleAssignmentWaitSeconds": "0.04" };
   let fx: Fixture;
+  let signIn: DeploySignIn;
   let adminGroup: string;
   let count = 0;
 
   before(async () => {
     fx = await Fixture.start({ operationPolls: 0 });
+    signIn = new DeploySignIn(fx);
     adminGroup = fx.azure.store.directory.addUserOrGroup("Group");
   });
   after(async () => {
@@ -78,73 +74,15 @@ describe("test/tasks/secure-cluster-access", () => {
       .map((r) => (r.body as { spec: { resourceAttributes: Record<string, string> } }).spec.resourceAttributes);
   }
 
-  /** One HTTPS request to the local Azure, addressed to `host` (an API server's FQDN) and checked against `ca`. */
-  function call(p: {
-    method: string;
-    host?: string;
-    path: string;
-    headers?: Record<string, string>;
-    body?: string;
-    ca?: string;
-  }): Promise<Answer> {
-    return rawCall(`https://${p.host ?? "127.0.0.1"}${p.path}`, {
-      ...p,
-      // The local Azure's certificate; for an API server, the CA its kubeconfig names.
-      ca: p.ca ?? readFileSync(fx.azure.caCertPath, "utf8"),
-      connectTo: { host: "127.0.0.1", port: fx.azure.httpsPort },
-    });
-  }
-
-  /** A token for `scope` signed in as the spnKey connection's app, as az login in an AzureCLI@2 step would. */
-  async function tokenFor(scope: string): Promise<string> {
-    const { endpoint } = fx.connection("spnKey");
-    const answer = await call({
-      method: "POST",
-      path: `/${fx.azure.tenantId}/oauth2/v2.0/token`,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: endpoint.parameters["serviceprincipalid"]!,
-        client_secret: endpoint.parameters["serviceprincipalkey"]!,
-        scope,
-      }).toString(),
-    });
-    assert.equal(answer.status, 200, answer.text);
-    const token = (answer.json as { access_token: string }).access_token;
-    fx.secrets.push(token);
-    return token;
-  }
-
-  async function armCall(method: string, path: string): Promise<Answer> {
-    const token = await tokenFor(`${fx.azure.armAudience}.default`);
-    return call({ method, path: `${path}?api-version=2026-04-01`, headers: { authorization: `Bearer ${token}` } });
-  }
-
   /**
    * What a deploy step after the task does, as the service connection: az aks get-credentials (the
    * user kubeconfig, whose CA checks the API server), kubelogin convert-kubeconfig -l azurecli (a token
    * for the AKS server app) and kubectl auth can-i.
    */
-  async function canI(cluster: ArmResource, attributes: Record<string, string>): Promise<Answer> {
-    const credential = await armCall("POST", `${cluster.id}/listClusterUserCredential`);
-    assert.equal(credential.status, 200, credential.text);
-    const kubeconfig = Buffer.from((credential.json as { kubeconfigs: { value: string }[] }).kubeconfigs[0]!.value, "base64").toString();
-    const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kubeconfig)![1]!, "base64").toString();
-    const fqdn = new URL(/server: (\S+)/.exec(kubeconfig)![1]!).hostname;
-    const token = await tokenFor(`${AKS_SERVER_APP}/.default`);
-    return call({
-      method: "POST",
-      host: fqdn,
-      path: SSAR_PATH,
-      ca,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SelfSubjectAccessReview",
-        spec: { resourceAttributes: attributes },
-      }),
-    });
+  async function canI(cluster: ArmResource, attributes: Record<string, string>): Promise<RawAnswer> {
+    return signIn.canI(await signIn.userKubeconfig(cluster.id), attributes);
   }
+  const armCall = (method: string, path: string) => signIn.arm(method, path);
 
   const deployInTodo = { namespace: "todo", verb: "create", group: "apps", resource: "deployments" };
   const assertSucceeded = (r: StepRun) => fx.assertSucceeded(r);
