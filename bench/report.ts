@@ -291,7 +291,7 @@ per assignment that differs.
   ];
   out.push(`## The article's pipeline: ours and the az CLI
 
-The article's steps against the local Azure, each AKS write answering InProgress to 2 polls with \`Retry-After: 1\` (a real
+The steps of [the article](https://medium.com/microsoftazure/secure-your-microservices-on-aks-part-2-5496bf2ba00c) against the local Azure, each AKS write answering InProgress to 2 polls with \`Retry-After: 1\` (a real
 AKS update runs for minutes; this is that shape scaled down). Ours: the four packaged tasks in a row (KeyVaultSecrets,
 EnablePodIdentity with Reader on the node resource group, AssignAksPolicies with the article's 3 policies in Deny,
 RestrictApiServer \`set\` ${PIPELINE_RANGES.join(", ")}). Theirs: the same steps as an \`az\` script (\`az login\` once, \`az feature register\`,
