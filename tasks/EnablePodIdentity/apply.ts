@@ -134,7 +134,7 @@ async function readPodIdentityFeatureState(clients: AzureClients): Promise<strin
     throw new TaskError(
       describeFailure(error, {
         action: `read the preview feature ${POD_IDENTITY_FEATURE.namespace}/${POD_IDENTITY_FEATURE.name}`,
-        permission: "Microsoft.Features/features/read",
+        permission: "Microsoft.Features/providers/features/read",
       }),
     );
   }

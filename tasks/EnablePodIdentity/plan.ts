@@ -400,7 +400,7 @@ function checkPodIdentityFeature(state: string | undefined, subscriptionId: stri
   const { namespace, name } = POD_IDENTITY_FEATURE;
   if (state === undefined) {
     warnings.push(
-      `Could not read whether the subscription has registered the preview feature ${namespace}/${name} (the service connection may lack Microsoft.Features/features/read); AKS refuses the add-on without it.`,
+      `Could not read whether the subscription has registered the preview feature ${namespace}/${name} (the service connection may lack Microsoft.Features/providers/features/read); AKS refuses the add-on without it.`,
     );
     return;
   }

@@ -308,6 +308,27 @@ describe("test/tasks/enable-pod-identity", () => {
       }
     });
 
+    it("a preview feature it may not read warns, naming the operation Features_Get is authorized as, and goes on", async () => {
+      const { identity, name } = setUp();
+      // Features_Get is authorized as Microsoft.Features/providers/features/read ("Gets the feature of a
+      // subscription in a given resource provider"); features/read is the subscription-wide list (Azure
+      // resource provider operations, Microsoft.Features).
+      fx.azure.faults.denyAuthorization({
+        method: "GET",
+        path: /\/providers\/Microsoft\.Features\/providers\/Microsoft\.ContainerService\/features\/EnablePodIdentityPreview$/i,
+        action: "Microsoft.Features/providers/features/read",
+        scope: `/subscriptions/${fx.azure.subscriptionId}`,
+        objectId: fx.principalObjectId(),
+      });
+      const run = await fx.run(TASK, { inputs: podInputs(name, identity) });
+      assertSucceeded(run);
+      assert.ok(
+        run.warnings.some((w) => w.includes("EnablePodIdentityPreview") && w.includes("Microsoft.Features/providers/features/read")),
+        run.warnings.join("\n"),
+      );
+      assert.equal(clusterNow(name)["podIdentityProfile"].enabled, true);
+    });
+
     it("a busy cluster (409 OperationNotAllowed) is waited for, then updated", async () => {
       const { cluster, identity, name } = setUp();
       fx.azure.store.startOperation(cluster.id, { refusals: 1 });
