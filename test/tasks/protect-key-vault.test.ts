@@ -12,6 +12,7 @@ import {
   type ArmResource,
   type VaultNetworkAcls,
 } from "../../local-azure/index";
+import { composePrivateEndpoint, recordVaultConnection } from "../../local-azure/resources/private-endpoint";
 
 describe("test/tasks/protect-key-vault", () => {
   const TASK = "ProtectKeyVault";
@@ -331,6 +332,69 @@ describe("test/tasks/protect-key-vault", () => {
     for (const check of ["keyVault.network", "keyVault.privateEndpoint"]) {
       assert.match(scorecard.stdout, new RegExp(`\\[PASS\\] ${check.replace(".", "\\.")}\\b`), `${check} passes`);
     }
+  });
+
+  it("a private endpoint whose connection waits for the vault owner's approval (Pending) keeps public access on and fails saying how to approve it; after approval the re-run turns it off", async () => {
+    const { subnets } = addVirtualNetwork(fx.azure.store, {
+      resourceGroup: "rg-net",
+      name: `vnet-pending-${++count}`,
+      addressPrefixes: ["10.40.0.0/16"],
+      subnets: [{ name: "endpoints", addressPrefix: "10.40.1.0/24" }],
+    });
+    const subnetId = subnets[0]!.id;
+    const { name, id: vaultId } = newVault();
+    // Someone asked for the endpoint through manualPrivateLinkServiceConnections: the connection stays
+    // Pending until the vault's owner approves it (private-endpoint-overview.md, "Private-link resource
+    // approval workflow"; network 2025-05-01 privateEndpoint.json manualPrivateLinkServiceConnections).
+    const endpointId = `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/privateEndpoints/pe-${name}`;
+    const { endpoint } = composePrivateEndpoint(fx.azure.store, {
+      id: endpointId,
+      name: `pe-${name}`,
+      current: undefined,
+      callerId: fx.principalObjectId(),
+      requested: {
+        location: "westeurope",
+        properties: {
+          subnet: { id: subnetId },
+          manualPrivateLinkServiceConnections: [
+            { name: `pe-${name}`, properties: { privateLinkServiceId: vaultId, groupIds: ["vault"], requestMessage: "please approve" } },
+          ],
+        },
+      },
+    });
+    fx.azure.store.put(endpoint);
+    recordVaultConnection(fx.azure.store, { vaultId, endpointId, name: `pe-${name}`, status: "Pending" });
+    const inputs = { keyVaultName: name, firewall: "disablePublicAccess", privateEndpointSubnetId: subnetId };
+
+    begin();
+    const pending = await run(inputs);
+    assert.equal(pending.result, "Failed", pending.stdout);
+    assert.match(
+      pending.resultMessage ?? "",
+      /public network access .* was left on: its private endpoint 'pe-kv-protect-\d+' is Pending, not Approved/,
+    );
+    assert.match(pending.resultMessage ?? "", /az keyvault private-endpoint-connection approve/);
+    assert.deepEqual(vaultWrites(), [], "the vault is not written while its endpoint is Pending");
+    assert.notEqual(vaultOf(name).properties!["publicNetworkAccess"], "Disabled");
+    assert.ok(
+      fx.armWrites().every((w) => !/\/privateEndpoints\/[^/]+$/i.test(w.path)),
+      "the existing endpoint is kept as it is, not recreated",
+    );
+
+    // The vault's owner approves the connection: the endpoint and the vault both show Approved.
+    const current = fx.azure.store.get(endpointId)!;
+    const connections = current.properties!["manualPrivateLinkServiceConnections"] as {
+      properties: { privateLinkServiceConnectionState: { status: string } };
+    }[];
+    connections[0]!.properties.privateLinkServiceConnectionState.status = "Approved";
+    fx.azure.store.put(current);
+    recordVaultConnection(fx.azure.store, { vaultId, endpointId, name: `pe-${name}`, status: "Approved" });
+
+    begin();
+    const approved = await run(inputs);
+    fx.assertSucceeded(approved);
+    assert.equal(vaultOf(name).properties!["publicNetworkAccess"], "Disabled");
+    assert.equal(approved.outputs.privateEndpointId, endpointId);
   });
 
   it("refusals before any write: a permission no role covers, a connection that may not assign roles, public access off without a private endpoint, an unknowable egress, a private range", async () => {
