@@ -22,12 +22,18 @@ import { networkEtag, SUBNET_TYPE, VIRTUAL_NETWORK_TYPE } from "./virtual-networ
  * with 403 LinkedAuthorizationFailed (message as quoted in MicrosoftDocs/azure-docs#96892). A connection
  * in `manualPrivateLinkServiceConnections` is a request: Pending until the vault's owner approves it. The
  * vault lists the connection in `properties.privateEndpointConnections`. Key Vault's group ID is `vault`.
+ *
+ * The endpoint joins its subnet: the caller needs `Microsoft.Network/virtualNetworks/subnets/join/action`
+ * there ("Azure RBAC permissions for Azure Private Link", private-link/rbac-permissions.md), refused with
+ * the same 403 LinkedAuthorizationFailed naming the subnet as the linked scope (openshift/release#76853
+ * quotes Azure's answer for a Private Link Service's subnet).
  */
 
 export const PRIVATE_ENDPOINT_TYPE = "Microsoft.Network/privateEndpoints";
 export const DNS_ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups";
 export const KEY_VAULT_GROUP_ID = "vault";
 const APPROVAL_ACTION = "Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action";
+const SUBNET_JOIN_ACTION = "Microsoft.Network/virtualNetworks/subnets/join/action";
 
 interface ConnectionRequest {
   name?: string;
@@ -72,6 +78,13 @@ export function composePrivateEndpoint(
     throw new ArmError(400, "InvalidGroupId", `The group ID must be '${KEY_VAULT_GROUP_ID}' for a private endpoint to a key vault.`);
   }
   let status: "Approved" | "Pending" = manual.length ? "Pending" : "Approved";
+  if (!holdsAction(permissionsAt(store, p.callerId, subnetId), SUBNET_JOIN_ACTION)) {
+    throw new ArmError(
+      403,
+      "LinkedAuthorizationFailed",
+      `The client '${p.callerId}' with object id '${p.callerId}' has permission to perform action 'Microsoft.Network/privateEndpoints/write' on scope '${p.id}'; however, it does not have permission to perform action '${SUBNET_JOIN_ACTION}' on the linked scope(s) '${subnetId}' or the linked scope(s) are invalid.`,
+    );
+  }
   if (automatic.length && !holdsAction(permissionsAt(store, p.callerId, vault.id), APPROVAL_ACTION)) {
     throw new ArmError(
       403,

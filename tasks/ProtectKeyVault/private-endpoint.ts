@@ -65,6 +65,7 @@ export interface PrivateEndpointPlan {
   linkName: string;
   createLink: boolean;
   createZoneGroup: boolean;
+  subnetId: string;
   vnetId: string;
   location: string;
 }
@@ -152,6 +153,7 @@ export function planPrivateEndpoint(target: VaultTarget, state: PrivateEndpointS
     linkName: `link-${state.vnet.name}`.slice(0, 80),
     createLink: !linked,
     createZoneGroup: !grouped,
+    subnetId: state.subnetId,
     vnetId: state.vnet.id,
     location: state.vnet.location,
   };
@@ -162,6 +164,7 @@ export function planPrivateEndpoint(target: VaultTarget, state: PrivateEndpointS
 export function privateEndpointWrites(target: VaultTarget, plan: PrivateEndpointPlan): PlannedWrite[] {
   const group = target.id.replace(/\/providers\/.*$/i, "");
   const zoneGroup = plan.zoneId.replace(/\/providers\/.*$/i, "");
+  const vnetGroup = plan.vnetId.replace(/\/providers\/.*$/i, "");
   return [
     ...(plan.createEndpoint
       ? [
@@ -169,6 +172,15 @@ export function privateEndpointWrites(target: VaultTarget, plan: PrivateEndpoint
             action: "Microsoft.Network/privateEndpoints/write",
             scope: group,
             purpose: `create the private endpoint '${plan.endpointName}'`,
+          },
+          // Linked authorization: the endpoint joins the subnet, which is often another team's resource
+          // group (learn.microsoft.com/azure/private-link/rbac-permissions; Azure refuses the PUT with 403
+          // LinkedAuthorizationFailed otherwise). A role given on the subnet alone shows in its own list.
+          {
+            action: "Microsoft.Network/virtualNetworks/subnets/join/action",
+            scope: plan.subnetId,
+            inheritsFrom: vnetGroup,
+            purpose: "place the private endpoint in the subnet",
           },
           // Auto-approval of the connection (private-endpoint-overview.md, approval workflow).
           {
@@ -196,6 +208,13 @@ export function privateEndpointWrites(target: VaultTarget, plan: PrivateEndpoint
             action: "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
             scope: group,
             purpose: "give the endpoint its DNS zone group",
+          },
+          // Linked authorization on the zone, often a hub team's (Azure/Azure-Landing-Zones#2942, #3625).
+          {
+            action: "Microsoft.Network/privateDnsZones/join/action",
+            scope: plan.zoneId,
+            inheritsFrom: zoneGroup,
+            purpose: "write the vault's record into the privatelink.vaultcore zone",
           },
         ]
       : []),

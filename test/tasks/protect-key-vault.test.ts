@@ -5,6 +5,9 @@ import { Fixture } from "../harness/fixture";
 import { assertSpeaksConditionally } from "../harness/wording";
 import {
   addClusterOutboundIps,
+  addCustomRole,
+  assignRole,
+  OWNER_ROLE,
   addNatGateway,
   addPublicIpAddress,
   addVirtualNetwork,
@@ -395,6 +398,46 @@ describe("test/tasks/protect-key-vault", () => {
     fx.assertSucceeded(approved);
     assert.equal(vaultOf(name).properties!["publicNetworkAccess"], "Disabled");
     assert.equal(approved.outputs.privateEndpointId, endpointId);
+  });
+
+  it("a connection that may not join the endpoint's subnet is refused before any write, naming the subnet; a role given on that subnet alone is enough", async () => {
+    const { subnets } = addVirtualNetwork(fx.azure.store, {
+      resourceGroup: "rg-hub-net",
+      name: `vnet-join-${++count}`,
+      addressPrefixes: ["10.50.0.0/16"],
+      subnets: [{ name: "endpoints", addressPrefix: "10.50.1.0/24" }],
+    });
+    const subnetId = subnets[0]!.id;
+    const { name } = newVault();
+    const JOIN = "Microsoft.Network/virtualNetworks/subnets/join/action";
+    fx.giveRole("spnKey", [{ actions: ["*"], notActions: [JOIN], dataActions: [], notDataActions: [] }]);
+    try {
+      begin();
+      fx.assertFailedBeforeAnyWrite(
+        await run({ keyVaultName: name, firewall: "unchanged", privateEndpointSubnetId: subnetId }),
+        new RegExp(`lacks .*'${JOIN.replace(/[./]/g, "\\$&")}'.*${subnetId.replace(/[./]/g, "\\$&")}`, "i"),
+      );
+
+      // The network team grants the join on that one subnet: the check reads the subnet's own list and passes.
+      const joinOnly = addCustomRole(fx.azure.store, {
+        roleName: `subnet join ${count}`,
+        permissions: [{ actions: [JOIN], notActions: [], dataActions: [], notDataActions: [] }],
+      });
+      assignRole(fx.azure.store, { principalId: fx.principalObjectId(), roleDefinitionId: joinOnly.id, scope: subnetId });
+      begin();
+      const joined = await run({ keyVaultName: name, firewall: "unchanged", privateEndpointSubnetId: subnetId });
+      fx.assertSucceeded(joined);
+      assert.ok(
+        fx.permissionReads().some((r) => r.path.toLowerCase().startsWith(subnetId.toLowerCase())),
+        "the subnet's own permissions list was read",
+      );
+      assert.equal(
+        joined.outputs.privateEndpointId,
+        `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/privateEndpoints/pe-${name}`,
+      );
+    } finally {
+      fx.giveRole("spnKey", OWNER_ROLE);
+    }
   });
 
   it("refusals before any write: a permission no role covers, a connection that may not assign roles, public access off without a private endpoint, an unknowable egress, a private range", async () => {
