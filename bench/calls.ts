@@ -46,7 +46,9 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
   const polls = operationPolls + 1;
   switch (task) {
     case "RestrictApiServer":
-      return first ? { count: 2 + 1 + polls, why: "token; GET cluster; PUT cluster; polls" } : { count: 2, why: "token; GET cluster" };
+      return first
+        ? { count: 3 + 1 + polls, why: "token; GET cluster, links; the cluster's permissions (before the first write); PUT cluster; polls" }
+        : { count: 2, why: "token; GET cluster, links" };
     case "EnablePodIdentity":
       return first
         ? {
@@ -56,7 +58,10 @@ export function minimumRoundTrips(task: TaskName, first: boolean, operationPolls
         : { count: 3, why: "token; identity, cluster, feature; role assignments (need the identity's and the cluster's principals)" };
     case "KeyVaultSecrets":
       return first
-        ? { count: 5, why: "tokens; vault, identity; challenge (needs the vaultUri); secrets; access policy with secret PUTs" }
+        ? {
+            count: 6,
+            why: "tokens; vault, identity; challenge (needs the vaultUri); secrets; the vault's permissions (before the first write); access policy with secret PUTs",
+          }
         : { count: 4, why: "tokens; vault, identity; challenge (needs the vaultUri); secrets" };
     case "AssignAksPolicies":
       return first
@@ -76,8 +81,11 @@ export function minimumFor(task: TaskName, first: boolean, operationPolls: numbe
   switch (task) {
     case "RestrictApiServer":
       return first
-        ? { work: { read: 1, write: 1, poll: pollsFor(operationPolls, 1) }, why: "GET cluster, PUT cluster, poll to the end" }
-        : { work: { read: 1, write: 0, poll: 0 }, why: "GET cluster" };
+        ? {
+            work: { read: 3, write: 1, poll: pollsFor(operationPolls, 1) },
+            why: "GET cluster and its resource links (the addresses other jobs hold open, which a run must keep), the permissions at the cluster, PUT cluster, poll to the end",
+          }
+        : { work: { read: 2, write: 0, poll: 0 }, why: "GET cluster and its resource links" };
     case "EnablePodIdentity":
       return first
         ? {
@@ -87,7 +95,10 @@ export function minimumFor(task: TaskName, first: boolean, operationPolls: numbe
         : { work: { read: 5, write: 0, poll: 0 }, why: "the same 5 reads" };
     case "KeyVaultSecrets":
       return first
-        ? { work: { read: 5, write: 4, poll: 0 }, why: "GET vault, GET identity, GET 3 secrets; PUT access policy (add), PUT 3 secrets" }
+        ? {
+            work: { read: 6, write: 4, poll: 0 },
+            why: "GET vault, GET identity, GET 3 secrets, the permissions at the vault; PUT access policy (add), PUT 3 secrets",
+          }
         : { work: { read: 5, write: 0, poll: 0 }, why: "GET vault, GET identity, GET 3 secrets" };
     case "AssignAksPolicies":
       return first
