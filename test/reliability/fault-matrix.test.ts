@@ -766,6 +766,14 @@ describe("test/reliability/fault-matrix", () => {
     });
   }
 
+  /** The next long-running operation on a resource matching `resource` ends `status` (Failed with `failedCode`). */
+  function endNextOperation(resource: RegExp, status: "Failed" | "Canceled", failedCode: string): void {
+    fx.azure.faults.failNextOperation(resource, {
+      status,
+      error: { code: status === "Failed" ? failedCode : "OperationCanceled", message: `The operation was ${status.toLowerCase()}.` },
+    });
+  }
+
   describe("cluster faults: busy cluster, concurrent change, failed and canceled operations", () => {
     for (const scenario of SCENARIOS) {
       const { task } = scenario;
@@ -796,13 +804,7 @@ describe("test/reliability/fault-matrix", () => {
           for (const [what, resource] of SLICE ? operations.slice(0, 1) : operations) {
             it(cellName(task, `LRO ${status}`, what), async () => {
               const setup = scenario.setUp("spnKey");
-              fx.azure.faults.failNextOperation(resource(setup), {
-                status,
-                error: {
-                  code: status === "Failed" ? "InternalServerError" : "OperationCanceled",
-                  message: `The operation was ${status.toLowerCase()}.`,
-                },
-              });
+              endNextOperation(resource(setup), status, "InternalServerError");
               const result = await run(task, setup);
               assertFailedWithOneLine(
                 result,
@@ -886,13 +888,7 @@ describe("test/reliability/fault-matrix", () => {
       for (const status of ["Failed", "Canceled"] as const) {
         it(cellName(task, `LRO ${status}`, "the cluster update"), async () => {
           const setup = scenario.setUp("spnKey");
-          fx.azure.faults.failNextOperation(new RegExp(`${escape(setup.cluster!.id)}$`, "i"), {
-            status,
-            error: {
-              code: status === "Failed" ? "VMExtensionProvisioningError" : "OperationCanceled",
-              message: `The operation was ${status.toLowerCase()}.`,
-            },
-          });
+          endNextOperation(new RegExp(`${escape(setup.cluster!.id)}$`, "i"), status, "VMExtensionProvisioningError");
           const result = await run(task, setup);
           assertFailedWithOneLine(
             result,
