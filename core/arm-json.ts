@@ -1,6 +1,6 @@
 import type { AzureClients } from "./azure";
 import { clusterClient } from "./cluster";
-import { TaskError } from "./errors";
+import { OperationEndedError, TaskError } from "./errors";
 import { backoffMs, WaitBudget } from "./wait-budget";
 
 /**
@@ -98,10 +98,11 @@ export async function armPutAndWait<T>(clients: AzureClients, p: { path: string;
       const state = poll.body.status?.toLowerCase();
       if (state === "succeeded") break;
       if (state === "failed" || state === "canceled") {
-        throw Object.assign(new Error(poll.body.error?.message ?? `The operation ended ${poll.body.status}.`), {
-          statusCode: 400,
-          code: poll.body.error?.code ?? poll.body.status,
-        });
+        throw new OperationEndedError(
+          state === "failed" ? "Failed" : "Canceled",
+          poll.body.error?.code,
+          poll.body.error?.message ?? `The operation ended ${poll.body.status}.`,
+        );
       }
     } else if (poll.status !== 202) {
       break;

@@ -47,6 +47,21 @@ export class TaskError extends Error {
   }
 }
 
+/**
+ * A long-running operation Azure accepted and then ended `Failed` or `Canceled` (its status URL says so,
+ * with the operation's error): no request was refused, so it has no HTTP status of its own.
+ */
+export class OperationEndedError extends Error {
+  constructor(
+    readonly status: "Failed" | "Canceled",
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = "OperationEndedError";
+  }
+}
+
 /** What the task was doing when Azure answered with an error, so the sentence can name it. */
 export interface ErrorContext {
   /** e.g. "read managed cluster 'aks-prod' in resource group 'rg-prod'" */
@@ -87,6 +102,12 @@ export function describeFailure(error: unknown, context?: ErrorContext): string 
   if (error instanceof InputError || error instanceof TaskError) return error.message;
   if (isSignInFailure(error)) return describeSignInFailure(error as Error);
   const { status, code, message } = azureErrorDetails(error);
+  if (error instanceof OperationEndedError) {
+    const what = context ? `the operation to ${context.action}` : "the operation";
+    return error.status === "Canceled"
+      ? `Azure canceled ${what} before it finished; re-run the task to complete it (it keeps what was done).`
+      : `Azure could not complete ${what}: ${code ? `${code}: ` : ""}${firstLine(message).replace(/\.+$/, "")}. Check the resource's activity log, fix the cause and re-run the task (it keeps what was done).`;
+  }
   const doing = context ? `Could not ${context.action}` : "Azure refused the request";
   switch (code) {
     case "AuthorizationFailed":

@@ -11,7 +11,7 @@ import {
 } from "../../core/roles";
 import { readClusterEgress, type ClusterEgress } from "./cluster-egress";
 import type { ProtectKeyVaultRequest } from "./inputs";
-import type { MigrationPlan, VaultTarget } from "./plan";
+import type { MigrationPlan, NetworkPlan, VaultTarget } from "./plan";
 import { applyPrivateEndpoint, readPrivateEndpointState, type PrivateEndpointPlan, type PrivateEndpointState } from "./private-endpoint";
 import { TaskError } from "../../core/errors";
 import { describeVault } from "../../core/key-vault";
@@ -69,6 +69,8 @@ export async function applyPlan(
     patch: VaultPatchProperties | undefined;
     roleAssignmentWaitMs: number;
     privateEndpoint?: { plan: PrivateEndpointPlan; subnetId: string } | undefined;
+    /** The network plan again, from the vault as read after the update (the second look). */
+    replanNetwork: (vault: Vault) => NetworkPlan;
   },
 ): Promise<ApplyResult> {
   // The endpoint and the grants do not depend on each other; the vault update depends on both.
@@ -86,6 +88,29 @@ export async function applyPlan(
   if (p.migration.grants.length && p.patch?.enableRbacAuthorization) {
     await waitUntilAssignmentsVisible(clients, p.migration.grants, p.roleAssignmentWaitMs);
   }
-  const vault = p.patch ? await updateVaultProperties(clients, target, p.patch, "protect") : undefined;
+  let vault = p.patch ? await updateVaultProperties(clients, target, p.patch, "protect") : undefined;
+  if (p.patch?.networkAcls) vault = await secondLook(clients, target, p.replanNetwork);
   return { grants, ...(vault ? { vault } : {}), ...(privateEndpointStatus ? { privateEndpointStatus } : {}) };
+}
+
+/** Second looks after the first update; each finds the rules in place or writes back what another writer dropped. */
+const MAX_SECOND_LOOKS = 3;
+
+/**
+ * Key Vault gives a vault no eTag, and an update replaces the whole rule set: a concurrent update (another
+ * run, a job opening its address) that read the vault before this one's landed drops this run's rules.
+ * The vault is read again after the update and what is missing is written again, keeping what the other
+ * writer added. This narrows the window rather than closing it (a writer whose update lands after the
+ * last look still wins), as for job-scoped access (docs/reliability.md, "no eTag on a vault").
+ */
+async function secondLook(clients: AzureClients, target: VaultTarget, replan: (vault: Vault) => NetworkPlan): Promise<Vault> {
+  let vault = await readKeyVault(clients, target);
+  for (let look = 1; look <= MAX_SECOND_LOOKS; look++) {
+    const again = replan(vault);
+    if (again.empty) return vault;
+    console.log(`Another update of the ${describeVault(target)} replaced its network rules meanwhile; writing this run's rules again.`);
+    await updateVaultProperties(clients, target, again.patch, "protect");
+    vault = await readKeyVault(clients, target);
+  }
+  return vault;
 }

@@ -28,6 +28,7 @@ void runTask(async () => {
           migration,
           patch,
           roleAssignmentWaitMs: request.roleAssignmentWaitMs,
+          replanNetwork: (current) => planNetwork(request, target, current, egress, endpoint !== undefined),
           ...(endpoint && request.privateEndpointSubnetId
             ? { privateEndpoint: { plan: endpoint, subnetId: request.privateEndpointSubnetId } }
             : {}),

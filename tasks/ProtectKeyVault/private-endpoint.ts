@@ -21,10 +21,12 @@ export const ZONE_GROUP_NAME = "default";
 interface Named {
   id: string;
   name: string;
+  properties?: { provisioningState?: string };
 }
 interface Endpoint extends Named {
   location?: string;
   properties?: {
+    provisioningState?: string;
     subnet?: { id?: string };
     privateLinkServiceConnections?: ConnectionState[];
     manualPrivateLinkServiceConnections?: ConnectionState[];
@@ -32,10 +34,10 @@ interface Endpoint extends Named {
 }
 type ConnectionState = { properties?: { privateLinkServiceId?: string; privateLinkServiceConnectionState?: { status?: string } } };
 interface ZoneGroup extends Named {
-  properties?: { privateDnsZoneConfigs?: { properties?: { privateDnsZoneId?: string } }[] };
+  properties?: { provisioningState?: string; privateDnsZoneConfigs?: { properties?: { privateDnsZoneId?: string } }[] };
 }
 interface Link extends Named {
-  properties?: { virtualNetwork?: { id?: string } };
+  properties?: { provisioningState?: string; virtualNetwork?: { id?: string } };
 }
 
 /** What exists, read before any write. */
@@ -120,7 +122,17 @@ export async function readPrivateEndpointState(
   return { subnetId, vnet, ...(endpoint ? { endpoint } : {}), zoneName, ...(zone ? { zone } : {}), links, zoneGroups };
 }
 
-/** Pure: what is missing of endpoint, zone, link and zone group. */
+/**
+ * A resource whose last write ended Failed or Canceled exists but is not in place: a Failed endpoint has
+ * no connection on the vault, a Failed zone group wrote no record. Written again, like a missing one
+ * (a PUT of the same resource is how ARM retries a failed write).
+ */
+function notInPlace(resource: Named | undefined): boolean {
+  const state = resource?.properties?.provisioningState?.toLowerCase();
+  return resource === undefined || state === "failed" || state === "canceled";
+}
+
+/** Pure: what is missing (or did not come up) of endpoint, zone, link and zone group. */
 export function planPrivateEndpoint(target: VaultTarget, state: PrivateEndpointState, subscriptionId: string): PrivateEndpointPlan {
   const endpointName = endpointNameOf(target);
   const endpointId = `/subscriptions/${subscriptionId}/resourceGroups/${target.resourceGroupName}/providers/Microsoft.Network/privateEndpoints/${endpointName}`;
@@ -136,15 +148,19 @@ export function planPrivateEndpoint(target: VaultTarget, state: PrivateEndpointS
   const zoneId =
     state.zone?.id ??
     `/subscriptions/${subscriptionId}/resourceGroups/${target.resourceGroupName}/providers/Microsoft.Network/privateDnsZones/${state.zoneName}`;
-  const linked = state.links.some((l) => l.properties?.virtualNetwork?.id?.toLowerCase() === state.vnet.id.toLowerCase());
-  const grouped = state.zoneGroups.some((g) =>
-    (g.properties?.privateDnsZoneConfigs ?? []).some((c) => c.properties?.privateDnsZoneId?.toLowerCase() === zoneId.toLowerCase()),
+  const linked = state.links.some((l) => !notInPlace(l) && l.properties?.virtualNetwork?.id?.toLowerCase() === state.vnet.id.toLowerCase());
+  const grouped = state.zoneGroups.some(
+    (g) =>
+      !notInPlace(g) &&
+      (g.properties?.privateDnsZoneConfigs ?? []).some((c) => c.properties?.privateDnsZoneId?.toLowerCase() === zoneId.toLowerCase()),
   );
+  const createEndpoint = notInPlace(state.endpoint);
   const plan = {
     endpointName,
     endpointId: state.endpoint?.id ?? endpointId,
-    createEndpoint: !state.endpoint,
-    ...(connection?.properties?.privateLinkServiceConnectionState?.status
+    createEndpoint,
+    // A connection of an endpoint that did not come up says nothing: the write's answer gives the status.
+    ...(!createEndpoint && connection?.properties?.privateLinkServiceConnectionState?.status
       ? { connectionStatus: connection.properties.privateLinkServiceConnectionState.status }
       : {}),
     zoneId,

@@ -22,6 +22,7 @@ describe("test/reliability/bad-inputs", () => {
   let vault: ArmResource;
   let workspace: ArmResource;
   let snapshot: ArmResource[];
+  const ADMIN_GROUP = randomUUID();
   const DB_URL = `jdbc:postgresql://db.example:5432/todo?password=${randomUUID()}`;
 
   before(async () => {
@@ -82,6 +83,20 @@ describe("test/reliability/bad-inputs", () => {
       enableContainersPlan: "true",
     }),
     AksHardeningReport: () => ({ resourceGroupName: RG, clusterName: "aks-bad", keyVaultNames: "kv-bad-inputs", failOn: "error" }),
+    ProtectKeyVault: () => ({
+      resourceGroupName: RG,
+      keyVaultName: "kv-bad-inputs",
+      firewall: "denyByDefault",
+      allowClusters: `${RG}/aks-bad`,
+      allowedIpRanges: "203.0.113.0/24",
+      permissionModel: "rbac",
+    }),
+    SecureClusterAccess: () => ({
+      resourceGroupName: RG,
+      clusterName: "aks-bad",
+      adminGroupObjectIds: ADMIN_GROUP,
+      clusterRoleGrants: "serviceConnection writer todo",
+    }),
   };
   const workspaceIdWith = (group: string, name: string) =>
     `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${group}/providers/Microsoft.OperationalInsights/workspaces/${name}`;
@@ -555,6 +570,88 @@ describe("test/reliability/bad-inputs", () => {
       { what: "no cluster name", inputs: { clusterName: undefined }, names: "clusterName" },
       { what: "a resource group with '/'", inputs: { resourceGroupName: "rg/bad" }, names: "resourceGroupName" },
     ],
+    ProtectKeyVault: [
+      { what: "an unknown firewall mode", inputs: { firewall: "closed" }, names: "firewall" },
+      {
+        what: "a private range as an IP rule",
+        inputs: { allowedIpRanges: "10.1.0.0/16" },
+        names: "allowedIpRanges",
+        says: /overlaps the private range 10\.0\.0\.0\/8.*allowClusters/,
+      },
+      { what: "a CIDR with host bits set", inputs: { allowedIpRanges: "198.51.100.7/24" }, names: "allowedIpRanges" },
+      {
+        what: "ranges with firewall unchanged",
+        inputs: { firewall: "unchanged", allowClusters: undefined },
+        names: "allowedIpRanges",
+        says: /firewall is 'unchanged'/,
+      },
+      {
+        what: "clusters with public access off",
+        inputs: { firewall: "disablePublicAccess", allowedIpRanges: undefined },
+        names: "allowClusters",
+        says: /'disablePublicAccess'/,
+      },
+      { what: "a cluster without its resource group", inputs: { allowClusters: "aks-bad" }, names: "allowClusters" },
+      { what: "a cluster name starting with '-'", inputs: { allowClusters: `${RG}/-aks` }, names: "allowClusters" },
+      {
+        what: "a virtual network's ID as the endpoint's subnet",
+        inputs: () => ({
+          privateEndpointSubnetId: `/subscriptions/${fx.azure.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet`,
+        }),
+        names: "privateEndpointSubnetId",
+        says: /not a subnet's resource ID/,
+      },
+      { what: "an unknown permission model", inputs: { permissionModel: "accessPolicies" }, names: "permissionModel" },
+      { what: "enablePurgeProtection that is not a boolean", inputs: { enablePurgeProtection: "always" }, names: "enablePurgeProtection" },
+      { what: "bypassAzureServices that is not a boolean", inputs: { bypassAzureServices: "some" }, names: "bypassAzureServices" },
+      { what: "a vault name with '_'", inputs: { keyVaultName: "kv_bad" }, names: "keyVaultName" },
+      {
+        what: "a negative role assignment wait",
+        variables: { "AksHardening.RoleAssignmentWaitSeconds": "-5" },
+        names: "AksHardening.RoleAssignmentWaitSeconds",
+      },
+    ],
+    SecureClusterAccess: [
+      { what: "an admin group given by its name", inputs: { adminGroupObjectIds: "aks-admins" }, names: "adminGroupObjectIds" },
+      { what: "a grant with an unknown role", inputs: { clusterRoleGrants: "serviceConnection owner" }, names: "clusterRoleGrants" },
+      {
+        what: "a grant to a name instead of an object ID",
+        inputs: { clusterRoleGrants: "deploy-team writer" },
+        names: "clusterRoleGrants",
+        says: /neither an object ID/,
+      },
+      {
+        what: "a grant in a namespace that is no DNS label",
+        inputs: { clusterRoleGrants: "serviceConnection writer Todo_App" },
+        names: "clusterRoleGrants",
+      },
+      {
+        what: "a grant line with four words",
+        inputs: { clusterRoleGrants: "serviceConnection writer todo extra" },
+        names: "clusterRoleGrants",
+      },
+      {
+        what: "grants while Azure RBAC stays off",
+        inputs: { azureRbac: "false" },
+        names: "clusterRoleGrants",
+        says: /take effect only with Azure RBAC/,
+      },
+      {
+        what: "local accounts off with no administrator",
+        inputs: { adminGroupObjectIds: undefined },
+        names: "disableLocalAccounts",
+        says: /would lock everyone out/,
+      },
+      { what: "azureRbac that is not a boolean", inputs: { azureRbac: "yes" }, names: "azureRbac" },
+      { what: "disableLocalAccounts that is not a boolean", inputs: { disableLocalAccounts: "soon" }, names: "disableLocalAccounts" },
+      { what: "dryRun that is not a boolean", inputs: { dryRun: "maybe" }, names: "dryRun" },
+      { what: "a cluster name starting with '-'", inputs: { clusterName: "-aks" }, names: "clusterName" },
+      {
+        what: "a role assignment wait that is not a number",
+        variables: { "AksHardening.RoleAssignmentWaitSeconds": "ten minutes" },
+        names: "AksHardening.RoleAssignmentWaitSeconds",
+      },
+    ],
   };
 
   function writes() {
@@ -593,10 +690,13 @@ describe("test/reliability/bad-inputs", () => {
     assert.ok(counts.reduce((a, b) => a + b) >= 60);
   });
 
-  it("after every bad input, the cluster, identity and vault are exactly as before", () => {
-    assert.deepEqual(
-      [cluster, identity, vault].map((r) => fx.azure.store.get(r.id)),
-      snapshot,
-    );
+  // A suite of its own, after the tasks' suites: mocha runs a suite's own tests before its child suites.
+  describe("afterwards", () => {
+    it("after every bad input, the cluster, identity and vault are exactly as before", () => {
+      assert.deepEqual(
+        [cluster, identity, vault].map((r) => fx.azure.store.get(r.id)),
+        snapshot,
+      );
+    });
   });
 });

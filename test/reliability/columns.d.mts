@@ -6,6 +6,8 @@ export declare const TASKS: readonly [
   "ConfigureAutoUpgrade",
   "EnableDefender",
   "AksHardeningReport",
+  "ProtectKeyVault",
+  "SecureClusterAccess",
 ];
 export declare const FAULT_COLUMNS: readonly [
   "429 Retry-After",

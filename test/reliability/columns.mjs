@@ -8,6 +8,8 @@ export const TASKS = [
   "ConfigureAutoUpgrade",
   "EnableDefender",
   "AksHardeningReport",
+  "ProtectKeyVault",
+  "SecureClusterAccess",
 ];
 
 export const FAULT_COLUMNS = [

@@ -27,8 +27,8 @@ describe("test/reliability/concurrency", () => {
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
   /** Holds the first matching write until a second one arrives (the held one counts as the first). */
-  function holdFirstWrite(path: RegExp): void {
-    const writes = { method: "PUT", path };
+  function holdFirstWrite(path: RegExp, method = "PUT"): void {
+    const writes = { method, path };
     fx.azure.faults.add({ ...writes, kind: "hold", until: fx.azure.faults.afterRequests(writes, 2) });
   }
 
@@ -144,6 +144,41 @@ describe("test/reliability/concurrency", () => {
       "the outside change is kept",
     );
     assert.deepEqual(policies.find((p) => p.objectId === identity.properties!["principalId"])?.permissions.secrets, ["get", "list"]);
+  });
+
+  it(cellName("SecureClusterAccess", "concurrent runs", "two admin groups at once"), async () => {
+    const name = `aks-conc-${++count}`;
+    const cluster = fx.azure.store.addManagedCluster("rg-conc", name, { tags: { team: "payments" } });
+    const [a, b] = [fx.azure.store.directory.addUserOrGroup("Group"), fx.azure.store.directory.addUserOrGroup("Group")];
+    holdFirstWrite(new RegExp(`${escape(cluster.id)}$`, "i"));
+    const inputs = (group: string) => ({ resourceGroupName: "rg-conc", clusterName: name, adminGroupObjectIds: group });
+    const runs = await Promise.all([
+      fx.run("SecureClusterAccess", { inputs: inputs(a) }),
+      fx.run("SecureClusterAccess", { inputs: inputs(b) }),
+    ]);
+    runs.forEach(assertSucceeded);
+    const now = fx.azure.store.get(cluster.id)!;
+    const aad = now.properties!["aadProfile"] as { managed: boolean; adminGroupObjectIDs: string[] };
+    assert.deepEqual([...aad.adminGroupObjectIDs].sort(), [a, b].sort(), "both groups administer the cluster");
+    assert.equal(now.properties!["disableLocalAccounts"], true);
+    assert.deepEqual(now.tags, { team: "payments" });
+  });
+
+  it(cellName("ProtectKeyVault", "concurrent runs", "two allowed ranges on one vault at once"), async () => {
+    const vaultName = `kv-conc-${++count}`;
+    const vault = fx.azure.store.addKeyVault("rg-conc", vaultName, {
+      networkAcls: { bypass: "AzureServices", defaultAction: "Allow", ipRules: [{ value: "203.0.113.0/24" }], virtualNetworkRules: [] },
+    });
+    holdFirstWrite(new RegExp(`/vaults/${vaultName}$`), "PATCH");
+    const inputs = (range: string) => ({ resourceGroupName: "rg-conc", keyVaultName: vaultName, allowedIpRanges: range });
+    const runs = await Promise.all([
+      fx.run("ProtectKeyVault", { inputs: inputs("198.51.100.0/24") }),
+      fx.run("ProtectKeyVault", { inputs: inputs("192.0.2.0/24") }),
+    ]);
+    runs.forEach(assertSucceeded);
+    const acls = fx.azure.store.get(vault.id)!.properties!["networkAcls"] as { defaultAction: string; ipRules: { value: string }[] };
+    assert.equal(acls.defaultAction, "Deny");
+    assert.deepEqual(acls.ipRules.map((r) => r.value).sort(), ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]);
   });
 
   it(cellName("AssignAksPolicies", "concurrent runs", "two policy selections on one cluster at once"), async () => {

@@ -1,12 +1,24 @@
 import { describe, it } from "mocha";
 import assert from "node:assert/strict";
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
-import { azureErrorDetails, describeFailure, InputError, listProblems } from "../../core/errors";
+import { azureErrorDetails, describeFailure, InputError, listProblems, OperationEndedError } from "../../core/errors";
 
 describe("test/unit/errors", () => {
   function credentialError(name: string, message: string, statusCode?: number): Error {
     return Object.assign(new Error(message), { name, ...(statusCode ? { statusCode } : {}) });
   }
+
+  it("a long-running operation that ended Failed or Canceled: no HTTP status, what ended, and what to do next", () => {
+    const action = { action: "create the private endpoint (/x/pe-kv)" };
+    assert.equal(
+      describeFailure(new OperationEndedError("Failed", "InternalServerError", "An error occurred."), action),
+      "Azure could not complete the operation to create the private endpoint (/x/pe-kv): InternalServerError: An error occurred. Check the resource's activity log, fix the cause and re-run the task (it keeps what was done).",
+    );
+    assert.equal(
+      describeFailure(new OperationEndedError("Canceled", "OperationCanceled", "The operation was canceled."), action),
+      "Azure canceled the operation to create the private endpoint (/x/pe-kv) before it finished; re-run the task to complete it (it keeps what was done).",
+    );
+  });
 
   it("Entra unavailable: the sign-in failed, it is on Azure's side, re-run; one line without MSAL's trailer", () => {
     const line = describeFailure(

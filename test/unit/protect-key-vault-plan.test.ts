@@ -4,7 +4,7 @@ import type { Vault } from "@azure/arm-keyvault";
 import { parseIpv4Range, type Ipv4Range } from "../../core/ipv4-ranges";
 import type { ProtectKeyVaultRequest } from "../../tasks/ProtectKeyVault/inputs";
 import { planMigration, planNetwork, planPurgeProtection, vaultPatch } from "../../tasks/ProtectKeyVault/plan";
-import { privateLinkZoneName } from "../../tasks/ProtectKeyVault/private-endpoint";
+import { planPrivateEndpoint, privateLinkZoneName, type PrivateEndpointState } from "../../tasks/ProtectKeyVault/private-endpoint";
 import { mapPermissions } from "../../tasks/ProtectKeyVault/role-mapping";
 
 describe("test/unit/protect-key-vault-plan", () => {
@@ -141,5 +141,50 @@ describe("test/unit/protect-key-vault-plan", () => {
     assert.equal(privateLinkZoneName("https://kv.vault.azure.net/"), "privatelink.vaultcore.azure.net");
     assert.equal(privateLinkZoneName("https://kv.vault.usgovcloudapi.net/"), "privatelink.vaultcore.usgovcloudapi.net");
     assert.equal(privateLinkZoneName("https://kv.vault.azure.cn/"), "privatelink.vaultcore.azure.cn");
+  });
+
+  it("an endpoint, link or zone group whose last write ended Failed or Canceled is written again; its connection status is not trusted", () => {
+    const network = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network";
+    const subnetId = `${network}/virtualNetworks/vnet/subnets/endpoints`;
+    const zone = { id: `${network}/privateDnsZones/privatelink.vaultcore.azure.net`, name: "privatelink.vaultcore.azure.net" };
+    const endpointId = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe-kv";
+    const state = (provisioningState: string): PrivateEndpointState => ({
+      subnetId,
+      vnet: { id: `${network}/virtualNetworks/vnet`, name: "vnet", location: "westeurope" },
+      zoneName: zone.name,
+      zone,
+      endpoint: {
+        id: endpointId,
+        name: "pe-kv",
+        properties: {
+          provisioningState,
+          subnet: { id: subnetId },
+          privateLinkServiceConnections: [{ properties: { privateLinkServiceConnectionState: { status: "Approved" } } }],
+        },
+      },
+      links: [
+        {
+          id: `${zone.id}/virtualNetworkLinks/l`,
+          name: "l",
+          properties: { provisioningState, virtualNetwork: { id: `${network}/virtualNetworks/vnet` } },
+        },
+      ],
+      zoneGroups: [
+        {
+          id: `${endpointId}/privateDnsZoneGroups/default`,
+          name: "default",
+          properties: { provisioningState, privateDnsZoneConfigs: [{ properties: { privateDnsZoneId: zone.id } }] },
+        },
+      ],
+    });
+    const inPlace = planPrivateEndpoint(target, state("Succeeded"), "s");
+    assert.equal(inPlace.empty, true);
+    assert.equal(inPlace.connectionStatus, "Approved");
+    for (const ended of ["Failed", "Canceled"]) {
+      const plan = planPrivateEndpoint(target, state(ended), "s");
+      assert.deepEqual([plan.createEndpoint, plan.createLink, plan.createZoneGroup, plan.createZone], [true, true, true, false], ended);
+      assert.equal(plan.connectionStatus, undefined, ended);
+      assert.equal(plan.endpointId, endpointId);
+    }
   });
 });
