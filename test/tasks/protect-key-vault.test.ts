@@ -61,6 +61,15 @@ describe("test/tasks/protect-key-vault", () => {
     return { name, id: vault.id };
   }
 
+  /** A virtual network with one subnet `endpoints` for a private endpoint; returns the subnet's ID. */
+  const endpointSubnet = (vnet: string, prefix: string, resourceGroup = "rg-net") =>
+    addVirtualNetwork(fx.azure.store, {
+      resourceGroup,
+      name: vnet,
+      addressPrefixes: [`${prefix}.0.0/16`],
+      subnets: [{ name: "endpoints", addressPrefix: `${prefix}.1.0/24` }],
+    }).subnets[0]!.id;
+
   const vaultOf = (name: string) => fx.azure.store.getKeyVault(RG, name)!;
   const run = (inputs: Record<string, string | boolean>, extra: { variables?: Record<string, string> } = {}) =>
     fx.run(TASK, { inputs: { resourceGroupName: RG, ...inputs }, ...extra });
@@ -256,13 +265,6 @@ describe("test/tasks/protect-key-vault", () => {
   });
 
   it("privateEndpointSubnetId with disablePublicAccess: endpoint, zone (created once, then reused), link and zone group, then public access off; the re-run writes nothing; the scorecard's private-endpoint check passes", async () => {
-    const endpointSubnet = (vnet: string, prefix: string) =>
-      addVirtualNetwork(fx.azure.store, {
-        resourceGroup: "rg-net",
-        name: vnet,
-        addressPrefixes: [`${prefix}.0.0/16`],
-        subnets: [{ name: "endpoints", addressPrefix: `${prefix}.1.0/24` }],
-      }).subnets[0]!.id;
     // No privatelink.vaultcore zone in the subscription yet: created in the vault's resource group.
     const { name: firstVault } = newVault();
     begin();
@@ -281,15 +283,10 @@ describe("test/tasks/protect-key-vault", () => {
     assert.equal((vaultOf(firstVault).properties!["networkAcls"] as VaultNetworkAcls).bypass, "None");
 
     const vnetName = `vnet-pe-${++count}`;
-    const { subnets } = addVirtualNetwork(fx.azure.store, {
-      resourceGroup: "rg-net",
-      name: vnetName,
-      addressPrefixes: ["10.20.0.0/16"],
-      subnets: [{ name: "endpoints", addressPrefix: "10.20.1.0/24" }],
-    });
+    const subnetOfVnet = endpointSubnet(vnetName, "10.20");
     // The zone the first run made is now the subscription's: reused, not duplicated.
     const { name, id } = newVault();
-    const inputs = { keyVaultName: name, firewall: "disablePublicAccess", privateEndpointSubnetId: subnets[0]!.id };
+    const inputs = { keyVaultName: name, firewall: "disablePublicAccess", privateEndpointSubnetId: subnetOfVnet };
     begin();
     const first = await run(inputs);
     fx.assertSucceeded(first);
@@ -338,13 +335,7 @@ describe("test/tasks/protect-key-vault", () => {
   });
 
   it("a private endpoint whose connection waits for the vault owner's approval (Pending) keeps public access on and fails saying how to approve it; after approval the re-run turns it off", async () => {
-    const { subnets } = addVirtualNetwork(fx.azure.store, {
-      resourceGroup: "rg-net",
-      name: `vnet-pending-${++count}`,
-      addressPrefixes: ["10.40.0.0/16"],
-      subnets: [{ name: "endpoints", addressPrefix: "10.40.1.0/24" }],
-    });
-    const subnetId = subnets[0]!.id;
+    const subnetId = endpointSubnet(`vnet-pending-${++count}`, "10.40");
     const { name, id: vaultId } = newVault();
     // Someone asked for the endpoint through manualPrivateLinkServiceConnections: the connection stays
     // Pending until the vault's owner approves it (private-endpoint-overview.md, "Private-link resource
@@ -401,13 +392,7 @@ describe("test/tasks/protect-key-vault", () => {
   });
 
   it("a connection that may not join the endpoint's subnet is refused before any write, naming the subnet; a role given on that subnet alone is enough", async () => {
-    const { subnets } = addVirtualNetwork(fx.azure.store, {
-      resourceGroup: "rg-hub-net",
-      name: `vnet-join-${++count}`,
-      addressPrefixes: ["10.50.0.0/16"],
-      subnets: [{ name: "endpoints", addressPrefix: "10.50.1.0/24" }],
-    });
-    const subnetId = subnets[0]!.id;
+    const subnetId = endpointSubnet(`vnet-join-${++count}`, "10.50", "rg-hub-net");
     const { name } = newVault();
     const JOIN = "Microsoft.Network/virtualNetworks/subnets/join/action";
     fx.giveRole("spnKey", [{ actions: ["*"], notActions: [JOIN], dataActions: [], notDataActions: [] }]);
